@@ -1,0 +1,2484 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["mcp>=2.3,<3", "requests>=2.28"]
+# ///
+"""orchestrator-mcp: an MCP server that walks coding agents through Markdown workflows.
+
+A workflow is a folder of Markdown (``index.md`` plus ``steps/*.md``).  An agent
+calls ``start_workflow``, does what the returned instructions say, reports back
+with ``advance_workflow``, and this server decides the next step: by a declared
+``# Transitions`` rule, else by an LLM (Gemini or any OpenAI-compatible server),
+else by a deterministic stub.  State and history live in SQLite, so a workflow
+interrupted in one conversation resumes in the next.
+
+The file reads top to bottom in the order data flows through it:
+
+1. errors         - exception classes, each mapped to one public error code
+2. configuration  - one frozen dataclass built from the environment and flags
+3. definitions    - heading splitter, parsers, includes, validation, cache
+4. state store    - SQLite schema, migrations, versioned transactions
+5. deciders       - transitions, stub, Gemini, OpenAI-compatible
+6. engine         - start / advance / resume / status / cancel
+7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
+8. command line   - serve, check, run, demo, diagram
+
+Importing this module has no side effects: no files, no network, no ``mcp``.
+"""
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+__version__ = "0.1.0"
+
+log = logging.getLogger("orchestrator_mcp")
+
+#: Reserved step names: the two terminal decisions a workflow can reach.
+FINISH = "FINISH"
+FAILED = "FAILED"
+RESERVED_STEPS = (FINISH, FAILED)
+
+#: Instance statuses (CONTRACT §4).
+RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED = (
+    "RUNNING", "SUSPENDED", "COMPLETED", "FAILED", "CANCELLED")
+INSTANCE_STATUSES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED)
+
+#: Largest JSON (bytes) accepted for a context, an update or a report.
+MAX_JSON_BYTES = 1024 * 1024
+
+
+# =============================================================================
+# 1. Errors
+#    Every failure a client can see is one of these classes; its ``code`` is the
+#    public error code (CONTRACT §6) and its message says what to do next.
+# =============================================================================
+
+
+class OrchestratorError(Exception):
+    """Base of every expected failure; carries the public code and extra fields."""
+
+    code = "INTERNAL_ERROR"
+    retryable = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if retryable is not None:
+            self.retryable = retryable
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exact error body returned to clients: ``{"error": {...}}``."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "retryable": self.retryable}
+        body.update(self.extra)
+        return {"error": body}
+
+
+class ConfigError(OrchestratorError):
+    """A bad setting; ``main()`` prints it as one line and exits 2."""
+    code = "INVALID_ARGUMENT"
+
+
+class InvalidArgument(OrchestratorError):
+    code = "INVALID_ARGUMENT"
+
+
+class DefinitionNotFound(OrchestratorError):
+    code = "DEFINITION_NOT_FOUND"
+
+
+class DefinitionInvalid(OrchestratorError):
+    code = "DEFINITION_INVALID"
+
+
+class InstanceNotFound(OrchestratorError):
+    code = "INSTANCE_NOT_FOUND"
+
+
+class InstanceNotRunning(OrchestratorError):
+    code = "INSTANCE_NOT_RUNNING"
+
+
+class StepMismatch(OrchestratorError):
+    code = "STEP_MISMATCH"
+
+
+class Conflict(OrchestratorError):
+    """Another writer moved the instance between our read and our write."""
+    code = "CONFLICT"
+    retryable = True
+
+
+class AIServiceError(OrchestratorError):
+    code = "AI_SERVICE_ERROR"
+
+
+class PersistenceError(OrchestratorError):
+    code = "PERSISTENCE_ERROR"
+    retryable = True
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """Map any exception to the public error body; the one place codes are chosen.
+
+    Unexpected exceptions never leak their text: the traceback goes to the log,
+    the client gets ``INTERNAL_ERROR``.
+    """
+    if isinstance(exc, OrchestratorError):
+        return exc.to_dict()
+    if isinstance(exc, sqlite3.Error):
+        log.error("database error: %s", exc)
+        return PersistenceError(f"The state database failed ({type(exc).__name__}); "
+                                "retry, and check the disk and WORKFLOW_DB_PATH if it persists.").to_dict()
+    log.error("unexpected error", exc_info=exc)
+    return OrchestratorError("Internal error; the server log (stderr) has the details. "
+                             "The stored state is unchanged.").to_dict()
+
+
+# =============================================================================
+# 2. Configuration
+#    One frozen dataclass, built once from the environment and command-line
+#    flags; nothing else in the module reads ``os.environ``.
+# =============================================================================
+
+PROVIDERS = ("auto", "gemini", "openai", "stub")
+DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
+DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def bundled_workflows_dir() -> Path:
+    """Find the bundled library beside this file: a checkout or vendored copy has
+    ``workflows/``; an installed wheel ships it as ``orchestrator_mcp_workflows/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "workflows", here / "orchestrator_mcp_workflows"):
+        if candidate.is_dir():
+            return candidate
+    return here / "workflows"
+
+
+def default_db_path(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The per-user data location of the state database, by platform convention."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    home = Path(env.get("HOME") or Path.home())
+    if platform.startswith("win"):
+        base = Path(env["LOCALAPPDATA"]) if env.get("LOCALAPPDATA") else home / "AppData" / "Local"
+    elif platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local" / "share"
+    return base / "orchestrator-mcp" / "workflows.sqlite"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the server needs to know, resolved and checked once."""
+
+    workflow_roots: tuple[Path, ...]
+    db_path: Path
+    provider: str  # gemini | openai | stub (``auto`` is resolved away)
+    provider_auto: bool = False  # True when ``auto`` fell back to the stub
+    api_key: str | None = field(default=None, repr=False)
+    model: str | None = None
+    endpoint: str | None = None
+    timeout_s: float = 30.0
+    interactions_log: Path | None = None
+    log_level: str = "info"
+    auth_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
+             db: str | None = None, provider: str | None = None, model: str | None = None,
+             endpoint: str | None = None, log_level: str | None = None) -> "Config":
+        """Build from ``env`` (default ``os.environ``); keyword flags override it.
+
+        Raises ConfigError with a one-line message for any bad value.
+        """
+        env = os.environ if env is None else env
+        if workflows:
+            roots = tuple(Path(p).expanduser() for p in workflows)
+        elif env.get("WORKFLOW_DEFINITIONS_DIR"):
+            roots = tuple(Path(p).expanduser() for p in env["WORKFLOW_DEFINITIONS_DIR"].split(os.pathsep) if p)
+        else:
+            roots = (bundled_workflows_dir(),)
+        for root in roots:
+            if not root.is_dir():
+                raise ConfigError(f"workflow root {str(root)!r} is not a directory "
+                                  "(set WORKFLOW_DEFINITIONS_DIR or --workflows to existing folders)")
+
+        db_text = db or env.get("WORKFLOW_DB_PATH")
+        db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
+
+        chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
+        if _truthy(env.get("USE_STUB_AI_CLIENT")) and not provider:
+            chosen = "stub"
+        if chosen not in PROVIDERS:
+            raise ConfigError(f"unknown AI_PROVIDER {chosen!r}; use one of {', '.join(PROVIDERS)}")
+        api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
+        provider_auto = False
+        if chosen == "auto":
+            chosen = "gemini" if api_key else "stub"
+            provider_auto = chosen == "stub"
+        model = model or env.get("GEMINI_MODEL_NAME") or env.get("AI_MODEL_NAME") or None
+        endpoint = (endpoint or env.get("AI_SERVICE_ENDPOINT") or "").rstrip("/") or None
+        if chosen == "gemini":
+            if not api_key:
+                raise ConfigError("AI_PROVIDER=gemini needs GEMINI_API_KEY (or AI_SERVICE_API_KEY)")
+            model = model or DEFAULT_GEMINI_MODEL
+            endpoint = endpoint or DEFAULT_GEMINI_ENDPOINT
+        elif chosen == "openai":
+            if not model:
+                raise ConfigError("AI_PROVIDER=openai needs AI_MODEL_NAME (the model id the server serves)")
+            if not endpoint:
+                raise ConfigError("AI_PROVIDER=openai needs AI_SERVICE_ENDPOINT "
+                                  "(e.g. http://localhost:11434/v1 for Ollama)")
+        if endpoint and not re.match(r"^https?://", endpoint):
+            raise ConfigError(f"AI_SERVICE_ENDPOINT must start with http:// or https://, got {endpoint!r}")
+
+        timeout_text = env.get("AI_REQUEST_TIMEOUT_MS", "30000")
+        try:
+            timeout_ms = int(timeout_text)
+            if timeout_ms <= 0:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"AI_REQUEST_TIMEOUT_MS must be a positive whole number, got {timeout_text!r}") from None
+
+        level = (log_level or env.get("LOG_LEVEL") or "info").strip().lower()
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
+        ilog = env.get("AI_INTERACTIONS_LOG")
+        return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
+                   api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
+                   interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
+                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None)
+
+
+def setup_logging(level: str) -> None:
+    """Send our logs (and the SDK's) to stderr only: stdout is the protocol."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+# =============================================================================
+# 3. Definitions
+#    Markdown in, ``WorkflowDef`` out: includes are expanded with line origins
+#    kept, H1 sections are split outside code fences, and every problem names
+#    its file and line.  A stat-signature cache makes edits visible at once.
+# =============================================================================
+
+WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+INCLUDE_RE = re.compile(r"\{\{\s*file:\s*([^}]*?)\s*\}\}")
+MAX_INCLUDE_DEPTH = 10
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+_LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+_LINK_ITEM_RE = re.compile(r"^\[([^\]]+)\]\(\s*<?([^)\s>]+)>?\s*\)")
+_TRANSITION_RE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+`?([^:`]+?)`?\s*:\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of expanded Markdown and where it really came from."""
+    text: str
+    file: Path
+    lineno: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validation error or warning, printed as ``file:line: message``."""
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Section:
+    """An H1 section: its title, body lines, and where the heading stood."""
+    title: str
+    lines: tuple[Line, ...]
+    at: Line | None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(ln.text for ln in self.lines).strip()
+
+
+@dataclass
+class StepDef:
+    name: str
+    file: Path
+    guidance: str
+    instructions: str
+    goal: str
+    transitions: dict[str, str]  # lower-case status -> canonical target
+    text: str  # the whole expanded step file
+
+
+@dataclass
+class WorkflowDef:
+    """A parsed workflow; returned even when invalid so callers can show why."""
+    name: str
+    directory: Path
+    title: str = ""
+    goal: str = ""
+    steps: list[StepDef] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    text: str = ""
+    hash: str = ""
+    included: frozenset = frozenset()  # every file read, for the cache signature
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def first_step(self) -> StepDef:
+        return self.steps[0]
+
+    def step(self, name: str) -> StepDef | None:
+        """Look a step up by canonical name, forgiving case, spaces and underscores."""
+        key = normalize_name(name)
+        for step in self.steps:
+            if normalize_name(step.name) == key:
+                return step
+        return None
+
+    def resolve_target(self, name: str) -> str | None:
+        """Map a decision (exact or near-miss) to a step name, FINISH or FAILED."""
+        key = normalize_name(name)
+        for reserved in RESERVED_STEPS:
+            if key == reserved.lower():
+                return reserved
+        found = self.step(name)
+        return found.name if found else None
+
+    @property
+    def targets(self) -> list[str]:
+        return [s.name for s in self.steps] + list(RESERVED_STEPS)
+
+
+def normalize_name(name: str) -> str:
+    """Step names compare case-, space- and underscore-insensitively."""
+    return re.sub(r"[\s_]+", "", name).lower()
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+class _Includes:
+    """Expands ``{{file:...}}`` recursively, confined to one definitions root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.errors: list[Problem] = []
+        self.files: set[Path] = set()
+
+    def problem(self, at: Line | None, file: Path, message: str) -> None:
+        where = at.file if at else file
+        self.errors.append(Problem(_display(where, self.root), at.lineno if at else 1, message))
+
+    def expand(self, path: Path, chain: tuple[Path, ...] = (), at: Line | None = None) -> list[Line]:
+        """Read ``path`` and return its lines with includes spliced in."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problem(at, path, f"cannot read {path.name}: {exc.__class__.__name__}")
+            return []
+        self.files.add(path)
+        out: list[Line] = []
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            here = Line(raw, path, lineno)
+            if "{{" not in raw:
+                out.append(here)
+                continue
+            pos, pending = 0, ""
+            for m in INCLUDE_RE.finditer(raw):
+                pending += raw[pos:m.start()]
+                pos = m.end()
+                target = self._resolve(m.group(1), path, chain, here)
+                if target is None:
+                    continue
+                inner = self.expand(target, chain + (path,), here)
+                if inner:
+                    inner[0] = Line(pending + inner[0].text, inner[0].file, inner[0].lineno)
+                    pending = ""
+                    out.extend(inner[:-1])
+                    pending = inner[-1].text
+                    last = inner[-1]
+                    here = Line(here.text, last.file, last.lineno)
+            out.append(Line(pending + raw[pos:], here.file, here.lineno))
+        return out
+
+    def _resolve(self, rel: str, including: Path, chain: tuple[Path, ...], at: Line) -> Path | None:
+        if not rel:
+            self.problem(at, including, "empty include path in {{file:}}")
+            return None
+        if os.path.isabs(rel) or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+            self.problem(at, including, f"include {rel!r} is an absolute path; use a path relative to the file")
+            return None
+        target = (including.parent / rel)
+        real = Path(os.path.realpath(target))
+        if real != self.root and self.root not in real.parents:
+            self.problem(at, including, f"include {rel!r} leaves the definitions root {str(self.root)!r}")
+            return None
+        if not real.is_file():
+            self.problem(at, including, f"include {rel!r} not found")
+            return None
+        if real in chain or real == Path(os.path.realpath(including)):
+            names = " -> ".join(_display(p, self.root) for p in chain + (including, real))
+            self.problem(at, including, f"include cycle: {names}")
+            return None
+        if len(chain) + 1 > MAX_INCLUDE_DEPTH:
+            self.problem(at, including, f"includes nested deeper than {MAX_INCLUDE_DEPTH}")
+            return None
+        return real
+
+
+def _scan(lines: Sequence[Line]) -> Iterator[tuple[Line, bool]]:
+    """Yield each line with whether it is inside (or delimits) a fenced code block."""
+    fence: str | None = None
+    for ln in lines:
+        m = _FENCE_RE.match(ln.text)
+        if fence is None:
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = m.group(1)
+                yield ln, True
+                continue
+            yield ln, False
+        else:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+                fence = None
+            yield ln, True
+
+
+def _heading(ln: Line, in_fence: bool) -> tuple[int, str] | None:
+    """(level, text) when the line is an ATX heading outside a fence."""
+    if in_fence:
+        return None
+    m = _HEADING_RE.match(ln.text)
+    if not m:
+        return None
+    text = re.sub(r"(?:^|[ \t]+)#+$", "", m.group(2) or "").strip()
+    return len(m.group(1)), text
+
+
+def split_h1(lines: Sequence[Line]) -> tuple[tuple[Line, ...], list[Section]]:
+    """Split into (preamble, H1 sections); deeper headings stay in their section."""
+    preamble: list[Line] = []
+    sections: list[Section] = []
+    title, body, at = None, [], None
+    for ln, in_fence in _scan(lines):
+        h = _heading(ln, in_fence)
+        if h and h[0] == 1:
+            if at is not None:
+                sections.append(Section(title or "", tuple(body), at))
+            title, body, at = h[1], [], ln
+        elif at is None:
+            preamble.append(ln)
+        else:
+            body.append(ln)
+    if at is not None:
+        sections.append(Section(title or "", tuple(body), at))
+    return tuple(preamble), sections
+
+
+def _section_key(title: str) -> str:
+    return " ".join(title.lower().split())
+
+
+def _lines_text(lines: Iterable[Line]) -> str:
+    return "\n".join(ln.text for ln in lines).strip()
+
+
+def _find_step_list(lines: Sequence[Line]) -> tuple[list[tuple[str, str, Line]], int | None]:
+    """Find the step list: the first list of links, preferring one under a
+    heading named ``Steps`` or ``High-Level Plan``.  Returns the items and the
+    index in ``lines`` where the chosen list starts."""
+    lists: list[tuple[list[tuple[str, str, Line]], int, bool]] = []
+    preferred_level: int | None = None
+    current: list[tuple[str, str, Line]] | None = None
+    start = 0
+    under_preferred = False
+    for idx, (ln, in_fence) in enumerate(_scan(lines)):
+        h = _heading(ln, in_fence)
+        if h:
+            if current:
+                lists.append((current, start, under_preferred))
+            current = None
+            if _section_key(h[1]).rstrip(":") in ("steps", "high-level plan", "high level plan", "plan"):
+                preferred_level, under_preferred = h[0], True
+            elif preferred_level is not None and h[0] <= preferred_level:
+                preferred_level, under_preferred = None, False
+            continue
+        item = None if in_fence else _LIST_ITEM_RE.match(ln.text)
+        if item:
+            link = _LINK_ITEM_RE.match(item.group(2).strip().lstrip("*_").strip())
+            if current is None:
+                current, start = [], idx
+            if link:
+                current.append((link.group(1).strip().strip("*_`").strip(), link.group(2), ln))
+        elif ln.text.strip() and not ln.text.startswith((" ", "\t")) and current is not None:
+            lists.append((current, start, under_preferred))
+            current = None
+    if current:
+        lists.append((current, start, under_preferred))
+    lists = [entry for entry in lists if entry[0]]
+    for items, begin, preferred in lists:
+        if preferred:
+            return items, begin
+    return (lists[0][0], lists[0][1]) if lists else ([], None)
+
+
+def _parse_transitions(section: Section, wf_dir: Path, root: Path,
+                       errors: list[Problem]) -> list[tuple[str, str, Line]]:
+    """Read ``- status: Target`` items; targets are checked later against steps."""
+    out: list[tuple[str, str, Line]] = []
+    for ln, in_fence in _scan(section.lines):
+        if in_fence or not ln.text.strip():
+            continue
+        m = _TRANSITION_RE.match(ln.text)
+        if not m:
+            if _LIST_ITEM_RE.match(ln.text):
+                errors.append(Problem(_display(ln.file, root), ln.lineno,
+                                      "transition must look like '- status: Step Name'"))
+            continue
+        status, target = m.group(1).strip().lower(), m.group(2).strip().strip("`*").strip()
+        if not re.match(r"^[\w .-]+$", status):
+            errors.append(Problem(_display(ln.file, root), ln.lineno, f"bad transition status {status!r}"))
+            continue
+        out.append((status, target, ln))
+    return out
+
+
+_GUIDANCE_REF_RES = (
+    re.compile(r"\b(?:step|go(?:es)? to|proceed(?:s)? to|move(?:s)? to|continue(?:s)? (?:with|to)|next)\s*:?\s*"
+               r"(?:the\s+)?(?:`|\*\*|\")([^`*\"\n]{2,60})(?:`|\*\*|\")", re.IGNORECASE),
+    re.compile(r"(?:`|\*\*|\")([^`*\"\n]{2,60})(?:`|\*\*|\")\s+step\b", re.IGNORECASE),
+)
+
+
+def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
+    """Parse and validate one workflow folder.  Never raises for bad content:
+    every problem becomes an entry in ``errors`` or ``warnings``."""
+    wf = WorkflowDef(name=name, directory=directory)
+    inc = _Includes(root)
+    index = directory / "index.md"
+    shown = lambda p: _display(p, root)  # noqa: E731 - tiny local formatter
+    if not WORKFLOW_NAME_RE.match(name):
+        wf.errors.append(Problem(shown(directory), 1, "workflow folder name must match [A-Za-z0-9_-]+"))
+    if not index.is_file():
+        wf.errors.append(Problem(shown(index), 1, "index.md is missing"))
+        return _finish(wf, inc, [], [])
+    index_lines = inc.expand(index)
+    title_line = next((ln for ln, f in _scan(index_lines) if (h := _heading(ln, f)) and h[0] == 1), None)
+    wf.title = _heading(title_line, False)[1] if title_line else name  # type: ignore[index]
+    if title_line is None:
+        wf.warnings.append(Problem(shown(index), 1, "index.md has no '# Title' heading"))
+    items, list_at = _find_step_list(index_lines)
+    wf.goal = _index_goal(index_lines, title_line, list_at)
+    if not items:
+        wf.errors.append(Problem(shown(index), 1,
+                                 "no step list: add a list of links like '1. [Step Name](steps/step.md)'"))
+    seen: dict[str, Line] = {}
+    pending: list[tuple[StepDef, list[tuple[str, str, Line]]]] = []
+    for step_name, target, ln in items:
+        where = Problem(shown(ln.file), ln.lineno, "")
+        key = normalize_name(step_name)
+        if key in (r.lower() for r in RESERVED_STEPS):
+            wf.errors.append(dataclasses.replace(where, message=f"step name {step_name!r} is reserved"))
+            continue
+        if key in seen:
+            first = seen[key]
+            wf.errors.append(dataclasses.replace(
+                where, message=f"duplicate step name {step_name!r} (same as line {first.lineno} "
+                               "when case, spaces and underscores are ignored)"))
+            continue
+        seen[key] = ln
+        step_path = (ln.file.parent / target)
+        real = Path(os.path.realpath(step_path))
+        if real != inc.root and inc.root not in real.parents:
+            wf.errors.append(dataclasses.replace(where, message=f"step file {target!r} leaves the definitions root"))
+            continue
+        if not real.is_file():
+            wf.errors.append(dataclasses.replace(where, message=f"step file {target!r} not found"))
+            continue
+        step, transitions = _parse_step(step_name, real, inc, root, wf.errors)
+        pending.append((step, transitions))
+    wf.steps = [s for s, _ in pending]
+    for step, transitions in pending:
+        for status, target, ln in transitions:
+            resolved = wf.resolve_target(target)
+            if resolved is None:
+                wf.errors.append(Problem(shown(ln.file), ln.lineno,
+                                         f"transition '{status}' goes to unknown step {target!r}; "
+                                         f"known: {', '.join(wf.targets)}"))
+            else:
+                step.transitions[status] = resolved
+    _warn(wf, root)
+    return _finish(wf, inc, index_lines, wf.steps)
+
+
+def _index_goal(lines: Sequence[Line], title: Line | None, list_at: int | None) -> str:
+    """``## Overall Goal`` when present, else the prose between title and step list."""
+    capture: list[Line] | None = None
+    level = 0
+    for ln, in_fence in _scan(lines):
+        h = _heading(ln, in_fence)
+        if h and capture is not None and h[0] <= level:
+            break
+        if capture is not None:
+            capture.append(ln)
+        elif h and _section_key(h[1]).rstrip(":") in ("overall goal", "goal"):
+            capture, level = [], h[0]
+    if capture is not None:
+        return _lines_text(capture)
+    begin = lines.index(title) + 1 if title is not None else 0
+    end = list_at if list_at is not None else len(lines)
+    prose = [ln for ln, f in _scan(lines[begin:end]) if not _heading(ln, f)]
+    return _lines_text(prose)
+
+
+def _parse_step(name: str, path: Path, inc: _Includes, root: Path,
+                errors: list[Problem]) -> tuple[StepDef, list[tuple[str, str, Line]]]:
+    lines = inc.expand(path)
+    _, sections = split_h1(lines)
+    by_key: dict[str, Section] = {}
+    for sec in sections:
+        by_key.setdefault(_section_key(sec.title), sec)
+    for required in ("Orchestrator Guidance", "Client Instructions"):
+        if _section_key(required) not in by_key:
+            errors.append(Problem(_display(path, root), 1, f"step {name!r} lacks a '# {required}' section"))
+    transitions: list[tuple[str, str, Line]] = []
+    if "transitions" in by_key:
+        transitions = _parse_transitions(by_key["transitions"], path.parent, root, errors)
+    get = lambda key: by_key[key].text if key in by_key else ""  # noqa: E731
+    step = StepDef(name=name, file=path, guidance=get("orchestrator guidance"),
+                   instructions=get("client instructions"), goal=get("goal"), transitions={},
+                   text=_lines_text(lines))
+    return step, transitions
+
+
+def _warn(wf: WorkflowDef, root: Path) -> None:
+    """Unreachable steps and guidance that names steps which do not exist."""
+    if not wf.steps:
+        return
+    targets = {t for s in wf.steps for t in s.transitions.values()}
+    guidance = "\n".join(s.guidance for s in wf.steps).lower()
+    for i, step in enumerate(wf.steps):
+        if i == 0 or step.name in targets:
+            continue
+        previous = wf.steps[i - 1]
+        # The stub walks index order, so a step after one without a transition
+        # table (or with a 'default' fallthrough) is reachable.
+        if not previous.transitions:
+            continue
+        if step.name.lower() in guidance:
+            continue
+        wf.warnings.append(Problem(_display(step.file, root), 1,
+                                   f"step {step.name!r} is unreachable: no transition or guidance mentions it"))
+    for step in wf.steps:
+        for rx in _GUIDANCE_REF_RES:
+            for m in rx.finditer(step.guidance):
+                ref = m.group(1).strip()
+                if wf.resolve_target(ref) is None and not re.search(r"[/.$(){}=]|\s-\w", ref):
+                    wf.warnings.append(Problem(_display(step.file, root), 1,
+                                               f"guidance of {step.name!r} names step {ref!r}, "
+                                               "which does not exist"))
+
+
+def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps: Sequence[StepDef]) -> WorkflowDef:
+    wf.errors[:0] = inc.errors
+    parts = [_lines_text(index_lines)] + [f"## Step: {s.name}\n\n{s.text}" for s in steps]
+    wf.text = "\n\n---\n\n".join(parts)
+    wf.hash = hashlib.sha256(wf.text.encode("utf-8")).hexdigest()[:16]
+    wf.included = frozenset(inc.files)
+    return wf
+
+
+class Library:
+    """The workflow roots, scanned on demand, with parsed definitions cached.
+
+    A cache entry is keyed by a stat signature (path, mtime, size) of every file
+    in the workflow folder plus every file it includes, so an edit, an added
+    file or a removed file is seen by the next call without re-reading files.
+    """
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        self.roots = tuple(Path(r) for r in roots)
+        self._cache: dict[Path, tuple[tuple, WorkflowDef]] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        """Every workflow name across the roots, the first root winning a clash."""
+        return sorted(self._locations())
+
+    def _locations(self) -> dict[str, tuple[Path, Path]]:
+        found: dict[str, tuple[Path, Path]] = {}
+        for root in self.roots:
+            try:
+                entries = sorted(os.scandir(root), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith((".", "_")) or not entry.is_dir():
+                    continue
+                found.setdefault(entry.name, (root, Path(entry.path)))
+        return found
+
+    def locate(self, name: str) -> tuple[Path, Path]:
+        if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
+            raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
+                                  "(letters, digits, '_' and '-'); call list_workflows to see the names")
+        for root in self.roots:
+            directory = root / name
+            if directory.is_dir():
+                return root, directory
+        raise DefinitionNotFound(f"no workflow named {name!r}; call list_workflows to see the names",
+                                 available=self.names())
+
+    def load(self, name: str) -> WorkflowDef:
+        """The parsed workflow (valid or not); raises only when it does not exist."""
+        root, directory = self.locate(name)
+        with self._lock:
+            cached = self._cache.get(directory)
+        if cached is not None and self._signature(directory, cached[1]) == cached[0]:
+            return cached[1]
+        wf = parse_workflow(name, directory, root)
+        signature = self._signature(directory, wf)
+        with self._lock:
+            self._cache[directory] = (signature, wf)
+        return wf
+
+    def load_valid(self, name: str) -> WorkflowDef:
+        wf = self.load(name)
+        if not wf.valid:
+            raise DefinitionInvalid(
+                f"workflow {name!r} has {len(wf.errors)} error(s); fix them (see validate_workflow): "
+                + "; ".join(str(p) for p in wf.errors[:5]),
+                errors=[dataclasses.asdict(p) for p in wf.errors])
+        return wf
+
+    def all(self) -> list[WorkflowDef]:
+        return [self.load(n) for n in self.names()]
+
+    @staticmethod
+    def _signature(directory: Path, wf: WorkflowDef) -> tuple:
+        sig: list[tuple[str, int, int]] = []
+        for dirpath, dirnames, filenames in os.walk(directory):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                p = os.path.join(dirpath, fn)
+                try:
+                    st = os.stat(p)
+                except OSError:
+                    continue
+                sig.append((p, st.st_mtime_ns, st.st_size))
+        real_dir = directory.resolve()
+        for p in sorted(str(f) for f in wf.included if real_dir not in f.parents):
+            try:
+                st = os.stat(p)
+                sig.append((p, st.st_mtime_ns, st.st_size))
+            except OSError:
+                sig.append((p, -1, -1))
+        return tuple(sig)
+
+
+def mermaid(wf: WorkflowDef) -> str:
+    """A Mermaid flowchart: solid arrows for declared transitions (labelled
+    with the status), dashed arrows for steps a step's guidance names."""
+    ids = {s.name: f"s{i}" for i, s in enumerate(wf.steps)}
+    ids.update({FINISH: FINISH, FAILED: FAILED})
+    quote = lambda text: text.replace('"', "#quot;")  # noqa: E731
+    lines = ["flowchart TD", "    START((start))"]
+    lines += [f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
+    lines += [f"    {FINISH}(({FINISH}))", f"    {FAILED}(({FAILED}))"]
+    if wf.steps:
+        lines.append(f"    START --> {ids[wf.first_step.name]}")
+    for step in wf.steps:
+        for status, target in step.transitions.items():
+            lines.append(f'    {ids[step.name]} -->|"{quote(status)}"| {ids[target]}')
+        declared = set(step.transitions.values())
+        text = step.guidance
+        for name in wf.targets:
+            if name == step.name or name in declared:
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE if name not in
+                         RESERVED_STEPS else 0):
+                lines.append(f"    {ids[step.name]} -.-> {ids[name]}")
+    return "\n".join(lines) + "\n"
+
+
+# =============================================================================
+# 4. State store
+#    SQLite through the standard library: WAL, synchronous=FULL, forward
+#    migrations in ``user_version``, and one versioned transaction per change.
+# =============================================================================
+
+
+def utcnow() -> str:
+    """ISO-8601 UTC with milliseconds: sortable text, readable in the DB."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    workflow_name: str
+    current_step_name: str
+    status: str
+    context: dict[str, Any]
+    version: int
+    definition_hash: str
+    created_at: str
+    updated_at: str
+    completed_at: str | None = None
+
+
+@dataclass
+class HistoryEntry:
+    instance_id: str
+    timestamp: str
+    step_name: str
+    user_report: Any
+    outcome_status: str
+    determined_next_step: str | None
+    decided_by: str
+    reasoning: str
+    id: int | None = None
+
+
+#: Forward migrations; entry N brings a database from user_version N to N+1.
+#: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
+#: definition hash and decision provenance.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE workflow_instances (
+        instance_id TEXT PRIMARY KEY,
+        workflow_name TEXT NOT NULL,
+        current_step_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        context TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE workflow_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance_id TEXT NOT NULL REFERENCES workflow_instances(instance_id) ON DELETE CASCADE,
+        timestamp TEXT NOT NULL,
+        step_name TEXT NOT NULL,
+        user_report TEXT,
+        outcome_status TEXT,
+        determined_next_step TEXT
+    );
+    """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workflow_instances ADD COLUMN definition_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE workflow_instances ADD COLUMN completed_at TEXT;
+    ALTER TABLE workflow_history ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE workflow_history ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
+    CREATE INDEX IF NOT EXISTS idx_history_instance ON workflow_history(instance_id, id);
+    CREATE INDEX IF NOT EXISTS idx_instances_updated ON workflow_instances(updated_at);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StateStore:
+    """Instances and their history in one SQLite file.
+
+    Each thread gets its own connection (the SDK runs tools on worker threads);
+    several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
+    ``version`` check, so two writers can never both move one instance.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrated = False
+
+    # -- connections ---------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise PersistenceError(f"cannot open the state database {str(self.path)!r}: {exc}; "
+                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
+        with self._lock:
+            if not self._migrated:
+                self._migrate(conn)
+                self._migrated = True
+            self._all.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current > SCHEMA_VERSION:
+                raise PersistenceError(f"the database {str(self.path)!r} has schema {current}, newer than this "
+                                       f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                if version > 0:
+                    log.info("migrated %s to schema %d", self.path, version + 1)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def open(self) -> "StateStore":
+        """Open (and migrate) now, so a bad path fails at start-up, not first use."""
+        self._conn()
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn`` in one IMMEDIATE transaction; commit or roll back whole."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- rows ------------------------------------------------------------------
+
+    _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
+                      "definition_hash, created_at, updated_at, completed_at")
+    _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
+                     "determined_next_step, decided_by, reasoning")
+
+    @staticmethod
+    def _instance(row: Sequence[Any]) -> Instance:
+        return Instance(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), row[5], row[6],
+                        row[7], row[8], row[9])
+
+    @staticmethod
+    def _entry(row: Sequence[Any]) -> HistoryEntry:
+        return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
+                            user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
+                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "")
+
+    @staticmethod
+    def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
+        conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
+                     "outcome_status, determined_next_step, decided_by, reasoning) VALUES (?,?,?,?,?,?,?,?)",
+                     (e.instance_id, e.timestamp, e.step_name,
+                      None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
+                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning))
+
+    # -- queries -------------------------------------------------------------
+
+    def create(self, inst: Instance, entry: HistoryEntry) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute(f"INSERT INTO workflow_instances ({self._INSTANCE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
+                          json.dumps(inst.context, ensure_ascii=False), inst.version, inst.definition_hash,
+                          inst.created_at, inst.updated_at, inst.completed_at))
+            self._insert_entry(conn, entry)
+        self._write(tx)
+
+    def get(self, instance_id: str) -> Instance:
+        row = self._conn().execute(f"SELECT {self._INSTANCE_COLS} FROM workflow_instances WHERE instance_id = ?",
+                                   (instance_id,)).fetchone()
+        if row is None:
+            raise InstanceNotFound(f"no workflow instance {instance_id[:80]!r}; call list_instances to find yours, "
+                                   "or start_workflow to begin a new one")
+        return self._instance(row)
+
+    def history(self, instance_id: str, limit: int) -> list[HistoryEntry]:
+        """The newest ``limit`` entries, oldest first."""
+        rows = self._conn().execute(
+            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?",
+            (instance_id, limit)).fetchall()
+        return [self._entry(r) for r in reversed(rows)]
+
+    def last_accepted(self, instance_id: str) -> HistoryEntry | None:
+        """The newest entry that moved the instance (failed attempts excluded)."""
+        row = self._conn().execute(
+            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? "
+            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1", (instance_id,)).fetchone()
+        return self._entry(row) if row else None
+
+    def update(self, before: Instance, after: Instance, entry: HistoryEntry) -> Instance:
+        """Write ``after`` and its history entry if nobody moved ``before`` meanwhile."""
+        def tx(conn: sqlite3.Connection) -> Instance:
+            cur = conn.execute(
+                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = ?, version = ?, "
+                "definition_hash = ?, updated_at = ?, completed_at = ? WHERE instance_id = ? AND version = ?",
+                (after.current_step_name, after.status, json.dumps(after.context, ensure_ascii=False),
+                 before.version + 1, after.definition_hash, after.updated_at, after.completed_at,
+                 before.instance_id, before.version))
+            if cur.rowcount != 1:
+                raise Conflict(f"instance {before.instance_id} was changed by another client meanwhile; "
+                               "call get_workflow_status and report on its current step")
+            self._insert_entry(conn, entry)
+            return dataclasses.replace(after, version=before.version + 1)
+        return self._write(tx)
+
+    def append(self, entry: HistoryEntry) -> None:
+        """Record a history entry that does not move the instance (a failed attempt)."""
+        self._write(lambda conn: self._insert_entry(conn, entry))
+
+    def list(self, status: str | None, workflow_name: str | None, limit: int) -> list[Instance]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if workflow_name:
+            where.append("workflow_name = ?")
+            args.append(workflow_name)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn().execute(
+            f"SELECT {self._INSTANCE_COLS} FROM workflow_instances {clause} "
+            "ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        return [self._instance(r) for r in rows]
+
+
+# =============================================================================
+# 5. Deciders
+#    Given a workflow, an instance and a report, name the next step.  Declared
+#    transitions first; else the configured provider: stub, Gemini or OpenAI.
+# =============================================================================
+
+
+@dataclass
+class DecisionRequest:
+    """Everything a decider may look at; built by the engine."""
+    kind: str  # "advance" or "resume"
+    workflow: WorkflowDef
+    instance: Instance  # context already merged with the client's updates
+    history: list[HistoryEntry]
+    report: dict[str, Any]
+    assumed_step: str | None = None
+
+
+@dataclass
+class Decision:
+    next_step: str  # a step name of the workflow, FINISH or FAILED
+    decided_by: str  # transition | stub | llm
+    reasoning: str
+    updated_context: dict[str, Any] = field(default_factory=dict)
+    status_suggestion: str | None = None
+
+
+def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision | None:
+    """The author's ``# Transitions`` table, matched on the report status."""
+    status = str(report.get("status", "")).strip().lower()
+    if status in step.transitions:
+        return Decision(step.transitions[status], "transition",
+                        f"status '{status}' of step '{step.name}' goes to {step.transitions[status]}")
+    if "default" in step.transitions:
+        return Decision(step.transitions["default"], "transition",
+                        f"status '{status}' of step '{step.name}' took the default transition "
+                        f"to {step.transitions['default']}")
+    return None
+
+
+class StubDecider:
+    """Deterministic decisions without an LLM: index order, FINISH after the last
+    step, and a ``failure``/``error`` status repeats the current step."""
+
+    name = "stub"
+
+    def decide(self, req: DecisionRequest) -> Decision:
+        wf, current = req.workflow, req.workflow.step(req.instance.current_step_name)
+        if req.kind == "resume":
+            step = current or (wf.step(req.assumed_step) if req.assumed_step else None) or wf.first_step
+            return Decision(step.name, "stub", f"resuming at the stored step '{step.name}'")
+        assert current is not None
+        status = str(req.report.get("status", "")).strip().lower()
+        if status in ("failure", "error", "failed"):
+            return Decision(current.name, "stub", f"status '{status}': repeat step '{current.name}'")
+        index = wf.steps.index(current)
+        if index + 1 < len(wf.steps):
+            nxt = wf.steps[index + 1].name
+            return Decision(nxt, "stub", f"status '{status}': next step in index order is '{nxt}'")
+        return Decision(FINISH, "stub", f"status '{status}' on the last step: the workflow is finished")
+
+
+# -- the LLM prompt, shared by both providers -------------------------------
+
+PROMPT_JSON_LIMIT = 8_000
+PROMPT_DEFINITION_LIMIT = 60_000
+PROMPT_HISTORY_ROWS = 5
+SYSTEM_PROMPT = (
+    "You are the orchestrator of a multi-step workflow that a coding agent (the client) carries out. "
+    "You never do the work yourself: after each report you choose the single next step. "
+    "Follow the 'Orchestrator Guidance' of the current step exactly; it outranks your own preferences. "
+    "Choose FINISH when the workflow's goal is met and FAILED only when it cannot continue. "
+    "Answer with one JSON object that matches the response schema and nothing else."
+)
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters with a visible marker."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n...[truncated {len(text) - limit} more characters]"
+
+
+def clip_json(value: Any, limit: int = PROMPT_JSON_LIMIT) -> str:
+    return clip(json.dumps(value, ensure_ascii=False, indent=1, default=str), limit)
+
+
+def build_prompt(req: DecisionRequest) -> str:
+    """The user message: definition, state, recent history, report, task."""
+    wf, inst = req.workflow, req.instance
+    rows = req.history[-PROMPT_HISTORY_ROWS:]
+    history = "\n".join(
+        f"- {h.timestamp} step '{h.step_name}' status {h.outcome_status or '-'} -> "
+        f"{h.determined_next_step or '(no decision)'} [{h.decided_by}] {clip(h.reasoning, 300)}"
+        for h in rows) or "(none)"
+    names = ", ".join(wf.targets)
+    if req.kind == "resume":
+        task = (f"The client is resuming this workflow, probably in a new conversation. The stored current "
+                f"step is '{inst.current_step_name}' (instance status {inst.status}); the client believes it "
+                f"is at '{req.assumed_step}'. Reconcile the two using the history and the report: choose the "
+                f"step the client should do now. Valid names: {names}.")
+    else:
+        task = (f"The client has just reported on step '{inst.current_step_name}'. Apply that step's "
+                f"Orchestrator Guidance to the report and choose next_step_name from: {names}. "
+                "Put facts later steps need into updated_context (only keys to set). "
+                "Use status_suggestion SUSPENDED only if the workflow must wait for something outside it.")
+    return "\n\n".join([
+        f"# Workflow definition: {wf.name}\n\n{clip(wf.text, PROMPT_DEFINITION_LIMIT)}",
+        f"# Current state\n\n- instance: {inst.instance_id}\n- status: {inst.status}\n"
+        f"- current step: {inst.current_step_name}\n- context:\n```json\n{clip_json(inst.context)}\n```",
+        f"# Recent history (last {PROMPT_HISTORY_ROWS}, oldest first)\n\n{history}",
+        f"# Client report\n\n```json\n{clip_json(req.report)}\n```",
+        f"# Task\n\n{task}",
+    ])
+
+
+def decision_schema(wf: WorkflowDef, context_as_text: bool = False) -> dict[str, Any]:
+    """JSON Schema of a decision; step names are an enum of this workflow's."""
+    context: dict[str, Any] = (
+        {"type": "string", "description": "a JSON object, as text, of context keys to set; '{}' for none"}
+        if context_as_text else
+        {"type": "object", "description": "context keys to set, any JSON values; {} for none"})
+    return {
+        "type": "object",
+        "properties": {
+            "next_step_name": {"type": "string", "enum": wf.targets},
+            "updated_context": context,
+            "status_suggestion": {"type": ["string", "null"], "enum": [RUNNING, SUSPENDED, None]},
+            "reasoning": {"type": "string", "description": "one or two sentences: why this step"},
+        },
+        "required": ["next_step_name", "updated_context", "status_suggestion", "reasoning"],
+        "additionalProperties": False,
+    }
+
+
+def parse_decision(text: str) -> dict[str, Any]:
+    """Parse and check a model's answer ourselves: APIs do not enforce ``required``."""
+    body = text.strip()
+    fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", body, re.DOTALL)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise AIServiceError(f"the model's answer is not JSON: {clip(text, 200)!r}", retryable=True) from None
+    if not isinstance(data, dict):
+        raise AIServiceError("the model's answer is not a JSON object", retryable=True)
+    name = data.get("next_step_name")
+    if not isinstance(name, str) or not name.strip():
+        raise AIServiceError("the model's answer lacks next_step_name", retryable=True)
+    ctx = data.get("updated_context") or {}
+    if isinstance(ctx, str):
+        try:
+            ctx = json.loads(ctx) if ctx.strip() else {}
+        except ValueError:
+            raise AIServiceError("the model's updated_context is not JSON", retryable=True) from None
+    if not isinstance(ctx, dict):
+        raise AIServiceError("the model's updated_context is not an object", retryable=True)
+    suggestion = data.get("status_suggestion")
+    if suggestion is not None and suggestion not in INSTANCE_STATUSES:
+        raise AIServiceError(f"the model's status_suggestion {suggestion!r} is not a status", retryable=True)
+    reasoning = data.get("reasoning")
+    return {"next_step_name": name.strip(), "updated_context": ctx, "status_suggestion": suggestion,
+            "reasoning": reasoning if isinstance(reasoning, str) else ""}
+
+
+# -- HTTP with retries, shared by both providers ---------------------------
+
+RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+MAX_ATTEMPTS = 3
+BACKOFF_BASE_S = 0.25
+RETRY_DELAY_CAP_S = 10.0
+
+
+@dataclass
+class _HttpFault:
+    message: str
+    retryable: bool
+    delay: float | None = None  # what the server asked us to wait
+
+
+class LLMDecider:
+    """A decider that asks an LLM over HTTP; subclasses speak one wire format.
+
+    ``decide`` builds the prompt, posts it with retries for transient faults,
+    validates the answer, and gives one corrective retry for an unknown step.
+    Every failure is an ``AIServiceError``; nothing here touches stored state.
+    """
+
+    name = "llm"
+    provider = ""
+
+    def __init__(self, config: Config) -> None:
+        import requests  # imported here so the module imports fast
+
+        self.config = config
+        self._requests = requests
+        self._session = requests.Session()
+        self._log_lock = threading.Lock()
+
+    # subclasses fill these three in
+    def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
+                 ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        raise NotImplementedError
+
+    def _answer(self, payload: Any) -> str:
+        raise NotImplementedError
+
+    def _fault(self, status: int, payload: Any, headers: Mapping[str, str]) -> _HttpFault:
+        raise NotImplementedError
+
+    def _schema(self, wf: WorkflowDef) -> dict[str, Any]:
+        return decision_schema(wf)
+
+    def decide(self, req: DecisionRequest) -> Decision:
+        prompt = build_prompt(req)
+        turns: list[tuple[str, str]] = [("user", prompt)]
+        schema = self._schema(req.workflow)
+        for round_ in (1, 2):
+            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req)
+            data = parse_decision(text)
+            target = req.workflow.resolve_target(data["next_step_name"])
+            if target is not None:
+                return Decision(target, "llm", data["reasoning"] or "(the model gave no reasoning)",
+                                data["updated_context"], data["status_suggestion"])
+            if round_ == 2:
+                break
+            turns += [("model", text),
+                      ("user", f"'{data['next_step_name']}' is not a step of this workflow. Answer again with "
+                               f"next_step_name exactly one of: {', '.join(req.workflow.targets)}.")]
+        raise AIServiceError(f"the model named an unknown step {data['next_step_name']!r} twice; "
+                             f"valid names are {', '.join(req.workflow.targets)}", retryable=True)
+
+    def _redact(self, text: str) -> str:
+        key = self.config.api_key
+        return text.replace(key, "[REDACTED]") if key else text
+
+    def _post_with_retries(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
+                           req: DecisionRequest) -> str:
+        url, headers, body = self._request(system, turns, schema)
+        fault = _HttpFault("no attempt made", True)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            started = time.monotonic()
+            try:
+                resp = self._session.post(url, json=body, headers=headers, timeout=self.config.timeout_s)
+            except self._requests.Timeout:
+                fault = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
+            except self._requests.RequestException as exc:
+                fault = _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            else:
+                try:
+                    payload = resp.json()
+                except ValueError:
+                    payload = resp.text[:2000]
+                if resp.status_code == 200:
+                    try:
+                        text = self._answer(payload)
+                    except AIServiceError as exc:
+                        self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
+                        raise
+                    self._log_interaction(req, attempt, body, started, response=payload)
+                    return text
+                fault = self._fault(resp.status_code, payload, resp.headers)
+                if fault.delay is None and resp.headers.get("Retry-After", "").strip().isdigit():
+                    fault.delay = float(resp.headers["Retry-After"])
+                self._log_interaction(req, attempt, body, started, error=fault.message, response=payload)
+            if fault.retryable and fault.delay is not None and fault.delay > RETRY_DELAY_CAP_S:
+                raise AIServiceError(self._redact(f"{self.provider}: {fault.message}; the provider asks to wait "
+                                                  f"{fault.delay:g}s, retry after that"),
+                                     retryable=True, retry_after_s=fault.delay)
+            if not fault.retryable or attempt == MAX_ATTEMPTS:
+                break
+            wait = fault.delay if fault.delay is not None else BACKOFF_BASE_S * 2 ** (attempt - 1)
+            log.warning("%s attempt %d failed (%s); retrying in %.2fs", self.provider, attempt,
+                        self._redact(fault.message), wait)
+            time.sleep(wait + random.uniform(0, BACKOFF_BASE_S / 2))
+        raise AIServiceError(self._redact(f"{self.provider}: {fault.message}"), retryable=fault.retryable)
+
+    def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
+                         response: Any = None, error: str | None = None) -> None:
+        path = self.config.interactions_log
+        if path is None:
+            return
+        record = {"time": utcnow(), "provider": self.provider, "model": self.config.model,
+                  "instance_id": req.instance.instance_id, "attempt": attempt,
+                  "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                  "request": body, "response": response, "error": error}
+        line = self._redact(json.dumps(record, ensure_ascii=False, default=str))
+        try:
+            with self._log_lock:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+        except OSError as exc:
+            log.warning("cannot write AI_INTERACTIONS_LOG %s: %s", path, exc)
+
+
+def _google_error(payload: Any) -> dict[str, Any]:
+    """Google wraps errors as ``{"error": {...}}``, sometimes inside a one-element list."""
+    if isinstance(payload, list) and payload:
+        payload = payload[0]
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        return payload["error"]
+    return {"message": str(payload)[:300]} if payload else {}
+
+
+def _seconds(text: Any) -> float | None:
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)s\s*$", str(text or ""))
+    return float(m.group(1)) if m else None
+
+
+class GeminiDecider(LLMDecider):
+    """Gemini's REST ``generateContent`` with a JSON response schema."""
+
+    provider = "gemini"
+
+    def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
+                 ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        url = f"{self.config.endpoint}/models/{self.config.model}:generateContent"
+        headers = {"x-goog-api-key": self.config.api_key or "", "Content-Type": "application/json"}
+        body = {
+            "systemInstruction": {"parts": [{"text": system}]},
+            "contents": [{"role": role, "parts": [{"text": text}]} for role, text in turns],
+            "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema,
+                                 "temperature": 0},
+        }
+        return url, headers, body
+
+    def _answer(self, payload: Any) -> str:
+        if not isinstance(payload, dict):
+            raise AIServiceError("gemini: the response is not a JSON object", retryable=True)
+        candidates = payload.get("candidates") or []
+        if not candidates:
+            reason = (payload.get("promptFeedback") or {}).get("blockReason")
+            if reason:
+                raise AIServiceError(f"gemini blocked the prompt ({reason}); rephrase the report and retry",
+                                     retryable=False, provider_reason=reason)
+            raise AIServiceError("gemini returned no candidates", retryable=True)
+        cand = candidates[0]
+        finish = cand.get("finishReason", "STOP")
+        parts = (cand.get("content") or {}).get("parts") or []
+        text = "".join(p.get("text", "") for p in parts if isinstance(p, dict) and not p.get("thought"))
+        if finish not in ("STOP", "FINISH_REASON_UNSPECIFIED") or not text.strip():
+            if finish == "MAX_TOKENS":
+                raise AIServiceError("gemini stopped at its output token limit (MAX_TOKENS) before answering",
+                                     retryable=True, provider_reason=finish)
+            if finish in ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"):
+                raise AIServiceError(f"gemini refused to answer (finishReason {finish}); rephrase the report",
+                                     retryable=False, provider_reason=finish)
+            raise AIServiceError(f"gemini gave no usable answer (finishReason {finish})", retryable=True,
+                                 provider_reason=finish)
+        return text
+
+    def _fault(self, status: int, payload: Any, headers: Mapping[str, str]) -> _HttpFault:
+        err = _google_error(payload)
+        message = str(err.get("message") or f"HTTP {status}")[:500]
+        details = err.get("details") if isinstance(err.get("details"), list) else []
+        delay, per_day, reason = None, False, ""
+        for d in details:
+            if not isinstance(d, dict):
+                continue
+            kind = str(d.get("@type", ""))
+            if kind.endswith("RetryInfo"):
+                delay = _seconds(d.get("retryDelay"))
+            elif kind.endswith("QuotaFailure"):
+                for v in d.get("violations") or []:
+                    if isinstance(v, dict) and "perday" in str(v.get("quotaId", "")).lower():
+                        per_day = True
+            elif kind.endswith("ErrorInfo"):
+                reason = str(d.get("reason", ""))
+        if status == 429 and per_day:
+            return _HttpFault(f"daily quota exhausted (HTTP 429): {message}; wait for the quota to reset "
+                              "or use another key/model", False)
+        if status in RETRY_STATUSES:
+            return _HttpFault(f"HTTP {status}: {message}", True, delay)
+        if status == 400 and reason == "API_KEY_INVALID" or status in (401, 403):
+            return _HttpFault(f"the API key was refused (HTTP {status}): {message}; "
+                              "check GEMINI_API_KEY", False)
+        if status == 404:
+            return _HttpFault(f"model {self.config.model!r} not found (HTTP 404): {message}; "
+                              "check GEMINI_MODEL_NAME", False)
+        return _HttpFault(f"HTTP {status}: {message}", False)
+
+
+class OpenAIDecider(LLMDecider):
+    """Any OpenAI-compatible ``/chat/completions`` server (Ollama, llama.cpp,
+    vLLM, LM Studio, Gemini's compatible endpoint) with a strict JSON schema."""
+
+    provider = "openai"
+
+    def _schema(self, wf: WorkflowDef) -> dict[str, Any]:
+        # Strict mode forbids free-form objects, so the context travels as JSON text.
+        return decision_schema(wf, context_as_text=True)
+
+    def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
+                 ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        url = f"{self.config.endpoint}/chat/completions"
+        headers = {"Content-Type": "application/json"}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        messages = [{"role": "system", "content": system}]
+        messages += [{"role": "assistant" if role == "model" else "user", "content": text} for role, text in turns]
+        body = {"model": self.config.model, "messages": messages, "temperature": 0,
+                "response_format": {"type": "json_schema",
+                                    "json_schema": {"name": "workflow_decision", "schema": schema, "strict": True}}}
+        return url, headers, body
+
+    def _answer(self, payload: Any) -> str:
+        choices = payload.get("choices") if isinstance(payload, dict) else None
+        if not choices:
+            raise AIServiceError("openai: the response has no choices", retryable=True)
+        choice = choices[0]
+        finish = choice.get("finish_reason")
+        message = choice.get("message") or {}
+        if message.get("refusal"):
+            raise AIServiceError(f"the model refused: {clip(str(message['refusal']), 200)}", retryable=False,
+                                 provider_reason="refusal")
+        if finish == "length":
+            raise AIServiceError("the model stopped at its token limit (finish_reason length) before answering",
+                                 retryable=True, provider_reason=finish)
+        if finish == "content_filter":
+            raise AIServiceError("the server's content filter blocked the answer; rephrase the report",
+                                 retryable=False, provider_reason=finish)
+        content = message.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise AIServiceError("openai: the answer is empty", retryable=True)
+        return content
+
+    def _fault(self, status: int, payload: Any, headers: Mapping[str, str]) -> _HttpFault:
+        err = payload.get("error") if isinstance(payload, dict) else None
+        message = str((err.get("message") if isinstance(err, dict) else err) or payload or f"HTTP {status}")[:500]
+        if status in RETRY_STATUSES:
+            return _HttpFault(f"HTTP {status}: {message}", True)
+        if status in (401, 403):
+            return _HttpFault(f"the API key was refused (HTTP {status}): {message}; check AI_SERVICE_API_KEY", False)
+        if status == 404:
+            return _HttpFault(f"not found (HTTP 404): {message}; check AI_SERVICE_ENDPOINT and AI_MODEL_NAME", False)
+        return _HttpFault(f"HTTP {status}: {message}", False)
+
+
+def make_decider(config: Config) -> "StubDecider | LLMDecider":
+    if config.provider == "gemini":
+        return GeminiDecider(config)
+    if config.provider == "openai":
+        return OpenAIDecider(config)
+    return StubDecider()
+
+
+# =============================================================================
+# 6. Engine
+#    The rules of CONTRACT §5 over the library, the store and a decider:
+#    start, advance, resume, status, list, cancel.  Results are dataclasses.
+# =============================================================================
+
+
+@dataclass
+class NextStep:
+    step_name: str
+    instructions: str
+
+
+@dataclass
+class Progress:
+    instance_id: str
+    workflow_name: str
+    status: str
+    next_step: NextStep
+    current_context: dict[str, Any]
+    decided_by: str
+    reasoning: str
+    definition_changed: bool
+
+
+@dataclass
+class HistoryItem:
+    timestamp: str
+    step_name: str
+    outcome_status: str
+    report: Any
+    determined_next_step: str | None
+    decided_by: str
+    reasoning: str
+
+
+@dataclass
+class Status:
+    instance_id: str
+    workflow_name: str
+    status: str
+    current_step_name: str
+    next_step: NextStep | None
+    context: dict[str, Any]
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+    history: list[HistoryItem]
+    definition_changed: bool
+
+
+@dataclass
+class InstanceSummary:
+    instance_id: str
+    workflow_name: str
+    status: str
+    current_step_name: str
+    updated_at: str
+
+
+@dataclass
+class WorkflowSummary:
+    name: str
+    title: str
+    description: str
+    steps: list[str]
+    valid: bool
+    errors: list[str]
+
+
+@dataclass
+class WorkflowList:
+    workflows: list[WorkflowSummary]
+
+
+@dataclass
+class InstanceList:
+    instances: list[InstanceSummary]
+
+
+@dataclass
+class Validation:
+    workflow_name: str
+    valid: bool
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+
+ADVANCE_DECIDERS = ("transition", "stub", "llm")
+
+
+def check_json(name: str, value: Any, *, required_object: bool = True) -> dict[str, Any]:
+    """Refuse what cannot be stored faithfully: non-objects, NaN, over 1 MiB."""
+    if value is None:
+        return {}
+    if required_object and not isinstance(value, dict):
+        raise InvalidArgument(f"{name} must be a JSON object, got {type(value).__name__}")
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"{name} is not plain JSON: {exc}") from None
+    if size > MAX_JSON_BYTES:
+        raise InvalidArgument(f"{name} is {size} bytes of JSON; the limit is {MAX_JSON_BYTES} (1 MiB). "
+                              "Store large data in files and pass their paths")
+    return value
+
+
+class Engine:
+    """The workflow rules.  Thread-safe: all shared state lives in SQLite."""
+
+    def __init__(self, library: Library, store: StateStore, decider: "StubDecider | LLMDecider") -> None:
+        self.library = library
+        self.store = store
+        self.decider = decider
+
+    # -- reading -------------------------------------------------------------
+
+    def list_workflows(self) -> WorkflowList:
+        return WorkflowList([WorkflowSummary(wf.name, wf.title, wf.goal, [s.name for s in wf.steps], wf.valid,
+                                             [str(p) for p in wf.errors]) for wf in self.library.all()])
+
+    def validate(self, workflow_name: str) -> Validation:
+        wf = self.library.load(workflow_name)
+        return Validation(wf.name, wf.valid, [dataclasses.asdict(p) for p in wf.errors],
+                          [dataclasses.asdict(p) for p in wf.warnings])
+
+    def status(self, instance_id: str, history_limit: int = 10) -> Status:
+        instance_id = self._instance_id(instance_id)
+        if not isinstance(history_limit, int) or not 0 <= history_limit <= 1000:
+            raise InvalidArgument("history_limit must be a whole number from 0 to 1000")
+        inst = self.store.get(instance_id)
+        history = self.store.history(instance_id, history_limit) if history_limit else []
+        next_step, changed = None, False
+        try:
+            wf = self.library.load(inst.workflow_name)
+            changed = bool(inst.definition_hash) and wf.hash != inst.definition_hash
+            next_step = self._next_step(wf, inst.current_step_name, inst.status, "")
+        except (DefinitionNotFound, InvalidArgument):
+            pass
+        return Status(inst.instance_id, inst.workflow_name, inst.status, inst.current_step_name, next_step,
+                      inst.context, inst.created_at, inst.updated_at, inst.completed_at,
+                      [HistoryItem(h.timestamp, h.step_name, h.outcome_status, h.user_report,
+                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed)
+
+    def list_instances(self, status: str | None = None, workflow_name: str | None = None,
+                       limit: int = 20) -> InstanceList:
+        if status is not None and status.upper() not in INSTANCE_STATUSES:
+            raise InvalidArgument(f"status must be one of {', '.join(INSTANCE_STATUSES)}")
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InvalidArgument("limit must be a whole number from 1 to 1000")
+        rows = self.store.list(status.upper() if status else None, workflow_name or None, limit)
+        return InstanceList([InstanceSummary(r.instance_id, r.workflow_name, r.status, r.current_step_name,
+                                             r.updated_at) for r in rows])
+
+    # -- moving --------------------------------------------------------------
+
+    def start(self, workflow_name: str, context: dict[str, Any] | None = None) -> Progress:
+        context = check_json("context", context)
+        wf = self.library.load_valid(workflow_name)
+        now, first = utcnow(), wf.first_step
+        inst = Instance(uuid.uuid4().hex, wf.name, first.name, RUNNING, dict(context), 0, wf.hash, now, now)
+        reasoning = "the first step of index.md"
+        self.store.create(inst, HistoryEntry(inst.instance_id, now, first.name, None, "STARTED",
+                                             first.name, "start", reasoning))
+        log.info("started %s instance %s", wf.name, inst.instance_id)
+        return self._progress(wf, inst, "start", reasoning, False)
+
+    def advance(self, instance_id: str, report: dict[str, Any],
+                context_updates: dict[str, Any] | None = None) -> Progress:
+        instance_id = self._instance_id(instance_id)
+        report = self._report(report, required=True)
+        updates = check_json("context_updates", context_updates)
+        inst = self.store.get(instance_id)
+        replay = self._replay(inst, report)
+        if replay is not None:
+            return replay
+        if inst.status != RUNNING:
+            raise self._not_running(inst)
+        wf = self.library.load_valid(inst.workflow_name)
+        step = wf.step(inst.current_step_name)
+        if step is None:
+            raise StepMismatch(
+                f"the current step {inst.current_step_name!r} no longer exists in the edited workflow "
+                f"{wf.name!r}; call resume_workflow with assumed_current_step_name set to one of: "
+                f"{', '.join(s.name for s in wf.steps)}", current_step_name=inst.current_step_name)
+        step_id = report.get("step_id")
+        if step_id is not None and (not isinstance(step_id, str) or wf.step(step_id) is not step):
+            raise StepMismatch(
+                f"the report is for step {str(step_id)[:100]!r} but the instance is at {step.name!r}; do the "
+                f"current step's instructions (get_workflow_status shows them), or call resume_workflow if "
+                "you are continuing from another conversation", current_step_name=step.name)
+        merged = {**inst.context, **updates}
+        working = dataclasses.replace(inst, context=merged)
+        decision = decide_by_transition(step, report)
+        if decision is None:
+            decision = self._ask(DecisionRequest("advance", wf, working,
+                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
+                                 inst, step.name, report)
+        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
+
+    def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
+               context_updates: dict[str, Any] | None = None) -> Progress:
+        instance_id = self._instance_id(instance_id)
+        if not isinstance(assumed_current_step_name, str) or len(assumed_current_step_name) > 200:
+            raise InvalidArgument("assumed_current_step_name must be a step name (text up to 200 characters)")
+        report = self._report(report or {}, required=False)
+        updates = check_json("context_updates", context_updates)
+        inst = self.store.get(instance_id)
+        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS):
+            raise self._not_running(inst)
+        wf = self.library.load_valid(inst.workflow_name)
+        if wf.step(inst.current_step_name) is None:
+            last = self.store.last_accepted(instance_id)
+            where = last.step_name if last and wf.step(last.step_name) else inst.current_step_name
+        else:
+            where = inst.current_step_name
+        working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
+        record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
+        decision = self._ask(DecisionRequest("resume", wf, working, self.store.history(instance_id, PROMPT_HISTORY_ROWS),
+                                             report, assumed_current_step_name), inst, where, record)
+        if decision.status_suggestion == SUSPENDED:
+            decision = dataclasses.replace(decision, status_suggestion=None)
+        return self._apply(wf, inst, working, decision, where, record, "RESUMING")
+
+    def cancel(self, instance_id: str, reason: str | None = None) -> Status:
+        instance_id = self._instance_id(instance_id)
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 10_000):
+            raise InvalidArgument("reason must be text up to 10,000 characters")
+        inst = self.store.get(instance_id)
+        if inst.status in (COMPLETED, CANCELLED):
+            raise self._not_running(inst)
+        now = utcnow()
+        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now)
+        self.store.update(inst, after, HistoryEntry(instance_id, now, inst.current_step_name,
+                                                    {"reason": reason} if reason else None, "CANCELLED",
+                                                    inst.current_step_name, "client", reason or "cancelled"))
+        return self.status(instance_id)
+
+    # -- helpers ---------------------------------------------------------------
+
+    @staticmethod
+    def _instance_id(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise InvalidArgument("instance_id must be the id start_workflow returned (text up to 200 characters)")
+        return value.strip()
+
+    @staticmethod
+    def _report(report: Any, *, required: bool) -> dict[str, Any]:
+        report = check_json("report", report)
+        status = report.get("status")
+        if required and (not isinstance(status, str) or not status.strip()):
+            raise InvalidArgument("report.status is required: a short word such as 'success' or 'failure' "
+                                  "(the current step's instructions list the statuses it expects)")
+        if status is not None and (not isinstance(status, str) or len(status) > 200):
+            raise InvalidArgument("report.status must be text up to 200 characters")
+        return report
+
+    @staticmethod
+    def _not_running(inst: Instance) -> InstanceNotRunning:
+        hint = {SUSPENDED: "call resume_workflow to continue it",
+                FAILED_STATUS: "call resume_workflow to retry it, or start_workflow for a fresh run",
+                COMPLETED: "it is finished; call start_workflow for a new run",
+                CANCELLED: "it was cancelled; call start_workflow for a new run"}.get(inst.status, "")
+        return InstanceNotRunning(f"instance {inst.instance_id} is {inst.status}, not RUNNING; {hint}",
+                                  status=inst.status, current_step_name=inst.current_step_name)
+
+    def _ask(self, req: DecisionRequest, inst: Instance, step_name: str, report: Any) -> Decision:
+        """Ask the provider; on failure record the attempt and leave the instance as it was."""
+        try:
+            return self.decider.decide(req)
+        except AIServiceError as exc:
+            self.store.append(HistoryEntry(inst.instance_id, utcnow(), step_name, report,
+                                           str(report.get("status", "")) if req.kind == "advance" else "RESUMING",
+                                           None, "error", f"AI_SERVICE_ERROR: {exc.message}"))
+            exc.extra.setdefault("current_step_name", inst.current_step_name)
+            exc.message += "; nothing changed: the instance is still at its step, retry the same call"
+            raise
+
+    def _apply(self, wf: WorkflowDef, inst: Instance, working: Instance, decision: Decision,
+               step_name: str, report: Any, outcome: str) -> Progress:
+        target = wf.resolve_target(decision.next_step)
+        if target is None:  # deciders validate; this guards a misbehaving one
+            raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
+        now = utcnow()
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
+        if status == RUNNING and decision.status_suggestion == SUSPENDED:
+            status = SUSPENDED
+        after = dataclasses.replace(
+            working, current_step_name=target, status=status,
+            context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+            updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
+        entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
+                             decision.decided_by, decision.reasoning)
+        try:
+            after = self.store.update(inst, after, entry)
+        except Conflict:
+            again = self.store.get(inst.instance_id)
+            replay = self._replay(again, report) if isinstance(report, dict) and "step_id" in report else None
+            if replay is not None:
+                return replay
+            raise
+        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, target, decision.decided_by)
+        return self._progress(wf, after, decision.decided_by, decision.reasoning,
+                              bool(inst.definition_hash) and inst.definition_hash != wf.hash)
+
+    def _replay(self, inst: Instance, report: dict[str, Any]) -> Progress | None:
+        """The same report for the same step again (a retry after a lost reply)?"""
+        step_id = report.get("step_id")
+        if not isinstance(step_id, str):
+            return None
+        last = self.store.last_accepted(inst.instance_id)
+        if (last is None or last.decided_by not in ADVANCE_DECIDERS or last.user_report != report
+                or normalize_name(last.step_name) != normalize_name(step_id)
+                or last.determined_next_step != inst.current_step_name):
+            return None
+        try:
+            wf = self.library.load(inst.workflow_name)
+        except OrchestratorError:
+            return None
+        return self._progress(wf, inst, "replay", last.reasoning, False)
+
+    def _progress(self, wf: WorkflowDef, inst: Instance, decided_by: str, reasoning: str,
+                  changed: bool) -> Progress:
+        return Progress(inst.instance_id, inst.workflow_name, inst.status,
+                        self._next_step(wf, inst.current_step_name, inst.status, reasoning),
+                        inst.context, decided_by, reasoning, changed)
+
+    @staticmethod
+    def _next_step(wf: WorkflowDef, step_name: str, status: str, reasoning: str) -> NextStep:
+        if step_name == FINISH or status == COMPLETED:
+            return NextStep(FINISH, f"Workflow '{wf.title or wf.name}' is complete. Tell the user what was "
+                                    "done, briefly; there are no more steps.")
+        if step_name == FAILED or status == FAILED_STATUS:
+            return NextStep(FAILED, f"Workflow '{wf.title or wf.name}' ended as FAILED"
+                                    f"{': ' + reasoning if reasoning else ''}. Tell the user what went wrong; "
+                                    "resume_workflow can retry it later.")
+        if status == CANCELLED:
+            return NextStep(step_name, "This workflow instance was cancelled; there is nothing more to do.")
+        step = wf.step(step_name)
+        if step is None:
+            return NextStep(step_name, f"Step {step_name!r} is no longer in the workflow definition; "
+                                       "call resume_workflow to pick up from the current definition.")
+        text = step.instructions
+        if status == SUSPENDED:
+            text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
+                    "resume_workflow. The step to do then:\n\n" + text)
+        return NextStep(step.name, text)
+
+
+# =============================================================================
+# 7. MCP surface
+#    The engine as MCP tools, resources and prompts on the SDK's MCPServer.
+#    ``mcp`` and ``pydantic`` are imported inside ``build_server`` only.
+# =============================================================================
+
+SERVER_INSTRUCTIONS = (
+    "This server holds step-by-step workflows: call start_workflow (list_workflows shows them), do exactly what "
+    "next_step.instructions say, then call advance_workflow with an honest report, and repeat until the next "
+    "step is FINISH. In a new conversation, find the run with list_instances and continue it with "
+    "resume_workflow instead of starting over."
+)
+
+AUTHORING_GUIDE = """\
+# Writing an orchestrator-mcp workflow
+
+A workflow is a folder under a workflow root (`WORKFLOW_DEFINITIONS_DIR`, default: the bundled `workflows/`):
+
+```
+workflows/
+└── MY_WORKFLOW/          # name: letters, digits, '_' and '-'
+    ├── index.md          # title, goal, ordered step list
+    └── steps/
+        ├── first.md
+        └── second.md
+```
+
+Folders starting with `.` or `_` are not workflows: keep shared snippets in `_shared/`.
+
+## index.md
+
+- The first `# Heading` is the title.
+- `## Overall Goal` (or the prose under the title) is the goal the decider keeps in mind.
+- The step list is the first Markdown list of links; a list under a `## Steps` heading wins.
+  The link text is the step's name, and the first step is where every run starts.
+- Step names are unique ignoring case, spaces and underscores; `FINISH` and `FAILED` are reserved.
+
+## Step files
+
+Each step file has H1 sections (a `#` heading outside code fences; `##` and deeper stay inside):
+
+| section | required | read by |
+|---|---|---|
+| `# Orchestrator Guidance` | yes | the decider: how to pick the next step from the report |
+| `# Client Instructions` | yes | the agent: returned verbatim as `next_step.instructions` |
+| `# Goal` | no | the decider, as context |
+| `# Transitions` | no | the engine: deterministic routing, no LLM call |
+| anything else | no | the decider, as context |
+
+Client Instructions should end by saying what to report: which `status` values mean what, and which
+details (`result`, `details`, `message`, `error`) to include.
+
+## Transitions
+
+```
+# Transitions
+- success: Run Tests
+- tests_failed: Fix Failures
+- failure: FAILED
+- default: FINISH
+```
+
+Each item maps a report `status` (case-insensitive) to a step name, `FINISH` or `FAILED`. `default` matches
+any status. When a transition matches, the engine decides without an LLM; when none matches (and there is
+no `default`), the configured decider reads the Orchestrator Guidance. Use transitions for every branch
+that is a plain status, and guidance for judgment calls. In guidance, name steps as `` `Step Name` `` so
+`check` can warn when a name is wrong.
+
+## Includes
+
+`{{file:relative/path.md}}` anywhere in a definition file is replaced by that file's content, resolved
+relative to the including file, recursively (depth at most 10). The path must stay inside the workflow
+root: absolute paths, `..` that climbs out, and symlinks pointing out are errors, and so is a cycle.
+
+## Checking
+
+`orchestrator-mcp check path/to/workflows` (or the `validate_workflow` tool) prints `file:line: message`
+for each problem and exits 1 if any workflow is invalid. Warnings flag steps nothing leads to and
+guidance that names a step that does not exist. Edits are picked up without a restart.
+
+## A complete small example
+
+`workflows/GREET/index.md`:
+
+```markdown
+# Greet the user
+
+## Overall Goal
+Say hello, and say goodbye if the user wants to leave.
+
+## Steps
+1. [Say Hello](steps/hello.md)
+2. [Say Goodbye](steps/goodbye.md)
+```
+
+`workflows/GREET/steps/hello.md`:
+
+```markdown
+# Orchestrator Guidance
+If the user wants to keep talking, repeat `Say Hello`; otherwise go to `Say Goodbye`.
+
+# Client Instructions
+Greet the user by name and ask whether they want to continue.
+Report status `continue` if they do, `done` if they do not.
+
+# Transitions
+- continue: Say Hello
+- done: Say Goodbye
+```
+
+`workflows/GREET/steps/goodbye.md`:
+
+```markdown
+# Orchestrator Guidance
+Always finish after this step.
+
+# Client Instructions
+Say goodbye. Report status `success`.
+
+# Transitions
+- default: FINISH
+```
+"""
+
+
+def build_server(engine: Engine, config: Config) -> Any:
+    """The MCPServer with every tool, resource and prompt of CONTRACT §6."""
+    from typing import Annotated
+
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+    from mcp_types import (CallToolResult, GetPromptResult, Prompt, PromptArgument, PromptMessage,
+                           TextContent, ToolAnnotations)
+    from pydantic import Field, ValidationError
+
+    def failure(exc: BaseException) -> Any:
+        body = error_body(exc)
+        return CallToolResult(content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
+                              is_error=True)
+
+    def guarded(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a coded tool error
+            if isinstance(exc, OrchestratorError):
+                log.info("tool error %s: %s", exc.code, exc.message)
+            return failure(exc)
+
+    class OrchestratorServer(MCPServer):
+        """MCPServer whose argument errors use our error shape and whose prompts
+        follow the workflow library as it changes on disk."""
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, ValidationError):
+                    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                                         for e in cause.errors()[:5])
+                    return failure(InvalidArgument(f"invalid arguments for {name}: {problems}"))
+                if str(exc).startswith("Unknown tool"):
+                    return failure(InvalidArgument(f"unknown tool {name[:80]!r}; call tools/list"))
+                raise
+
+        async def list_prompts(self) -> list[Any]:
+            return [Prompt(name=wf.name, title=wf.title, description=f"Start the '{wf.title}' workflow: "
+                           + clip(wf.goal, 300),
+                           arguments=[PromptArgument(name="context", required=False,
+                                                     description="optional JSON object or free text to "
+                                                                 "start the workflow with")])
+                    for wf in engine.library.all() if wf.valid]
+
+        async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+            wf = engine.library.load_valid(name)
+            ctx_text = (arguments or {}).get("context") or ""
+            try:
+                parsed = json.loads(ctx_text) if ctx_text else {}
+            except ValueError:
+                parsed = {"request": ctx_text}
+            if not isinstance(parsed, dict):
+                parsed = {"request": parsed}
+            text = (f"Use the orchestrator to run the '{wf.title}' workflow ({wf.name}). Call start_workflow "
+                    f"with workflow_name=\"{wf.name}\" and context={json.dumps(parsed, ensure_ascii=False)}, "
+                    "then follow each returned next_step.instructions and report back with advance_workflow "
+                    "until the next step is FINISH.")
+            return GetPromptResult(description=f"Start {wf.title}",
+                                   messages=[PromptMessage(role="user", content=TextContent(type="text", text=text))])
+
+    server = OrchestratorServer("orchestrator-mcp", title="Workflow Orchestrator", version=__version__,
+                                instructions=SERVER_INSTRUCTIONS, log_level=config.log_level.upper())
+    read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+
+    InstanceId = Annotated[str, Field(description="The instance_id that start_workflow returned.",
+                                      max_length=200)]
+    Report = Annotated[dict[str, Any], Field(description=(
+        "What happened, honestly: {step_id: the step you did, status: a word the step's instructions ask "
+        "for such as 'success' or 'failure', result/details/message/error: what you found}."))]
+    Updates = Annotated[dict[str, Any], Field(description="Context keys to set for later steps (any JSON).")]
+
+    @server.tool(annotations=read_only)
+    def list_workflows() -> WorkflowList:
+        """List the workflows this server can run, with their steps. Invalid ones are listed with their
+        errors. Pick one and call start_workflow."""
+        return guarded(engine.list_workflows)
+
+    @server.tool(annotations=writes)
+    def start_workflow(
+        workflow_name: Annotated[str, Field(description="A name from list_workflows, e.g. COMMIT_SUGGESTER.",
+                                            max_length=100)],
+        context: Annotated[dict[str, Any], Field(description="Facts the workflow starts with (any JSON).")] = {},
+    ) -> Progress:
+        """Start a workflow and get its first step. Do what next_step.instructions say, then call
+        advance_workflow with the instance_id and a report. Keep the instance_id: it resumes the run later."""
+        return guarded(lambda: engine.start(workflow_name, context))
+
+    @server.tool(annotations=writes)
+    def advance_workflow(instance_id: InstanceId, report: Report, context_updates: Updates = {}) -> Progress:
+        """Report on the step you just did and get the next one. Include step_id (the step's name) so a
+        retried call is answered once. Repeat until next_step.step_name is FINISH. On STEP_MISMATCH, call
+        get_workflow_status; on AI_SERVICE_ERROR with retryable true, send the same call again."""
+        return guarded(lambda: engine.advance(instance_id, report, context_updates))
+
+    @server.tool(annotations=writes)
+    def resume_workflow(
+        instance_id: InstanceId,
+        assumed_current_step_name: Annotated[str, Field(description="The step you believe you are at.",
+                                                        max_length=200)],
+        report: Annotated[dict[str, Any], Field(description="What you know of the work so far.")] = {},
+        context_updates: Updates = {},
+    ) -> Progress:
+        """Continue a run in a new conversation (or after SUSPENDED/FAILED). The server reconciles your
+        assumed step with its stored state and returns the step to do now."""
+        return guarded(lambda: engine.resume(instance_id, assumed_current_step_name, report, context_updates))
+
+    @server.tool(annotations=read_only)
+    def get_workflow_status(
+        instance_id: InstanceId,
+        history_limit: Annotated[int, Field(description="How many recent history entries to include (0-1000).")] = 10,
+    ) -> Status:
+        """Show a run's status, current step with its instructions, context and recent history."""
+        return guarded(lambda: engine.status(instance_id, history_limit))
+
+    @server.tool(annotations=read_only)
+    def list_instances(
+        status: Annotated[str | None, Field(description="RUNNING, SUSPENDED, COMPLETED, FAILED or CANCELLED.")] = None,
+        workflow_name: Annotated[str | None, Field(description="Only runs of this workflow.")] = None,
+        limit: Annotated[int, Field(description="At most this many (1-1000).")] = 20,
+    ) -> InstanceList:
+        """List workflow runs, newest first: use it to find a run to resume."""
+        return guarded(lambda: engine.list_instances(status, workflow_name, limit))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
+    def cancel_workflow(instance_id: InstanceId,
+                        reason: Annotated[str | None, Field(description="Why, for the history.")] = None) -> Status:
+        """Cancel a run that should not continue. It cannot be resumed afterwards."""
+        return guarded(lambda: engine.cancel(instance_id, reason))
+
+    @server.tool(annotations=read_only)
+    def validate_workflow(
+        workflow_name: Annotated[str, Field(description="The workflow folder name.", max_length=100)],
+    ) -> Validation:
+        """Check a workflow definition: errors (file, line, message) and warnings. Use it after writing or
+        editing a workflow."""
+        return guarded(lambda: engine.validate(workflow_name))
+
+    @server.tool(annotations=read_only)
+    def get_workflow_authoring_guide() -> str:
+        """The guide to writing workflows: folder layout, sections, transitions, includes, an example."""
+        return AUTHORING_GUIDE
+
+    def readable(fn: Callable[[], str]) -> str:
+        """Resource reads fail as protocol errors carrying our coded message."""
+        try:
+            return fn()
+        except (DefinitionNotFound, InstanceNotFound, InvalidArgument) as exc:
+            raise ResourceNotFoundError(json.dumps(exc.to_dict())) from None
+        except OrchestratorError as exc:
+            raise ResourceError(json.dumps(exc.to_dict())) from None
+
+    @server.resource("workflow://{name}", mime_type="text/markdown",
+                     description="A workflow's assembled definition: index.md, then every step.")
+    def workflow_definition(name: str) -> str:
+        return readable(lambda: engine.library.load(name).text)
+
+    @server.resource("workflow://{name}/diagram", mime_type="text/vnd.mermaid",
+                     description="A Mermaid flowchart of a workflow's steps and transitions.")
+    def workflow_diagram(name: str) -> str:
+        return readable(lambda: mermaid(engine.library.load(name)))
+
+    @server.resource("instance://{instance_id}", mime_type="application/json",
+                     description="A workflow run: status, context and history.")
+    def instance_status(instance_id: str) -> str:
+        return readable(lambda: json.dumps(dataclasses.asdict(engine.status(instance_id, 100)),
+                                           ensure_ascii=False, indent=2))
+
+    return server
+
+
+def create_app(config: Config) -> tuple[Any, Engine]:
+    """Wire configuration, library, store, decider and engine into a server."""
+    store = StateStore(config.db_path).open()
+    engine = Engine(Library(config.workflow_roots), store, make_decider(config))
+    return build_server(engine, config), engine
+
+
+# =============================================================================
+# 8. Command line
+#    ``serve`` (the default), ``check``, ``run``, ``demo`` and ``diagram``.
+#    Bad configuration ends in one stderr line and exit code 2.
+# =============================================================================
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _out(text: str = "") -> None:
+    """Terminal output for the interactive commands (never used by ``serve``)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Validate every workflow under the roots; 0 all valid, 1 any invalid, 2 bad root."""
+    if args.dirs:
+        roots = [Path(d) for d in args.dirs]
+        for root in roots:
+            if not root.is_dir():
+                raise ConfigError(f"{root} is not a directory")
+    else:
+        roots = list(Config.load(env, workflows=args.workflows).workflow_roots)
+    library = Library(roots)
+    workflows = library.all()
+    invalid = 0
+    for wf in workflows:
+        for problem in wf.errors:
+            _out(f"{problem}: error")
+        for problem in wf.warnings:
+            _out(f"{problem}: warning")
+        if wf.valid:
+            _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings)")
+        else:
+            invalid += 1
+            _out(f"{wf.name}: INVALID ({len(wf.errors)} errors, {len(wf.warnings)} warnings)")
+    _out(f"checked {len(workflows)} workflows in {', '.join(str(r) for r in roots)}: "
+         f"{len(workflows) - invalid} valid, {invalid} invalid")
+    return 1 if invalid else 0
+
+
+def cmd_diagram(args: argparse.Namespace, config: Config) -> int:
+    library = Library(config.workflow_roots)
+    sys.stdout.write(mermaid(library.load(args.workflow)))
+    return 0
+
+
+def _ask(prompt: str, default: str = "") -> str | None:
+    """One line from stdin (TTY or pipe); None at end of input."""
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    return line.strip() or default
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """Drive a workflow at the terminal with the same engine and database."""
+    store = StateStore(config.db_path).open()
+    engine = Engine(Library(config.workflow_roots), store, make_decider(config))
+    try:
+        if args.resume:
+            status = engine.status(args.resume, 0)
+            progress = engine.resume(args.resume, status.current_step_name)
+        else:
+            if not args.workflow:
+                raise InvalidArgument("run needs a WORKFLOW name or --resume ID")
+            context: dict[str, Any] = {}
+            for item in args.context or []:
+                key, sep, value = item.partition("=")
+                if not sep or not key:
+                    raise InvalidArgument(f"--context takes key=value, got {item!r}")
+                try:
+                    context[key] = json.loads(value)
+                except ValueError:
+                    context[key] = value
+            progress = engine.start(args.workflow, context)
+        _out(f"instance {progress.instance_id} ({progress.workflow_name})")
+        while True:
+            step = progress.next_step
+            if progress.status in (COMPLETED, FAILED_STATUS, CANCELLED):
+                _out(f"\n== {step.step_name} ==\n{step.instructions}")
+                return 0 if progress.status == COMPLETED else 1
+            _out(f"\n== Step: {step.step_name} ==\n\n{step.instructions}\n")
+            status_text = _ask("report status [success]: ", "success")
+            message = _ask("message (optional): ", "") if status_text is not None else None
+            if status_text is None or message is None:
+                _out(f"\nstopped; the run is saved. Resume it with:\n  orchestrator-mcp run --resume "
+                     f"{progress.instance_id}")
+                return 130
+            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
+            if message:
+                report["message"] = message
+            progress = engine.advance(progress.instance_id, report)
+            _out(f"-> {progress.next_step.step_name}  [decided by {progress.decided_by}] {progress.reasoning}")
+    except KeyboardInterrupt:
+        _out("\ninterrupted; the run is saved. Resume it with: orchestrator-mcp run --resume <instance_id> "
+             "(list_instances shows ids)")
+        return 130
+    except OrchestratorError as exc:
+        sys.stderr.write(f"orchestrator-mcp: {exc.code}: {exc.message}\n")
+        return 1
+    finally:
+        store.close()
+
+
+async def _demo_session(config: Config, db_path: Path) -> None:
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    env = {"WORKFLOW_DB_PATH": str(db_path), "AI_PROVIDER": "stub", "LOG_LEVEL": "warning",
+           "WORKFLOW_DEFINITIONS_DIR": os.pathsep.join(str(r) for r in config.workflow_roots)}
+    params = StdioServerParameters(command=sys.executable, args=[str(Path(__file__).resolve()), "serve"], env=env)
+    reports = [("Pick a Topic", {"status": "success", "result": "topic: databases"}),
+               ("Tell the Joke", {"status": "success", "result": "Why did the DBA leave? Too many relations."}),
+               ("Get Feedback", {"status": "another", "message": "the user wants another one"}),
+               ("Tell the Joke", {"status": "success", "result": "SELECT * FROM jokes WHERE funny = 1; 0 rows."}),
+               ("Get Feedback", {"status": "done", "message": "the user laughed"})]
+    async with Client(params, mode="legacy") as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+        _out(f"connected over stdio to orchestrator-mcp; tools: {', '.join(names)}")
+        result = await client.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR",
+                                                           "context": {"audience": "developers"}})
+        progress = result.structured_content or {}
+        if result.is_error:
+            raise RuntimeError(result.content[0].text)
+        _out(f"started JOKE_GENERATOR as {progress['instance_id']}")
+        for expected, report in reports:
+            step = progress["next_step"]["step_name"]
+            _out(f"\nstep: {step}\n  instructions: {clip(progress['next_step']['instructions'], 160)!r}")
+            if step != expected:
+                raise RuntimeError(f"demo expected step {expected!r}, server sent {step!r}")
+            _out(f"  report: {json.dumps(report)}")
+            result = await client.call_tool("advance_workflow", {"instance_id": progress["instance_id"],
+                                                                 "report": {"step_id": step, **report}})
+            if result.is_error:
+                raise RuntimeError(result.content[0].text)
+            progress = result.structured_content or {}
+            _out(f"  decision: -> {progress['next_step']['step_name']} ({progress['decided_by']}: "
+                 f"{progress['reasoning']})")
+        _out(f"\nfinished with status {progress['status']}")
+        if progress["status"] != COMPLETED:
+            raise RuntimeError("the demo did not reach FINISH")
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    """A scripted end-to-end session through a real MCP client over stdio."""
+    import tempfile
+
+    import anyio
+
+    with tempfile.TemporaryDirectory(prefix="orchestrator-demo-") as tmp:
+        try:
+            anyio.run(_demo_session, config, Path(tmp) / "demo.sqlite")
+        except Exception as exc:  # noqa: BLE001 - report and fail the command
+            sys.stderr.write(f"orchestrator-mcp demo failed: {exc}\n")
+            return 1
+    return 0
+
+
+def _bearer_guard(app: Any, token: str) -> Any:
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+    import hmac
+
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, expected):
+                body = json.dumps({"error": {"code": "UNAUTHORIZED", "message": "send Authorization: Bearer "
+                                             "<ORCHESTRATOR_AUTH_TOKEN>", "retryable": False}}).encode()
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"www-authenticate", b"Bearer")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    if args.transport == "http" and args.host not in LOOPBACK_HOSTS and not config.auth_token:
+        raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
+                          "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
+    if config.provider_auto:
+        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
+                    "decides steps without a # Transitions match")
+    server, engine = create_app(config)
+    log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
+             config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
+    try:
+        if args.transport == "stdio":
+            server.run("stdio")
+        else:
+            import uvicorn
+            from mcp.server.transport_security import TransportSecuritySettings
+
+            if args.host in LOOPBACK_HOSTS:
+                security = TransportSecuritySettings(
+                    enable_dns_rebinding_protection=True,
+                    allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+                    allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"])
+            else:
+                security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+            app = server.streamable_http_app(streamable_http_path="/mcp", host=args.host,
+                                             transport_security=security)
+            if config.auth_token:
+                app = _bearer_guard(app, config.auth_token)
+            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, args.port)
+            uvicorn.run(app, host=args.host, port=args.port, log_level=config.log_level, access_log=False)
+    finally:
+        engine.store.close()
+    return 0
+
+
+COMMANDS = ("serve", "check", "run", "demo", "diagram")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workflows", action="append", metavar="DIR",
+                        help="workflow root (repeatable; default WORKFLOW_DEFINITIONS_DIR or the bundled library)")
+    common.add_argument("--db", metavar="FILE", help="SQLite state file (default WORKFLOW_DB_PATH or per-user)")
+    common.add_argument("--provider", choices=PROVIDERS, help="decider (default AI_PROVIDER or auto)")
+    common.add_argument("--model", help="model id (default GEMINI_MODEL_NAME / AI_MODEL_NAME)")
+    common.add_argument("--endpoint", help="LLM base URL (default AI_SERVICE_ENDPOINT)")
+    common.add_argument("--log-level", choices=LOG_LEVELS, help="logging level (default LOG_LEVEL or info)")
+
+    parser = argparse.ArgumentParser(
+        prog="orchestrator-mcp", parents=[common],
+        description="An MCP server that guides coding agents through Markdown workflows.")
+    parser.add_argument("--version", action="version", version=f"orchestrator-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (default)")
+    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    check = sub.add_parser("check", parents=[common], help="validate workflow definitions")
+    check.add_argument("dirs", nargs="*", metavar="DIR", help="workflow roots (default: the configured ones)")
+    run = sub.add_parser("run", parents=[common], help="drive a workflow in the terminal")
+    run.add_argument("workflow", nargs="?", metavar="WORKFLOW")
+    run.add_argument("--context", action="append", metavar="KEY=VALUE", help="starting context (repeatable)")
+    run.add_argument("--resume", metavar="ID", help="continue a saved run")
+    sub.add_parser("demo", parents=[common], help="scripted end-to-end session through a real MCP client")
+    diagram = sub.add_parser("diagram", parents=[common], help="print a workflow's Mermaid flowchart")
+    diagram.add_argument("workflow", metavar="WORKFLOW")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Entry point of the ``orchestrator-mcp`` script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = os.environ if env is None else env
+    if not any(a in COMMANDS for a in argv) and not any(a in ("-h", "--help", "--version") for a in argv):
+        argv.insert(0, "serve")
+    args = build_parser().parse_args(argv)
+    try:
+        early_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
+        setup_logging(early_level if early_level in LOG_LEVELS else "info")
+        if args.command == "check":
+            return cmd_check(args, env)
+        config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
+                             model=args.model, endpoint=args.endpoint, log_level=args.log_level)
+        setup_logging(config.log_level)
+        handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram}[args.command]
+        return handler(args, config)
+    except ConfigError as exc:
+        sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
+        return 2
+    except OrchestratorError as exc:
+        sys.stderr.write(f"orchestrator-mcp: {exc.code}: {exc.message}\n")
+        return 2 if isinstance(exc, PersistenceError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
