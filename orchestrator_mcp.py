@@ -390,8 +390,9 @@ def normalize_name(name: str) -> str:
 
 
 def _display(path: Path, root: Path) -> str:
+    """Problems name files relative to their definitions root (``W/steps/a.md``)."""
     try:
-        return str(path.relative_to(root.parent))
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
     except ValueError:
         return str(path)
 
@@ -694,16 +695,15 @@ def _warn(wf: WorkflowDef, root: Path) -> None:
     if not wf.steps:
         return
     targets = {t for s in wf.steps for t in s.transitions.values()}
-    guidance = "\n".join(s.guidance for s in wf.steps).lower()
     for i, step in enumerate(wf.steps):
         if i == 0 or step.name in targets:
             continue
-        previous = wf.steps[i - 1]
         # The stub walks index order, so a step after one without a transition
-        # table (or with a 'default' fallthrough) is reachable.
-        if not previous.transitions:
+        # table is reachable too.
+        if not wf.steps[i - 1].transitions:
             continue
-        if step.name.lower() in guidance:
+        others = "\n".join(s.guidance for s in wf.steps if s is not step).lower()
+        if step.name.lower() in others:
             continue
         wf.warnings.append(Problem(_display(step.file, root), 1,
                                    f"step {step.name!r} is unreachable: no transition or guidance mentions it"))
@@ -2227,11 +2227,18 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     library = Library(roots)
     workflows = library.all()
     invalid = 0
+
+    def shown(wf: WorkflowDef, problem: Problem, kind: str) -> str:
+        # Problems are root-relative; print a path the user's editor can open from here.
+        full = wf.directory.parent / problem.file
+        rel = os.path.relpath(full)
+        return f"{full if rel.startswith('..') else rel}:{problem.line}: {problem.message}: {kind}"
+
     for wf in workflows:
         for problem in wf.errors:
-            _out(f"{problem}: error")
+            _out(shown(wf, problem, "error"))
         for problem in wf.warnings:
-            _out(f"{problem}: warning")
+            _out(shown(wf, problem, "warning"))
         if wf.valid:
             _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings)")
         else:
