@@ -272,9 +272,21 @@ class Config:
                    auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (tests and embedders swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str) -> None:
     """Send our logs (and the SDK's) to stderr only: stdout is the protocol."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -1755,11 +1767,13 @@ class Engine:
         if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS):
             raise self._not_running(inst)
         wf = self.library.load_valid(inst.workflow_name)
-        if wf.step(inst.current_step_name) is None:
+        where = inst.current_step_name
+        if wf.step(where) is None:
+            # FAILED/FINISH pseudo-steps, or a step the edited definition dropped:
+            # trust the client's step, else the last one that ran, else the first.
             last = self.store.last_accepted(instance_id)
-            where = last.step_name if last and wf.step(last.step_name) else inst.current_step_name
-        else:
-            where = inst.current_step_name
+            candidates = (assumed_current_step_name, last.step_name if last else None, wf.first_step.name)
+            where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
         working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
         decision = self._ask(DecisionRequest("resume", wf, working, self.store.history(instance_id, PROMPT_HISTORY_ROWS),

@@ -451,3 +451,470 @@ def test_installed_wheel_finds_bundled_workflows(tmp_path: Path) -> None:
                           env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "9 valid, 0 invalid" in proc.stdout and str(site / "orchestrator_mcp_workflows") in proc.stdout
+
+
+# =============================================================================
+# 4. State store
+# =============================================================================
+
+
+def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "state.sqlite"
+    store = om.StateStore(path).open()
+    conn = store._conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
+    now = om.utcnow()
+    inst = om.Instance("i1", "W", "A", om.RUNNING, {"k": 1}, 0, "h", now, now)
+    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
+    assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
+    store.close()
+
+
+def test_store_version_check_refuses_a_stale_writer(tmp_path: Path) -> None:
+    store = om.StateStore(tmp_path / "s.db").open()
+    now = om.utcnow()
+    inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
+    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    entry = om.HistoryEntry("i1", now, "A", {"status": "x"}, "x", "B", "stub", "")
+    moved = store.update(inst, om.dataclasses.replace(inst, current_step_name="B"), entry)
+    assert moved.version == 1
+    with pytest.raises(om.Conflict):
+        store.update(inst, om.dataclasses.replace(inst, current_step_name="C"), entry)
+    assert store.get("i1").current_step_name == "B"
+    assert len(store.history("i1", 10)) == 2  # the refused write left no history row
+    store.close()
+
+
+def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(str(path))
+    conn.executescript(om.MIGRATIONS[0])
+    conn.execute("INSERT INTO workflow_instances VALUES ('old1', 'W', 'A', 'RUNNING', '{\"x\": [1, 2]}', "
+                 "'2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')")
+    conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, outcome_status, "
+                 "determined_next_step) VALUES ('old1', '2024-01-01T00:00:00Z', 'A', '{\"status\": \"ok\"}', 'ok', 'A')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = om.StateStore(path).open()
+    inst = store.get("old1")
+    assert (inst.version, inst.context, inst.definition_hash) == (0, {"x": [1, 2]}, "")
+    assert store.history("old1", 5)[0].user_report == {"status": "ok"}
+    assert db_rows(path, "PRAGMA user_version") == [(om.SCHEMA_VERSION,)]
+    store.close()
+    conn = sqlite3.connect(str(path))
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(om.PersistenceError, match="newer than this server"):
+        om.StateStore(path).open()
+
+
+# =============================================================================
+# 5. Deciders (transitions and stub; LLM providers further below)
+# 6. Engine, through the MCP tools
+# =============================================================================
+
+
+@pytest.fixture
+def flows(tmp_path: Path) -> Path:
+    """A small library: branching transitions, a stub-only flow, and a broken one."""
+    root = tmp_path / "flows"
+    simple_workflow(root, "BRANCHY", [
+        ("Check", {"success": "Build", "no_files": "Handle Empty", "failure": "FAILED"}),
+        ("Build", {"success": "FINISH", "retry": "Check"}),
+        ("Handle Empty", {"default": "FINISH"}),
+    ])
+    simple_workflow(root, "PLAIN", [("One", None), ("Two", None), ("Three", None)])
+    write(root, {"BROKEN/index.md": "# Broken\n1. [A](a.md)\n", "BROKEN/a.md": "# Client Instructions\nx\n"})
+    return root
+
+
+@pytest.mark.anyio
+async def test_tools_listing_annotations_and_instructions(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        assert set(tools) == {"list_workflows", "start_workflow", "advance_workflow", "resume_workflow",
+                              "get_workflow_status", "list_instances", "cancel_workflow", "validate_workflow",
+                              "get_workflow_authoring_guide"}
+        for name in ("list_workflows", "get_workflow_status", "list_instances", "validate_workflow",
+                     "get_workflow_authoring_guide"):
+            assert tools[name].annotations.read_only_hint is True, name
+        assert tools["advance_workflow"].annotations.read_only_hint is False
+        assert tools["cancel_workflow"].annotations.destructive_hint is True
+        advance = tools["advance_workflow"]
+        assert "FINISH" in advance.description and advance.output_schema is not None
+        assert set(advance.input_schema["properties"]) == {"instance_id", "report", "context_updates"}
+        assert advance.input_schema["properties"]["report"]["description"].startswith("What happened")
+        assert "start_workflow" in c.instructions and "resume_workflow" in c.instructions
+        guide = await c.call_tool("get_workflow_authoring_guide", {})
+        assert "# Transitions" in guide.content[0].text and "{{file:" in guide.content[0].text
+
+
+@pytest.mark.anyio
+async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        listed = ok(await c.call_tool("list_workflows", {}))["workflows"]
+        by_name = {w["name"]: w for w in listed}
+        assert list(by_name) == ["BRANCHY", "BROKEN", "PLAIN"]
+        assert by_name["BRANCHY"] == {"name": "BRANCHY", "title": "BRANCHY title", "description": "Goal of BRANCHY.",
+                                      "steps": ["Check", "Build", "Handle Empty"], "valid": True, "errors": []}
+        assert by_name["BROKEN"]["valid"] is False and "a.md:1" in by_name["BROKEN"]["errors"][0]
+        report = ok(await c.call_tool("validate_workflow", {"workflow_name": "BROKEN"}))
+        assert report["valid"] is False and report["errors"][0]["file"] == "BROKEN/a.md"
+        assert report["errors"][0]["line"] == 1 and "Orchestrator Guidance" in report["errors"][0]["message"]
+        err(await c.call_tool("start_workflow", {"workflow_name": "BROKEN"}), "DEFINITION_INVALID")
+        err(await c.call_tool("validate_workflow", {"workflow_name": "NOPE"}), "DEFINITION_NOT_FOUND")
+
+
+@pytest.mark.anyio
+async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
+        assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check."}
+        assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
+        iid = started["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Check",
+                                                                                     "status": "NO_FILES"}}))
+        assert p["next_step"]["step_name"] == "Handle Empty" and p["decided_by"] == "transition"
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "anything"}}))
+        assert p["status"] == "COMPLETED" and p["next_step"]["step_name"] == "FINISH"
+        assert "complete" in p["next_step"]["instructions"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "x"}}),
+                "INSTANCE_NOT_RUNNING")
+        assert e["status"] == "COMPLETED" and "start_workflow" in e["message"]
+        failing = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": failing, "report": {"status": "failure"}}))
+        assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
+
+
+@pytest.mark.anyio
+async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "error"}}))
+        assert p["next_step"]["step_name"] == "One" and p["decided_by"] == "stub"
+        for expected in ("Two", "Three", "FINISH"):
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+            assert p["next_step"]["step_name"] == expected and p["decided_by"] == "stub"
+        assert p["status"] == "COMPLETED"
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 100}))
+        assert [h["determined_next_step"] for h in status["history"]] == ["One", "One", "Two", "Three", "FINISH"]
+        assert status["completed_at"] and status["history"][0]["outcome_status"] == "STARTED"
+
+
+@pytest.mark.anyio
+async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    value = {"int": 1, "float": 2.5, "bool": False, "null": None, "list": [1, "two", {"three": 3}],
+             "nested": {"deep": {"deeper": ["x"]}}, "unicode": "žluťoučký 🐍", "empty": {}}
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN", "context": value}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
+                                                      "context_updates": {"int": 2, "added": [True]}}))
+        assert p["current_context"] == {**value, "int": 2, "added": [True]}
+    stored = db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances WHERE instance_id = ?", iid)
+    assert json.loads(stored[0][0]) == {**value, "int": 2, "added": [True]}
+
+
+@pytest.mark.anyio
+async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        args = {"instance_id": iid, "report": {"step_id": "One", "status": "success", "result": [1]}}
+        first = ok(await c.call_tool("advance_workflow", args))
+        again = ok(await c.call_tool("advance_workflow", args))
+        assert first["next_step"] == again["next_step"] and again["decided_by"] == "replay"
+        assert again["reasoning"] == first["reasoning"]
+        count = db_rows(tmp_path / "state.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE instance_id = ?", iid)
+        assert count == [(2,)]  # STARTED + one transition
+        changed = {**args, "report": {**args["report"], "result": [2]}}
+        e = err(await c.call_tool("advance_workflow", changed), "STEP_MISMATCH")
+        assert e["current_step_name"] == "Two" and "resume_workflow" in e["message"]
+
+
+@pytest.mark.anyio
+async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        cases = [
+            ("start_workflow", {"workflow_name": "../etc"}),
+            ("start_workflow", {"workflow_name": "PLAIN", "context": [1, 2]}),
+            ("start_workflow", {}),
+            ("start_workflow", {"workflow_name": "PLAIN", "context": {"big": "x" * (om.MAX_JSON_BYTES + 1)}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"result": "no status"}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": 5}}),
+            ("advance_workflow", {"instance_id": iid, "report": "done"}),
+            ("advance_workflow", {"instance_id": 12, "report": {"status": "success"}}),
+            ("get_workflow_status", {"instance_id": iid, "history_limit": -1}),
+            ("list_instances", {"status": "SLEEPING"}),
+            ("list_instances", {"limit": 0}),
+            ("no_such_tool", {}),
+        ]
+        for tool, args in cases:
+            e = err(await c.call_tool(tool, args), "INVALID_ARGUMENT")
+            assert e["retryable"] is False, (tool, e)
+        err(await c.call_tool("get_workflow_status", {"instance_id": "nope"}), "INSTANCE_NOT_FOUND")
+        err(await c.call_tool("start_workflow", {"workflow_name": "MISSING"}), "DEFINITION_NOT_FOUND")
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["current_step_name"] == "One" and len(status["history"]) == 1  # nothing moved
+
+
+@pytest.mark.anyio
+async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> None:
+    server, engine = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        a = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": a, "report": {"status": "success"}}))
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": a, "assumed_current_step_name": "Three",
+                                                     "report": {"note": "new chat"}, "context_updates": {"k": 1}}))
+        assert r["next_step"]["step_name"] == "Two" and r["decided_by"] == "stub" and r["current_context"] == {"k": 1}
+        b = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": b, "report": {"status": "failure"}}))
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": b, "assumed_current_step_name": "Check"}))
+        assert (r["status"], r["next_step"]["step_name"]) == ("RUNNING", "Check")
+        cancelled = ok(await c.call_tool("cancel_workflow", {"instance_id": b, "reason": "user changed mind"}))
+        assert cancelled["status"] == "CANCELLED" and cancelled["history"][-1]["reasoning"] == "user changed mind"
+        err(await c.call_tool("advance_workflow", {"instance_id": b, "report": {"status": "success"}}),
+            "INSTANCE_NOT_RUNNING")
+        err(await c.call_tool("resume_workflow", {"instance_id": b, "assumed_current_step_name": "Check"}),
+            "INSTANCE_NOT_RUNNING")
+        err(await c.call_tool("cancel_workflow", {"instance_id": b}), "INSTANCE_NOT_RUNNING")
+        everything = ok(await c.call_tool("list_instances", {}))["instances"]
+        assert [i["instance_id"] for i in everything] == [b, a]
+        assert set(everything[0]) == {"instance_id", "workflow_name", "status", "current_step_name", "updated_at"}
+        running = ok(await c.call_tool("list_instances", {"status": "running", "workflow_name": "PLAIN"}))
+        assert [i["instance_id"] for i in running["instances"]] == [a]
+        history = ok(await c.call_tool("get_workflow_status", {"instance_id": a}))["history"]
+        assert history[-1]["outcome_status"] == "RESUMING"
+        assert history[-1]["report"]["assumed_current_step_name"] == "Three"
+
+
+@pytest.mark.anyio
+async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> None:
+    server, engine = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        inst = engine.store.get(iid)
+        engine.store.update(inst, om.dataclasses.replace(inst, status=om.SUSPENDED),
+                            om.HistoryEntry(iid, om.utcnow(), "One", None, "x", "One", "llm", "wait"))
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["status"] == "SUSPENDED" and "resume_workflow" in status["next_step"]["instructions"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}),
+                "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "One"}))
+        assert r["status"] == "RUNNING" and r["next_step"]["step_name"] == "One"
+
+
+@pytest.mark.anyio
+async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        step_two = flows / "PLAIN/steps/s2.md"
+        step_two.write_text(step_two.read_text().replace("Instructions for Two.", "New instructions for Two."))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["definition_changed"] is True and p["next_step"]["instructions"] == "New instructions for Two."
+        p = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert p["definition_changed"] is False
+        index = flows / "PLAIN/index.md"
+        index.write_text(index.read_text().replace("2. [Two](steps/s2.md)\n", ""))
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}),
+                "STEP_MISMATCH")
+        assert "no longer exists" in e["message"] and "resume_workflow" in e["message"]
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Three"}))
+        assert r["next_step"]["step_name"] == "Three"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", BUNDLED_NAMES)
+async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: str) -> None:
+    server, _ = make_app(tmp_path, [BUNDLED])
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": name}))
+        seen = []
+        for _ in range(30):
+            if p["status"] != "RUNNING":
+                break
+            seen.append(p["next_step"]["step_name"])
+            assert p["next_step"]["instructions"].strip()
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"],
+                                                          "report": {"step_id": seen[-1], "status": "success"}}))
+        assert p["status"] == "COMPLETED", seen
+
+
+# =============================================================================
+# 7. MCP surface over stdio: real server processes
+# =============================================================================
+
+
+class RawServer:
+    """A real ``orchestrator-mcp serve`` process spoken to in raw JSON-RPC lines,
+    so every byte it writes to stdout can be checked."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        import queue
+
+        self.proc = subprocess.Popen([sys.executable, str(MODULE), "serve", *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     env={**os.environ, **env})
+        self.lines: list[str] = []
+        self._queue: "queue.Queue[str | None]" = queue.Queue()
+        self._next = 0
+        threading.Thread(target=self._pump, daemon=True).start()
+        init = self.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                        "clientInfo": {"name": "raw-test", "version": "1"}})
+        assert init["result"]["serverInfo"]["name"] == "orchestrator-mcp", init
+        self.notify("notifications/initialized")
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> int:
+        self._next += 1
+        self._write({"jsonrpc": "2.0", "id": self._next, "method": method, "params": params or {}})
+        return self._next
+
+    def notify(self, method: str) -> None:
+        self._write({"jsonrpc": "2.0", "method": method})
+
+    def _write(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def read(self, request_id: int, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            if line is None:
+                raise EOFError("server closed stdout")
+            self.lines.append(line)
+            message = json.loads(line)
+            if message.get("id") == request_id:
+                return message
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.read(self.send(method, params))
+
+    def tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return self.call("tools/call", {"name": name, "arguments": arguments})["result"]
+
+    def close(self) -> str:
+        """End the session; returns stderr, after checking stdout held only JSON-RPC."""
+        assert self.proc.stdin is not None and self.proc.stderr is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        while True:
+            line = self._queue.get(timeout=10)
+            if line is None:
+                break
+            self.lines.append(line)
+        for line in self.lines:
+            assert json.loads(line)["jsonrpc"] == "2.0", line
+        return self.proc.stderr.read()
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+
+def structured(result: dict[str, Any]) -> dict[str, Any]:
+    assert not result.get("isError"), result
+    return result["structuredContent"]
+
+
+def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
+    db = tmp_path / "stdio.sqlite"
+    server = RawServer({"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "auto", "GEMINI_API_KEY": "",
+                        "AI_SERVICE_API_KEY": "", "LOG_LEVEL": "debug",
+                        "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    tools = server.call("tools/list")["result"]["tools"]
+    assert len(tools) == 9
+    p = structured(server.tool("start_workflow", {"workflow_name": "JOKE_GENERATOR"}))
+    script = [("Pick a Topic", "success", "Tell the Joke"), ("Tell the Joke", "success", "Get Feedback"),
+              ("Get Feedback", "new_topic", "Pick a Topic"), ("Pick a Topic", "success", "Tell the Joke"),
+              ("Tell the Joke", "success", "Get Feedback"), ("Get Feedback", "done", "FINISH")]
+    for step, status, expected in script:
+        assert p["next_step"]["step_name"] == step
+        p = structured(server.tool("advance_workflow", {"instance_id": p["instance_id"],
+                                                        "report": {"step_id": step, "status": status}}))
+        assert p["next_step"]["step_name"] == expected and p["decided_by"] == "transition"
+    assert p["status"] == "COMPLETED"
+    failure = server.tool("get_workflow_status", {"instance_id": "missing"})
+    assert failure["isError"] is True
+    assert json.loads(failure["content"][0]["text"])["error"]["code"] == "INSTANCE_NOT_FOUND"
+    stderr = server.close()
+    assert stderr.count("the deterministic stub decides") == 1  # the auto-provider warning, once
+    assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+    assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(7,)]
+
+
+def test_restart_after_kill_resumes_from_the_database(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "k.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    first = RawServer(env)
+    p = structured(first.tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER", "context": {"repo": "."}}))
+    iid = p["instance_id"]
+    p = structured(first.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+    assert p["next_step"]["step_name"] == "Get Staged Diffs"
+    first.kill()
+    second = RawServer(env)
+    listed = structured(second.tool("list_instances", {"status": "RUNNING"}))["instances"]
+    assert [i["instance_id"] for i in listed] == [iid]
+    r = structured(second.tool("resume_workflow", {"instance_id": iid,
+                                                   "assumed_current_step_name": "Check Staged Files"}))
+    assert r["next_step"]["step_name"] == "Get Staged Diffs" and r["current_context"] == {"repo": "."}
+    second.close()
+
+
+@pytest.mark.parametrize("same_report", [True, False])
+def test_two_processes_advance_one_instance_once(tmp_path: Path, same_report: bool) -> None:
+    root = simple_workflow(tmp_path / "wf", "PLAIN", [("One", None), ("Two", None), ("Three", None)])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "race.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(root)}
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("PLAIN").instance_id
+    a, b = RawServer(env), RawServer(env)
+    reports = [{"step_id": "One", "status": "success", "by": "a" if not same_report else "x"},
+               {"step_id": "One", "status": "success", "by": "b" if not same_report else "x"}]
+    ids = [srv.send("tools/call", {"name": "advance_workflow", "arguments": {"instance_id": iid, "report": rep}})
+           for srv, rep in zip((a, b), reports)]
+    results = [srv.read(i)["result"] for srv, i in zip((a, b), ids)]
+    a.close(), b.close()
+    winners = [r for r in results if not r.get("isError") and r["structuredContent"]["decided_by"] == "stub"]
+    assert len(winners) == 1
+    others = [r for r in results if r not in winners]
+    if same_report:
+        assert others[0].get("isError") or others[0]["structuredContent"]["decided_by"] == "replay"
+    else:
+        code = json.loads(others[0]["content"][0]["text"])["error"]["code"]
+        assert code in ("CONFLICT", "STEP_MISMATCH")
+    moves = db_rows(tmp_path / "race.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE decided_by = 'stub'")
+    assert moves == [(1,)] and engine.store.get(iid).current_step_name == "Two"
+
+
+# =============================================================================
+# 8. Command line
+# =============================================================================
+
+
+def test_demo_runs_a_real_stdio_session() -> None:
+    proc = run_cli("demo", env={"WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "decision: -> Tell the Joke (transition" in proc.stdout
+    assert "finished with status COMPLETED" in proc.stdout
