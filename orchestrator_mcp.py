@@ -1369,7 +1369,7 @@ class LLMDecider:
                         self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
                         raise
                     self._log_interaction(req, attempt, body, started, response=payload)
-                    return text
+                    return self._redact(text)  # a model echoing the key must not store it
                 fault = self._fault(resp.status_code, payload, resp.headers)
                 if fault.delay is None and resp.headers.get("Retry-After", "").strip().isdigit():
                     fault.delay = float(resp.headers["Retry-After"])

@@ -515,7 +515,380 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
 
 
 # =============================================================================
-# 5. Deciders (transitions and stub; LLM providers further below)
+# 5. Deciders: LLM providers against fake HTTP servers speaking their formats
+# =============================================================================
+
+SECRET = "SECRET-KEY-abc123"
+
+
+class FakeLLM:
+    """A scripted HTTP server on 127.0.0.1 that records every request.
+
+    Script items: ``(status, body)`` or ``(status, body, headers)`` answers with
+    JSON (or raw text when ``body`` is a str); ``"drop"`` closes the connection
+    without answering; ``("sleep", seconds)`` stalls past the client's timeout.
+    An empty script answers with ``self.default``.
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+        self.script: list[Any] = []
+        self.requests: list[dict[str, Any]] = []
+        self.default: Any = None
+        self.received = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw),
+                                      "time": time.monotonic()})
+                fake.received.set()
+                item = fake.script.pop(0) if fake.script else fake.default
+                if item == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if isinstance(item, tuple) and item[0] == "sleep":
+                    time.sleep(item[1])
+                    item = fake.default
+                status, body, headers = (item + ({},))[:3] if len(item) == 2 else item
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def fake() -> Any:
+    server = FakeLLM()
+    yield server
+    server.close()
+
+
+def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because", suggestion: str | None = None,
+             context_as_text: bool = False) -> str:
+    ctx = ctx or {}
+    return json.dumps({"next_step_name": step, "updated_context": json.dumps(ctx) if context_as_text else ctx,
+                       "status_suggestion": suggestion, "reasoning": reasoning})
+
+
+def gemini_ok(step: str, **kw: Any) -> tuple[int, dict[str, Any]]:
+    text = decision(step, **kw)
+    return 200, {"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Weighing the report against the guidance...", "thought": True},
+        {"text": text[:20]}, {"text": text[20:]}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 900, "candidatesTokenCount": 40, "totalTokenCount": 940},
+        "modelVersion": "gemini-test"}
+
+
+def gemini_error(code: int, status: str, message: str, *details: dict[str, Any], wrap: bool = False) -> tuple:
+    body: Any = {"error": {"code": code, "message": message, "status": status, "details": list(details)}}
+    return code, [body] if wrap else body
+
+
+def openai_ok(step: str, finish: str = "stop", **kw: Any) -> tuple[int, dict[str, Any]]:
+    return 200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "llama-test",
+                 "choices": [{"index": 0, "message": {"role": "assistant",
+                                                      "content": decision(step, context_as_text=True, **kw)},
+                              "finish_reason": finish}],
+                 "usage": {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940}}
+
+
+@pytest.fixture
+def judged(tmp_path: Path) -> Path:
+    """Steps without transitions (the LLM decides) and one with a transition."""
+    root = tmp_path / "judged"
+    simple_workflow(root, "JUDGED", [("Step One", None), ("Step Two", None), ("Routed", {"success": "FINISH"})],
+                    guidance={"Step One": "If the report mentions tests, go to `Step Two`."})
+    return root
+
+
+def llm_app(tmp_path: Path, fake: FakeLLM, root: Path, provider: str = "gemini", **env: str) -> tuple[Any, om.Engine]:
+    settings = {"AI_PROVIDER": provider, "AI_SERVICE_ENDPOINT": fake.url, "AI_REQUEST_TIMEOUT_MS": "5000",
+                "AI_INTERACTIONS_LOG": str(tmp_path / "interactions.jsonl")}
+    if provider == "gemini":
+        settings.update(GEMINI_API_KEY=SECRET, GEMINI_MODEL_NAME="gemini-test")
+    else:
+        settings.update(AI_SERVICE_API_KEY=SECRET, AI_MODEL_NAME="llama-test")
+    settings.update(env)
+    return make_app(tmp_path, [root], **settings)
+
+
+async def start_at(c: Any, step: str = "Step One") -> str:
+    p = ok(await c.call_tool("start_workflow", {"workflow_name": "JUDGED", "context": {"seed": 1}}))
+    assert p["next_step"]["step_name"] == step
+    return p["instance_id"]
+
+
+async def advance(c: Any, iid: str, status: str = "success", **report: Any) -> Any:
+    return await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": status, **report}})
+
+
+async def assert_unchanged(c: Any, iid: str, step: str = "Step One") -> None:
+    status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+    assert (status["status"], status["current_step_name"], status["context"]) == ("RUNNING", step, {"seed": 1})
+    assert status["history"][-1]["decided_by"] == "error" and status["history"][-1]["determined_next_step"] is None
+
+
+@pytest.mark.anyio
+async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.script = [gemini_ok("Step Two", ctx={"count": 3, "flags": [True, None], "obj": {"x": 1.5}},
+                             reasoning="tests were mentioned")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await advance(c, iid, result="ran the tests", details={"passed": 12}))
+    assert (p["next_step"]["step_name"], p["decided_by"], p["reasoning"]) == ("Step Two", "llm", "tests were mentioned")
+    assert p["current_context"] == {"seed": 1, "count": 3, "flags": [True, None], "obj": {"x": 1.5}}
+    [req] = fake.requests
+    assert req["path"] == "/models/gemini-test:generateContent" and SECRET not in req["path"]
+    assert req["headers"]["x-goog-api-key"] == SECRET
+    body = req["body"]
+    assert set(body) == {"systemInstruction", "contents", "generationConfig"}
+    assert "Orchestrator Guidance" in body["systemInstruction"]["parts"][0]["text"]
+    config = body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    schema = config["responseJsonSchema"]
+    assert schema["properties"]["next_step_name"]["enum"] == ["Step One", "Step Two", "Routed", "FINISH", "FAILED"]
+    assert set(schema["required"]) == {"next_step_name", "updated_context", "status_suggestion", "reasoning"}
+    prompt = body["contents"][0]["parts"][0]["text"]
+    assert body["contents"][0]["role"] == "user"
+    for piece in ("## Step: Step One", "If the report mentions tests", "current step: Step One", '"seed": 1',
+                  '"result": "ran the tests"', "# Recent history", "STARTED"):
+        assert piece in prompt, piece
+
+
+@pytest.mark.anyio
+async def test_transitions_make_no_llm_request(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, engine = llm_app(tmp_path, fake, judged)
+    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        ok(await advance(c, iid))
+        ok(await advance(c, iid))
+        assert len(fake.requests) == 2
+        p = ok(await advance(c, iid))
+        assert p["decided_by"] == "transition" and p["status"] == "COMPLETED" and len(fake.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_resume_prompt_reconciles_assumed_and_stored_steps(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", suggestion="SUSPENDED", reasoning="client is ahead")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        ok(await advance(c, iid))
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed",
+                                                     "report": {"status": "success", "message": "did step two"}}))
+    assert (r["next_step"]["step_name"], r["status"], r["decided_by"]) == ("Routed", "RUNNING", "llm")
+    prompt = fake.requests[1]["body"]["contents"][0]["parts"][0]["text"]
+    assert "resuming" in prompt and "The stored current step is 'Step Two'" in prompt
+    assert "believes it is at 'Routed'" in prompt and "did step two" in prompt
+
+
+@pytest.mark.anyio
+async def test_near_miss_names_map_and_suspension_is_honoured(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.script = [gemini_ok("step_two"), gemini_ok("ROUTED", suggestion="SUSPENDED")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        p = ok(await advance(c, iid))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Routed", "SUSPENDED")
+    assert len(fake.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_unknown_step_gets_one_corrective_retry(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.script = [gemini_ok("Deploy"), gemini_ok("Step Two"), gemini_ok("Deploy"), gemini_ok("Launch")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        correction = fake.requests[1]["body"]["contents"]
+        assert [t["role"] for t in correction] == ["user", "model", "user"]
+        assert "'Deploy' is not a step" in correction[2]["parts"][0]["text"]
+        assert "Step One, Step Two, Routed, FINISH, FAILED" in correction[2]["parts"][0]["text"]
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert e["retryable"] is True and "'Launch'" in e["message"] and len(fake.requests) == 4
+        await assert_unchanged(c, iid, "Step Two")
+
+
+@pytest.mark.anyio
+async def test_transient_faults_are_retried_then_succeed(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.script = [gemini_error(503, "UNAVAILABLE", "The model is overloaded."), "drop", gemini_ok("Step Two"),
+                   gemini_error(429, "RESOURCE_EXHAUSTED", "Slow down.",
+                                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}),
+                   gemini_ok("Routed")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        assert len(fake.requests) == 3
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Routed"
+    assert len(fake.requests) == 5
+    assert fake.requests[4]["time"] - fake.requests[3]["time"] >= 0.95  # honoured retryDelay
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("script, retryable, words, attempts", [
+    ([gemini_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.",
+                   {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_requests",
+                                    "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
+                   {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"})],
+     False, "daily quota", 1),
+    ([gemini_error(429, "RESOURCE_EXHAUSTED", "Slow down.",
+                   {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "45s"})],
+     True, "wait 45s", 1),
+    ([gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                   {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com"}, wrap=True)], False, "check GEMINI_API_KEY", 1),
+    ([gemini_error(404, "NOT_FOUND", "models/gemini-test is not found for API version v1beta.")],
+     False, "check GEMINI_MODEL_NAME", 1),
+    ([(200, {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 10}})],
+     False, "blocked the prompt (SAFETY)", 1),
+    ([(200, {"candidates": [{"content": {"role": "model", "parts": [{"text": "{\"next"}]},
+                             "finishReason": "SAFETY"}]})], False, "finishReason SAFETY", 1),
+    ([(200, {"candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}]})],
+     True, "MAX_TOKENS", 1),
+    ([(200, {"candidates": [{"content": {"parts": [{"text": "Sure! Next: Step Two"}]}, "finishReason": "STOP"}]})],
+     True, "not JSON", 1),
+    ([(200, {"candidates": [{"content": {"parts": [{"text": "{\"reasoning\": \"hm\"}"}]},
+                             "finishReason": "STOP"}]})], True, "lacks next_step_name", 1),
+    (["drop", "drop", "drop"], True, "cannot reach", 3),
+    ([gemini_error(500, "INTERNAL", "oops")] * 3, True, "HTTP 500", 3),
+])
+async def test_gemini_faults_leave_the_instance_unchanged(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                          script: list, retryable: bool, words: str,
+                                                          attempts: int) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.script = list(script)
+    async with client(server) as c:
+        iid = await start_at(c)
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert e["retryable"] is retryable and words in e["message"], e
+        assert e["current_step_name"] == "Step One" and "nothing changed" in e["message"]
+        assert len(fake.requests) == attempts
+        await assert_unchanged(c, iid)
+        fake.script = [gemini_ok("Step Two")]
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"  # recovered
+
+
+@pytest.mark.anyio
+async def test_timeouts_are_bounded(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, AI_REQUEST_TIMEOUT_MS="200")
+    fake.default = gemini_ok("Step Two")
+    fake.script = [("sleep", 1.0)] * 3
+    async with client(server) as c:
+        iid = await start_at(c)
+        began = time.monotonic()
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        elapsed = time.monotonic() - began
+        assert "no answer within 0.2s" in e["message"] and e["retryable"] is True
+        assert elapsed < 3 * 0.2 + 2.0  # three bounded attempts plus backoff, never a hang
+        await assert_unchanged(c, iid)
+
+
+@pytest.mark.anyio
+async def test_slow_llm_blocks_nobody_and_a_concurrent_writer_wins(tmp_path: Path, fake: FakeLLM,
+                                                                   judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    fake.default = gemini_ok("Step Two")
+    fake.script = [("sleep", 1.5)]
+    async with client(server) as c:
+        iid = await start_at(c)
+        outcome: dict[str, Any] = {}
+
+        async def slow() -> None:
+            outcome["advance"] = await advance(c, iid)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(slow)
+            await anyio.to_thread.run_sync(fake.received.wait, 10)
+            listed = ok(await c.call_tool("list_workflows", {}))  # served while the LLM call is pending
+            assert listed["workflows"][0]["name"] == "JUDGED" and "advance" not in outcome
+            ok(await c.call_tool("cancel_workflow", {"instance_id": iid, "reason": "changed my mind"}))
+        e = err(outcome["advance"], "CONFLICT")
+        assert e["retryable"] is True and "get_workflow_status" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"]) == ("CANCELLED", "Step One")
+
+
+@pytest.mark.anyio
+async def test_openai_compatible_wire_format_and_faults(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai")
+    fake.script = [openai_ok("Step Two", ctx={"n": [1, {"deep": True}]}), openai_ok("Routed", finish="length"),
+                   openai_ok("Routed", finish="content_filter"),
+                   (401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
+                   (404, {"error": {"message": "model 'llama-test' not found"}}),
+                   (503, {"error": "loading model"}), openai_ok("Routed")]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await advance(c, iid))
+        assert p["next_step"]["step_name"] == "Step Two" and p["current_context"]["n"] == [1, {"deep": True}]
+        req = fake.requests[0]
+        assert req["path"] == "/chat/completions" and req["headers"]["Authorization"] == f"Bearer {SECRET}"
+        body = req["body"]
+        assert body["model"] == "llama-test" and [m["role"] for m in body["messages"]] == ["system", "user"]
+        fmt = body["response_format"]
+        assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+        assert fmt["json_schema"]["schema"]["additionalProperties"] is False
+        for words, retryable in (("token limit", True), ("content filter", False),
+                                 ("check AI_SERVICE_API_KEY", False), ("check AI_SERVICE_ENDPOINT", False)):
+            e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+            assert words in e["message"] and e["retryable"] is retryable, e
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Routed"  # 503, then success
+    assert len(fake.requests) == 7
+
+
+def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    log_path = tmp_path / "interactions.jsonl"
+    db = tmp_path / "leak.sqlite"
+    fake.script = [gemini_error(400, "INVALID_ARGUMENT", f"API key not valid: {SECRET}",
+                                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}),
+                   gemini_error(503, "UNAVAILABLE", f"echo {SECRET}"), gemini_ok("Step Two", reasoning=SECRET)]
+    server = RawServer({"AI_PROVIDER": "gemini", "GEMINI_API_KEY": SECRET, "AI_SERVICE_ENDPOINT": fake.url,
+                        "AI_INTERACTIONS_LOG": str(log_path), "LOG_LEVEL": "debug", "WORKFLOW_DB_PATH": str(db),
+                        "WORKFLOW_DEFINITIONS_DIR": str(judged)})
+    p = structured(server.tool("start_workflow", {"workflow_name": "JUDGED"}))
+    failed = server.tool("advance_workflow", {"instance_id": p["instance_id"], "report": {"status": "success"}})
+    assert failed["isError"] and SECRET not in failed["content"][0]["text"]
+    assert "[REDACTED]" in failed["content"][0]["text"]
+    moved = structured(server.tool("advance_workflow", {"instance_id": p["instance_id"],
+                                                        "report": {"status": "success"}}))
+    assert moved["next_step"]["step_name"] == "Step Two"
+    stderr = server.close()
+    assert "503" in stderr and SECRET not in stderr
+    assert SECRET.encode() not in b"".join(f.read_bytes() for f in tmp_path.glob("leak.sqlite*"))
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert SECRET not in log_path.read_text() and len(records) == 3
+    assert [r["attempt"] for r in records] == [1, 1, 2]
+    assert {"time", "provider", "model", "instance_id", "request", "response", "error", "latency_ms"} <= set(records[0])
+    assert records[0]["provider"] == "gemini" and records[0]["instance_id"] == p["instance_id"]
+    assert records[2]["error"] is None and records[2]["response"]["candidates"]
+
+
+# =============================================================================
+# 5. Deciders (transitions and stub; LLM providers above)
 # 6. Engine, through the MCP tools
 # =============================================================================
 
