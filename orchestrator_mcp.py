@@ -834,7 +834,9 @@ def mermaid(wf: WorkflowDef) -> str:
     quote = lambda text: text.replace('"', "#quot;")  # noqa: E731
     lines = ["flowchart TD", "    START((start))"]
     lines += [f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
-    lines += [f"    {FINISH}(({FINISH}))", f"    {FAILED}(({FAILED}))"]
+    referenced = {t for s in wf.steps for t in s.transitions.values()} | {
+        r for r in RESERVED_STEPS if any(re.search(rf"\b{r}\b", s.guidance) for s in wf.steps)}
+    lines += [f"    {r}(({r}))" for r in RESERVED_STEPS if r == FINISH or r in referenced]
     if wf.steps:
         lines.append(f"    START --> {ids[wf.first_step.name]}")
     for step in wf.steps:
@@ -2223,6 +2225,17 @@ def create_app(config: Config) -> tuple[Any, Engine]:
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _out(text: str = "") -> None:
     """Terminal output for the interactive commands (never used by ``serve``)."""
     sys.stdout.write(text + "\n")
@@ -2406,7 +2419,7 @@ def _bearer_guard(app: Any, token: str) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    if args.transport == "http" and args.host not in LOOPBACK_HOSTS and not config.auth_token:
+    if args.transport == "http" and not is_loopback(args.host) and not config.auth_token:
         raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
     if config.provider_auto:
@@ -2422,11 +2435,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             import uvicorn
             from mcp.server.transport_security import TransportSecuritySettings
 
-            if args.host in LOOPBACK_HOSTS:
+            if is_loopback(args.host):
                 security = TransportSecuritySettings(
                     enable_dns_rebinding_protection=True,
-                    allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-                    allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"])
+                    allowed_hosts=sorted({"127.0.0.1:*", "localhost:*", "[::1]:*", f"{args.host}:*"}),
+                    allowed_origins=sorted({"http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*",
+                                            f"http://{args.host}:*"}))
             else:
                 security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
             app = server.streamable_http_app(streamable_http_path="/mcp", host=args.host,

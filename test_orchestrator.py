@@ -1127,8 +1127,119 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
         assert p["status"] == "COMPLETED", seen
 
 
+@pytest.mark.anyio
+async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        templates = {t.uri_template for t in (await c.list_resource_templates()).resource_templates}
+        assert templates == {"workflow://{name}", "workflow://{name}/diagram", "instance://{instance_id}"}
+        text = (await c.read_resource("workflow://BRANCHY")).contents[0].text
+        assert text.startswith("# BRANCHY title") and "## Step: Handle Empty" in text
+        diagram = (await c.read_resource("workflow://BRANCHY/diagram")).contents[0].text
+        assert diagram.startswith("flowchart TD") and 's0 -->|"no_files"| s2' in diagram
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
+        inst = json.loads((await c.read_resource(f"instance://{iid}")).contents[0].text)
+        assert inst["current_step_name"] == "Check" and inst["history"][0]["outcome_status"] == "STARTED"
+        from mcp.shared.exceptions import MCPError
+        with pytest.raises(MCPError, match="INSTANCE_NOT_FOUND"):
+            await c.read_resource("instance://nope")
+        prompts = {p.name: p for p in (await c.list_prompts()).prompts}
+        assert set(prompts) == {"BRANCHY", "PLAIN"}  # BROKEN is invalid: no prompt
+        assert prompts["PLAIN"].arguments[0].name == "context"
+        got = await c.get_prompt("PLAIN", {"context": '{"ticket": 7}'})
+        message = got.messages[0].content.text
+        assert 'workflow_name="PLAIN"' in message and '{"ticket": 7}' in message
+        simple_workflow(flows, "ADDED_LATER", [("Only", None)])
+        assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class HttpServer:
+    """``orchestrator-mcp serve --transport http`` as a real process."""
+
+    def __init__(self, tmp_path: Path, *args: str, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(MODULE), "serve", "--transport", "http", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite"), "AI_PROVIDER": "stub",
+                 "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env})
+        import socket
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.proc.stderr.read()
+                time.sleep(0.05)
+        raise TimeoutError("the HTTP server did not start")
+
+    def post(self, headers: dict[str, str] | None = None) -> Any:
+        import requests
+
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "raw", "version": "1"}}}
+        return requests.post(self.url, json=init, timeout=10, headers={
+            "Accept": "application/json, text/event-stream", **(headers or {})})
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        _, err_text = self.proc.communicate(timeout=30)
+        return err_text
+
+
+@pytest.mark.anyio
+async def test_http_transport_serves_clients_and_guards_hosts(tmp_path: Path) -> None:
+    from mcp import Client
+
+    server = HttpServer(tmp_path)
+    try:
+        assert server.post().status_code == 200
+        assert server.post({"Host": f"evil.example:{server.port}"}).status_code == 421  # DNS rebinding
+        async with Client(server.url) as one, Client(server.url) as two:
+            a = ok(await one.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR"}))["instance_id"]
+            b = ok(await two.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))["instance_id"]
+            results: dict[str, Any] = {}
+
+            async def go(c: Any, iid: str) -> None:
+                results[iid] = ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                                         "report": {"status": "success"}}))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(go, one, a)
+                tg.start_soon(go, two, b)
+        assert results[a]["next_step"]["step_name"] == "Tell the Joke"
+        assert results[b]["next_step"]["step_name"] == "Get Staged Diffs"
+    finally:
+        server.stop()
+
+
+def test_http_refuses_public_bind_without_token_and_requires_bearer(tmp_path: Path) -> None:
+    proc = run_cli("serve", "--transport", "http", "--host", "0.0.0.0",
+                   env={"WORKFLOW_DB_PATH": str(tmp_path / "x.sqlite"), "ORCHESTRATOR_AUTH_TOKEN": ""})
+    assert proc.returncode == 2 and "ORCHESTRATOR_AUTH_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+    server = HttpServer(tmp_path, ORCHESTRATOR_AUTH_TOKEN="t0ken-value")
+    try:
+        assert server.post().status_code == 401
+        assert server.post({"Authorization": "Bearer wrong"}).status_code == 401
+        assert server.post({"Authorization": "Bearer t0ken-value"}).status_code == 200
+    finally:
+        assert "t0ken-value" not in server.stop()
+
+
 # =============================================================================
-# 7. MCP surface over stdio: real server processes
+# 7. MCP surface: real server processes over stdio
 # =============================================================================
 
 
@@ -1291,3 +1402,58 @@ def test_demo_runs_a_real_stdio_session() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "decision: -> Tell the Joke (transition" in proc.stdout
     assert "finished with status COMPLETED" in proc.stdout
+
+
+def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    proc = run_cli("run", "JOKE_GENERATOR", "--context", "topic=cats", "--context", "count=3",
+                   env=env, input="\n\nsuccess\nfunny\nanother\n\n\n\ndone\nthanks\n")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("== Step: Tell the Joke ==") == 2 and "== FINISH ==" in out
+    assert "-> Get Feedback  [decided by transition]" in out
+    assert db_rows(tmp_path / "run.sqlite", "SELECT status, context FROM workflow_instances") == [
+        ("COMPLETED", json.dumps({"topic": "cats", "count": 3}))]
+    reports = [json.loads(r[0]) for r in db_rows(tmp_path / "run.sqlite",
+                                                 "SELECT user_report FROM workflow_history WHERE user_report IS NOT NULL")]
+    assert {"step_id": "Tell the Joke", "status": "success", "message": "funny"} in reports
+
+
+def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    proc = run_cli("run", "COMMIT_SUGGESTER", env=env, input="success\n\n")
+    assert proc.returncode == 130
+    import re
+    iid = re.search(r"run --resume (\w+)", proc.stdout).group(1)
+    assert "== Step: Get Staged Diffs ==" in proc.stdout
+    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\n\nsuccess\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.index("== Step: Get Staged Diffs ==") < proc.stdout.index("== Step: Commit Changes ==")
+    assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_diagram_has_exact_edges(tmp_path: Path) -> None:
+    simple_workflow(tmp_path, "D", [("Check", {"success": "Build", "failure": "FAILED"}),
+                                    ("Build", {"default": "FINISH"}), ("Fix \"It\"", None)],
+                    guidance={"Build": "When the build breaks, go to `Fix \"It\"`... or back to Check."})
+    proc = run_cli("diagram", "D", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == textwrap.dedent('''\
+        flowchart TD
+            START((start))
+            s0["Check"]
+            s1["Build"]
+            s2["Fix #quot;It#quot;"]
+            FINISH((FINISH))
+            FAILED((FAILED))
+            START --> s0
+            s0 -->|"success"| s1
+            s0 -->|"failure"| FAILED
+            s1 -->|"default"| FINISH
+            s1 -.-> s0
+            s1 -.-> s2
+        ''')
+    proc = run_cli("diagram", "NOPE", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    assert proc.returncode == 1 and "DEFINITION_NOT_FOUND" in proc.stderr
