@@ -981,8 +981,8 @@ class StateStore:
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                if version > 0:
-                    log.info("migrated %s to schema %d", self.path, version + 1)
+            if 0 < current < SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.path, current, SCHEMA_VERSION)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
