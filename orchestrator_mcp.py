@@ -1649,12 +1649,32 @@ class Validation:
 ADVANCE_DECIDERS = ("transition", "stub", "llm")
 
 
-def check_json(name: str, value: Any, *, required_object: bool = True) -> dict[str, Any]:
-    """Refuse what cannot be stored faithfully: non-objects, NaN, over 1 MiB."""
+MAX_JSON_DEPTH = 64
+
+
+def _json_depth(value: Any) -> int:
+    """Nesting depth, computed without recursion so hostile input cannot blow the stack."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def check_json(name: str, value: Any) -> dict[str, Any]:
+    """Refuse what cannot be stored faithfully: non-objects, NaN, deep nesting, over 1 MiB."""
     if value is None:
         return {}
-    if required_object and not isinstance(value, dict):
+    if not isinstance(value, dict):
         raise InvalidArgument(f"{name} must be a JSON object, got {type(value).__name__}")
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise InvalidArgument(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels; flatten it")
     try:
         size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (ValueError, TypeError) as exc:

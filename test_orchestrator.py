@@ -453,6 +453,39 @@ def test_installed_wheel_finds_bundled_workflows(tmp_path: Path) -> None:
     assert "9 valid, 0 invalid" in proc.stdout and str(site / "orchestrator_mcp_workflows") in proc.stdout
 
 
+MARKDOWN_PIECES = ["# Orchestrator Guidance", "# Client Instructions", "# Transitions", "## Steps", "# Goal",
+                   "```", "~~~", "   # indented", "- success: A", "- default: FINISH", "- : broken",
+                   "1. [A](steps/a.md)", "- [B](steps/b.md)", "* [A](a.md)", "[x](../../etc/passwd)",
+                   "{{file:a.md}}", "{{file:../../../x}}", "{{file:/etc/passwd}}", "{{file:}}", "{{file:index.md}}",
+                   "#", "####### seven", "\x00", "\ufeff", "\t- [C](c.md)", "- FAILED: FINISH", "text"]
+
+
+def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    line = st.one_of(st.sampled_from(MARKDOWN_PIECES), st.text(max_size=40))
+    doc = st.lists(line, max_size=25).map("\n".join)
+    counter = iter(range(10**6))
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(index=doc, a=doc, b=doc)
+    def check(index: str, a: str, b: str) -> None:
+        root = tmp_path / f"r{next(counter)}"
+        files = {"W/index.md": index, "W/steps/a.md": a, "W/steps/b.md": b, "W/a.md": a, "W/c.md": b}
+        for rel, text in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        wf = om.parse_workflow("W", root / "W", root)
+        assert isinstance(wf, om.WorkflowDef) and isinstance(wf.hash, str)
+        assert all(isinstance(p, om.Problem) and p.line >= 1 for p in wf.errors + wf.warnings)
+        if wf.valid:
+            om.mermaid(wf)
+            assert wf.first_step.name and all(s.instructions is not None for s in wf.steps)
+
+    check()
+
+
 # =============================================================================
 # 4. State store
 # =============================================================================
@@ -1390,6 +1423,189 @@ def test_two_processes_advance_one_instance_once(tmp_path: Path, same_report: bo
         assert code in ("CONFLICT", "STEP_MISMATCH")
     moves = db_rows(tmp_path / "race.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE decided_by = 'stub'")
     assert moves == [(1,)] and engine.store.get(iid).current_step_name == "Two"
+
+
+# -- torture: crashes, races, hostile input -----------------------------------
+
+
+def loop_workflow(root: Path) -> Path:
+    """One step that loops on itself by transition: it can be advanced forever."""
+    return write(root, {"LOOP/index.md": "# Loop\n1. [Loop](loop.md)\n",
+                        "LOOP/loop.md": step_md(transitions={"again": "Loop", "stop": "FINISH"})})
+
+
+def test_kill_9_never_loses_an_acknowledged_advance(tmp_path: Path) -> None:
+    import random
+
+    root = loop_workflow(tmp_path / "wf")
+    db = tmp_path / "kill.sqlite"
+    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(root)}
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db))
+    iid = engine.start("LOOP").instance_id
+    engine.store.close()
+    acknowledged: list[int] = []
+    seq = 0
+    rng = random.Random(7)
+    for _ in range(6):
+        server = RawServer(env)
+        killer = threading.Timer(rng.uniform(0.05, 0.4), server.kill)
+        killer.start()
+        try:
+            while True:
+                seq += 1
+                result = server.tool("advance_workflow", {"instance_id": iid,
+                                                          "report": {"status": "again", "seq": seq}})
+                assert not result.get("isError"), result
+                acknowledged.append(seq)
+        except (EOFError, OSError, ValueError):
+            pass  # killed mid-conversation
+        killer.join()
+        server.proc.wait(timeout=30)
+    assert len(acknowledged) > 6
+    assert db_rows(db, "PRAGMA integrity_check") == [("ok",)]
+    stored = {json.loads(r[0])["seq"] for r in db_rows(
+        db, "SELECT user_report FROM workflow_history WHERE instance_id = ? AND decided_by = 'transition'", iid)}
+    assert set(acknowledged) <= stored
+    version = db_rows(db, "SELECT version FROM workflow_instances WHERE instance_id = ?", iid)[0][0]
+    assert version == len(stored)  # every stored transition moved the version exactly once
+
+
+def test_processes_and_threads_race_without_double_moves(tmp_path: Path) -> None:
+    steps = [(f"S{i}", {"success": f"S{i + 1}" if i < 30 else "FINISH"}) for i in range(1, 31)]
+    root = simple_workflow(tmp_path / "wf", "LINE", steps)
+    db = tmp_path / "race.sqlite"
+    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(root)}
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db))
+    shared = engine.start("LINE").instance_id
+    allowed = {"CONFLICT", "STEP_MISMATCH", "INSTANCE_NOT_RUNNING"}
+    outcomes: dict[str, list[str]] = {}
+    problems: list[Any] = []
+
+    def actor(name: str, advance_fn: Any, status_fn: Any) -> None:
+        own = engine.start("LINE").instance_id
+        log: list[str] = []
+        try:
+            for target in [shared] * 45 + [own] * 30:
+                step = status_fn(target)
+                if step in ("FINISH", None):
+                    continue
+                code = advance_fn(target, {"step_id": step, "status": "success", "actor": name})
+                log.append(code)
+                if code not in allowed | {"ok"}:
+                    problems.append((name, code))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            problems.append((name, repr(exc)))
+        outcomes[name] = log
+        outcomes[name + ":own"] = [own]
+
+    def engine_actor(name: str) -> threading.Thread:
+        local = om.Engine(om.Library([root]), om.StateStore(db), om.StubDecider())
+
+        def advance_fn(iid: str, report: dict[str, Any]) -> str:
+            try:
+                local.advance(iid, report)
+                return "ok"
+            except om.OrchestratorError as exc:
+                return exc.code
+
+        def status_fn(iid: str) -> str | None:
+            s = local.status(iid, 0)
+            return s.current_step_name if s.status == "RUNNING" else None
+
+        return threading.Thread(target=actor, args=(name, advance_fn, status_fn))
+
+    def process_actor(name: str) -> threading.Thread:
+        server = RawServer(env)
+
+        def advance_fn(iid: str, report: dict[str, Any]) -> str:
+            result = server.tool("advance_workflow", {"instance_id": iid, "report": report})
+            return json.loads(result["content"][0]["text"])["error"]["code"] if result.get("isError") else "ok"
+
+        def status_fn(iid: str) -> str | None:
+            s = structured(server.tool("get_workflow_status", {"instance_id": iid, "history_limit": 0}))
+            return s["current_step_name"] if s["status"] == "RUNNING" else None
+
+        def run() -> None:
+            actor(name, advance_fn, status_fn)
+            server.close()
+
+        return threading.Thread(target=run)
+
+    actors = [process_actor("p1"), process_actor("p2"), engine_actor("t1"), engine_actor("t2"), engine_actor("t3")]
+    for t in actors:
+        t.start()
+    for t in actors:
+        t.join(timeout=120)
+    assert not problems, problems
+    assert db_rows(db, "PRAGMA integrity_check") == [("ok",)]
+    for iid in [shared] + [outcomes[f"{n}:own"][0] for n in ("p1", "p2", "t1", "t2", "t3")]:
+        moved = [r[0] for r in db_rows(db, "SELECT step_name FROM workflow_history WHERE instance_id = ? "
+                                           "AND decided_by = 'transition' ORDER BY id", iid)]
+        assert moved == [f"S{i}" for i in range(1, 31)], (iid, moved)  # each step moved exactly once
+        assert db_rows(db, "SELECT status FROM workflow_instances WHERE instance_id = ?", iid) == [("COMPLETED",)]
+    wins = sum(log.count("ok") for name, log in outcomes.items() if ":own" not in name)
+    assert wins == 30 * 6  # every acknowledged report is exactly one stored move
+
+
+@pytest.mark.anyio
+async def test_hostile_tool_arguments_get_coded_answers(tmp_path: Path, flows: Path) -> None:
+    from hypothesis import strategies as st
+
+    server, engine = make_app(tmp_path, [flows])
+    codes = {"INVALID_ARGUMENT", "DEFINITION_NOT_FOUND", "DEFINITION_INVALID", "INSTANCE_NOT_FOUND",
+             "INSTANCE_NOT_RUNNING", "STEP_MISMATCH", "CONFLICT"}
+    tricks = ["../../etc/passwd", "/etc/passwd", "PLAIN/../BRANCHY", "..", ".", "con", "PLAIN\x00", "ＰＬＡＩＮ",
+              "PLAIN ", "a" * 5000, "\ud800", "🐍", "", "BROKEN", "PLAIN", "BRANCHY"]
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+        | st.sampled_from(tricks),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20)
+    keys = ["workflow_name", "instance_id", "report", "context", "context_updates", "assumed_current_step_name",
+            "history_limit", "status", "limit", "reason", "extra"]
+    args = st.dictionaries(st.sampled_from(keys), json_values, max_size=6)
+    tools = ["list_workflows", "start_workflow", "advance_workflow", "resume_workflow", "get_workflow_status",
+             "list_instances", "cancel_workflow", "validate_workflow", "get_workflow_authoring_guide", "bogus"]
+    real = engine.start("PLAIN").instance_id
+    deep: Any = {"leaf": 1}
+    for _ in range(120):  # deeper than the server allows, shallow enough for the client to send
+        deep = {"d": deep}
+    fixed = [("start_workflow", {"workflow_name": "PLAIN", "context": deep}),
+             ("advance_workflow", {"instance_id": real, "report": {"status": "x" * 300}}),
+             ("advance_workflow", {"instance_id": real, "report": {"status": "ok", "blob": "y" * (2 << 20)}}),
+             ("resume_workflow", {"instance_id": real, "assumed_current_step_name": "\x00" * 300})]
+    import random
+
+    from hypothesis import HealthCheck, given, settings
+
+    rng = random.Random(11)
+    data = st.tuples(st.sampled_from(tools), args)
+    drawn: list[tuple[str, dict[str, Any]]] = []
+
+    @settings(max_examples=250, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(data)
+    def collect(item: tuple[str, dict[str, Any]]) -> None:
+        drawn.append(item)
+
+    collect()
+    samples = fixed + drawn
+    rng.shuffle(samples)
+    async with client(server) as c:
+        for tool, arguments in samples:
+            if tool in ("advance_workflow", "resume_workflow", "cancel_workflow") and rng.random() < 0.3:
+                arguments = {**arguments, "instance_id": real}
+            with anyio.fail_after(20):
+                result = await c.call_tool(tool, arguments)
+            if result.is_error:
+                body = json.loads(result.content[0].text)
+                assert body["error"]["code"] in codes, (tool, arguments, body)
+            else:
+                assert isinstance(result.structured_content, dict)
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": real, "history_limit": 1000}))
+        assert status["status"] in om.INSTANCE_STATUSES
+    assert db_rows(tmp_path / "state.sqlite", "PRAGMA integrity_check") == [("ok",)]
+    for (context,) in db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances"):
+        assert isinstance(json.loads(context), dict)
 
 
 # =============================================================================
