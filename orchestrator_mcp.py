@@ -364,7 +364,7 @@ class WorkflowDef:
     warnings: list[Problem] = field(default_factory=list)
     text: str = ""
     hash: str = ""
-    included: frozenset = frozenset()  # every file read, for the cache signature
+    included_outside: tuple[str, ...] = ()  # included files outside the folder, for the cache
 
     @property
     def valid(self) -> bool:
@@ -734,7 +734,8 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
     parts = [_lines_text(index_lines)] + [f"## Step: {s.name}\n\n{s.text}" for s in steps]
     wf.text = "\n\n---\n\n".join(parts)
     wf.hash = hashlib.sha256(wf.text.encode("utf-8")).hexdigest()[:16]
-    wf.included = frozenset(inc.files)
+    real_dir = Path(os.path.realpath(wf.directory))
+    wf.included_outside = tuple(sorted(str(f) for f in inc.files if real_dir not in f.parents))
     return wf
 
 
@@ -773,9 +774,8 @@ class Library:
             raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
         for root in self.roots:
-            directory = root / name
-            if directory.is_dir():
-                return root, directory
+            if os.path.isdir(os.path.join(root, name)):
+                return root, root / name
         raise DefinitionNotFound(f"no workflow named {name!r}; call list_workflows to see the names",
                                  available=self.names())
 
@@ -806,23 +806,34 @@ class Library:
 
     @staticmethod
     def _signature(directory: Path, wf: WorkflowDef) -> tuple:
+        """(path, mtime, size) of every file in the folder and every file it includes.
+
+        Built with ``os.scandir`` (one stat per file, no path objects): this runs
+        on every call, so it is the price of hot reload.
+        """
         sig: list[tuple[str, int, int]] = []
-        for dirpath, dirnames, filenames in os.walk(directory):
-            dirnames.sort()
-            for fn in sorted(filenames):
-                p = os.path.join(dirpath, fn)
+        pending = [str(directory)]
+        while pending:
+            folder = pending.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
                 try:
-                    st = os.stat(p)
+                    if entry.is_dir():
+                        pending.append(entry.path)
+                    else:
+                        st = entry.stat()
+                        sig.append((entry.path, st.st_mtime_ns, st.st_size))
                 except OSError:
                     continue
-                sig.append((p, st.st_mtime_ns, st.st_size))
-        real_dir = directory.resolve()
-        for p in sorted(str(f) for f in wf.included if real_dir not in f.parents):
+        for path in wf.included_outside:
             try:
-                st = os.stat(p)
-                sig.append((p, st.st_mtime_ns, st.st_size))
+                st = os.stat(path)
+                sig.append((path, st.st_mtime_ns, st.st_size))
             except OSError:
-                sig.append((p, -1, -1))
+                sig.append((path, -1, -1))
         return tuple(sig)
 
 

@@ -1,0 +1,358 @@
+"""Benchmarks for orchestrator-mcp: print tables, write bench/results/*.json.
+
+    python bench/run_benchmarks.py                 # everything (a few minutes)
+    python bench/run_benchmarks.py latency startup # some of: latency startup scale cache economy
+
+Never part of the test run. Numbers depend on the machine; the README quotes
+one run with the machine it ran on.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import anyio
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+import orchestrator_mcp as om  # noqa: E402
+
+RESULTS = HERE / "results"
+
+
+# -- small helpers -------------------------------------------------------------
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+    return {"n": len(ordered), "p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99)}
+
+
+def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    for r in rows:
+        print("  ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)))
+
+
+def save(name: str, data: Any) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    payload = {"machine": machine(), "time": om.utcnow(), "data": data}
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def loop_workflows(root: Path) -> Path:
+    """LOOP: a self-loop by transition; STUBBY: a self-loop by the stub (status failure)."""
+    files = {
+        "LOOP/index.md": "# Loop\n1. [Loop](loop.md)\n",
+        "LOOP/loop.md": "# Orchestrator Guidance\nLoop.\n# Client Instructions\nReport again.\n"
+                        "# Transitions\n- again: Loop\n- stop: FINISH\n",
+        "STUBBY/index.md": "# Stubby\n1. [Work](work.md)\n",
+        "STUBBY/work.md": "# Orchestrator Guidance\nRepeat on failure.\n# Client Instructions\nWork.\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def server_params(script: list[str], env: dict[str, str]) -> Any:
+    from mcp.client.stdio import StdioServerParameters
+
+    return StdioServerParameters(command=sys.executable, args=script, env=env)
+
+
+async def timed(n: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
+    samples = []
+    for _ in range(n):
+        began = time.perf_counter()
+        result = await call()
+        samples.append(time.perf_counter() - began)
+        if getattr(result, "is_error", False):
+            raise RuntimeError(result.content[0].text)
+    return samples
+
+
+# -- latency over stdio ------------------------------------------------------------
+
+
+async def measure_server(env: dict[str, str], n: int) -> dict[str, dict[str, float]]:
+    from mcp import Client
+
+    out: dict[str, dict[str, float]] = {}
+    async with Client(server_params([str(ROOT / "orchestrator_mcp.py"), "serve"], env)) as c:
+        for _ in range(20):  # warm-up
+            await c.call_tool("list_workflows", {})
+        out["start_workflow"] = percentiles(await timed(n, lambda: c.call_tool(
+            "start_workflow", {"workflow_name": "LOOP"})))
+        loop = (await c.call_tool("start_workflow", {"workflow_name": "LOOP"})).structured_content["instance_id"]
+        out["advance (transition)"] = percentiles(await timed(n, lambda: c.call_tool(
+            "advance_workflow", {"instance_id": loop, "report": {"status": "again"}})))
+        stub = (await c.call_tool("start_workflow", {"workflow_name": "STUBBY"})).structured_content["instance_id"]
+        out["advance (stub)"] = percentiles(await timed(n, lambda: c.call_tool(
+            "advance_workflow", {"instance_id": stub, "report": {"status": "failure"}})))
+        out["get_workflow_status"] = percentiles(await timed(n, lambda: c.call_tool(
+            "get_workflow_status", {"instance_id": loop})))
+        out["list_instances"] = percentiles(await timed(max(50, n // 10), lambda: c.call_tool(
+            "list_instances", {})))
+    return out
+
+
+async def measure_floor(n: int) -> dict[str, float]:
+    from mcp import Client
+
+    async with Client(server_params([str(HERE / "bare_server.py")], {})) as c:
+        await timed(20, lambda: c.call_tool("noop", {}))
+        return percentiles(await timed(n, lambda: c.call_tool("noop", {})))
+
+
+def bench_latency(n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = loop_workflows(Path(tmp) / "wf")
+        env = {"WORKFLOW_DB_PATH": str(Path(tmp) / "lat.sqlite"), "AI_PROVIDER": "stub",
+               "WORKFLOW_DEFINITIONS_DIR": str(root), "LOG_LEVEL": "warning"}
+        floor = anyio.run(measure_floor, n)
+        ours = anyio.run(measure_server, env, n)
+    rows = [{"call": "bare MCPServer no-op (floor)", **floor}]
+    rows += [{"call": k, **v, "x_floor": round(v["p50_ms"] / floor["p50_ms"], 2)} for k, v in ours.items()]
+    table(f"Latency over stdio ({n} calls each)", rows, ["call", "n", "p50_ms", "p95_ms", "p99_ms", "x_floor"])
+    result = {"floor": floor, "calls": ours}
+    save("latency", result)
+    return result
+
+
+# -- start-up -------------------------------------------------------------------------
+
+
+def time_to_initialize(cmd: list[str], env: dict[str, str]) -> float:
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **env}, text=True)
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(init + "\n")
+    proc.stdin.flush()
+    proc.stdout.readline()
+    elapsed = time.perf_counter() - began
+    proc.kill()
+    proc.wait()
+    return elapsed
+
+
+def bench_startup(runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"WORKFLOW_DB_PATH": str(Path(tmp) / "s.sqlite"), "AI_PROVIDER": "stub", "LOG_LEVEL": "warning"}
+        ours = [time_to_initialize([sys.executable, str(ROOT / "orchestrator_mcp.py")], env) for _ in range(runs)]
+        bare = [time_to_initialize([sys.executable, str(HERE / "bare_server.py")], env) for _ in range(runs)]
+        version = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "orchestrator_mcp.py"), "--version"], capture_output=True)
+            version.append(time.perf_counter() - began)
+    rows = [{"what": "bare MCPServer: spawn to initialize reply", "median_s": round(statistics.median(bare), 3)},
+            {"what": "orchestrator-mcp: spawn to initialize reply", "median_s": round(statistics.median(ours), 3)},
+            {"what": "orchestrator-mcp --version", "median_s": round(statistics.median(version), 3)}]
+    rows[1]["vs_bare_s"] = round(statistics.median(ours) - statistics.median(bare), 3)
+    table(f"Start-up (median of {runs})", rows, ["what", "median_s", "vs_bare_s"])
+    save("startup", rows)
+    return {"rows": rows}
+
+
+# -- scale -------------------------------------------------------------------------------
+
+
+def fill(db: Path, history_rows: int, instances: int) -> None:
+    """Generate instances and history rows with SQL, fast."""
+    om.StateStore(db).open().close()
+    conn = sqlite3.connect(str(db))
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "INSERT INTO workflow_instances (instance_id, workflow_name, current_step_name, status, context, "
+        "created_at, updated_at, version, definition_hash) "
+        "SELECT printf('gen%08d', i), 'LOOP', 'Loop', CASE WHEN i % 3 = 0 THEN 'COMPLETED' ELSE 'RUNNING' END, "
+        "'{\"k\": 1}', '2025-01-01T00:00:00.000Z', printf('2025-01-01T00:%02d:%02d.000Z', (i / 60) % 60, i % 60), "
+        "i % 7, 'h' FROM n", (instances,))
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, outcome_status, "
+        "determined_next_step, decided_by, reasoning) "
+        "SELECT printf('gen%08d', (i % ?) + 1), '2025-01-01T00:00:00.000Z', 'Loop', '{\"status\": \"again\"}', "
+        "'again', 'Loop', 'transition', 'generated' FROM n", (history_rows, max(1, instances)))
+    conn.commit()
+    conn.close()
+
+
+def bench_scale(n: int) -> dict[str, Any]:
+    sizes = [(0, 0), (10, 10), (10_000, 1_000), (1_000_000, 100_000)]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = loop_workflows(Path(tmp) / "wf")
+        for history_rows, instances in sizes:
+            db = Path(tmp) / f"scale-{history_rows}.sqlite"
+            began = time.perf_counter()
+            fill(db, history_rows, instances)
+            made = time.perf_counter() - began
+            env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(root),
+                   "LOG_LEVEL": "warning"}
+            measured = anyio.run(measure_server, env, n)
+            rows.append({"history_rows": history_rows, "instances": instances, "fill_s": round(made, 1),
+                         **{f"{k} p50_ms": v["p50_ms"] for k, v in measured.items()}})
+    base = rows[0]
+    for r in rows:
+        r["advance x_empty"] = round(r["advance (transition) p50_ms"] / base["advance (transition) p50_ms"], 2)
+    columns = ["history_rows", "instances", "start_workflow p50_ms", "advance (transition) p50_ms",
+               "advance (stub) p50_ms", "get_workflow_status p50_ms", "list_instances p50_ms", "advance x_empty"]
+    table(f"Scale: p50 over {n} calls by database size", rows, columns)
+    save("scale", rows)
+    return {"rows": rows}
+
+
+# -- definition cache ------------------------------------------------------------------------
+
+
+def bench_cache(iterations: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        steps = 200
+        (root / "BIG/steps").mkdir(parents=True)
+        (root / "BIG/index.md").write_text("# Big\n## Steps\n" + "".join(
+            f"{i}. [Step {i}](steps/s{i}.md)\n" for i in range(1, steps + 1)))
+        for i in range(1, steps + 1):
+            nxt = f"Step {i + 1}" if i < steps else "FINISH"
+            (root / f"BIG/steps/s{i}.md").write_text(
+                f"# Orchestrator Guidance\nGo on to `{nxt}`.\n# Client Instructions\nDo step {i}.\n"
+                f"```bash\n# a comment, not a heading\nmake step-{i}\n```\n# Transitions\n- success: {nxt}\n")
+        library = om.Library([root])
+        library.load("BIG")
+        unchanged, changed = [], []
+        target = root / "BIG/steps/s100.md"
+        for k in range(iterations):
+            began = time.perf_counter()
+            library.load("BIG")
+            unchanged.append(time.perf_counter() - began)
+            target.write_text(target.read_text() + f"\n<!-- edit {k} -->\n")
+            began = time.perf_counter()
+            library.load("BIG")
+            changed.append(time.perf_counter() - began)
+    rows = [{"case": "200-step workflow, no change (stat signature only)", **percentiles(unchanged)},
+            {"case": "200-step workflow, one file changed (full re-parse)", **percentiles(changed)}]
+    table(f"Definition cache ({iterations} loads each)", rows, ["case", "p50_ms", "p95_ms", "p99_ms"])
+    save("cache", rows)
+    return {"rows": rows}
+
+
+# -- LLM economy -------------------------------------------------------------------------------
+
+
+class CountingLLM:
+    """A Gemini-speaking stand-in that picks the next step in index order and
+    counts requests and prompt bytes."""
+
+    def __init__(self) -> None:
+        bench = self
+        self.prompt_bytes: list[int] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["contents"][0]["parts"][0]["text"]
+                bench.prompt_bytes.append(len(json.dumps(body).encode()))
+                names = body["generationConfig"]["responseJsonSchema"]["properties"]["next_step_name"]["enum"]
+                current = prompt.split("- current step: ", 1)[1].split("\n", 1)[0]
+                choice = names[names.index(current) + 1] if current in names else "FINISH"
+                if choice == "FAILED":
+                    choice = "FINISH"
+                answer = {"next_step_name": choice, "updated_context": {}, "status_suggestion": None,
+                          "reasoning": "next in order"}
+                data = json.dumps({"candidates": [{"content": {"parts": [{"text": json.dumps(answer)}]},
+                                                   "finishReason": "STOP"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+def bench_economy() -> dict[str, Any]:
+    llm = CountingLLM()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = om.Config.load({"AI_PROVIDER": "gemini", "GEMINI_API_KEY": "bench-key", "AI_SERVICE_ENDPOINT": llm.url,
+                                 "WORKFLOW_DB_PATH": str(Path(tmp) / "eco.sqlite")})
+        engine = om.Engine(om.Library([om.bundled_workflows_dir(), loop_workflows(Path(tmp) / "wf")]),
+                           om.StateStore(config.db_path).open(), om.make_decider(config))
+        for name in om.Library([om.bundled_workflows_dir()]).names():
+            llm.prompt_bytes.clear()
+            progress = engine.start(name)
+            decided: dict[str, int] = {}
+            for _ in range(50):
+                if progress.status != om.RUNNING:
+                    break
+                progress = engine.advance(progress.instance_id, {"step_id": progress.next_step.step_name,
+                                                                 "status": "success"})
+                decided[progress.decided_by] = decided.get(progress.decided_by, 0) + 1
+            calls = len(llm.prompt_bytes)
+            rows.append({"workflow": name, "advances": sum(decided.values()), "by transition": decided.get("transition", 0),
+                         "llm calls": calls, "mean prompt bytes": round(statistics.mean(llm.prompt_bytes)) if calls else 0,
+                         "status": progress.status})
+        llm.prompt_bytes.clear()
+        progress = engine.start("STUBBY")
+        for _ in range(200):
+            progress = engine.advance(progress.instance_id, {"status": "progress", "details": "x" * 200})
+            if progress.status != om.RUNNING:
+                progress = engine.resume(progress.instance_id, "Work")
+        growth = {f"call {k}": llm.prompt_bytes[k - 1] for k in (1, 5, 10, 50, 100, 200)}
+    table("LLM economy: each bundled workflow to FINISH, every report 'success'", rows,
+          ["workflow", "advances", "by transition", "llm calls", "mean prompt bytes", "status"])
+    table("Prompt size as history grows (bytes of the request body)", [growth], list(growth))
+    save("economy", {"workflows": rows, "growth": growth})
+    return {"rows": rows, "growth": growth}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", nargs="*", default=["latency", "startup", "scale", "cache", "economy"])
+    parser.add_argument("--calls", type=int, default=1000, help="calls per latency measurement")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    jobs = {"latency": lambda: bench_latency(args.calls), "startup": lambda: bench_startup(10),
+            "scale": lambda: bench_scale(max(100, args.calls // 3)), "cache": lambda: bench_cache(100),
+            "economy": bench_economy}
+    for name in args.which:
+        jobs[name]()
+    shutil.rmtree(RESULTS / "tmp", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
