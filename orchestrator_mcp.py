@@ -573,8 +573,7 @@ def _find_step_list(lines: Sequence[Line]) -> tuple[list[tuple[str, str, Line]],
     return (lists[0][0], lists[0][1]) if lists else ([], None)
 
 
-def _parse_transitions(section: Section, wf_dir: Path, root: Path,
-                       errors: list[Problem]) -> list[tuple[str, str, Line]]:
+def _parse_transitions(section: Section, root: Path, errors: list[Problem]) -> list[tuple[str, str, Line]]:
     """Read ``- status: Target`` items; targets are checked later against steps."""
     out: list[tuple[str, str, Line]] = []
     for ln, in_fence in _scan(section.lines):
@@ -694,7 +693,7 @@ def _parse_step(name: str, path: Path, inc: _Includes, root: Path,
             errors.append(Problem(_display(path, root), 1, f"step {name!r} lacks a '# {required}' section"))
     transitions: list[tuple[str, str, Line]] = []
     if "transitions" in by_key:
-        transitions = _parse_transitions(by_key["transitions"], path.parent, root, errors)
+        transitions = _parse_transitions(by_key["transitions"], root, errors)
     get = lambda key: by_key[key].text if key in by_key else ""  # noqa: E731
     step = StepDef(name=name, file=path, guidance=get("orchestrator guidance"),
                    instructions=get("client instructions"), goal=get("goal"), transitions={},
@@ -2253,9 +2252,6 @@ def create_app(config: Config) -> tuple[Any, Engine]:
 #    Bad configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 def is_loopback(host: str) -> bool:
     import ipaddress
 
@@ -2396,7 +2392,8 @@ async def _demo_session(config: Config, db_path: Path) -> None:
         _out(f"started JOKE_GENERATOR as {progress['instance_id']}")
         for expected, report in reports:
             step = progress["next_step"]["step_name"]
-            _out(f"\nstep: {step}\n  instructions: {clip(progress['next_step']['instructions'], 160)!r}")
+            first_line = progress["next_step"]["instructions"].strip().splitlines()[0]
+            _out(f"\nstep: {step}\n  instructions: {first_line}")
             if step != expected:
                 raise RuntimeError(f"demo expected step {expected!r}, server sent {step!r}")
             _out(f"  report: {json.dumps(report)}")
@@ -2422,7 +2419,9 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
         try:
             anyio.run(_demo_session, config, Path(tmp) / "demo.sqlite")
         except Exception as exc:  # noqa: BLE001 - report and fail the command
-            sys.stderr.write(f"orchestrator-mcp demo failed: {exc}\n")
+            while len(getattr(exc, "exceptions", ())) == 1:  # unwrap task-group errors
+                exc = exc.exceptions[0]
+            sys.stderr.write(f"orchestrator-mcp demo failed: {type(exc).__name__}: {exc}\n")
             return 1
     return 0
 
