@@ -435,22 +435,19 @@ class _Includes:
             if "{{" not in raw:
                 out.append(here)
                 continue
-            pos, pending = 0, ""
+            pos, pending, origin = 0, "", here
             for m in INCLUDE_RE.finditer(raw):
                 pending += raw[pos:m.start()]
                 pos = m.end()
                 target = self._resolve(m.group(1), path, chain, here)
-                if target is None:
-                    continue
-                inner = self.expand(target, chain + (path,), here)
+                inner = self.expand(target, chain + (Path(os.path.realpath(path)),), here) if target else []
                 if inner:
-                    inner[0] = Line(pending + inner[0].text, inner[0].file, inner[0].lineno)
-                    pending = ""
+                    # Text before the directive joins the first included line; the
+                    # last included line stays open for the text after it.
+                    inner[0] = dataclasses.replace(inner[0], text=pending + inner[0].text)
                     out.extend(inner[:-1])
-                    pending = inner[-1].text
-                    last = inner[-1]
-                    here = Line(here.text, last.file, last.lineno)
-            out.append(Line(pending + raw[pos:], here.file, here.lineno))
+                    pending, origin = inner[-1].text, inner[-1]
+            out.append(Line(pending + raw[pos:], origin.file, origin.lineno))
         return out
 
     def _resolve(self, rel: str, including: Path, chain: tuple[Path, ...], at: Line) -> Path | None:
@@ -468,8 +465,9 @@ class _Includes:
         if not real.is_file():
             self.problem(at, including, f"include {rel!r} not found")
             return None
-        if real in chain or real == Path(os.path.realpath(including)):
-            names = " -> ".join(_display(p, self.root) for p in chain + (including, real))
+        here = Path(os.path.realpath(including))
+        if real in chain or real == here:
+            names = " -> ".join(_display(p, self.root) for p in chain + (here, real))
             self.problem(at, including, f"include cycle: {names}")
             return None
         if len(chain) + 1 > MAX_INCLUDE_DEPTH:
@@ -606,55 +604,52 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
     wf = WorkflowDef(name=name, directory=directory)
     inc = _Includes(root)
     index = directory / "index.md"
-    shown = lambda p: _display(p, root)  # noqa: E731 - tiny local formatter
+
+    def problem(into: list[Problem], at: Line | Path, message: str) -> None:
+        file, line = (at.file, at.lineno) if isinstance(at, Line) else (at, 1)
+        into.append(Problem(_display(file, root), line, message))
+
     if not WORKFLOW_NAME_RE.match(name):
-        wf.errors.append(Problem(shown(directory), 1, "workflow folder name must match [A-Za-z0-9_-]+"))
+        problem(wf.errors, directory, "workflow folder name must match [A-Za-z0-9_-]+")
     if not index.is_file():
-        wf.errors.append(Problem(shown(index), 1, "index.md is missing"))
+        problem(wf.errors, index, "index.md is missing")
         return _finish(wf, inc, [], [])
     index_lines = inc.expand(index)
     title_line = next((ln for ln, f in _scan(index_lines) if (h := _heading(ln, f)) and h[0] == 1), None)
-    wf.title = _heading(title_line, False)[1] if title_line else name  # type: ignore[index]
+    heading = _heading(title_line, False) if title_line else None
+    wf.title = heading[1] if heading and heading[1] else name
     if title_line is None:
-        wf.warnings.append(Problem(shown(index), 1, "index.md has no '# Title' heading"))
+        problem(wf.warnings, index, "index.md has no '# Title' heading")
     items, list_at = _find_step_list(index_lines)
     wf.goal = _index_goal(index_lines, title_line, list_at)
     if not items:
-        wf.errors.append(Problem(shown(index), 1,
-                                 "no step list: add a list of links like '1. [Step Name](steps/step.md)'"))
+        problem(wf.errors, index, "no step list: add a list of links like '1. [Step Name](steps/step.md)'")
     seen: dict[str, Line] = {}
-    pending: list[tuple[StepDef, list[tuple[str, str, Line]]]] = []
+    parsed: list[tuple[StepDef, list[tuple[str, str, Line]]]] = []
     for step_name, target, ln in items:
-        where = Problem(shown(ln.file), ln.lineno, "")
         key = normalize_name(step_name)
         if key in (r.lower() for r in RESERVED_STEPS):
-            wf.errors.append(dataclasses.replace(where, message=f"step name {step_name!r} is reserved"))
-            continue
-        if key in seen:
-            first = seen[key]
-            wf.errors.append(dataclasses.replace(
-                where, message=f"duplicate step name {step_name!r} (same as line {first.lineno} "
-                               "when case, spaces and underscores are ignored)"))
-            continue
-        seen[key] = ln
-        step_path = (ln.file.parent / target)
-        real = Path(os.path.realpath(step_path))
-        if real != inc.root and inc.root not in real.parents:
-            wf.errors.append(dataclasses.replace(where, message=f"step file {target!r} leaves the definitions root"))
-            continue
-        if not real.is_file():
-            wf.errors.append(dataclasses.replace(where, message=f"step file {target!r} not found"))
-            continue
-        step, transitions = _parse_step(step_name, real, inc, root, wf.errors)
-        pending.append((step, transitions))
-    wf.steps = [s for s, _ in pending]
-    for step, transitions in pending:
+            problem(wf.errors, ln, f"step name {step_name!r} is reserved")
+        elif key in seen:
+            problem(wf.errors, ln, f"duplicate step name {step_name!r} (same as line {seen[key].lineno} "
+                                   "when case, spaces and underscores are ignored)")
+        else:
+            seen[key] = ln
+            real = Path(os.path.realpath(ln.file.parent / target))
+            if real != inc.root and inc.root not in real.parents:
+                problem(wf.errors, ln, f"step file {target!r} leaves the definitions root")
+            elif not real.is_file():
+                problem(wf.errors, ln, f"step file {target!r} not found")
+            else:
+                parsed.append(_parse_step(step_name, real, inc, root, wf.errors))
+    wf.steps = [step for step, _ in parsed]
+    # Targets are checked once every step is known: a transition may point forward.
+    for step, transitions in parsed:
         for status, target, ln in transitions:
             resolved = wf.resolve_target(target)
             if resolved is None:
-                wf.errors.append(Problem(shown(ln.file), ln.lineno,
-                                         f"transition '{status}' goes to unknown step {target!r}; "
-                                         f"known: {', '.join(wf.targets)}"))
+                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}; "
+                                       f"known: {', '.join(wf.targets)}")
             else:
                 step.transitions[status] = resolved
     _warn(wf, root)
