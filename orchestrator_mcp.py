@@ -1740,6 +1740,7 @@ class Engine:
     # -- moving --------------------------------------------------------------
 
     def start(self, workflow_name: str, context: dict[str, Any] | None = None) -> Progress:
+        """Create a run at the first step of index.md; no decider is asked."""
         context = check_json("context", context)
         wf = self.library.load_valid(workflow_name)
         now, first = utcnow(), wf.first_step
@@ -1752,6 +1753,11 @@ class Engine:
 
     def advance(self, instance_id: str, report: dict[str, Any],
                 context_updates: dict[str, Any] | None = None) -> Progress:
+        """Apply a report to the current step and move on (CONTRACT §5, in its order).
+
+        A retried report is replayed before the RUNNING check, so a client whose
+        reply was lost after the final step still gets its FINISH answer.
+        """
         instance_id = self._instance_id(instance_id)
         report = self._report(report, required=True)
         updates = check_json("context_updates", context_updates)
@@ -1785,6 +1791,11 @@ class Engine:
 
     def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
                context_updates: dict[str, Any] | None = None) -> Progress:
+        """Pick a run up again, typically in a new conversation.
+
+        The decider reconciles the client's idea of where it is with the stored
+        step and history; a resumed run is RUNNING unless the decision ends it.
+        """
         instance_id = self._instance_id(instance_id)
         if not isinstance(assumed_current_step_name, str) or len(assumed_current_step_name) > 200:
             raise InvalidArgument("assumed_current_step_name must be a step name (text up to 200 characters)")
@@ -1810,6 +1821,7 @@ class Engine:
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
+        """End a run for good; cancelled runs cannot be resumed."""
         instance_id = self._instance_id(instance_id)
         if reason is not None and (not isinstance(reason, str) or len(reason) > 10_000):
             raise InvalidArgument("reason must be text up to 10,000 characters")
