@@ -986,6 +986,8 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
         assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check."}
         assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
+        assert set(started) == {"instance_id", "workflow_name", "status", "next_step", "current_context",
+                                "decided_by", "reasoning", "definition_changed"}
         iid = started["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Check",
                                                                                      "status": "NO_FILES"}}))
@@ -1015,6 +1017,11 @@ async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flo
         status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 100}))
         assert [h["determined_next_step"] for h in status["history"]] == ["One", "One", "Two", "Three", "FINISH"]
         assert status["completed_at"] and status["history"][0]["outcome_status"] == "STARTED"
+        assert set(status) == {"instance_id", "workflow_name", "status", "current_step_name", "next_step", "context",
+                               "created_at", "updated_at", "completed_at", "history", "definition_changed"}
+        assert set(status["history"][1]) == {"timestamp", "step_name", "outcome_status", "report",
+                                             "determined_next_step", "decided_by", "reasoning"}
+        assert status["history"][1]["report"] == {"status": "error"} and status["created_at"].endswith("Z")
 
 
 @pytest.mark.anyio
