@@ -429,6 +429,7 @@ class _Includes:
             self.problem(at, path, f"cannot read {path.name}: {exc.__class__.__name__}")
             return []
         self.files.add(path)
+        real_path = Path(os.path.realpath(path))  # once per file: cycle checks compare real paths
         out: list[Line] = []
         for lineno, raw in enumerate(text.splitlines(), 1):
             here = Line(raw, path, lineno)
@@ -439,8 +440,8 @@ class _Includes:
             for m in INCLUDE_RE.finditer(raw):
                 pending += raw[pos:m.start()]
                 pos = m.end()
-                target = self._resolve(m.group(1), path, chain, here)
-                inner = self.expand(target, chain + (Path(os.path.realpath(path)),), here) if target else []
+                target = self._resolve(m.group(1), path, real_path, chain, here)
+                inner = self.expand(target, chain + (real_path,), here) if target else []
                 if inner:
                     # Text before the directive joins the first included line; the
                     # last included line stays open for the text after it.
@@ -450,7 +451,8 @@ class _Includes:
             out.append(Line(pending + raw[pos:], origin.file, origin.lineno))
         return out
 
-    def _resolve(self, rel: str, including: Path, chain: tuple[Path, ...], at: Line) -> Path | None:
+    def _resolve(self, rel: str, including: Path, real_including: Path, chain: tuple[Path, ...],
+                 at: Line) -> Path | None:
         if not rel:
             self.problem(at, including, "empty include path in {{file:}}")
             return None
@@ -465,9 +467,8 @@ class _Includes:
         if not real.is_file():
             self.problem(at, including, f"include {rel!r} not found")
             return None
-        here = Path(os.path.realpath(including))
-        if real in chain or real == here:
-            names = " -> ".join(_display(p, self.root) for p in chain + (here, real))
+        if real in chain or real == real_including:
+            names = " -> ".join(_display(p, self.root) for p in chain + (real_including, real))
             self.problem(at, including, f"include cycle: {names}")
             return None
         if len(chain) + 1 > MAX_INCLUDE_DEPTH:
