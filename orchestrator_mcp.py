@@ -702,6 +702,7 @@ def _warn(wf: WorkflowDef, root: Path) -> None:
     if not wf.steps:
         return
     targets = {t for s in wf.steps for t in s.transitions.values()}
+    guidance = [s.guidance.lower() for s in wf.steps]
     for i, step in enumerate(wf.steps):
         if i == 0 or step.name in targets:
             continue
@@ -709,8 +710,8 @@ def _warn(wf: WorkflowDef, root: Path) -> None:
         # table is reachable too.
         if not wf.steps[i - 1].transitions:
             continue
-        others = "\n".join(s.guidance for s in wf.steps if s is not step).lower()
-        if step.name.lower() in others:
+        name = step.name.lower()
+        if any(name in text for j, text in enumerate(guidance) if j != i):  # its own guidance does not count
             continue
         wf.warnings.append(Problem(_display(step.file, root), 1,
                                    f"step {step.name!r} is unreachable: no transition or guidance mentions it"))
