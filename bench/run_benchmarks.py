@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -351,7 +350,6 @@ def main() -> None:
             "economy": bench_economy}
     for name in args.which:
         jobs[name]()
-    shutil.rmtree(RESULTS / "tmp", ignore_errors=True)
 
 
 if __name__ == "__main__":
