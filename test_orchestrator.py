@@ -308,7 +308,7 @@ def test_includes_nest_and_keep_line_origins(tmp_path: Path) -> None:
     assert wf.steps[0].instructions == "Before Outer line\nInner line after"
     # the broken transition is reported at its real line, after the included lines
     assert [str(p) for p in wf.errors] == [
-        "W/steps/a.md:6: transition 'success' goes to unknown step 'Nope'; known: A, FINISH, FAILED"]
+        "W/steps/a.md:6: transition 'success' goes to unknown step 'Nope'; known: A, FINISH, FAILED, SUSPEND"]
 
 
 def test_include_depth_cycle_and_escapes(tmp_path: Path) -> None:
@@ -616,15 +616,14 @@ def fake() -> Any:
     server.close()
 
 
-def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because", suggestion: str | None = None,
-             context_as_text: bool = False) -> str:
-    ctx = ctx or {}
-    return json.dumps({"next_step_name": step, "updated_context": json.dumps(ctx) if context_as_text else ctx,
-                       "status_suggestion": suggestion, "reasoning": reasoning})
+def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because") -> str:
+    """A model's answer in the schema's shape: context updates as {key, value} string pairs."""
+    pairs = [{"key": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in (ctx or {}).items()]
+    return json.dumps({"reasoning": reasoning, "next_step_name": step, "context_updates": pairs})
 
 
 def gemini_ok(step: str, **kw: Any) -> tuple[int, dict[str, Any]]:
-    text = decision(step, **kw)
+    text = kw.pop("raw", None) or decision(step, **kw)
     return 200, {"candidates": [{"content": {"role": "model", "parts": [
         {"text": "Weighing the report against the guidance...", "thought": True},
         {"text": text[:20]}, {"text": text[20:]}]}, "finishReason": "STOP", "index": 0}],
@@ -640,7 +639,7 @@ def gemini_error(code: int, status: str, message: str, *details: dict[str, Any],
 def openai_ok(step: str, finish: str = "stop", **kw: Any) -> tuple[int, dict[str, Any]]:
     return 200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "llama-test",
                  "choices": [{"index": 0, "message": {"role": "assistant",
-                                                      "content": decision(step, context_as_text=True, **kw)},
+                                                      "content": kw.pop("raw", None) or decision(step, **kw)},
                               "finish_reason": finish}],
                  "usage": {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940}}
 
@@ -696,17 +695,24 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     assert req["headers"]["x-goog-api-key"] == SECRET
     body = req["body"]
     assert set(body) == {"systemInstruction", "contents", "generationConfig"}
-    assert "Orchestrator Guidance" in body["systemInstruction"]["parts"][0]["text"]
+    system = body["systemInstruction"]["parts"][0]["text"]
+    assert system == om.system_prompt(om.Library([judged]).load("JUDGED"))
+    assert "Orchestrator Guidance" in system and "Workflow JUDGED: JUDGED title" in system
+    assert "1. Step One: Instructions for Step One. Routes: none declared." in system
     config = body["generationConfig"]
-    assert config["responseMimeType"] == "application/json"
+    assert config["responseMimeType"] == "application/json" and config["maxOutputTokens"] > 0
     schema = config["responseJsonSchema"]
-    assert schema["properties"]["next_step_name"]["enum"] == ["Step One", "Step Two", "Routed", "FINISH", "FAILED"]
-    assert set(schema["required"]) == {"next_step_name", "updated_context", "status_suggestion", "reasoning"}
+    # narrowed: the step its guidance names, itself, FINISH, FAILED; reasoning before the name
+    assert schema["properties"]["next_step_name"]["enum"] == ["Step Two", "Step One", "FINISH", "FAILED"]
+    assert list(schema["properties"]) == schema["required"] == ["reasoning", "next_step_name", "context_updates"]
     prompt = body["contents"][0]["parts"][0]["text"]
     assert body["contents"][0]["role"] == "user"
-    for piece in ("## Step: Step One", "If the report mentions tests", "current step: Step One", '"seed": 1',
-                  '"result": "ran the tests"', "# Recent history", "STARTED"):
+    for piece in ('Current step: "Step One"', 'Orchestrator Guidance of "Step One"', "If the report mentions tests",
+                  "The step declares no routes, so you decide.", '"seed": 1', '"result": "ran the tests"',
+                  "Recent history (oldest first):\n(none)", '- "Step Two": Instructions for Step Two.',
+                  '- "Step One": this step, again: Instructions for Step One.'):
         assert piece in prompt, piece
+    assert "Routed" not in prompt.split("Candidates")[1]
 
 
 @pytest.mark.anyio
@@ -725,28 +731,55 @@ async def test_transitions_make_no_llm_request(tmp_path: Path, fake: FakeLLM, ju
 @pytest.mark.anyio
 async def test_resume_prompt_reconciles_assumed_and_stored_steps(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     server, _ = llm_app(tmp_path, fake, judged)
-    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", suggestion="SUSPENDED", reasoning="client is ahead")]
+    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", reasoning="client is ahead")]
     async with client(server) as c:
         iid = await start_at(c)
         ok(await advance(c, iid))
         r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed",
                                                      "report": {"status": "success", "message": "did step two"}}))
     assert (r["next_step"]["step_name"], r["status"], r["decided_by"]) == ("Routed", "RUNNING", "llm")
-    prompt = fake.requests[1]["body"]["contents"][0]["parts"][0]["text"]
-    assert "resuming" in prompt and "The stored current step is 'Step Two'" in prompt
-    assert "believes it is at 'Routed'" in prompt and "did step two" in prompt
+    first, second = (req["body"] for req in fake.requests)
+    assert first["systemInstruction"] == second["systemInstruction"]  # the cached prefix is shared
+    prompt = second["contents"][0]["parts"][0]["text"]
+    assert "resuming" in prompt and 'the run is at step "Step Two" (status RUNNING)' in prompt
+    assert 'believes it is at step "Routed"' in prompt and "did step two" in prompt
+    assert 'Orchestrator Guidance of "Routed"' in prompt and 'Orchestrator Guidance of "Step Two"' in prompt
+    assert "- Step One: reported success -> Step Two" in prompt and "which step is to be done NOW" in prompt
+    enum = second["generationConfig"]["responseJsonSchema"]["properties"]["next_step_name"]["enum"]
+    assert enum == ["Step Two", "Routed", "FINISH", "FAILED"]
 
 
 @pytest.mark.anyio
-async def test_near_miss_names_map_and_suspension_is_honoured(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
-    server, _ = llm_app(tmp_path, fake, judged)
-    fake.script = [gemini_ok("step_two"), gemini_ok("ROUTED", suggestion="SUSPENDED")]
+async def test_near_miss_names_map_and_suspension_is_the_authors_choice(tmp_path: Path, fake: FakeLLM) -> None:
+    root = tmp_path / "wait"
+    simple_workflow(root, "WAIT", [("Ask", None), ("Wait For Reply", None), ("Done", {"success": "FINISH"})],
+                    guidance={"Wait For Reply": "If the reviewer has not answered yet, SUSPEND the run."})
+    server, _ = llm_app(tmp_path, fake, root)
+    fake.script = [gemini_ok("wait_for_reply"), gemini_ok("SUSPEND", reasoning="waiting for the reviewer")]
     async with client(server) as c:
-        iid = await start_at(c)
-        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
-        p = ok(await advance(c, iid))
-        assert (p["next_step"]["step_name"], p["status"]) == ("Routed", "SUSPENDED")
-    assert len(fake.requests) == 2
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "WAIT"}))["instance_id"]
+        p = ok(await advance(c, iid, "asked"))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Wait For Reply", "RUNNING")  # near miss mapped
+        assert "SUSPEND" not in fake.requests[0]["body"]["generationConfig"]["responseJsonSchema"][
+            "properties"]["next_step_name"]["enum"]  # step "Ask" does not offer it
+        p = ok(await advance(c, iid, "no_reply_yet"))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Wait For Reply", "SUSPENDED")
+        assert "SUSPEND" in fake.requests[1]["body"]["generationConfig"]["responseJsonSchema"][
+            "properties"]["next_step_name"]["enum"]
+        e = err(await advance(c, iid, "replied"), "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        fake.script = [gemini_ok("Done")]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Wait For Reply",
+                                                     "report": {"message": "the reviewer answered"}}))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Done", "RUNNING")
+        # a step that does not offer SUSPEND: the model's SUSPEND gets the corrective retry, then fails
+        fake.script = [gemini_ok("SUSPEND"), gemini_ok("SUSPEND")]
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "WAIT"}))["instance_id"]
+        e = err(await advance(c, iid, "hmm"), "AI_SERVICE_ERROR")
+        assert "'SUSPEND' twice" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"]) == ("RUNNING", "Ask")
+    assert len(fake.requests) == 5
 
 
 @pytest.mark.anyio
@@ -758,8 +791,8 @@ async def test_unknown_step_gets_one_corrective_retry(tmp_path: Path, fake: Fake
         assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
         correction = fake.requests[1]["body"]["contents"]
         assert [t["role"] for t in correction] == ["user", "model", "user"]
-        assert "'Deploy' is not a step" in correction[2]["parts"][0]["text"]
-        assert "Step One, Step Two, Routed, FINISH, FAILED" in correction[2]["parts"][0]["text"]
+        assert "'Deploy' is not a candidate" in correction[2]["parts"][0]["text"]
+        assert "exactly one of: Step Two, Step One, FINISH, FAILED." in correction[2]["parts"][0]["text"]
         e = err(await advance(c, iid), "AI_SERVICE_ERROR")
         assert e["retryable"] is True and "'Launch'" in e["message"] and len(fake.requests) == 4
         await assert_unchanged(c, iid, "Step Two")
@@ -984,7 +1017,9 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
         started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
-        assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check."}
+        assert started["next_step"] == {
+            "step_name": "Check", "expected_statuses": ["success", "no_files", "failure"],
+            "instructions": "Instructions for Check.\n\nReport status: one of `success`, `no_files`, `failure`."}
         assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
         assert set(started) == {"instance_id", "workflow_name", "status", "next_step", "current_context",
                                 "decided_by", "reasoning", "definition_changed"}
@@ -1157,13 +1192,23 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
     async with client(server) as c:
         p = ok(await c.call_tool("start_workflow", {"workflow_name": name}))
         seen = []
+        wf = om.Library([BUNDLED]).load(name)
         for _ in range(30):
             if p["status"] != "RUNNING":
                 break
             seen.append(p["next_step"]["step_name"])
             assert p["next_step"]["instructions"].strip()
+            # report a status the step expects: one that finishes, else one that goes somewhere new
+            routes = wf.step(seen[-1]).transitions
+            expected = p["next_step"]["expected_statuses"]
+            assert expected == [s for s in routes if s != "default"]
+            if expected:
+                assert p["next_step"]["instructions"].endswith(
+                    "Report status: one of " + ", ".join(f"`{s}`" for s in expected) + ".")
+            fresh = [s for s in expected if routes[s] == "FINISH"] + [s for s in expected if routes[s] not in seen]
+            status = (fresh or expected or ["success"])[0]
             p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"],
-                                                          "report": {"step_id": seen[-1], "status": "success"}}))
+                                                          "report": {"step_id": seen[-1], "status": status}}))
         assert p["status"] == "COMPLETED", seen
 
 
