@@ -653,7 +653,9 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
         for status, target, ln in transitions:
             resolved = wf.resolve_target(target)
             if resolved is None:
-                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}; "
+                hint = (" (a run waits through the reserved target SUSPEND)"
+                        if normalize_name(target) in ("suspended", "suspend", "wait") else "")
+                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}{hint}; "
                                        f"known: {', '.join(wf.targets + [SUSPEND])}")
             else:
                 step.transitions[status] = resolved
@@ -1230,9 +1232,9 @@ SYSTEM_PROMPT = (
     "or when the goal is already met, follow the guidance; it usually says to finish.\n"
     "- FAILED only when the guidance says the workflow fails or cannot continue.\n"
     "- SUSPEND only when it is a candidate and the run must wait for something outside it.\n"
-    "Answer with one JSON object: \"reasoning\" first (one short sentence, at most 25 words: which case of "
-    "the guidance the report is), then \"next_step_name\" (exactly one candidate name), then \"context_updates\" (a list of "
-    "{\"key\", \"value\"} string pairs that later steps need; usually [])."
+    "Answer with one JSON object: \"reasoning\" first (at most 25 words: which case of the guidance matches "
+    "what the report says happened), then \"next_step_name\" (exactly one candidate name), then "
+    "\"context_updates\" (a list of {\"key\", \"value\"} string pairs that later steps need; usually [])."
 )
 
 
@@ -1393,13 +1395,13 @@ def build_prompt(req: DecisionRequest, candidates: Sequence[tuple[str, str]]) ->
     step = wf.step(inst.current_step_name)
     assert step is not None
     status = str(req.report.get("status", ""))
-    why = (f'The report\'s status "{clip(status, 100)}" matches none of them, so you decide.'
-           if step.transitions else "The step declares no routes, so you decide.")
+    why = (f'The status "{clip(status, 100)}" is not one of them: judge from what the report says.'
+           if step.transitions else "The step declares no routes: judge from what the report says.")
     return "\n\n".join([
         f'Current step: "{step.name}"',
         f"{_guidance_block(step)}\nDeclared transitions (status -> next step): {_routes(step)}.\n{why}",
         f"Recent history (oldest first):\n{_history_lines(req.history)}",
-        f"Run context: {context}",
+        *([f"Run context: {context}"] if inst.context else []),
         f'The client\'s report on "{step.name}":\n{report}',
         f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
         f'Question: following the guidance of "{step.name}", which candidate comes next after this report?',

@@ -412,6 +412,13 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     assert "1 valid, 1 invalid" in proc.stdout
     proc = run_cli("check", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "not a directory" in proc.stderr
+    waits = simple_workflow(tmp_path / "waits", "WAITS", [("A", {"posted": "SUSPEND", "done": "FINISH"})])
+    proc = run_cli("check", str(waits))
+    assert proc.returncode == 0 and "WAITS: ok" in proc.stdout
+    (waits / "WAITS/steps/s1.md").write_text(step_md(transitions={"posted": "SUSPENDED"}))
+    proc = run_cli("check", str(waits))
+    assert proc.returncode == 1 and "goes to unknown step 'SUSPENDED' (a run waits through the reserved target " \
+        "SUSPEND); known: A, FINISH, FAILED, SUSPEND" in proc.stdout
 
 
 def test_bundled_library_passes_check() -> None:
@@ -708,7 +715,7 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     prompt = body["contents"][0]["parts"][0]["text"]
     assert body["contents"][0]["role"] == "user"
     for piece in ('Current step: "Step One"', 'Orchestrator Guidance of "Step One"', "If the report mentions tests",
-                  "The step declares no routes, so you decide.", '"seed": 1', '"result": "ran the tests"',
+                  "The step declares no routes: judge from what the report says.", '"seed": 1', '"result": "ran the tests"',
                   "Recent history (oldest first):\n(none)", '- "Step Two": Instructions for Step Two.',
                   '- "Step One": this step, again: Instructions for Step One.'):
         assert piece in prompt, piece
@@ -926,6 +933,138 @@ async def test_openai_compatible_wire_format_and_faults(tmp_path: Path, fake: Fa
     assert len(fake.requests) == 7
 
 
+@pytest.mark.anyio
+async def test_static_prompt_prefix_is_identical_across_decisions_and_runs(tmp_path: Path, fake: FakeLLM) -> None:
+    root = tmp_path / "loop"
+    simple_workflow(root, "LOOP", [("Work", None), ("Check", None)],
+                    guidance={"Work": "Go to `Check` when done; repeat this step otherwise."})
+    server, _ = llm_app(tmp_path, fake, root, provider="openai")
+    fake.default = openai_ok("Check")
+    async with client(server) as c:
+        for context in ({"a": 1}, {"b": "other run"}):
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP", "context": context}))["instance_id"]
+            ok(await advance(c, iid, "worked", message=f"marker-{iid}"))
+            fake.default = openai_ok("Work")
+            ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Check"}))
+            fake.default = openai_ok("Check")
+    systems = [r["body"]["messages"][0] for r in fake.requests]
+    assert len(systems) == 4 and all(m == systems[0] for m in systems)  # byte-identical static prefix
+    assert systems[0]["role"] == "system" and "Workflow LOOP: LOOP title" in systems[0]["content"]
+    users = [r["body"]["messages"][1]["content"] for r in fake.requests]
+    assert len(set(users)) == 4 and '"a": 1' in users[0] and "other run" in users[2]
+    for r in fake.requests:  # the per-call part never leaks into the prefix
+        assert "marker-" not in r["body"]["messages"][0]["content"]
+        assert "other run" not in r["body"]["messages"][0]["content"]
+        assert r["body"]["max_tokens"] == om.ANSWER_MAX_TOKENS
+        assert list(r["body"]["response_format"]["json_schema"]["schema"]["properties"])[0] == "reasoning"
+
+
+@pytest.mark.anyio
+async def test_interactions_log_records_usage_and_every_attempt(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai", AI_REQUEST_TIMEOUT_MS="300")
+    answer = openai_ok("Step Two")
+    answer[1]["usage"]["prompt_tokens_details"] = {"cached_tokens": 640}
+    answer[1]["timings"] = {"prompt_n": 260, "cache_n": 640, "predicted_n": 40}
+    fake.default = answer
+    fake.script = [("sleep", 1.0), (503, {"error": "loading model"})]
+    async with client(server) as c:
+        iid = await start_at(c)
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+    records = [json.loads(line) for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert [r["attempt"] for r in records] == [1, 2, 3]
+    assert "no answer within 0.3s" in records[0]["error"] and records[0]["response"] is None  # timed out: logged
+    assert records[1]["error"].startswith("HTTP 503") and records[1]["usage"] == {}
+    assert records[2]["error"] is None and records[2]["usage"] == {
+        "prompt_tokens": 900, "cached_tokens": 640, "answer_tokens": 40, "evaluated_tokens": 260}
+    assert all(r["latency_ms"] >= 0 and r["kind"] == "advance" and r["step_name"] == "Step One" for r in records)
+    assert records[0]["latency_ms"] >= 250
+
+
+@pytest.mark.anyio
+async def test_gemini_usage_reports_cached_tokens(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    answer = gemini_ok("Step Two")
+    answer[1]["usageMetadata"]["cachedContentTokenCount"] = 512
+    fake.script = [answer]
+    async with client(server) as c:
+        iid = await start_at(c)
+        ok(await advance(c, iid))
+    [record] = [json.loads(line) for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert record["usage"] == {"prompt_tokens": 900, "cached_tokens": 512, "answer_tokens": 40}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("updates, kept, warning", [
+    ('"{\\"k\\": 1"', {}, "expected a list"),  # the old JSON-as-text shape, broken
+    ('[{"key": "k"}, {"key": "n", "value": "3"}]', {"n": 3}, "not a {key, value} pair"),
+    ('[{"key": "", "value": "x"}, {"key": "flag", "value": "true"}]', {"flag": True}, "empty or over-long key"),
+    ('{"direct": [1, 2]}', {"direct": [1, 2]}, None),  # a provider without strict schemas may send an object
+    ('[{"key": "note", "value": "plain words, not JSON {"}]', {"note": "plain words, not JSON {"}, None),
+    ('42', {}, "expected a list"),
+])
+async def test_malformed_context_updates_never_cost_the_decision(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                 updates: str, kept: dict, warning: str | None
+                                                                 ) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai")
+    fake.script = [openai_ok("", raw='{"reasoning": "tests ran", "next_step_name": "Step Two", '
+                                     f'"context_updates": {updates}}}')]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await advance(c, iid))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Step Two", "llm")
+        assert p["current_context"] == {"seed": 1, **kept}
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        last = status["history"][-1]
+        assert last["determined_next_step"] == "Step Two" and last["reasoning"].startswith("tests ran")
+        assert (warning in last["reasoning"]) if warning else "[warning" not in last["reasoning"]
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    deep = "[" * 5000 + "]" * 5000
+    big = "x" * (om.MAX_JSON_BYTES + 10)
+    answers = [
+        # a 5,000-level-deep value inside a pair, and a 100-level one: dropped, decision kept
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "deep", "value": deep}]}),
+        json.dumps({"reasoning": "r", "next_step_name": "Routed",
+                    "context_updates": [{"key": "d", "value": "[" * 100 + "]" * 100}]}),
+        # NaN and Infinity in an object-shaped update: dropped, never stored
+        '{"reasoning": "r", "next_step_name": "Step One", "context_updates": {"n": NaN, "i": Infinity}}',
+        # an answer over 1 MiB: refused as AI_SERVICE_ERROR, instance unchanged
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "b", "value": big}]}),
+        # a whole answer nested 5,000 deep: refused as AI_SERVICE_ERROR, instance unchanged
+        '{"reasoning": "r", "next_step_name": "Routed", "extra": ' + deep + "}",
+        # a runaway reasoning: capped
+        json.dumps({"reasoning": "because " * 2000, "next_step_name": "Routed", "context_updates": []}),
+    ]
+    fake.script = [gemini_ok("", raw=a) for a in answers]
+    async with client(server) as c:
+        iid = await start_at(c)
+        for want in ("Step Two", "Routed"):
+            p = ok(await advance(c, iid))
+            assert p["next_step"]["step_name"] == want and p["current_context"] == {"seed": 1}
+            assert "[warning: ignored" in p["reasoning"] and "nested deeper than 64" in p["reasoning"]
+        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed"}))
+        assert resumed["next_step"]["step_name"] == "Step One" and resumed["current_context"] == {"seed": 1}
+        assert "not plain JSON" in resumed["reasoning"]
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "the limit is 1048576" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid)
+        fake.script.insert(0, gemini_ok("Step Two")[:2])
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "not JSON" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid, "Step Two")
+        p = ok(await advance(c, iid))
+        assert p["next_step"]["step_name"] == "Routed" and len(p["reasoning"]) <= om.REASONING_LIMIT + 60
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert status["context"] == {"seed": 1}
+    stored = "".join(str(r) for r in db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances"))
+    assert "NaN" not in stored and "Infinity" not in stored and len(stored) < 1000
+
+
 def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     log_path = tmp_path / "interactions.jsonl"
     db = tmp_path / "leak.sqlite"
@@ -1036,6 +1175,87 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         failing = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": failing, "report": {"status": "failure"}}))
         assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
+
+
+@pytest.mark.anyio
+async def test_stub_refuses_a_status_the_step_does_not_route(tmp_path: Path) -> None:
+    server, _ = make_app(tmp_path, [BUNDLED])
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))
+        assert p["next_step"]["expected_statuses"] == ["success", "no_staged_files", "failure"]
+        assert p["next_step"]["instructions"].endswith(
+            "Report status: one of `success`, `no_staged_files`, `failure`.")
+        iid = p["instance_id"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Check Staged Files", "status": "nothing_staged"}}), "INVALID_ARGUMENT")
+        assert e["expected_statuses"] == ["success", "no_staged_files", "failure"] and e["retryable"] is False
+        assert "'nothing_staged' matches no transition" in e["message"]
+        assert "success, no_staged_files, failure" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert (status["current_step_name"], status["status"], len(status["history"])) == (
+            "Check Staged Files", "RUNNING", 1)  # nothing moved, nothing recorded
+        assert status["next_step"]["expected_statuses"] == ["success", "no_staged_files", "failure"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Check Staged Files", "status": "no_staged_files"}}))
+        assert p["next_step"]["step_name"] == "Handle No Staged Files"
+
+
+@pytest.mark.anyio
+async def test_with_an_llm_unplanned_statuses_go_to_the_llm(tmp_path: Path, fake: FakeLLM) -> None:
+    server, _ = llm_app(tmp_path, fake, BUNDLED, provider="openai")
+    fake.script = [openai_ok("Handle No Staged Files", reasoning="nothing is staged")]
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "nothing_staged", "message": "git diff --cached is empty"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Handle No Staged Files", "llm")
+        assert p["next_step"]["expected_statuses"] == ["staged", "declined"]
+    prompt = fake.requests[0]["body"]["messages"][1]["content"]
+    assert 'The status "nothing_staged" is not one of them' in prompt
+    assert "success -> Get Staged Diffs; no_staged_files -> Handle No Staged Files" in prompt
+    enum = fake.requests[0]["body"]["response_format"]["json_schema"]["schema"]["properties"]["next_step_name"]["enum"]
+    assert enum == ["Get Staged Diffs", "Handle No Staged Files", "Handle Failure", "Check Staged Files", "FINISH",
+                    "FAILED"]
+
+
+def test_candidate_targets_narrow_to_what_a_step_can_reach(tmp_path: Path) -> None:
+    wf = om.Library([BUNDLED]).load("COMMIT_SUGGESTER")
+    names = [n for n, _ in om.candidate_targets(wf, wf.step("Suggest Commit Message"))]
+    assert names == ["Commit Changes", "Suggest Commit Message", "FINISH", "FAILED"]
+    described = dict(om.candidate_targets(wf, wf.step("Suggest Commit Message")))
+    assert described["Suggest Commit Message"].startswith("this step, again: Write a commit message")
+    assert described["FINISH"].startswith("finish:") and described["Commit Changes"] == (
+        "Commit with exactly the accepted message.")
+    plain = simple_workflow(tmp_path, "P", [("One", None), ("Two", None)])
+    wf = om.Library([plain]).load("P")
+    assert [n for n, _ in om.candidate_targets(wf, wf.step("One"))] == ["Two", "One", "FINISH", "FAILED"]
+    assert [n for n, _ in om.candidate_targets(wf, wf.step("Two"))] == ["FINISH", "Two", "FAILED"]
+
+
+@pytest.mark.anyio
+async def test_suspend_is_a_target_the_author_declares(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    simple_workflow(root, "ASK", [("Post Questions", {"answered": "Plan", "posted": "SUSPEND"}),
+                                  ("Plan", {"done": "FINISH"})])
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "ASK"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Post Questions", "status": "posted"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("SUSPENDED", "Post Questions",
+                                                                               "transition")
+        assert "SUSPENDED" in p["next_step"]["instructions"] and "resume_workflow" in p["next_step"]["instructions"]
+        assert p["next_step"]["expected_statuses"] == ["answered", "posted"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "answered"}}),
+                "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid,
+                                                     "assumed_current_step_name": "Post Questions"}))
+        assert (r["status"], r["next_step"]["step_name"]) == ("RUNNING", "Post Questions")
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "answered"}}))
+        assert p["next_step"]["step_name"] == "Plan"
+        diagram = (await c.read_resource("workflow://ASK/diagram")).contents[0].text
+        assert "SUSPEND((SUSPEND))" in diagram and 's0 -->|"posted"| SUSPEND' in diagram
 
 
 @pytest.mark.anyio
@@ -1676,9 +1896,12 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
     proc = run_cli("run", "JOKE_GENERATOR", "--context", "topic=cats", "--context", "count=3",
-                   env=env, input="\n\nsuccess\nfunny\nanother\n\n\n\ndone\nthanks\n")
+                   env=env, input="\n\nsuccess\nfunny\nmaybe\n\nanother\n\n\n\ndone\nthanks\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
+    # an unplanned status is refused and asked again; the prompt names the expected ones
+    assert "report status (another/new_topic/done) [another]: " in out
+    assert "status 'maybe' matches no transition of step 'Get Feedback'" in out
     assert out.count("== Step: Tell the Joke ==") == 2 and "== FINISH ==" in out
     assert "-> Get Feedback  [decided by transition]" in out
     assert db_rows(tmp_path / "run.sqlite", "SELECT status, context FROM workflow_instances") == [
