@@ -1216,7 +1216,7 @@ PROMPT_GOAL_LIMIT = 600
 PROMPT_HISTORY_ROWS = 4
 DESCRIPTION_LIMIT = 110
 REASONING_LIMIT = 1_000  # characters of a model's reasoning we store
-ANSWER_MAX_TOKENS = 400  # reasoning + name + a few context pairs fit easily
+ANSWER_MAX_TOKENS = 256  # reasoning (about 20 words) + name + a few context pairs, with room to spare
 GEMINI_MAX_OUTPUT_TOKENS = 2_048  # Gemini counts thinking tokens in this budget
 SYSTEM_PROMPT = (
     "You route a workflow that a coding agent (the client) carries out step by step. After the client "
@@ -1230,10 +1230,11 @@ SYSTEM_PROMPT = (
     "- \"Repeat this step\", \"again\", \"revise\" or \"retry it\" mean the current step: name it.\n"
     "- \"Finish\" means FINISH. When the user declines or does not want to go on, when there is nothing to do, "
     "or when the goal is already met, follow the guidance; it usually says to finish.\n"
-    "- FAILED only when the guidance says the workflow fails or cannot continue.\n"
+    "- An error or a failure goes where the guidance sends it, usually a step that handles it. FAILED only "
+    "when the guidance itself says the workflow has FAILED.\n"
     "- SUSPEND only when it is a candidate and the run must wait for something outside it.\n"
-    "Answer with one JSON object: \"reasoning\" first (at most 25 words: which case of the guidance matches "
-    "what the report says happened), then \"next_step_name\" (exactly one candidate name), then "
+    "Answer with one JSON object: \"reasoning\" first, at most 25 words, in the form \"Report: <what "
+    "happened, in a few words>. Guidance: <what it says to do in that case>.\", then \"next_step_name\" (exactly one candidate name), then "
     "\"context_updates\" (a list of {\"key\", \"value\"} string pairs that later steps need; usually [])."
 )
 
@@ -1277,8 +1278,9 @@ def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
     Narrowing the choice to what the step can reach is what lets a small model
     route well: its declared targets, the steps its guidance names, the next
     step in index order when it declares no routes, the step itself (repeat),
-    FINISH and FAILED, and SUSPEND only where the author offers it.  Order
-    matters to small models: the author's routes come first.
+    FINISH; FAILED where the step names it or declares no routes; SUSPEND only
+    where the author offers it.  Order matters to small models: the author's
+    routes come first.
     """
     names: list[str] = []
 
@@ -1296,7 +1298,10 @@ def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
         add(wf.steps[index + 1].name if 0 <= index < len(wf.steps) - 1 else FINISH)
     add(step.name)
     add(FINISH)
-    add(FAILED)
+    # A step that declares its routes and never names FAILED sends failures somewhere
+    # itself; offering FAILED there only tempts a model to end the run on any error.
+    if not step.transitions or FAILED in step.transitions.values() or _named_in(FAILED, step.guidance):
+        add(FAILED)
     if offers_suspend(step):
         add(SUSPEND)
     out: list[tuple[str, str]] = []
@@ -1306,7 +1311,7 @@ def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
         elif name == FINISH:
             out.append((name, "finish: end the run as done (goal met, nothing to do, or the user stops)."))
         elif name == FAILED:
-            out.append((name, "end the run as failed: it cannot continue."))
+            out.append((name, "end the whole run as failed, only where the guidance says the workflow FAILED."))
         elif name == SUSPEND:
             out.append((name, "pause the run at this step until it is resumed: wait for something outside it."))
         else:
@@ -2261,7 +2266,8 @@ Folders starting with `.` or `_` are not workflows: keep shared snippets in `_sh
 - `## Overall Goal` (or the prose under the title) is the goal the decider keeps in mind.
 - The step list is the first Markdown list of links; a list under a `## Steps` heading wins.
   The link text is the step's name, and the first step is where every run starts.
-- Step names are unique ignoring case, spaces and underscores; `FINISH` and `FAILED` are reserved.
+- Step names are unique ignoring case, spaces and underscores; `FINISH`, `FAILED` and `SUSPEND` are
+  reserved.
 
 ## Step files
 
@@ -2288,11 +2294,31 @@ details (`result`, `details`, `message`, `error`) to include.
 - default: FINISH
 ```
 
-Each item maps a report `status` (case-insensitive) to a step name, `FINISH` or `FAILED`. `default` matches
-any status. When a transition matches, the engine decides without an LLM; when none matches (and there is
-no `default`), the configured decider reads the Orchestrator Guidance. Use transitions for every branch
-that is a plain status, and guidance for judgment calls. In guidance, name steps as `` `Step Name` `` so
-`check` can warn when a name is wrong.
+Each item maps a report `status` (case-insensitive) to a step name, `FINISH`, `FAILED` or `SUSPEND`.
+`default` matches any status. When a transition matches, the engine decides without an LLM; when none
+matches (and there is no `default`), an LLM decider reads the Orchestrator Guidance. Use transitions for
+every branch that is a plain status, and guidance for judgment calls. In guidance, name steps as
+`` `Step Name` `` so `check` can warn when a name is wrong, and say "repeat this step" or "finish" where
+you mean them: the decider is shown them as real names.
+
+**Expected statuses.** The agent sees the statuses a step routes on: `next_step.expected_statuses`, and
+a generated last line of the instructions (`Report status: one of `success`, `failure`.`). Without an LLM
+(the stub decider), a status outside them is refused with `INVALID_ARGUMENT` and the run does not move,
+so the agent reports again with one of them. With an LLM configured, the LLM judges such a report.
+
+**SUSPEND.** A run waits for the outside world (an answer from a person, a CI run) only where you say
+so: a transition to the reserved target `SUSPEND` (`- posted: SUSPEND`) leaves the run `SUSPENDED` at
+this step until `resume_workflow`. An LLM may choose `SUSPEND` only on a step whose transitions or
+guidance name it (write `SUSPEND` in capitals); anywhere else it is not offered. `check` accepts
+`SUSPEND` as a target and points a misspelled `SUSPENDED` to it.
+
+**What the LLM sees** when no transition matches: a summary of the workflow (each step's first
+sentence of `# Goal`, else of its Client Instructions, and its routes), then this step's guidance and
+routes, the last few history entries, the context, the report, and the candidates it may choose:
+the step's transition targets, the steps its guidance names, the next step in order when it declares
+no routes, the step itself (repeat), `FINISH`, `FAILED` where the step names it (or declares no
+routes), and `SUSPEND` where offered. Keep guidance short and concrete: say for each kind of outcome
+where to go.
 
 ## Includes
 
