@@ -2079,7 +2079,7 @@ def build_server(engine: Engine, config: Config) -> Any:
 
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-    from mcp_types import (CallToolResult, GetPromptResult, Prompt, PromptArgument, PromptMessage,
+    from mcp_types import (CallToolResult, GetPromptResult, Prompt, PromptArgument, PromptMessage, Resource,
                            TextContent, ToolAnnotations)
     from pydantic import Field, ValidationError
 
@@ -2112,6 +2112,21 @@ def build_server(engine: Engine, config: Config) -> Any:
                 if str(exc).startswith("Unknown tool"):
                     return failure(InvalidArgument(f"unknown tool {name[:80]!r}; call tools/list"))
                 raise
+
+        async def list_resources(self) -> list[Any]:
+            """Each workflow's definition and diagram as concrete resources: a client's resource
+            picker shows ``resources/list``, and templates alone leave it empty."""
+            listed = list(await super().list_resources())
+            for wf in engine.library.all():
+                title = wf.title or wf.name
+                listed.append(Resource(uri=f"workflow://{wf.name}", name=wf.name, title=title,
+                                       description=f"The assembled definition of '{title}'"
+                                       + ("" if wf.valid else f" ({len(wf.errors)} validation errors)"),
+                                       mime_type="text/markdown"))
+                listed.append(Resource(uri=f"workflow://{wf.name}/diagram", name=f"{wf.name}/diagram",
+                                       title=f"{title}: diagram", description="A Mermaid flowchart of its steps "
+                                       "and transitions", mime_type="text/vnd.mermaid"))
+            return listed
 
         async def list_prompts(self) -> list[Any]:
             return [Prompt(name=wf.name, title=wf.title, description=f"Start the '{wf.title}' workflow: "

@@ -1193,6 +1193,22 @@ async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: P
         assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
 
 
+
+@pytest.mark.anyio
+async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        listed = {str(r.uri): r for r in (await c.list_resources()).resources}
+        assert set(listed) == {f"workflow://{n}{suffix}" for n in ("BRANCHY", "BROKEN", "PLAIN")
+                               for suffix in ("", "/diagram")}
+        assert listed["workflow://BRANCHY"].mime_type == "text/markdown"
+        assert listed["workflow://BRANCHY/diagram"].mime_type == "text/vnd.mermaid"
+        assert "validation errors" in listed["workflow://BROKEN"].description
+        for uri in listed:  # every listed resource can be read
+            assert (await c.read_resource(uri)).contents[0].text
+        simple_workflow(flows, "ADDED_LATER", [("Only", None)])
+        assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
+
 def free_port() -> int:
     import socket
 
