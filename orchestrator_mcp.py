@@ -3186,11 +3186,12 @@ def ask_status(step: StepDef | None, llm_decides: bool) -> str | None:
             _out(f"     any other word -> {fallback}")
         elif llm_decides:
             _out("     any other word: the LLM decides from the step's guidance")
-    choices = ([f"1-{len(declared)}"] if len(declared) > 1 else ["1"] if declared else []) + (
-        ["or a word"] if free and declared else ["a word"] if free else [])
+    choices = f"1-{len(declared)}" if len(declared) > 1 else "1" if declared else ""
+    if free:
+        choices += " or a word" if choices else "a word"
     if default:
-        choices.append("Enter = success")
-    prompt = f"status [{', '.join(choices)}]: "
+        choices += ", Enter = success"
+    prompt = f"status [{choices}]: "
     while True:
         line = _read_line(prompt)
         if line is None:
