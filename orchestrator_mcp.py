@@ -2489,15 +2489,16 @@ class WebView:
             notes.append(f"The workflow {st.workflow_name!r} is currently invalid ({len(wf.errors)} errors).")
         banner = "".join(f"<p class=\"notice\" data-notice>{h(n)}</p>" for n in notes)
         title = (wf.title if wf else "") or st.workflow_name
+        facts = [("Status", f"<span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span>"),
+                 ("Current step", f"<span id=\"current-step\">{h(st.current_step_name)}</span>"),
+                 ("Workflow", f"<a href=\"/workflow/{h(st.workflow_name)}\">{h(st.workflow_name)}</a>"),
+                 ("Started", f"<span title=\"{h(st.created_at)}\">{h(age(st.created_at))}</span>"),
+                 ("Updated", f"<span title=\"{h(st.updated_at)}\">{h(age(st.updated_at))}</span>"),
+                 ("Run", f"<span class=\"id\">{h(st.instance_id)}</span>")]
+        if st.definition_changed:
+            facts.append(("Definition changed", "<span class=\"changed\">yes</span>"))
         summary = (f"<h1>{h(title)}</h1><dl class=\"facts\">"
-                   f"<dt>Run</dt><dd class=\"id\">{h(st.instance_id)}</dd>"
-                   f"<dt>Workflow</dt><dd><a href=\"/workflow/{h(st.workflow_name)}\">{h(st.workflow_name)}</a></dd>"
-                   f"<dt>Status</dt><dd><span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span></dd>"
-                   f"<dt>Current step</dt><dd id=\"current-step\">{h(st.current_step_name)}</dd>"
-                   f"<dt>Started</dt><dd title=\"{h(st.created_at)}\">{h(age(st.created_at))}</dd>"
-                   f"<dt>Updated</dt><dd title=\"{h(st.updated_at)}\">{h(age(st.updated_at))}</dd>"
-                   + (f"<dt>Definition changed</dt><dd class=\"changed\">yes</dd>" if st.definition_changed else "")
-                   + "</dl>")
+                   + "".join(f"<div><dt>{label}</dt><dd>{value}</dd></div>" for label, value in facts) + "</dl>")
         steps = self.step_map(wf, st) if wf else ""
         instructions = ""
         if st.next_step and st.status in (RUNNING, SUSPENDED):
@@ -2510,10 +2511,13 @@ class WebView:
         return self.page(f"{title} run", main, req, live=True)
 
     @staticmethod
-    def _visits(history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
-        """How often the run arrived at each step, and how often each (step, target) move happened."""
+    def _visits(wf: WorkflowDef, history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int],
+                                                                         dict[tuple[str, str, str], int]]:
+        """From the history: how often the run arrived at each step, how often each declared
+        transition (step, status) fired, and the moves a decider chose (step, target, who)."""
         visits: dict[str, int] = {}
-        moves: dict[tuple[str, str], int] = {}
+        fired: dict[tuple[str, str], int] = {}
+        judged: dict[tuple[str, str, str], int] = {}
         for item in history:
             target = item.determined_next_step
             if target is None or item.outcome_status == "CANCELLED":
@@ -2521,9 +2525,17 @@ class WebView:
             if item.outcome_status == "RESUMING" and target == item.step_name:
                 continue
             visits[target] = visits.get(target, 0) + 1
-            if item.outcome_status != "STARTED":
-                moves[(item.step_name, target)] = moves.get((item.step_name, target), 0) + 1
-        return visits, moves
+            if item.outcome_status == "STARTED":
+                continue
+            step = wf.step(item.step_name)
+            status = item.outcome_status.strip().lower()
+            if item.decided_by == "transition" and step is not None:
+                key = (step.name, status if status in step.transitions else "default")
+                fired[key] = fired.get(key, 0) + 1
+            else:
+                key3 = (step.name if step else item.step_name, target, item.decided_by)
+                judged[key3] = judged.get(key3, 0) + 1
+        return visits, fired, judged
 
     def step_map(self, wf: WorkflowDef, st: Status | None = None) -> str:
         """The steps in index order, each with its declared transitions.
@@ -2531,9 +2543,14 @@ class WebView:
         A list, not a drawn graph: it reads in the order the author wrote, labels
         never overlap however many loops a workflow has, and it needs no script.
         """
-        visits, moves = self._visits(st.history) if st else ({}, {})
+        visits, fired, judged = self._visits(wf, st.history) if st else ({}, {}, {})
         current = st.current_step_name if st and st.status in (RUNNING, SUSPENDED) else None
         anchors = {s.name: f"step-{i}" for i, s in enumerate(wf.steps, 1)}
+
+        def link(target: str) -> str:
+            return (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
+                    else f"<span class=\"end\">{h(target)}</span>")
+
         items = []
         for i, step in enumerate(wf.steps, 1):
             count = visits.get(step.name, 0)
@@ -2545,20 +2562,15 @@ class WebView:
                 badges += f"<span class=\"tag visits\" data-visits=\"{count}\">visited ×{count}</span>"
             edges = []
             for status, target in step.transitions.items():
-                taken = moves.get((step.name, target), 0) if st else 0
-                link = (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
-                        else f"<span class=\"end\">{h(target)}</span>")
+                taken = fired.get((step.name, status), 0)
                 edges.append(f"<li class=\"edge{' taken' if taken else ''}\" data-status=\"{h(status)}\" "
-                             f"data-target=\"{h(target)}\"><span class=\"label\">{h(status)}</span> → {link}"
+                             f"data-target=\"{h(target)}\"><span class=\"label\">{h(status)}</span> → {link(target)}"
                              + (f" <span class=\"count\">×{taken}</span>" if taken else "") + "</li>")
-            declared = set(step.transitions.values())
-            for (source, target), taken in moves.items():
-                if source == step.name and target not in declared:
-                    link = (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
-                            else f"<span class=\"end\">{h(target)}</span>")
-                    edges.append(f"<li class=\"edge judged taken\" data-target=\"{h(target)}\">"
-                                 f"<span class=\"label\">decided</span> → {link} "
-                                 f"<span class=\"count\">×{taken}</span></li>")
+            for (source, target, who), taken in judged.items():
+                if source == step.name:
+                    edges.append(f"<li class=\"edge judged taken\" data-decided-by=\"{h(who)}\" "
+                                 f"data-target=\"{h(target)}\"><span class=\"label\">{h(who)} decided</span> → "
+                                 f"{link(target)} <span class=\"count\">×{taken}</span></li>")
             if not step.transitions:
                 edges.append("<li class=\"edge none\">no declared transitions: the decider reads the guidance</li>")
             items.append(f"<li class=\"{' '.join(classes)}\" id=\"{anchors[step.name]}\" data-step=\"{h(step.name)}\">"
@@ -2605,7 +2617,7 @@ class WebView:
                 f"</span><span class=\"from\">{h(item.step_name)}</span>"
                 f"<span class=\"outcome\">{h(item.outcome_status)}</span>"
                 f"<span class=\"arrow\">→</span><span class=\"to\">{h(moved) if moved else 'no move'}</span>"
-                f"<span class=\"by badge b-{h(item.decided_by)}\">{h(item.decided_by)}</span></div>"
+                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">{h(item.decided_by)}</span></div>"
                 f"{self._report_html(item.report)}"
                 f"<p class=\"reasoning\">{h(item.reasoning)}</p></li>")
         return f"<ol class=\"timeline\" reversed>{''.join(rows)}</ol>"
@@ -2780,9 +2792,11 @@ color:var(--muted)}
 .b-llm{background:#f1e8ff;color:#6b2fc4}.b-transition{background:var(--ok-bg);color:var(--ok)}
 .b-stub{background:#eef0f4;color:#444}.b-error{background:var(--bad-bg);color:var(--bad)}
 .b-replay{background:var(--warn-bg);color:var(--warn)}.b-start{background:var(--accent-bg);color:var(--accent)}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0 0 10px;background:var(--card);
-border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}#current-step{font-weight:600}
+dl.facts{display:flex;flex-wrap:wrap;gap:8px 32px;margin:0 0 10px;background:var(--card);
+border:1px solid var(--line);border-radius:8px;padding:10px 16px}
+dl.facts dt{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}dl.facts dd{margin:0}
+#current-step{font-weight:700}.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+.changed{color:var(--warn);font-weight:600}
 .notice{background:var(--warn-bg);color:var(--warn);border:1px solid #f0d48a;border-radius:8px;padding:8px 12px}
 .cols{display:grid;grid-template-columns:minmax(300px,5fr) 7fr;gap:24px;align-items:start}
 @media (max-width:900px){.cols{grid-template-columns:1fr}}
