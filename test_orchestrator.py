@@ -2210,3 +2210,37 @@ def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_pat
         assert browser.js("return document.querySelector('article.md h3').textContent") == "Commit Suggester"
     finally:
         ui.stop()
+
+
+def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path) -> None:
+    import shutil
+    uv = shutil.which("uv") or (str(Path(sys.executable).parent / "uv")
+                                if (Path(sys.executable).parent / "uv").exists() else None)
+    if uv is None:
+        pytest.skip("uv is not installed (pip install uv; .ci/run installs it)")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("orchestrator_mcp.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(HERE / name, checkout / name)
+    shutil.copytree(BUNDLED, checkout / "workflows")
+    env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "WORKFLOW_DB_PATH": str(tmp_path / "x.sqlite")}
+    env.pop("WORKFLOW_DEFINITIONS_DIR", None)
+
+    def uvx(*args: str) -> str:
+        proc = subprocess.run([uv, "tool", "run", "--from", str(checkout), "orchestrator-mcp", *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "ADDED" not in uvx("workflows")
+    simple_workflow(checkout / "workflows", "ADDED", [("Only", None)])
+    assert "ADDED title" in uvx("workflows")  # an added workflow is seen by the next launch
+    index = checkout / "workflows" / "ADDED" / "index.md"
+    index.write_text(index.read_text().replace("# ADDED title", "# ADDED edited"))
+    assert "ADDED edited" in uvx("workflows")  # and so is an edit
+    module = checkout / "orchestrator_mcp.py"
+    module.write_text(module.read_text().replace(f'__version__ = "{om.__version__}"', '__version__ = "9.9.9"'))
+    assert uvx("--version").strip() == "orchestrator-mcp 9.9.9"  # and a code change
+    # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
+    proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED edited" in proc.stdout, proc.stderr
