@@ -2244,3 +2244,54 @@ def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path)
     # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
     proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0 and "ADDED edited" in proc.stdout, proc.stderr
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The lines of the bash blocks under one README heading, as written."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    level = heading.split(" ")[0]
+    section = text.split(f"\n{heading}\n", 1)[1]
+    section = section.split(f"\n{level} ", 1)[0] if level == "###" else section.split("\n## ", 1)[0]
+    section = section.split("\n### ", 1)[0] if level == "##" else section
+    blocks = section.split("```bash\n")[1:]
+    return [line for block in blocks for line in block.split("\n```", 1)[0].splitlines() if line.strip()]
+
+
+def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
+    """Every command in the README's terminal, tools and ui sections, run as written through bash,
+    with `orchestrator-mcp` on PATH and ID set to a real run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    (tmp_path / "message.txt").write_text("feat: a commit message from a file\n")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "AI_PROVIDER": "stub",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    started = run_cli("run", "COMMIT_SUGGESTER", env=env, input="")
+    env["ID"] = db_rows(tmp_path / "readme.sqlite", "SELECT instance_id FROM workflow_instances")[0][0]
+    commands = (readme_commands("### At a terminal") + readme_commands("### The tools at the command line"))
+    assert len(commands) == 11 and started.returncode == 130
+    for command in commands:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+        expected = 130 if command.startswith("orchestrator-mcp run") else 0  # interactive runs end at EOF
+        assert proc.returncode == expected, (command, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, command
+        if command.startswith("printf"):
+            assert "== FINISH ==" in proc.stdout and "Why do cats sit on laptops?" in proc.stdout
+    assert db_rows(tmp_path / "readme.sqlite", "SELECT status FROM workflow_instances WHERE instance_id = ?",
+                   env["ID"]) == [("CANCELLED",)]
+    ui_commands = readme_commands("## Watching runs")
+    assert ui_commands and all(c.startswith("orchestrator-mcp ui") for c in ui_commands)
+    for command in ui_commands:
+        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + proc.stderr.read()
+            import requests
+            assert requests.get(line.split()[2], timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
