@@ -3137,13 +3137,14 @@ CLI_EQUIVALENTS = {
     "cancel_workflow": "orchestrator-mcp cancel ID",
     "validate_workflow": "orchestrator-mcp validate NAME",
 }
-_TOOL_MENTION_RE = re.compile(r"\b(?:call )?(" + "|".join(CLI_EQUIVALENTS) + r")\b")
+_TOOL_MENTION_RE = re.compile(r"\b(call )?(" + "|".join(CLI_EQUIVALENTS) + r")\b")
 
 
 def cli_text(message: str) -> str:
     """Engine messages speak to MCP clients ("call list_workflows"); a person at a
     terminal cannot call tools, so name the command that does the same."""
-    return _TOOL_MENTION_RE.sub(lambda m: f"run `{CLI_EQUIVALENTS[m.group(1)]}`", message)
+    return _TOOL_MENTION_RE.sub(lambda m: ("run " if m.group(1) else "") + f"`{CLI_EQUIVALENTS[m.group(2)]}`",
+                                message)
 
 
 def _print_json(value: Any) -> None:
@@ -3398,7 +3399,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
     engine = _engine(config, make_decider(config))
     llm_decides = config.provider in ("gemini", "openai")
-    instance_id: str | None = args.resume
+    instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
             status = engine.status(args.resume, 0)
@@ -3689,8 +3690,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """Entry point of the ``orchestrator-mcp`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
-    if _subcommand_index(argv) is None and not any(a in ("-h", "--help", "--version") for a in argv):
-        argv.insert(0, "serve")
+    first = _subcommand_index(argv)
+    if (first is None or argv[first] not in COMMANDS) and not any(a in ("-h", "--help", "--version") for a in argv):
+        argv.insert(0, "serve")  # `orchestrator-mcp --transport http` means serve
     args = build_parser().parse_args(argv)
     try:
         early_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()

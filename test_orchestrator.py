@@ -1769,10 +1769,12 @@ async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path,
 
 
 def test_cli_messages_name_cli_commands_not_tools(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    code, out, err = cli(capsys, monkeypatch, "run", "--resume", "nope", env=cli_env)
+    assert code == 1 and "Resume it with" not in out + err  # nothing to resume: no resume command
     for argv, words in [(["diagram", "NOPE"], "run `orchestrator-mcp workflows` to see the names"),
                         (["status", "nope"], "run `orchestrator-mcp list` to find yours"),
                         (["run", "--resume", "nope"], "run `orchestrator-mcp list`"),
-                        (["cancel", "nope"], "run `orchestrator-mcp run WORKFLOW` to begin a new one")]:
+                        (["cancel", "nope"], "or `orchestrator-mcp run WORKFLOW` to begin a new one")]:
         code, _, err = cli(capsys, monkeypatch, *argv, env=cli_env)
         assert code == 1 and words in err, (argv, err)
         assert not any(tool in err for tool in om.CLI_EQUIVALENTS), err
@@ -1859,6 +1861,10 @@ def test_global_flags_work_before_and_after_subcommands(tmp_path: Path, capsys: 
     # A bad flag value is still a one-line exit 2, wherever it stands.
     code, _, err = call(["list"], ["--provider", "gemini"])
     assert code == 2 and "GEMINI_API_KEY" in err
+    # Without a subcommand, serve's own flags still mean serve (refused here before binding).
+    code, _, err = cli(capsys, monkeypatch, "--db", str(db), "--transport", "http", "--host", "0.0.0.0",
+                       env={**env, "ORCHESTRATOR_AUTH_TOKEN": ""})
+    assert code == 2 and "refusing to serve HTTP on non-loopback host" in err
 
 
 def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
