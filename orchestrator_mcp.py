@@ -2616,7 +2616,7 @@ class WebView:
         if wf is None:
             notes.append(f"The workflow {st.workflow_name!r} is no longer in the workflow roots.")
         elif not wf.valid:
-            notes.append(f"The workflow {st.workflow_name!r} is currently invalid ({len(wf.errors)} errors).")
+            notes.append(f"The workflow {st.workflow_name!r} is currently invalid ({_plural(len(wf.errors), 'error')}).")
         banner = "".join(f"<p class=\"notice\" data-notice>{h(n)}</p>" for n in notes)
         title = (wf.title if wf else "") or st.workflow_name
         facts = [("Status", f"<span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span>"),
@@ -2801,8 +2801,12 @@ class WebView:
         return UIResponse(303, "", headers=[("Location", nxt), ("Set-Cookie", cookie)])
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _validity(valid: bool, errors: int) -> str:
-    return "valid" if valid else f'<span class="bad">invalid: {errors} errors</span>'
+    return "valid" if valid else f'<span class="bad">invalid: {_plural(errors, "error")}</span>'
 
 
 def _url_quote(text: str) -> str:
@@ -2859,7 +2863,9 @@ def markdownish(text: str) -> str:
         heading = _HEADING_RE.match(raw)
         if heading and heading.group(2):
             flush()
-            level = min(len(heading.group(1)) + 2, 6)
+            # The assembled text joins files under "## Step: NAME": show that as the top level.
+            step_title = len(heading.group(1)) == 2 and heading.group(2).startswith("Step: ")
+            level = 3 if step_title else min(len(heading.group(1)) + 3, 6)
             out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
             continue
         item = _LIST_ITEM_RE.match(raw)
@@ -2965,7 +2971,8 @@ pre.text,pre.json,pre.code{background:#f6f8fa;border:1px solid var(--line);borde
 p.reasoning{margin:4px 0 0;color:var(--muted);font-style:italic}
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
 .md{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 16px;max-height:80vh;
-overflow:auto}.md h3{font-size:17px}.md h4{font-size:15px}.md .url{color:var(--muted);font-size:12px}
+overflow:auto}.md h3{font-size:18px;border-top:1px solid var(--line);padding-top:12px}.md h3:first-child{border-top:0}
+.md h4{font-size:15px}.md h5{font-size:14px}.md .url{color:var(--muted);font-size:12px}
 code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f1f3f6;padding:0 3px;border-radius:3px}
 ul.problems li.error{color:var(--bad)}ul.problems li.warning{color:var(--warn)}
 .kind{font-size:11px;text-transform:uppercase}.bad{color:var(--bad);font-weight:600}
@@ -3257,7 +3264,7 @@ def cmd_workflows(args: argparse.Namespace, config: Config) -> int:
         _print_json(found)
         return 0
     _table(("NAME", "STEPS", "VALID", "TITLE"),
-           [(w.name, len(w.steps), "yes" if w.valid else f"NO ({len(w.errors)} errors)", w.title)
+           [(w.name, len(w.steps), "yes" if w.valid else f"NO ({_plural(len(w.errors), 'error')})", w.title)
             for w in found.workflows], (40, 5, 16, 60))
     if any(not w.valid for w in found.workflows):
         _out("\n`orchestrator-mcp validate NAME` lists a workflow's errors with file and line")

@@ -1755,6 +1755,7 @@ async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path,
         code, out, _ = run("workflows")
         assert [ln.split()[:3] for ln in out.splitlines()[1:4]] == [
             ["BRANCHY", "3", "yes"], ["BROKEN", "1", "NO"], ["PLAIN", "3", "yes"]]
+        assert "NO (1 error)" in out
         code, out, _ = run("validate", "BROKEN")
         assert code == 1 and out.splitlines()[-1].startswith("BROKEN: INVALID (")
         assert all(ln.startswith("BROKEN/") and ln.endswith((": error", ": warning")) for ln in out.splitlines()[:-1])
@@ -2013,7 +2014,7 @@ def test_markdownish_escapes_everything_it_renders() -> None:
             "```\n<script>alert(1)</script>\n```\n- item <img src=x onerror=alert(1)>\n")
     out = om.markdownish(text)
     assert "<b>" not in out and "<script>" not in out and "<img" not in out and "<i>" not in out
-    assert "<h3>Title &lt;b&gt;x&lt;/b&gt;</h3>" in out and "<code>&lt;script&gt;</code>" in out
+    assert "<h4>Title &lt;b&gt;x&lt;/b&gt;</h4>" in out and "<code>&lt;script&gt;</code>" in out
     assert 'href' not in out and "javascript:alert(1)" in out  # shown as text, never a link
     assert "<pre class=\"code\"><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in out
 
@@ -2215,7 +2216,10 @@ def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_pat
                           ".map(c => c.textContent)") == ["BROKEN/index.md:3"]
         browser.go(f"{ui.url}/workflow/COMMIT_SUGGESTER")
         assert browser.js("return document.querySelectorAll('ol.map li.step').length") == 6
-        assert browser.js("return document.querySelector('article.md h3').textContent") == "Commit Suggester"
+        assert browser.js("return Array.from(document.querySelectorAll('article.md h3'))"
+                          ".map(h => h.textContent)") == [f"Step: {s}" for s in (
+                              "Check Staged Files", "Get Staged Diffs", "Suggest Commit Message", "Commit Changes",
+                              "Handle No Staged Files", "Handle Failure")]
     finally:
         ui.stop()
 
