@@ -2972,7 +2972,7 @@ p.reasoning{margin:4px 0 0;color:var(--muted);font-style:italic}
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
 .md{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 16px;max-height:80vh;
 overflow:auto}.md h3{font-size:18px;border-top:1px solid var(--line);padding-top:12px}.md h3:first-child{border-top:0}
-.md h4{font-size:15px}.md h5{font-size:14px}.md .url{color:var(--muted);font-size:12px}
+.md h4{font-size:15px}.md h5{font-size:14px}.md hr{display:none}.md .url{color:var(--muted);font-size:12px}
 code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f1f3f6;padding:0 3px;border-radius:3px}
 ul.problems li.error{color:var(--bad)}ul.problems li.warning{color:var(--warn)}
 .kind{font-size:11px;text-transform:uppercase}.bad{color:var(--bad);font-weight:600}
