@@ -2253,9 +2253,18 @@ def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path)
     module = checkout / "orchestrator_mcp.py"
     module.write_text(module.read_text().replace(f'__version__ = "{om.__version__}"', '__version__ = "9.9.9"'))
     assert uvx("--version").strip() == "orchestrator-mcp 9.9.9"  # and a code change
+    # Without the cache keys uv keeps serving its first build, and --no-cache is the way out.
+    pyproject = checkout / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("[tool.uv]")[0])
+    assert "ADDED edited" in uvx("workflows")  # pyproject itself changed: one rebuild
+    index.write_text(index.read_text().replace("# ADDED edited", "# ADDED again"))
+    assert "ADDED again" not in uvx("workflows")
+    proc = subprocess.run([uv, "tool", "run", "--no-cache", "--from", str(checkout), "orchestrator-mcp", "workflows"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
     # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
     proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0 and "ADDED edited" in proc.stdout, proc.stderr
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
 
 
 def readme_commands(heading: str) -> list[str]:
