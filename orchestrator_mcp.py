@@ -2478,7 +2478,8 @@ class WebView:
             ("GET", re.compile(r"/workflows"), self.workflows_page),
             ("GET", re.compile(r"/workflow/(?P<name>[A-Za-z0-9_-]{1,100})"), self.workflow_page),
             ("GET", re.compile(r"/static/app\.css"), lambda req: UIResponse(200, UI_CSS, "text/css; charset=utf-8")),
-            ("GET", re.compile(r"/static/app\.js"), lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
+            ("GET", re.compile(r"/static/app\.js"),
+             lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
             ("GET", re.compile(r"/login"), self.login_page),
             ("POST", re.compile(r"/login"), self.login),
         ]
@@ -2616,7 +2617,8 @@ class WebView:
         if wf is None:
             notes.append(f"The workflow {st.workflow_name!r} is no longer in the workflow roots.")
         elif not wf.valid:
-            notes.append(f"The workflow {st.workflow_name!r} is currently invalid ({_plural(len(wf.errors), 'error')}).")
+            notes.append(f"The workflow {st.workflow_name!r} is currently invalid "
+                         f"({_plural(len(wf.errors), 'error')}).")
         banner = "".join(f"<p class=\"notice\" data-notice>{h(n)}</p>" for n in notes)
         title = (wf.title if wf else "") or st.workflow_name
         facts = [("Status", f"<span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span>"),
@@ -2747,7 +2749,8 @@ class WebView:
                 f"</span><span class=\"from\">{h(item.step_name)}</span>"
                 f"<span class=\"outcome\">{h(item.outcome_status)}</span>"
                 f"<span class=\"arrow\">→</span><span class=\"to\">{h(moved) if moved else 'no move'}</span>"
-                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">{h(item.decided_by)}</span></div>"
+                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">"
+                f"{h(item.decided_by)}</span></div>"
                 f"{self._report_html(item.report)}"
                 f"<p class=\"reasoning\">{h(item.reasoning)}</p></li>")
         return f"<ol class=\"timeline\" reversed>{''.join(rows)}</ol>"
@@ -2779,7 +2782,7 @@ class WebView:
         if not self.token:
             return UIResponse(303, "", headers=[("Location", "/")])
         nxt = req.query.get("next") or req.form.get("next") or "/"
-        main = (f"<h1>Log in</h1><form class=\"login\" method=\"post\" action=\"/login\">"
+        main = ("<h1>Log in</h1><form class=\"login\" method=\"post\" action=\"/login\">"
                 + (f"<p class=\"problem\">{h(error)}</p>" if error else "")
                 + f"<label>ORCHESTRATOR_AUTH_TOKEN <input type=\"password\" name=\"token\" autofocus "
                 f"autocomplete=\"current-password\"></label><input type=\"hidden\" name=\"csrf\" "
@@ -2938,8 +2941,8 @@ dl.facts dt{color:var(--muted);font-size:11px;text-transform:uppercase;letter-sp
 @media (max-width:900px){.cols{grid-template-columns:1fr}}
 ol.map{list-style:none;margin:0;padding:0;position:relative}
 ol.map:before{content:"";position:absolute;left:15px;top:8px;bottom:8px;width:2px;background:var(--line)}
-li.step{position:relative;margin:0 0 8px 0;padding:8px 10px 8px 40px;background:var(--card);border:1px solid var(--line);
-border-radius:8px}
+li.step{position:relative;margin:0 0 8px 0;padding:8px 10px 8px 40px;background:var(--card);
+border:1px solid var(--line);border-radius:8px}
 li.step .num{position:absolute;left:4px;top:8px;width:24px;height:24px;border-radius:12px;background:#e3e7ee;
 color:var(--muted);font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center}
 li.step.visited .num{background:var(--ok-bg);color:var(--ok)}

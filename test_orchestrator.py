@@ -2172,7 +2172,8 @@ def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_pat
                            && getComputedStyle(current).backgroundColor !== getComputedStyle(other).backgroundColor,
               visits: Object.fromEntries(steps.map(s => [s.dataset.step,
                         Number((s.querySelector('.tag.visits') || {dataset: {visits: 0}}).dataset.visits)])),
-              edges: Array.from(current.querySelectorAll('li.edge')).map(e => e.dataset.status + ' -> ' + e.dataset.target),
+              edges: Array.from(current.querySelectorAll('li.edge'))
+                     .map(e => e.dataset.status + ' -> ' + e.dataset.target),
               loop: Array.from(document.querySelectorAll('li.step[data-step="Suggest Commit Message"] li.edge.taken'))
                     .map(e => (e.dataset.status || e.dataset.decidedBy + ' decided') + ' x' + e.querySelector('.count').textContent),
               history: Array.from(document.querySelectorAll('ol.timeline li.entry')).map(e => [e.dataset.step,
