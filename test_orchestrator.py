@@ -2001,3 +2001,54 @@ def test_documented_scenario_examples_are_valid_and_pass(tmp_path: Path, capsys:
     write(tmp_path / "root", {"COMMIT_SUGGESTER/tests/readme.md": examples[1]})
     assert om.main(["test", "--workflows", str(tmp_path / "root")], env={"AI_PROVIDER": "stub"}) == 0
     assert "accuracy: 100.0% (5/5 cases right" in capsys.readouterr().out
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any provider, key or workflow setting of the developer's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "AI_", "WORKFLOW_", "USE_STUB"))}
+    return {**env, **extra}
+
+
+def test_bundled_library_scenarios_pass_offline_and_cover_every_transition() -> None:
+    proc = subprocess.run([sys.executable, str(MODULE), "test"], capture_output=True, text=True, env=clean_env(),
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("PASSED") and proc.stderr == ""
+    proc = subprocess.run([sys.executable, str(MODULE), "test", "COMMIT_SUGGESTER", "--json"], capture_output=True,
+                          text=True, env=clean_env(), timeout=120)
+    assert proc.returncode == 0 and list(json.loads(proc.stdout)["workflows"]) == ["COMMIT_SUGGESTER"]
+    summary = om.run_scenarios(om.Config.load(clean_env())).summary()
+    assert summary["passed"] and summary["offline_accuracy"] == 1.0 and summary["provider"] == "stub"
+    assert list(summary["workflows"]) == BUNDLED_NAMES
+    for name, w in summary["workflows"].items():
+        assert w["uncovered"] == [] and w["transitions"] > 0, name
+        assert w["llm_cases"] >= 5 and w["offline_cases"] >= 10, name
+    assert sum(w["llm_cases"] for w in summary["workflows"].values()) >= 40
+    assert summary["llm_cases_skipped"] == sum(w["llm_cases"] for w in summary["workflows"].values())
+    assert set(summary["decisions"]) <= {"transition", "stub"} and summary["llm_requests"] == 0
+    # every judged category the routing must handle has cases
+    library = om.Library([BUNDLED])
+    cases = [c for wf in library.all() for s in om.parse_scenarios(wf, BUNDLED)[0] for c in s.cases if c.llm]
+    assert sum(c.kind == "resume" for c in cases) >= 9
+    assert sum(c.expect == (om.FINISH,) for c in cases) >= 10
+    assert sum(om.FAILED in c.expect for c in cases) >= 2
+
+
+def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: FakeLLM) -> None:
+    """The README's command, verbatim but for the endpoint: every LLM case is sent, and a model that
+    always answers FINISH is far below --min-accuracy 0.85."""
+    fake.default = openai_ok("FINISH")
+    command = ("test --provider openai --endpoint http://127.0.0.1:8080/v1 --model local --repeat 3 "
+               "--min-accuracy 0.85")
+    assert f"orchestrator-mcp {command}" in (HERE / "README.md").read_text(encoding="utf-8")
+    args = command.replace("http://127.0.0.1:8080/v1", fake.url).split()
+    proc = subprocess.run([sys.executable, str(MODULE), *args, "--json"], capture_output=True, text=True,
+                          env=clean_env(), timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    n_llm = sum(w["llm_cases"] for w in summary["workflows"].values())
+    assert summary["llm_cases_run"] == 3 * n_llm and summary["llm_cases_skipped"] == 0
+    assert 0 < summary["llm_accuracy"] < 0.85 and summary["passed"] is False
+    assert summary["llm_requests"] == len(fake.requests) >= 3 * n_llm
+    assert summary["tokens"]["prompt"] == 900 * len(fake.requests)
+    assert all(r["body"]["model"] == "local" for r in fake.requests)
