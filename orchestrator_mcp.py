@@ -873,7 +873,7 @@ SUSPEND = "SUSPEND"
 #: Run states a scenario may expect after a report (CANCELLED is the client's doing).
 RUN_STATES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS)
 SCENARIO_KINDS = ("start", "report", "llm report", "resume", "llm resume")
-_SCENARIO_ITEM_RE = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+_SCENARIO_ITEM_RE = re.compile(r"^ ?(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")  # indented lists belong to a value
 _SCENARIO_HEAD_RE = re.compile(r"^([A-Za-z][A-Za-z ]*?)[ \t]*(?::[ \t]*(.*))?$")
 _SCENARIO_FIELD_RE = re.compile(r"^([ \t]+)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|[ \t]*)$")
 _SCENARIO_RESERVED_FIELDS = ("expect", "state", "context_updates")
@@ -983,7 +983,7 @@ def _scenario_items(section: Section, shown: str, problems: list[Problem]
         if in_fence or not ln.text.strip():
             continue
         item = _SCENARIO_ITEM_RE.match(ln.text)
-        if item and len(ln.text) - len(ln.text.lstrip()) <= 3:
+        if item:
             current, field_indent = (ln, item.group(1).strip(), []), None
             items.append(current)
             continue
@@ -2274,8 +2274,9 @@ root: absolute paths, `..` that climbs out, and symlinks pointing out are errors
 ## Checking
 
 `orchestrator-mcp check path/to/workflows` (or the `validate_workflow` tool) prints `file:line: message`
-for each problem and exits 1 if any workflow (or, for `check`, any scenario file) is invalid. Warnings flag steps nothing leads to and
-guidance that names a step that does not exist. Edits are picked up without a restart.
+for each problem and exits 1 if any workflow (or, for `check`, any scenario file) is invalid. Warnings
+flag steps nothing leads to and guidance that names a step that does not exist. Edits are picked up
+without a restart.
 
 ## Testing routing: scenario files
 
@@ -2313,7 +2314,7 @@ ignored, so say in it what the scenario proves. The scenario is a list of items:
 | item | what it does |
 |---|---|
 | `start: {JSON}` | optional, first: the context the run starts with (default `{}`) |
-| `report: STATUS` | an advance on the current step with this status; a `# Transitions` entry must match it (or the step has `default` or no transitions: then the stub decides) |
+| `report: STATUS` | an advance with this status, which a `# Transitions` entry (or `default`) matches; on a step without transitions the stub decides |
 | `llm report: STATUS` | an advance whose status matches no transition: a free-form report only an LLM can judge |
 | `resume: STEP` | `resume_workflow` assuming STEP, for cases whose right answer is the stored step (the stub's answer) |
 | `llm resume: STEP` | a resume that needs judgement: given the history and the report, which step is to be done now |
@@ -2895,7 +2896,7 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 
 @dataclass
-class TestRun:
+class ScenarioReport:
     """Everything ``orchestrator-mcp test`` found; ``summary()`` is its JSON."""
     provider: str
     model: str | None
@@ -2962,7 +2963,8 @@ def _shown_path(directory: Path, relative: str) -> str:
     return str(full) if rel.startswith("..") else rel
 
 
-def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1, min_accuracy: float = 1.0) -> TestRun:
+def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1,
+                  min_accuracy: float = 1.0) -> ScenarioReport:
     """Run workflow scenarios through the real engine on a temporary database.
 
     The decider is the one ``config`` names (``gemini``/``openai``); any other
@@ -2979,7 +2981,7 @@ def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1, mi
         library = Library(config.workflow_roots)
         engine = Engine(library, store, make_decider(config))
         tap = _InteractionsTap(config.interactions_log if llm else None)
-        run = TestRun(config.provider, config.model if llm else None, repeat, min_accuracy)
+        run = ScenarioReport(config.provider, config.model if llm else None, repeat, min_accuracy)
         try:
             for name in names or library.names():
                 wf = library.load(name)
@@ -3007,7 +3009,7 @@ def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1, mi
 
 
 def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenario, llm: bool,
-                  tap: "_InteractionsTap", run: TestRun, covered: set[str]) -> None:
+                  tap: "_InteractionsTap", run: ScenarioReport, covered: set[str]) -> None:
     shown = lambda case: _shown_path(root, _display(case.file, root))  # noqa: E731
     try:
         progress = engine.start(wf.name, scenario.context)
@@ -3058,7 +3060,7 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
             return  # later cases assumed this routing
 
 
-def format_test_run(run: TestRun) -> str:
+def format_test_run(run: ScenarioReport) -> str:
     """The text report: problems and divergences with file:line, then a summary."""
     out: list[str] = []
     for file, line, message in run.problems:

@@ -497,6 +497,7 @@ This scenario walks the main path.
 - report: success
   result: first line
     second line
+    - a list item stays in the value
   details: {"files": ["a.py"], "count": 2}
   context_updates: {"seen": true}
   expect: Two
@@ -535,12 +536,12 @@ def test_scenario_files_parse_beside_the_definitions(tmp_path: Path) -> None:
     assert (happy.name, happy.line, happy.context) == ("Happy path", 3, {"topic": "cats", "n": 2})
     first, second = happy.cases
     assert (first.kind, first.llm, first.line, first.expect, first.state) == ("report", False, 8, ("Two",), None)
-    assert first.report == {"status": "success", "result": "first line\nsecond line",
-                            "details": {"files": ["a.py"], "count": 2}}
+    assert first.report == {"status": "success", "details": {"files": ["a.py"], "count": 2},
+                            "result": "first line\nsecond line\n- a list item stays in the value"}
     assert first.context_updates == {"seen": True}
     assert second.report == {"status": "done", "message": "all good"} and second.expected() == [("FINISH", "COMPLETED")]
     _, llm_report, llm_resume = judged.cases
-    assert (llm_report.llm, llm_report.line, llm_report.report["status"]) == (True, 22, "the user shrugged")
+    assert (llm_report.llm, llm_report.line, llm_report.report["status"]) == (True, 23, "the user shrugged")
     assert llm_report.expected() == [("Two", "RUNNING"), ("FINISH", "RUNNING")]
     assert (llm_resume.kind, llm_resume.assumed_step, llm_resume.report) == ("resume", "one", {"status": "success"})
     assert llm_resume.accepts("One", "SUSPENDED") and not llm_resume.accepts("One", "RUNNING")
