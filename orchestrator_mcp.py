@@ -15,12 +15,12 @@ The file reads top to bottom in the order data flows through it:
 
 1. errors         - exception classes, each mapped to one public error code
 2. configuration  - one frozen dataclass built from the environment and flags
-3. definitions    - heading splitter, parsers, includes, validation, cache
+3. definitions    - heading splitter, parsers, includes, validation, cache, scenarios
 4. state store    - SQLite schema, migrations, versioned transactions
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
-8. command line   - serve, check, run, demo, diagram
+8. command line   - serve, check, run, demo, diagram, test
 
 Importing this module has no side effects: no files, no network, no ``mcp``.
 """
@@ -2690,7 +2690,7 @@ def create_app(config: Config) -> tuple[Any, Engine]:
 
 # =============================================================================
 # 8. Command line
-#    ``serve`` (the default), ``check``, ``run``, ``demo`` and ``diagram``.
+#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram`` and ``test``.
 #    Bad configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
