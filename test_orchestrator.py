@@ -1500,7 +1500,7 @@ def test_candidate_targets_narrow_to_what_a_step_can_reach(tmp_path: Path) -> No
     described = dict(om.candidate_targets(wf, wf.step("Suggest Commit Message")))
     assert described["Suggest Commit Message"].startswith("this step, again: Write a commit message")
     assert described["FINISH"].startswith("finish:") and described["Commit Changes"] == (
-        "Commit with exactly the accepted message.")
+        "Commit with exactly the accepted message, `context.commit_message`.")
     plain = simple_workflow(tmp_path, "P", [("One", None), ("Two", None)])
     wf = om.Library([plain]).load("P")
     assert [n for n, _ in om.candidate_targets(wf, wf.step("One"))] == ["Two", "One", "FINISH", "FAILED"]
