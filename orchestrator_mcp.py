@@ -1648,7 +1648,7 @@ def build_prompt(req: DecisionRequest, candidates: Sequence[tuple[str, str]]) ->
                   f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
                   "Question: which step is to be done NOW? If the report shows the client's step was completed, "
                   "apply that step's guidance to choose the step after it. If the report shows nothing new was "
-                  "done, the step to do now is the step the run is at."]
+                  "done, the step to do now is the step the run is at. Keep the reasoning under 20 words."]
         return "\n\n".join(parts)
     step = wf.step(inst.current_step_name)
     assert step is not None
@@ -1662,7 +1662,8 @@ def build_prompt(req: DecisionRequest, candidates: Sequence[tuple[str, str]]) ->
         *([f"Run context: {context}"] if inst.context else []),
         f'The client\'s report on "{step.name}":\n{report}',
         f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
-        f'Question: following the guidance of "{step.name}", which candidate comes next after this report?',
+        f'Question: following the guidance of "{step.name}", which candidate comes next after this report? '
+        "Keep the reasoning under 20 words.",
     ])
 
 
