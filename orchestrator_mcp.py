@@ -2330,8 +2330,10 @@ class Engine:
                context_updates: dict[str, Any] | None = None) -> Progress:
         """Pick a run up again, typically in a new conversation.
 
-        The decider reconciles the client's idea of where it is with the stored
-        step and history; a resumed run is RUNNING unless the decision ends it.
+        When the client assumes the stored step, its report's status is routed by
+        the step's transitions (no status: the step is re-issued); otherwise the
+        decider reconciles the client's idea of where it is with the stored step
+        and history.  A resumed run is RUNNING unless the decision ends it.
         """
         instance_id = self._instance_id(instance_id)
         if not isinstance(assumed_current_step_name, str) or len(assumed_current_step_name) > 200:
@@ -2351,8 +2353,21 @@ class Engine:
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
         working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
-        decision = self._ask(DecisionRequest("resume", wf, working, self.store.history(instance_id, PROMPT_HISTORY_ROWS),
-                                             report, assumed_current_step_name), inst, where, record)
+        decision: Decision | None = None
+        stored = wf.step(where)
+        if stored is not None and wf.step(assumed_current_step_name) is stored:
+            # The client is where the run is, so nothing needs reconciling: a status the
+            # step routes on says it was done (the author's table answers, as in an
+            # advance), and no status says it was not done yet.
+            if isinstance(report.get("status"), str) and report["status"].strip():
+                decision = decide_by_transition(stored, report)
+            else:
+                decision = Decision(stored.name, "resume", f"the client is at the stored step '{stored.name}' and "
+                                                           "reports no status: do it now")
+        if decision is None:
+            decision = self._ask(DecisionRequest("resume", wf, working,
+                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS), report,
+                                                 assumed_current_step_name), inst, where, record)
         if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
             decision = dataclasses.replace(decision, next_step=where)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")

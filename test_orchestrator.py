@@ -920,7 +920,8 @@ async def test_near_miss_names_map_and_suspension_is_the_authors_choice(tmp_path
         assert "resume_workflow" in e["message"]
         fake.script = [gemini_ok("Done")]
         p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Wait For Reply",
-                                                     "report": {"message": "the reviewer answered"}}))
+                                                     "report": {"status": "replied",
+                                                                "message": "the reviewer answered"}}))
         assert (p["next_step"]["step_name"], p["status"]) == ("Done", "RUNNING")
         # a step that does not offer SUSPEND: the model's SUSPEND gets the corrective retry, then fails
         fake.script = [gemini_ok("SUSPEND"), gemini_ok("SUSPEND")]
@@ -930,6 +931,31 @@ async def test_near_miss_names_map_and_suspension_is_the_authors_choice(tmp_path
         status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
         assert (status["status"], status["current_step_name"]) == ("RUNNING", "Ask")
     assert len(fake.requests) == 5
+
+
+@pytest.mark.anyio
+async def test_resume_at_the_stored_step_needs_no_llm(tmp_path: Path, fake: FakeLLM) -> None:
+    server, _ = llm_app(tmp_path, fake, BUNDLED, provider="openai")
+    fake.script = [openai_ok("Commit Changes", reasoning="the user accepted it earlier")]
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))["instance_id"]
+        for status in ("success", "success"):
+            ok(await advance(c, iid, status))
+        # the client is where the run is and reports a status the step routes on: the table answers
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "suggest commit message",
+                                                     "report": {"status": "accepted", "message": "accepted earlier"}}))
+        assert (r["next_step"]["step_name"], r["decided_by"]) == ("Commit Changes", "transition")
+        # no status: nothing was reported done, so the stored step is re-issued
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit Changes",
+                                                     "report": {"message": "new conversation"}}))
+        assert (r["next_step"]["step_name"], r["decided_by"]) == ("Commit Changes", "resume")
+        assert len(fake.requests) == 0
+        # a status the step does not route on, or another assumed step, is the LLM's question
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit Changes",
+                                                     "report": {"status": "hook_failed_then_fixed"}}))
+        assert r["decided_by"] == "llm" and len(fake.requests) == 1
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert [h["outcome_status"] for h in status["history"][-3:]] == ["RESUMING"] * 3
 
 
 @pytest.mark.anyio
@@ -1088,7 +1114,7 @@ async def test_static_prompt_prefix_is_identical_across_decisions_and_runs(tmp_p
             iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP", "context": context}))["instance_id"]
             ok(await advance(c, iid, "worked", message=f"marker-{iid}"))
             fake.default = openai_ok("Work")
-            ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Check"}))
+            ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Work"}))
             fake.default = openai_ok("Check")
     systems = [r["body"]["messages"][0] for r in fake.requests]
     assert len(systems) == 4 and all(m == systems[0] for m in systems)  # byte-identical static prefix
@@ -1189,7 +1215,8 @@ async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, 
             p = ok(await advance(c, iid))
             assert p["next_step"]["step_name"] == want and p["current_context"] == {"seed": 1}
             assert "[warning: ignored" in p["reasoning"] and "nested deeper than 64" in p["reasoning"]
-        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed"}))
+        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid,
+                                                           "assumed_current_step_name": "Step Two"}))
         assert resumed["next_step"]["step_name"] == "Step One" and resumed["current_context"] == {"seed": 1}
         assert "not plain JSON" in resumed["reasoning"]
         e = err(await advance(c, iid), "AI_SERVICE_ERROR")

@@ -8,6 +8,7 @@ one run with the machine it ran on.
 """
 
 import argparse
+import re
 import json
 import os
 import platform
@@ -268,7 +269,7 @@ def bench_cache(iterations: int) -> dict[str, Any]:
 
 
 class CountingLLM:
-    """A Gemini-speaking stand-in that picks the next step in index order (or
+    """A Gemini-speaking stand-in that picks the first candidate that moves on (or
     stays, for a report of status ``progress``) and counts requests and bytes."""
 
     def __init__(self) -> None:
@@ -284,14 +285,13 @@ class CountingLLM:
                 prompt = body["contents"][0]["parts"][0]["text"]
                 bench.prompt_bytes.append(len(json.dumps(body).encode()))
                 names = body["generationConfig"]["responseJsonSchema"]["properties"]["next_step_name"]["enum"]
-                current = prompt.split("- current step: ", 1)[1].split("\n", 1)[0]
-                choice = names[names.index(current) + 1] if current in names else "FINISH"
+                found = re.search(r'Current step: "([^"]+)"', prompt)
+                current = found.group(1) if found else ""
+                # the first candidate that moves on (the author's routes come first)
+                choice = next((n for n in names if n not in (current, "FAILED")), "FINISH")
                 if '"status": "progress"' in prompt:  # the growth run: stay on the step
                     choice = current
-                if choice == "FAILED":
-                    choice = "FINISH"
-                answer = {"next_step_name": choice, "updated_context": {}, "status_suggestion": None,
-                          "reasoning": "next in order"}
+                answer = {"reasoning": "first candidate", "next_step_name": choice, "context_updates": []}
                 data = json.dumps({"candidates": [{"content": {"parts": [{"text": json.dumps(answer)}]},
                                                    "finishReason": "STOP"}]}).encode()
                 self.send_response(200)
