@@ -4,7 +4,7 @@ The decision prompt puts a static prefix first (instructions + workflow
 summary, identical for every decision on a workflow) and the per-call part
 last, so llama.cpp reuses its KV cache for the prefix.  This drives several
 LLM-decided advances per run, on several bundled workflows one after another
-(so each workflow's first decision starts from another workflow's cache), and
+(each workflow's first decision is made cold: an unrelated request evicts the cache), and
 prints, per decision, the prompt tokens, the tokens llama.cpp evaluated afresh
 (``timings.prompt_n``), the cached ones and the latency, read from the
 interactions log.  Run it alone: the server has one slot, and another client's
@@ -70,7 +70,14 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"load average at start {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     rows = []
+    import requests
+
     for name, reports in RUNS:
+        # Evict the server's cache with an unrelated prompt, so each workflow's first
+        # decision is cold (the generic instructions would otherwise be cached already).
+        requests.post(f"{args.endpoint}/chat/completions", timeout=120, json={
+            "model": args.model, "max_tokens": 1,
+            "messages": [{"role": "user", "content": f"Say OK. ({name}: a cold start for the measurement)"}]})
         p = engine.start(name)
         for i, report in enumerate(reports, 1):
             before = sum(1 for _ in log_path.open()) if log_path.exists() else 0
