@@ -155,7 +155,7 @@ def error_body(exc: BaseException) -> dict[str, Any]:
 #    flags; nothing else in the module reads ``os.environ``.
 # =============================================================================
 
-PROVIDERS = ("auto", "gemini", "openai", "stub")
+PROVIDERS = ("auto", "gemini", "openai", "agent", "stub")
 DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -195,8 +195,8 @@ class Config:
 
     workflow_roots: tuple[Path, ...]
     db_path: Path
-    provider: str  # gemini | openai | stub (``auto`` is resolved away)
-    provider_auto: bool = False  # True when ``auto`` fell back to the stub
+    provider: str  # gemini | openai | agent | stub (``auto`` is resolved away)
+    provider_auto: bool = False  # True when ``auto`` fell back to the agent (no key set)
     api_key: str | None = field(default=None, repr=False)
     model: str | None = None
     endpoint: str | None = None
@@ -236,8 +236,8 @@ class Config:
         api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
         provider_auto = False
         if chosen == "auto":
-            chosen = "gemini" if api_key else "stub"
-            provider_auto = chosen == "stub"
+            chosen = "gemini" if api_key else "agent"
+            provider_auto = chosen == "agent"
         model = model or env.get("GEMINI_MODEL_NAME") or env.get("AI_MODEL_NAME") or None
         endpoint = (endpoint or env.get("AI_SERVICE_ENDPOINT") or "").rstrip("/") or None
         if chosen == "gemini":
@@ -341,6 +341,90 @@ class Section:
         return "\n".join(ln.text for ln in self.lines).strip()
 
 
+#: Types a ``# Report`` field may declare, and the JSON values each accepts.
+REPORT_TYPES = ("text", "integer", "number", "boolean", "list")
+#: Report keys with a meaning of their own; a ``# Report`` field may not reuse them.
+RESERVED_REPORT_KEYS = ("step_id", "status", "choose_step")
+_REPORT_FIELD_RE = re.compile(
+    r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*:\s*`?([A-Za-z]+)`?"
+    r"\s*(?:,\s*(required|optional))?\s*(?:(?:\u2014|\u2013|--|-|:)\s*(.*?))?\s*$", re.IGNORECASE)
+_CONDITION_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)$")
+
+
+@dataclass(frozen=True)
+class ReportField:
+    """One piece of evidence a step's report must (or may) carry, at the report's top level."""
+    name: str
+    type: str  # one of REPORT_TYPES
+    required: bool
+    description: str = ""
+
+
+def report_type_of(value: Any) -> str:
+    """The ``# Report`` type a JSON value has (``bool`` is not a number in JSON)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "object" if isinstance(value, dict) else "null"
+
+
+def report_value_fits(expected: str, value: Any) -> bool:
+    """An integer is also a number; nothing else converts (``"3"`` is text, not an integer)."""
+    got = report_type_of(value)
+    return got == expected or (expected == "number" and got == "integer")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An evidence transition: ``- field OP literal: Target``, one field against one literal.
+
+    Deliberately no expression language: no ``and``/``or``, no arithmetic, no
+    second field.  A missing field or a value of another type never matches.
+    """
+    field: str
+    op: str
+    value: Any
+    target: str
+
+    def holds(self, report: Mapping[str, Any]) -> bool:
+        if self.field not in report:
+            return False
+        got = report[self.field]
+        numeric = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+        if numeric(self.value) != numeric(got) or (isinstance(self.value, bool) != isinstance(got, bool)):
+            return False
+        if isinstance(self.value, str) and not isinstance(got, str):
+            return False
+        ops: dict[str, Callable[[Any, Any], bool]] = {
+            "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+        return ops[self.op](got, self.value)
+
+    def describe(self) -> str:
+        return f"{self.field} {self.op} {json.dumps(self.value)}"
+
+
+def parse_literal(text: str) -> Any:
+    """A condition's right-hand side: a number, true/false, or text (quoted or bare)."""
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text):
+        return float(text)
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
 @dataclass
 class StepDef:
     name: str
@@ -350,6 +434,9 @@ class StepDef:
     goal: str
     transitions: dict[str, str]  # lower-case status -> canonical target
     text: str  # the whole expanded step file
+    report_fields: list[ReportField] = field(default_factory=list)  # the ``# Report`` section
+    conditions: list[Condition] = field(default_factory=list)  # evidence transitions, in file order
+    approval: str = ""  # the ``# Approval`` section: what a person approves before the run leaves this step
 
 
 @dataclass
@@ -585,6 +672,11 @@ def _parse_transitions(section: Section, root: Path, errors: list[Problem]) -> l
                                       "transition must look like '- status: Step Name'"))
             continue
         status, target = m.group(1).strip().lower(), m.group(2).strip().strip("`*").strip()
+        cond = _CONDITION_RE.match(m.group(1).strip())
+        if cond:
+            # Kept as "field op literal" text; the step's parser turns it into a Condition.
+            out.append((f"{cond.group(1)} {cond.group(2)} {cond.group(3)}", target, ln))
+            continue
         if not re.match(r"^[\w .-]+$", status):
             errors.append(Problem(_display(ln.file, root), ln.lineno, f"bad transition status {status!r}"))
             continue
@@ -648,13 +740,68 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
     for step, transitions in parsed:
         for status, target, ln in transitions:
             resolved = wf.resolve_target(target)
+            cond = _CONDITION_RE.match(status)
             if resolved is None:
                 problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}; "
                                        f"known: {', '.join(wf.targets)}")
+            elif cond:
+                _add_condition(step, cond, resolved, lambda msg, at=ln: problem(wf.errors, at, msg))
             else:
                 step.transitions[status] = resolved
     _warn(wf, root)
     return _finish(wf, inc, index_lines, wf.steps)
+
+
+def _add_condition(step: StepDef, cond: "re.Match[str]", target: str, error: Callable[[str], None]) -> None:
+    """Check an evidence transition against the step's ``# Report`` fields and keep it."""
+    name, op, literal = cond.group(1), cond.group(2), parse_literal(cond.group(3))
+    declared = {f.name: f for f in step.report_fields}
+    if name not in declared:
+        error(f"transition '{cond.group(0)}' tests {name!r}, which the step's '# Report' section does not "
+              f"declare (declared: {', '.join(declared) or 'none'})")
+        return
+    kind = declared[name].type
+    numeric = isinstance(literal, (int, float)) and not isinstance(literal, bool)
+    if op in (">", ">=", "<", "<=") and not (kind in ("integer", "number") and numeric):
+        error(f"transition '{cond.group(0)}': '{op}' compares numbers only; {name!r} is {kind}")
+        return
+    fits = {"integer": numeric, "number": numeric, "boolean": isinstance(literal, bool),
+            "text": isinstance(literal, str), "list": False}[kind]
+    if not fits:
+        error(f"transition '{cond.group(0)}': {json.dumps(literal)} is not a {kind} value for {name!r}")
+        return
+    step.conditions.append(Condition(name, op, literal, target))
+
+
+def _parse_report_fields(section: Section, root: Path, errors: list[Problem]) -> list[ReportField]:
+    """Read ``- name: type[, required][ - description]`` items of a ``# Report`` section."""
+    fields: list[ReportField] = []
+    for ln, in_fence in _scan(section.lines):
+        if in_fence or not _LIST_ITEM_RE.match(ln.text):
+            continue
+        where = (_display(ln.file, root), ln.lineno)
+        m = _REPORT_FIELD_RE.match(ln.text)
+        if not m:
+            errors.append(Problem(*where, "report field must look like '- name: integer, required' "
+                                          f"(types: {', '.join(REPORT_TYPES)})"))
+            continue
+        name, kind = m.group(1), m.group(2).lower()
+        if kind not in REPORT_TYPES:
+            errors.append(Problem(*where, f"report field {name!r} has unknown type {kind!r}; "
+                                          f"use one of {', '.join(REPORT_TYPES)}"))
+        elif name.lower() in RESERVED_REPORT_KEYS:
+            errors.append(Problem(*where, f"report field name {name!r} is reserved "
+                                          f"({', '.join(RESERVED_REPORT_KEYS)} have their own meaning)"))
+        elif any(f.name == name for f in fields):
+            errors.append(Problem(*where, f"report field {name!r} is declared twice"))
+        else:
+            fields.append(ReportField(name, kind, (m.group(3) or "").lower() == "required", (m.group(4) or "")))
+    if not fields:
+        at = section.at
+        errors.append(Problem(_display(at.file if at else Path("?"), root), at.lineno if at else 1,
+                              "the '# Report' section declares no fields; list them as "
+                              "'- name: type, required' or remove the section"))
+    return fields
 
 
 def _index_goal(lines: Sequence[Line], title: Line | None, list_at: int | None) -> str:
@@ -693,7 +840,13 @@ def _parse_step(name: str, path: Path, inc: _Includes, root: Path,
     get = lambda key: by_key[key].text if key in by_key else ""  # noqa: E731
     step = StepDef(name=name, file=path, guidance=get("orchestrator guidance"),
                    instructions=get("client instructions"), goal=get("goal"), transitions={},
-                   text=_lines_text(lines))
+                   text=_lines_text(lines), approval=get("approval"))
+    if "report" in by_key:
+        step.report_fields = _parse_report_fields(by_key["report"], root, errors)
+    if "approval" in by_key and not step.approval:
+        at = by_key["approval"].at
+        errors.append(Problem(_display(path, root), at.lineno if at else 1,
+                              f"step {name!r} has an empty '# Approval' section; say what the person approves"))
     return step, transitions
 
 
@@ -701,7 +854,13 @@ def _warn(wf: WorkflowDef, root: Path) -> None:
     """Unreachable steps and guidance that names steps which do not exist."""
     if not wf.steps:
         return
-    targets = {t for s in wf.steps for t in s.transitions.values()}
+    targets = {t for s in wf.steps for t in s.transitions.values()} | {c.target for s in wf.steps
+                                                                         for c in s.conditions}
+    for step in wf.steps:
+        if "rejected" in step.transitions and not step.approval:
+            wf.warnings.append(Problem(_display(step.file, root), 1,
+                                       f"step {step.name!r} has a 'rejected' transition but no '# Approval' "
+                                       "section, so only a report status can take it"))
     guidance = [s.guidance.lower() for s in wf.steps]
     for i, step in enumerate(wf.steps):
         if i == 0 or step.name in targets:
@@ -840,16 +999,21 @@ def mermaid(wf: WorkflowDef) -> str:
     ids.update({FINISH: FINISH, FAILED: FAILED})
     quote = lambda text: text.replace('"', "#quot;")  # noqa: E731
     lines = ["flowchart TD", "    START((start))"]
-    lines += [f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
+    # A step gated by '# Approval' is a hexagon labelled with what needs approving.
+    lines += [f'    {ids[s.name]}{{{{"{quote(s.name)}<br/>approval: {quote(clip(s.approval.splitlines()[0], 60))}"}}}}'
+              if s.approval else f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
     referenced = {t for s in wf.steps for t in s.transitions.values()} | {
+        c.target for s in wf.steps for c in s.conditions} | {
         r for r in RESERVED_STEPS if any(re.search(rf"\b{r}\b", s.guidance) for s in wf.steps)}
     lines += [f"    {r}(({r}))" for r in RESERVED_STEPS if r == FINISH or r in referenced]
     if wf.steps:
         lines.append(f"    START --> {ids[wf.first_step.name]}")
     for step in wf.steps:
+        for cond in step.conditions:
+            lines.append(f'    {ids[step.name]} -->|"{quote(cond.describe())}"| {ids[cond.target]}')
         for status, target in step.transitions.items():
             lines.append(f'    {ids[step.name]} -->|"{quote(status)}"| {ids[target]}')
-        declared = set(step.transitions.values())
+        declared = set(step.transitions.values()) | {c.target for c in step.conditions}
         text = step.guidance
         for name in wf.targets:
             if name == step.name or name in declared:
@@ -884,6 +1048,7 @@ class Instance:
     created_at: str
     updated_at: str
     completed_at: str | None = None
+    awaiting_approval: dict[str, Any] | None = None  # set while a SUSPENDED run waits for a person
 
 
 @dataclass
@@ -901,7 +1066,7 @@ class HistoryEntry:
 
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
-#: definition hash and decision provenance.
+#: definition hash and decision provenance; 3 the pending approval of a gated step.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -931,6 +1096,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE workflow_history ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS idx_history_instance ON workflow_history(instance_id, id);
     CREATE INDEX IF NOT EXISTS idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN awaiting_approval TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1026,14 +1194,14 @@ class StateStore:
     # -- rows ------------------------------------------------------------------
 
     _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
-                      "definition_hash, created_at, updated_at, completed_at")
+                      "definition_hash, created_at, updated_at, completed_at, awaiting_approval")
     _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
                      "determined_next_step, decided_by, reasoning")
 
     @staticmethod
     def _instance(row: Sequence[Any]) -> Instance:
         return Instance(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), row[5], row[6],
-                        row[7], row[8], row[9])
+                        row[7], row[8], row[9], json.loads(row[10]) if row[10] else None)
 
     @staticmethod
     def _entry(row: Sequence[Any]) -> HistoryEntry:
@@ -1053,10 +1221,11 @@ class StateStore:
 
     def create(self, inst: Instance, entry: HistoryEntry) -> None:
         def tx(conn: sqlite3.Connection) -> None:
-            conn.execute(f"INSERT INTO workflow_instances ({self._INSTANCE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            conn.execute(f"INSERT INTO workflow_instances ({self._INSTANCE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                          (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
                           json.dumps(inst.context, ensure_ascii=False), inst.version, inst.definition_hash,
-                          inst.created_at, inst.updated_at, inst.completed_at))
+                          inst.created_at, inst.updated_at, inst.completed_at,
+                          json.dumps(inst.awaiting_approval) if inst.awaiting_approval else None))
             self._insert_entry(conn, entry)
         self._write(tx)
 
@@ -1087,9 +1256,11 @@ class StateStore:
         def tx(conn: sqlite3.Connection) -> Instance:
             cur = conn.execute(
                 "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = ?, version = ?, "
-                "definition_hash = ?, updated_at = ?, completed_at = ? WHERE instance_id = ? AND version = ?",
+                "definition_hash = ?, updated_at = ?, completed_at = ?, awaiting_approval = ? "
+                "WHERE instance_id = ? AND version = ?",
                 (after.current_step_name, after.status, json.dumps(after.context, ensure_ascii=False),
                  before.version + 1, after.definition_hash, after.updated_at, after.completed_at,
+                 json.dumps(after.awaiting_approval, ensure_ascii=False) if after.awaiting_approval else None,
                  before.instance_id, before.version))
             if cur.rowcount != 1:
                 raise Conflict(f"instance {before.instance_id} was changed by another client meanwhile; "
@@ -1145,7 +1316,13 @@ class Decision:
 
 
 def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision | None:
-    """The author's ``# Transitions`` table, matched on the report status."""
+    """The author's ``# Transitions`` table: evidence conditions first (in file order,
+    so the facts outrank the status the agent chose), then the status, then ``default``."""
+    for cond in step.conditions:
+        if cond.holds(report):
+            return Decision(cond.target, "transition",
+                            f"evidence {cond.field}={json.dumps(report[cond.field])} matches "
+                            f"'{cond.describe()}' of step '{step.name}', which goes to {cond.target}")
     status = str(report.get("status", "")).strip().lower()
     if status in step.transitions:
         return Decision(step.transitions[status], "transition",
@@ -1177,6 +1354,132 @@ class StubDecider:
             nxt = wf.steps[index + 1].name
             return Decision(nxt, "stub", f"status '{status}': next step in index order is '{nxt}'")
         return Decision(FINISH, "stub", f"status '{status}' on the last step: the workflow is finished")
+
+
+def _one_line(text: str, limit: int = 140) -> str:
+    """The first sentence of some Markdown, without markup, for a candidate list."""
+    for raw in text.splitlines():
+        line = re.sub(r"[`*_#>]|^\s*(?:[-+]|\d+[.)])\s+", "", raw).strip()
+        if line:
+            sentence = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+            return clip(sentence, limit).replace("\n", " ")
+    return ""
+
+
+def describe_target(wf: WorkflowDef, name: str) -> str:
+    """One line saying what choosing ``name`` means: the step's goal, else its instructions."""
+    if name == FINISH:
+        return "end the run as COMPLETED: the workflow's goal is met"
+    if name == FAILED:
+        return "end the run as FAILED: the workflow cannot continue"
+    step = wf.step(name)
+    if step is None:
+        return ""
+    return _one_line(step.goal) or _one_line(step.instructions) or step.name
+
+
+def candidate_targets(wf: WorkflowDef, step: StepDef | None) -> list[tuple[str, str]]:
+    """The steps a decision from ``step`` may go to, each with a one-line description.
+
+    From a step: its declared targets, the steps its guidance names, itself, the
+    next step in index order, then FINISH and FAILED.  Without a step (resuming
+    from nowhere in particular): every step.  Index order, so the list reads like
+    the workflow.
+    """
+    if step is None:
+        names = [s.name for s in wf.steps]
+    else:
+        wanted = set(step.transitions.values()) | {c.target for c in step.conditions} | {step.name}
+        index = wf.steps.index(step) if step in wf.steps else -1
+        if 0 <= index + 1 < len(wf.steps):
+            wanted.add(wf.steps[index + 1].name)
+        for other in wf.steps:
+            if re.search(rf"(?<![\w-]){re.escape(other.name)}(?![\w-])", step.guidance, re.IGNORECASE):
+                wanted.add(other.name)
+        names = [s.name for s in wf.steps if s.name in wanted]
+    return [(n, describe_target(wf, n)) for n in names + list(RESERVED_STEPS)]
+
+
+@dataclass
+class Candidate:
+    step_name: str
+    description: str
+
+
+@dataclass
+class RoutingQuestion:
+    """What the agent must decide, returned instead of a decision when the provider is ``agent``."""
+    kind: str  # advance | resume
+    step_name: str  # the step the report is about (resume: the stored current step)
+    guidance: str  # that step's Orchestrator Guidance
+    report: Any  # the report as received
+    candidates: list[Candidate]
+    how_to_answer: str
+    history: list[str] = field(default_factory=list)  # resume only: the stored history, one line each
+
+    def render(self) -> str:
+        """The question as text, for ``next_step.instructions``."""
+        parts = ["No declared transition matched, so you decide the next step." if self.kind == "advance"
+                 else "You are resuming this run: decide which step is to be done now."]
+        if self.history:
+            parts.append("Stored history, oldest first:\n" + "\n".join(f"- {h}" for h in self.history))
+        parts.append(f"Orchestrator Guidance of step '{self.step_name}':\n{self.guidance or '(none)'}")
+        parts.append("Report as received:\n" + clip_json(self.report, 2000))
+        parts.append("Candidates:\n" + "\n".join(f"- {c.step_name}: {c.description}" for c in self.candidates))
+        parts.append(self.how_to_answer)
+        return "\n\n".join(parts)
+
+
+class AskAgent(Exception):
+    """Raised by the agent decider when the calling agent must choose: not a failure,
+    the engine turns it into a result carrying the routing question."""
+
+    def __init__(self, question: RoutingQuestion) -> None:
+        super().__init__(question.how_to_answer)
+        self.question = question
+
+
+class AgentDecider:
+    """The calling agent decides (no LLM configured): without ``report.choose_step`` it
+    gets the routing question; with it, the choice is checked against the candidates.
+
+    The answer travels in the same tool call as the report (``advance_workflow`` or
+    ``resume_workflow`` again, plus ``report.choose_step``) rather than a new tool,
+    so the report and the choice are stored together and replay, CONFLICT and
+    ``step_id`` work exactly as for every other decision.
+    """
+
+    name = "agent"
+
+    def decide(self, req: DecisionRequest) -> Decision:
+        wf = req.workflow
+        step = wf.step(req.instance.current_step_name)
+        candidates = candidate_targets(wf, None if req.kind == "resume" else step)
+        report = {k: v for k, v in req.report.items() if k != "choose_step"}
+        choice = req.report.get("choose_step")
+        tool = "resume_workflow" if req.kind == "resume" else "advance_workflow"
+        if choice is None:
+            history = [f"{h.timestamp} step '{h.step_name}' status {h.outcome_status or '-'} -> "
+                       f"{h.determined_next_step or '(no decision)'} [{h.decided_by}]"
+                       for h in req.history] if req.kind == "resume" else []
+            how = (f"Answer by calling {tool} again with the same arguments and the same report plus "
+                   f"report.choose_step set to exactly one candidate name ({', '.join(n for n, _ in candidates)}); "
+                   "add report.reasoning with one sentence saying why.")
+            if req.kind == "resume":
+                how += (f" The stored current step is '{req.instance.current_step_name}'; you assumed "
+                        f"'{req.assumed_step}'.")
+            raise AskAgent(RoutingQuestion(req.kind, step.name if step else req.instance.current_step_name,
+                                           step.guidance if step else "", report,
+                                           [Candidate(n, d) for n, d in candidates], how, history))
+        names = [n for n, _ in candidates]
+        target = wf.resolve_target(choice) if isinstance(choice, str) else None
+        if target not in names:
+            raise InvalidArgument(f"report.choose_step {str(choice)[:100]!r} is not one of the candidates: "
+                                  f"{', '.join(names)}; send the same report with one of them",
+                                  candidates=names)
+        why = req.report.get("reasoning")
+        return Decision(target, "agent", why if isinstance(why, str) and why.strip()
+                        else f"the agent chose '{target}'")
 
 
 # -- the LLM prompt, shared by both providers -------------------------------
@@ -1557,11 +1860,13 @@ class OpenAIDecider(LLMDecider):
         return _HttpFault(f"HTTP {status}: {message}", False)
 
 
-def make_decider(config: Config) -> "StubDecider | LLMDecider":
+def make_decider(config: Config) -> "StubDecider | AgentDecider | LLMDecider":
     if config.provider == "gemini":
         return GeminiDecider(config)
     if config.provider == "openai":
         return OpenAIDecider(config)
+    if config.provider == "agent":
+        return AgentDecider()
     return StubDecider()
 
 
@@ -1576,6 +1881,7 @@ def make_decider(config: Config) -> "StubDecider | LLMDecider":
 class NextStep:
     step_name: str
     instructions: str
+    report_fields: list[ReportField] = field(default_factory=list)  # evidence the report must carry
 
 
 @dataclass
@@ -1588,6 +1894,8 @@ class Progress:
     decided_by: str
     reasoning: str
     definition_changed: bool
+    awaiting_approval: dict[str, Any] | None = None  # the run waits for a person: what, and how to approve
+    routing_question: RoutingQuestion | None = None  # the agent decides: answer with report.choose_step
 
 
 @dataclass
@@ -1614,6 +1922,7 @@ class Status:
     completed_at: str | None
     history: list[HistoryItem]
     definition_changed: bool
+    awaiting_approval: dict[str, Any] | None = None
 
 
 @dataclass
@@ -1653,7 +1962,42 @@ class Validation:
     warnings: list[dict[str, Any]]
 
 
-ADVANCE_DECIDERS = ("transition", "stub", "llm")
+ADVANCE_DECIDERS = ("transition", "stub", "llm", "agent")
+
+
+def public_approval(pending: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A pending approval as clients see it: without its id, which only answers carry back."""
+    return {k: v for k, v in pending.items() if k != "approval_id"} if pending else None
+
+
+def evidence_line(fields: Sequence[ReportField]) -> str:
+    """The one generated line that ends the instructions of a step with a ``# Report``."""
+    return ("Include in your report (top-level keys): "
+            + ", ".join(f"`{f.name}` ({f.type}{', required' if f.required else ''})" for f in fields) + ".")
+
+
+def check_evidence(step: StepDef, report: Mapping[str, Any]) -> None:
+    """Refuse a report that lacks a required ``# Report`` field or has one of the wrong type.
+
+    ``null`` counts as absent.  Raised before anything is written, so nothing moves.
+    """
+    missing = [f.name for f in step.report_fields if f.required and report.get(f.name) is None]
+    wrong = [{"name": f.name, "expected": f.type, "got": report_type_of(report[f.name])}
+             for f in step.report_fields
+             if report.get(f.name) is not None and not report_value_fits(f.type, report[f.name])]
+    if not missing and not wrong:
+        return
+    parts = []
+    if missing:
+        parts.append(f"missing required field(s): {', '.join(missing)}")
+    if wrong:
+        parts.append("wrong type: " + ", ".join(f"{w['name']} must be {w['expected']}, got {w['got']}"
+                                                for w in wrong))
+    raise InvalidArgument(f"the report for step {step.name!r} lacks its evidence: {'; '.join(parts)}. Nothing "
+                          "moved: send the report again with every required field as a top-level key of "
+                          "report (next_step.report_fields lists them)",
+                          missing_fields=missing, wrong_type=wrong,
+                          report_fields=[dataclasses.asdict(f) for f in step.report_fields])
 
 
 MAX_JSON_DEPTH = 64
@@ -1695,7 +2039,8 @@ def check_json(name: str, value: Any) -> dict[str, Any]:
 class Engine:
     """The workflow rules.  Thread-safe: all shared state lives in SQLite."""
 
-    def __init__(self, library: Library, store: StateStore, decider: "StubDecider | LLMDecider") -> None:
+    def __init__(self, library: Library, store: StateStore,
+                 decider: "StubDecider | AgentDecider | LLMDecider") -> None:
         self.library = library
         self.store = store
         self.decider = decider
@@ -1721,13 +2066,14 @@ class Engine:
         try:
             wf = self.library.load(inst.workflow_name)
             changed = bool(inst.definition_hash) and wf.hash != inst.definition_hash
-            next_step = self._next_step(wf, inst.current_step_name, inst.status, "")
+            next_step = self._next_step(wf, inst, "")
         except (DefinitionNotFound, InvalidArgument):
             pass
         return Status(inst.instance_id, inst.workflow_name, inst.status, inst.current_step_name, next_step,
                       inst.context, inst.created_at, inst.updated_at, inst.completed_at,
                       [HistoryItem(h.timestamp, h.step_name, h.outcome_status, h.user_report,
-                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed)
+                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed,
+                      public_approval(inst.awaiting_approval))
 
     def list_instances(self, status: str | None = None, workflow_name: str | None = None,
                        limit: int = 20) -> InstanceList:
@@ -1782,13 +2128,17 @@ class Engine:
                 f"the report is for step {str(step_id)[:100]!r} but the instance is at {step.name!r}; do the "
                 f"current step's instructions (get_workflow_status shows them), or call resume_workflow if "
                 "you are continuing from another conversation", current_step_name=step.name)
+        check_evidence(step, report)
         merged = {**inst.context, **updates}
         working = dataclasses.replace(inst, context=merged)
         decision = decide_by_transition(step, report)
         if decision is None:
-            decision = self._ask(DecisionRequest("advance", wf, working,
-                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
-                                 inst, step.name, report)
+            try:
+                decision = self._ask(DecisionRequest("advance", wf, working,
+                                                     self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
+                                     inst, step.name, report)
+            except AskAgent as ask:
+                return self._question(wf, inst, ask.question)
         return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
 
     def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
@@ -1804,7 +2154,7 @@ class Engine:
         report = self._report(report or {}, required=False)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS):
+        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS) or inst.awaiting_approval:
             raise self._not_running(inst)
         wf = self.library.load_valid(inst.workflow_name)
         where = inst.current_step_name
@@ -1816,8 +2166,12 @@ class Engine:
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
         working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
-        decision = self._ask(DecisionRequest("resume", wf, working, self.store.history(instance_id, PROMPT_HISTORY_ROWS),
-                                             report, assumed_current_step_name), inst, where, record)
+        try:
+            decision = self._ask(DecisionRequest("resume", wf, working,
+                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS),
+                                                 report, assumed_current_step_name), inst, where, record)
+        except AskAgent as ask:
+            return self._question(wf, working, ask.question)
         if decision.status_suggestion == SUSPENDED:
             decision = dataclasses.replace(decision, status_suggestion=None)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")
@@ -1831,11 +2185,56 @@ class Engine:
         if inst.status in (COMPLETED, CANCELLED):
             raise self._not_running(inst)
         now = utcnow()
-        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now)
+        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now, awaiting_approval=None)
         self.store.update(inst, after, HistoryEntry(instance_id, now, inst.current_step_name,
                                                     {"reason": reason} if reason else None, "CANCELLED",
                                                     inst.current_step_name, "client", reason or "cancelled"))
         return self.status(instance_id)
+
+    def approve(self, instance_id: str, approved: bool, comment: str | None = None, by: str = "unknown",
+                approval_id: str | None = None) -> Progress:
+        """A person's answer to a pending approval; never reachable from an agent's tool.
+
+        Approval moves the run to the step decided when the agent reported; a
+        rejection takes the step's ``rejected`` transition, else returns to the
+        gated step so the agent can redo it.  Who answered and the comment go
+        into history.  ``approval_id``, when given, must name the pending request,
+        so a stale answer (say, an elicitation reply after a CLI approval) is refused.
+        """
+        instance_id = self._instance_id(instance_id)
+        if comment is not None and (not isinstance(comment, str) or len(comment) > 10_000):
+            raise InvalidArgument("comment must be text up to 10,000 characters")
+        inst = self.store.get(instance_id)
+        pending = inst.awaiting_approval
+        if not pending:
+            raise InvalidArgument(f"instance {instance_id} is not waiting for an approval (it is {inst.status} at "
+                                  f"step {inst.current_step_name!r}); nothing to approve",
+                                  status=inst.status, current_step_name=inst.current_step_name)
+        if approval_id is not None and approval_id != pending.get("approval_id"):
+            raise InvalidArgument("this answer is for an approval request that is no longer pending; "
+                                  "get_workflow_status shows the current one")
+        wf = self.library.load_valid(inst.workflow_name)
+        gated = wf.step(pending["step_name"])
+        if approved:
+            target = wf.resolve_target(pending["proposed_next_step"]) or pending["step_name"]
+        else:
+            target = (gated.transitions.get("rejected") if gated else None) or pending["step_name"]
+        target = wf.resolve_target(target) or wf.first_step.name
+        now = utcnow()
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
+        after = dataclasses.replace(inst, current_step_name=target, status=status, awaiting_approval=None,
+                                    updated_at=now, definition_hash=wf.hash,
+                                    completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
+        verdict = "approved" if approved else "rejected"
+        reasoning = f"{verdict} by {by}" + (f": {comment}" if comment else "")
+        if not approved:
+            reasoning += f"; back to '{target}'" if target == pending["step_name"] else f"; rejected goes to '{target}'"
+        record = {"approval": verdict, "by": by, "comment": comment, "approval_id": pending.get("approval_id"),
+                  "what": pending.get("approval")}
+        after = self.store.update(inst, after, HistoryEntry(instance_id, now, pending["step_name"], record,
+                                                            verdict.upper(), target, "approval", reasoning))
+        log.info("%s %s: %s by %s -> %s", wf.name, instance_id, verdict, by, target)
+        return self._progress(wf, after, "approval", reasoning, False)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -1858,6 +2257,14 @@ class Engine:
 
     @staticmethod
     def _not_running(inst: Instance) -> InstanceNotRunning:
+        if inst.awaiting_approval:
+            return InstanceNotRunning(
+                f"instance {inst.instance_id} waits for a person to approve leaving step "
+                f"{inst.current_step_name!r} ({clip(inst.awaiting_approval.get('approval', ''), 200)}). You cannot "
+                f"approve it: ask the user to run `orchestrator-mcp approve {inst.instance_id}` (or add --reject "
+                "--comment '...'), or use the approval form of `orchestrator-mcp ui`; then call "
+                "get_workflow_status for the next step", status=inst.status,
+                current_step_name=inst.current_step_name, awaiting_approval=inst.awaiting_approval)
         hint = {SUSPENDED: "call resume_workflow to continue it",
                 FAILED_STATUS: "call resume_workflow to retry it, or start_workflow for a fresh run",
                 COMPLETED: "it is finished; call start_workflow for a new run",
@@ -1886,12 +2293,31 @@ class Engine:
         status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
         if status == RUNNING and decision.status_suggestion == SUSPENDED:
             status = SUSPENDED
-        after = dataclasses.replace(
-            working, current_step_name=target, status=status,
-            context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
-            updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
-        entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                             decision.decided_by, decision.reasoning)
+        leaving = wf.step(step_name)
+        if leaving is not None and leaving.approval and target != leaving.name:
+            # A gated step is left only with a person's approval: the run stays at the
+            # step, SUSPENDED, with the decision kept until someone approves or rejects it.
+            awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": leaving.name,
+                        "approval": leaving.approval, "proposed_next_step": target,
+                        "decided_by": decision.decided_by, "requested_at": now,
+                        "how_to_approve": f"orchestrator-mcp approve {inst.instance_id} [--reject] [--comment TEXT]"}
+            after = dataclasses.replace(
+                working, current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
+                context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+                updated_at=now, completed_at=None)
+            reasoning = (f"{decision.reasoning} [waiting for a person to approve leaving '{leaving.name}' "
+                         f"for '{target}']")
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, leaving.name,
+                                 decision.decided_by, reasoning)
+            decision = dataclasses.replace(decision, reasoning=reasoning)
+        else:
+            after = dataclasses.replace(
+                working, current_step_name=target, status=status,
+                context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+                updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None,
+                awaiting_approval=None)
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
+                                 decision.decided_by, decision.reasoning)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
@@ -1900,7 +2326,8 @@ class Engine:
             if replay is not None:
                 return replay
             raise
-        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, target, decision.decided_by)
+        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, after.current_step_name,
+                 decision.decided_by)
         return self._progress(wf, after, decision.decided_by, decision.reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
@@ -1923,11 +2350,20 @@ class Engine:
     def _progress(self, wf: WorkflowDef, inst: Instance, decided_by: str, reasoning: str,
                   changed: bool) -> Progress:
         return Progress(inst.instance_id, inst.workflow_name, inst.status,
-                        self._next_step(wf, inst.current_step_name, inst.status, reasoning),
-                        inst.context, decided_by, reasoning, changed)
+                        self._next_step(wf, inst, reasoning),
+                        inst.context, decided_by, reasoning, changed, public_approval(inst.awaiting_approval))
+
+    def _question(self, wf: WorkflowDef, inst: Instance, question: RoutingQuestion) -> Progress:
+        """The routing question as the call's result; nothing is stored until the agent answers."""
+        step = wf.step(question.step_name)
+        return Progress(inst.instance_id, inst.workflow_name, inst.status,
+                        NextStep(question.step_name, question.render(), list(step.report_fields) if step else []),
+                        inst.context, "question", "no declared transition matched: the agent decides",
+                        bool(inst.definition_hash) and inst.definition_hash != wf.hash, None, question)
 
     @staticmethod
-    def _next_step(wf: WorkflowDef, step_name: str, status: str, reasoning: str) -> NextStep:
+    def _next_step(wf: WorkflowDef, inst: Instance, reasoning: str) -> NextStep:
+        step_name, status = inst.current_step_name, inst.status
         if step_name == FINISH or status == COMPLETED:
             return NextStep(FINISH, f"Workflow '{wf.title or wf.name}' is complete. Tell the user what was "
                                     "done, briefly; there are no more steps.")
@@ -1942,10 +2378,19 @@ class Engine:
             return NextStep(step_name, f"Step {step_name!r} is no longer in the workflow definition; "
                                        "call resume_workflow to pick up from the current definition.")
         text = step.instructions
-        if status == SUSPENDED:
+        if step.report_fields:
+            text += "\n\n" + evidence_line(step.report_fields)
+        pending = inst.awaiting_approval
+        if status == SUSPENDED and pending:
+            text = (f"WAITING FOR APPROVAL. A person must approve leaving step '{step.name}' before the run goes "
+                    f"on to '{pending.get('proposed_next_step')}'. What they approve:\n\n{pending.get('approval')}"
+                    f"\n\nYou cannot approve it yourself. Ask the user to run `orchestrator-mcp approve "
+                    f"{inst.instance_id}` (or `--reject --comment '...'`), or to use the approval form of "
+                    "`orchestrator-mcp ui`; then call get_workflow_status, which shows the next step.")
+        elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
-        return NextStep(step.name, text)
+        return NextStep(step.name, text, list(step.report_fields))
 
 
 # =============================================================================
@@ -1958,7 +2403,10 @@ SERVER_INSTRUCTIONS = (
     "This server holds step-by-step workflows: call start_workflow (list_workflows shows them), do exactly what "
     "next_step.instructions say, then call advance_workflow with an honest report, and repeat until the next "
     "step is FINISH. In a new conversation, find the run with list_instances and continue it with "
-    "resume_workflow instead of starting over."
+    "resume_workflow instead of starting over. "
+    "When a result carries routing_question, choose one of its candidates and call the same tool again with "
+    "the same report plus report.choose_step; when it carries awaiting_approval, stop and ask the user to "
+    "approve as it says, since no tool can approve for them."
 )
 
 AUTHORING_GUIDE = """\
@@ -2077,10 +2525,12 @@ def build_server(engine: Engine, config: Config) -> Any:
     """The MCPServer with every tool, resource and prompt of CONTRACT §6."""
     from typing import Annotated
 
-    from mcp.server.mcpserver import MCPServer
+    import anyio.from_thread
+    from mcp.server.mcpserver import Context, MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-    from mcp_types import (CallToolResult, GetPromptResult, Prompt, PromptArgument, PromptMessage,
-                           TextContent, ToolAnnotations)
+    from mcp_types import (CallToolResult, ElicitRequest, ElicitRequestFormParams, GetPromptResult,
+                           InputRequiredResult, Prompt, PromptArgument, PromptMessage, TextContent,
+                           ToolAnnotations)
     from pydantic import Field, ValidationError
 
     def failure(exc: BaseException) -> Any:
@@ -2149,6 +2599,84 @@ def build_server(engine: Engine, config: Config) -> Any:
         "for such as 'success' or 'failure', result/details/message/error: what you found}."))]
     Updates = Annotated[dict[str, Any], Field(description="Context keys to set for later steps (any JSON).")]
 
+    # -- approval through the client (elicitation) ----------------------------
+    # The answer comes from the person through the client's own form, never from a
+    # tool argument.  Clients on the request/response protocol of 2026-07-28 get an
+    # InputRequiredResult and retry the call with the answer; older sessions get a
+    # server-initiated elicitation/create request while the call waits.
+
+    approval_schema = {
+        "type": "object",
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject"], "title": "Decision",
+                         "description": "approve lets the workflow go on; reject sends it back"},
+            "comment": {"type": "string", "title": "Comment", "description": "optional, kept in the history"},
+        },
+        "required": ["decision"],
+    }
+
+    def who(ctx: Any) -> str:
+        try:
+            params = ctx.session.client_params
+            name = params.client_info.name if params and params.client_info else ""
+        except Exception:  # noqa: BLE001 - the identity is best effort
+            name = ""
+        return f"the user via {name or 'the MCP client'} (elicitation)"
+
+    def elicitation_params(pending: dict[str, Any], iid: str) -> Any:
+        message = (f"Approve leaving step '{pending['step_name']}' for '{pending['proposed_next_step']}'?\n\n"
+                   f"{pending['approval']}\n\n(instance {iid})")
+        return ElicitRequestFormParams(message=message, requested_schema=approval_schema)
+
+    def apply_answer(ctx: Any, iid: str, pending: dict[str, Any], answer: Any, fallback: Any) -> Any:
+        """Turn the client's elicitation result into an approval; a cancel leaves the run waiting."""
+        action = getattr(answer, "action", None) or (answer.get("action") if isinstance(answer, dict) else None)
+        content = getattr(answer, "content", None) if not isinstance(answer, dict) else answer.get("content")
+        content = content if isinstance(content, dict) else {}
+        if action == "accept" and content.get("decision") in ("approve", "reject"):
+            approved = content["decision"] == "approve"
+        elif action == "decline":
+            approved = False  # the person explicitly said no
+        else:
+            return fallback() if callable(fallback) else fallback
+        comment = content.get("comment") if isinstance(content.get("comment"), str) else None
+        return engine.approve(iid, approved, comment or None, who(ctx), approval_id=pending["approval_id"])
+
+    def with_approval(ctx: Any, iid: str, call: Callable[[], Progress]) -> Any:
+        """Run an advance/resume; if it leaves a gated step, ask the person through the client."""
+        def body() -> Any:
+            responses = getattr(ctx, "input_responses", None) if ctx is not None else None
+            if responses and "approval" in responses:
+                inst = engine.store.get(engine._instance_id(iid))
+                pending = inst.awaiting_approval
+                if pending and pending.get("approval_id") == ctx.request_state:
+                    return apply_answer(ctx, inst.instance_id, pending, responses["approval"], call)
+            progress = call()
+            if progress.awaiting_approval is None or ctx is None or progress.status != SUSPENDED:
+                return progress
+            try:
+                caps = ctx.client_capabilities
+            except ValueError:
+                caps = None
+            if caps is None or caps.elicitation is None:
+                return progress
+            pending = engine.store.get(progress.instance_id).awaiting_approval
+            if not pending:
+                return progress
+            params = elicitation_params(pending, progress.instance_id)
+            if not ctx.session.can_send_request:
+                return InputRequiredResult(input_requests={"approval": ElicitRequest(params=params)},
+                                           request_state=pending["approval_id"])
+            try:
+                answer = anyio.from_thread.run(lambda: ctx.session.elicit_form(
+                    message=params.message, requested_schema=params.requested_schema,
+                    related_request_id=ctx.request_context.request_id))
+            except Exception as exc:  # noqa: BLE001 - no answer: the run keeps waiting visibly
+                log.info("approval elicitation failed (%s); the run waits for orchestrator-mcp approve", exc)
+                return progress
+            return apply_answer(ctx, progress.instance_id, pending, answer, progress)
+        return guarded(body)
+
     @server.tool(annotations=read_only)
     def list_workflows() -> WorkflowList:
         """List the workflows this server can run, with their steps. Invalid ones are listed with their
@@ -2166,23 +2694,30 @@ def build_server(engine: Engine, config: Config) -> Any:
         return guarded(lambda: engine.start(workflow_name, context))
 
     @server.tool(annotations=writes)
-    def advance_workflow(instance_id: InstanceId, report: Report, context_updates: Updates = {}) -> Progress:
+    def advance_workflow(instance_id: InstanceId, report: Report, ctx: Context,
+                         context_updates: Updates = {}) -> Progress:
         """Report on the step you just did and get the next one. Include step_id (the step's name) so a
-        retried call is answered once. Repeat until next_step.step_name is FINISH. On STEP_MISMATCH, call
-        get_workflow_status; on AI_SERVICE_ERROR with retryable true, send the same call again."""
-        return guarded(lambda: engine.advance(instance_id, report, context_updates))
+        retried call is answered once, and every field next_step.report_fields lists. Repeat until
+        next_step.step_name is FINISH. If the result has routing_question, call advance_workflow again with
+        the same report plus report.choose_step = one of its candidates; if it has awaiting_approval, ask
+        the user to approve (it says how) and wait. On STEP_MISMATCH, call get_workflow_status; on
+        AI_SERVICE_ERROR with retryable true, send the same call again."""
+        return with_approval(ctx, instance_id, lambda: engine.advance(instance_id, report, context_updates))
 
     @server.tool(annotations=writes)
     def resume_workflow(
         instance_id: InstanceId,
         assumed_current_step_name: Annotated[str, Field(description="The step you believe you are at.",
                                                         max_length=200)],
+        ctx: Context,
         report: Annotated[dict[str, Any], Field(description="What you know of the work so far.")] = {},
         context_updates: Updates = {},
     ) -> Progress:
         """Continue a run in a new conversation (or after SUSPENDED/FAILED). The server reconciles your
-        assumed step with its stored state and returns the step to do now."""
-        return guarded(lambda: engine.resume(instance_id, assumed_current_step_name, report, context_updates))
+        assumed step with its stored state and returns the step to do now. If the result has
+        routing_question, read its history and call resume_workflow again with report.choose_step."""
+        return with_approval(ctx, instance_id,
+                             lambda: engine.resume(instance_id, assumed_current_step_name, report, context_updates))
 
     @server.tool(annotations=read_only)
     def get_workflow_status(
@@ -2462,8 +2997,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
     if config.provider_auto:
-        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
-                    "decides steps without a # Transitions match")
+        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the calling agent decides "
+                    "steps without a # Transitions match (AI_PROVIDER=agent)")
     server, engine = create_app(config)
     log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
              config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))

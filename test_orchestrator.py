@@ -137,7 +137,7 @@ def test_error_body_shapes_and_hides_internals() -> None:
 def test_config_defaults_and_per_platform_db_path(tmp_path: Path) -> None:
     config = om.Config.load({"HOME": str(tmp_path)})
     assert config.workflow_roots == (BUNDLED,)
-    assert config.provider == "stub" and config.provider_auto is True
+    assert config.provider == "agent" and config.provider_auto is True
     assert config.db_path == tmp_path / ".local/share/orchestrator-mcp/workflows.sqlite"
     assert om.default_db_path({"HOME": "/h", "XDG_DATA_HOME": "/x"}, "linux") == \
         Path("/x/orchestrator-mcp/workflows.sqlite")
@@ -984,10 +984,13 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
         started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
-        assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check."}
+        assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check.",
+                                         "report_fields": []}
         assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
         assert set(started) == {"instance_id", "workflow_name", "status", "next_step", "current_context",
-                                "decided_by", "reasoning", "definition_changed"}
+                                "decided_by", "reasoning", "definition_changed", "awaiting_approval",
+                                "routing_question"}
+        assert started["awaiting_approval"] is None and started["routing_question"] is None
         iid = started["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Check",
                                                                                      "status": "NO_FILES"}}))
@@ -1018,7 +1021,9 @@ async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flo
         assert [h["determined_next_step"] for h in status["history"]] == ["One", "One", "Two", "Three", "FINISH"]
         assert status["completed_at"] and status["history"][0]["outcome_status"] == "STARTED"
         assert set(status) == {"instance_id", "workflow_name", "status", "current_step_name", "next_step", "context",
-                               "created_at", "updated_at", "completed_at", "history", "definition_changed"}
+                               "created_at", "updated_at", "completed_at", "history", "definition_changed",
+                               "awaiting_approval"}
+        assert status["awaiting_approval"] is None
         assert set(status["history"][1]) == {"timestamp", "step_name", "outcome_status", "report",
                                              "determined_next_step", "decided_by", "reasoning"}
         assert status["history"][1]["report"] == {"status": "error"} and status["created_at"].endswith("Z")
@@ -1383,7 +1388,7 @@ def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
     assert failure["isError"] is True
     assert json.loads(failure["content"][0]["text"])["error"]["code"] == "INSTANCE_NOT_FOUND"
     stderr = server.close()
-    assert stderr.count("the deterministic stub decides") == 1  # the auto-provider warning, once
+    assert stderr.count("the calling agent decides") == 1  # the auto-provider warning, once
     assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
     assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(7,)]
 
