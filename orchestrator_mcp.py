@@ -768,7 +768,7 @@ def _add_condition(step: StepDef, cond: "re.Match[str]", target: str, error: Cal
     fits = {"integer": numeric, "number": numeric, "boolean": isinstance(literal, bool),
             "text": isinstance(literal, str), "list": False}[kind]
     if not fits:
-        error(f"transition '{cond.group(0)}': {json.dumps(literal)} is not a {kind} value for {name!r}")
+        error(f"transition '{cond.group(0)}': {json.dumps(literal)} does not fit {name!r}, which is {kind}")
         return
     step.conditions.append(Condition(name, op, literal, target))
 
@@ -2236,6 +2236,13 @@ class Engine:
         log.info("%s %s: %s by %s -> %s", wf.name, instance_id, verdict, by, target)
         return self._progress(wf, after, "approval", reasoning, False)
 
+    def waiting(self, instance_id: str) -> Progress:
+        """The run as it stands while it waits for an approval (the user dismissed the question)."""
+        inst = self.store.get(instance_id)
+        wf = self.library.load_valid(inst.workflow_name)
+        return self._progress(wf, inst, (inst.awaiting_approval or {}).get("decided_by", ""),
+                              "waiting for a person to approve", False)
+
     # -- helpers ---------------------------------------------------------------
 
     @staticmethod
@@ -2262,9 +2269,8 @@ class Engine:
                 f"instance {inst.instance_id} waits for a person to approve leaving step "
                 f"{inst.current_step_name!r} ({clip(inst.awaiting_approval.get('approval', ''), 200)}). You cannot "
                 f"approve it: ask the user to run `orchestrator-mcp approve {inst.instance_id}` (or add --reject "
-                "--comment '...'), or use the approval form of `orchestrator-mcp ui`; then call "
-                "get_workflow_status for the next step", status=inst.status,
-                current_step_name=inst.current_step_name, awaiting_approval=inst.awaiting_approval)
+                "--comment '...'); then call get_workflow_status for the next step", status=inst.status,
+                current_step_name=inst.current_step_name, awaiting_approval=public_approval(inst.awaiting_approval))
         hint = {SUSPENDED: "call resume_workflow to continue it",
                 FAILED_STATUS: "call resume_workflow to retry it, or start_workflow for a fresh run",
                 COMPLETED: "it is finished; call start_workflow for a new run",
@@ -2385,8 +2391,8 @@ class Engine:
             text = (f"WAITING FOR APPROVAL. A person must approve leaving step '{step.name}' before the run goes "
                     f"on to '{pending.get('proposed_next_step')}'. What they approve:\n\n{pending.get('approval')}"
                     f"\n\nYou cannot approve it yourself. Ask the user to run `orchestrator-mcp approve "
-                    f"{inst.instance_id}` (or `--reject --comment '...'`), or to use the approval form of "
-                    "`orchestrator-mcp ui`; then call get_workflow_status, which shows the next step.")
+                    f"{inst.instance_id}` (or `--reject --comment '...'`); then call get_workflow_status, which "
+                    "shows the next step.")
         elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
@@ -2443,6 +2449,8 @@ Each step file has H1 sections (a `#` heading outside code fences; `##` and deep
 | `# Client Instructions` | yes | the agent: returned verbatim as `next_step.instructions` |
 | `# Goal` | no | the decider, as context |
 | `# Transitions` | no | the engine: deterministic routing, no LLM call |
+| `# Report` | no | the engine: evidence the report must carry (checked before anything moves) |
+| `# Approval` | no | a person: what they approve before the run may leave the step |
 | anything else | no | the decider, as context |
 
 Client Instructions should end by saying what to report: which `status` values mean what, and which
@@ -2464,6 +2472,51 @@ no `default`), the configured decider reads the Orchestrator Guidance. Use trans
 that is a plain status, and guidance for judgment calls. In guidance, name steps as `` `Step Name` `` so
 `check` can warn when a name is wrong.
 
+## Required evidence: `# Report`
+
+```
+# Report
+- tests_passed: integer, required
+- tests_failed: integer, required
+- commit_sha: text - the new commit's hash
+```
+
+Each item is `- name: type[, required][ - description]`; types are `text`, `integer`, `number`
+(an integer is also a number), `boolean` and `list`. Fields are top-level keys of the report, next to
+`status`, and `next_step.report_fields` lists them; the instructions end with one generated line naming
+them. A report that lacks a required field (`null` counts as missing) or has a field of the wrong type
+is refused with `INVALID_ARGUMENT` naming the fields, and the run does not move. `step_id`, `status`
+and `choose_step` are reserved names.
+
+A transition may compare one declared field with one literal: `==`, `!=`, `>`, `>=`, `<`, `<=`
+(the ordering ones on numbers only), a literal being a number, `true`/`false` or text:
+
+```
+# Transitions
+- tests_failed > 0: Fix Failures
+- success: Review Changes
+```
+
+Evidence transitions are tried first, in file order, then the status ones, then `default`: the facts
+outrank the status the agent chose. A field the report lacks never matches. There is nothing more:
+no `and`/`or`, no arithmetic, no second field.
+
+## Approval gates: `# Approval`
+
+```
+# Approval
+The commit message, exactly as it will be committed.
+```
+
+The section says what a person approves. When a report would take the run away from this step (to
+another step, FINISH or FAILED), the run stops instead: it stays at the step as `SUSPENDED` with
+`awaiting_approval` (what, the proposed next step, how to approve). Where the client supports
+elicitation, the server asks the user directly during that call; otherwise the person runs
+`orchestrator-mcp approve ID` (or `--reject --comment "..."`). No tool argument can approve. Approval
+continues to the proposed step; rejection follows the step's `rejected:` transition if it has one,
+else goes back to the step itself. Who answered and the comment are kept in the history. Repeating
+the step (a transition to itself) needs no approval.
+
 ## Includes
 
 `{{file:relative/path.md}}` anywhere in a definition file is replaced by that file's content, resolved
@@ -2473,8 +2526,10 @@ root: absolute paths, `..` that climbs out, and symlinks pointing out are errors
 ## Checking
 
 `orchestrator-mcp check path/to/workflows` (or the `validate_workflow` tool) prints `file:line: message`
-for each problem and exits 1 if any workflow is invalid. Warnings flag steps nothing leads to and
-guidance that names a step that does not exist. Edits are picked up without a restart.
+for each problem and exits 1 if any workflow is invalid: unknown report types, conditions on undeclared
+fields or with a literal of the wrong type, and an empty `# Approval` are errors too. Warnings flag steps
+nothing leads to, guidance that names a step that does not exist, and a `rejected:` transition on a step
+without `# Approval`. Edits are picked up without a restart.
 
 ## A complete small example
 
@@ -2650,7 +2705,8 @@ def build_server(engine: Engine, config: Config) -> Any:
                 inst = engine.store.get(engine._instance_id(iid))
                 pending = inst.awaiting_approval
                 if pending and pending.get("approval_id") == ctx.request_state:
-                    return apply_answer(ctx, inst.instance_id, pending, responses["approval"], call)
+                    return apply_answer(ctx, inst.instance_id, pending, responses["approval"],
+                                        lambda: engine.waiting(inst.instance_id))
             progress = call()
             if progress.awaiting_approval is None or ctx is None or progress.status != SUSPENDED:
                 return progress
@@ -2792,7 +2848,7 @@ def create_app(config: Config) -> tuple[Any, Engine]:
 
 # =============================================================================
 # 8. Command line
-#    ``serve`` (the default), ``check``, ``run``, ``demo`` and ``diagram``.
+#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram`` and ``approve``.
 #    Bad configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
@@ -2863,6 +2919,46 @@ def _ask(prompt: str, default: str = "") -> str | None:
     return line.strip() or default
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers): still say where it came from
+        return "unknown user"
+
+
+def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]) -> Progress | None:
+    """Advance; when the agent decider asks, the person at the terminal is the agent."""
+    progress = engine.advance(progress.instance_id, report)
+    while progress.routing_question is not None:
+        question = progress.routing_question
+        _out("\n" + question.render() + "\n")
+        names = [c.step_name for c in question.candidates]
+        choice = _ask(f"choose the next step [{names[0]}]: ", names[0])
+        if choice is None:
+            return None
+        try:
+            progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
+        except InvalidArgument as exc:
+            _out(exc.message)
+    return progress
+
+
+def cmd_approve(args: argparse.Namespace, config: Config) -> int:
+    """A person approves (or rejects) leaving a gated step, from outside any MCP client."""
+    store = StateStore(config.db_path).open()
+    try:
+        engine = Engine(Library(config.workflow_roots), store, StubDecider())
+        progress = engine.approve(args.instance_id, not args.reject, args.comment,
+                                  f"{_user()} (orchestrator-mcp approve)")
+        _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
+             f"at {progress.next_step.step_name}")
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Drive a workflow at the terminal with the same engine and database."""
     store = StateStore(config.db_path).open()
@@ -2890,17 +2986,42 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if progress.status in (COMPLETED, FAILED_STATUS, CANCELLED):
                 _out(f"\n== {step.step_name} ==\n{step.instructions}")
                 return 0 if progress.status == COMPLETED else 1
+            if progress.awaiting_approval:
+                # The person at the terminal is the user, so they may answer the gate here.
+                _out(f"\n== Approval needed: {step.step_name} ==\n\n{progress.awaiting_approval['approval']}\n")
+                answer = _ask(f"approve going on to '{progress.awaiting_approval['proposed_next_step']}'? "
+                              "[a]pprove / [r]eject: ", "")
+                comment = _ask("comment (optional): ", "") if answer is not None else None
+                if answer is None or comment is None or answer.lower()[:1] not in ("a", "r"):
+                    _out(f"\nstill waiting for approval; later: orchestrator-mcp approve {progress.instance_id}")
+                    return 130
+                progress = engine.approve(progress.instance_id, answer.lower().startswith("a"), comment or None,
+                                          f"{_user()} (orchestrator-mcp run)")
+                _out(f"-> {progress.next_step.step_name}  [{progress.reasoning}]")
+                continue
             _out(f"\n== Step: {step.step_name} ==\n\n{step.instructions}\n")
             status_text = _ask("report status [success]: ", "success")
             message = _ask("message (optional): ", "") if status_text is not None else None
+            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
+            for f in step.report_fields if message is not None else []:
+                value = _ask(f"{f.name} ({f.type}{', required' if f.required else ''}): ", "")
+                if value is None:
+                    message = None
+                    break
+                if value:
+                    try:
+                        report[f.name] = value if f.type == "text" else json.loads(value)
+                    except ValueError:
+                        report[f.name] = value
             if status_text is None or message is None:
                 _out(f"\nstopped; the run is saved. Resume it with:\n  orchestrator-mcp run --resume "
                      f"{progress.instance_id}")
                 return 130
-            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
             if message:
                 report["message"] = message
-            progress = engine.advance(progress.instance_id, report)
+            progress = _answer_questions(engine, progress, report)
+            if progress is None:
+                return 130
             _out(f"-> {progress.next_step.step_name}  [decided by {progress.decided_by}] {progress.reasoning}")
     except KeyboardInterrupt:
         _out("\ninterrupted; the run is saved. Resume it with: orchestrator-mcp run --resume <instance_id> "
@@ -3028,7 +3149,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-COMMANDS = ("serve", "check", "run", "demo", "diagram")
+COMMANDS = ("serve", "check", "run", "demo", "diagram", "approve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -3059,6 +3180,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", parents=[common], help="scripted end-to-end session through a real MCP client")
     diagram = sub.add_parser("diagram", parents=[common], help="print a workflow's Mermaid flowchart")
     diagram.add_argument("workflow", metavar="WORKFLOW")
+    approve = sub.add_parser("approve", parents=[common],
+                             help="approve (or --reject) a run waiting at a step with '# Approval'")
+    approve.add_argument("instance_id", metavar="ID")
+    approve.add_argument("--reject", action="store_true", help="reject: the step's 'rejected' transition, else "
+                                                                "back to the step")
+    approve.add_argument("--comment", help="why; kept in the history")
     return parser
 
 
@@ -3077,7 +3204,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
                              model=args.model, endpoint=args.endpoint, log_level=args.log_level)
         setup_logging(config.log_level)
-        handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram}[args.command]
+        handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
+                   "approve": cmd_approve}[args.command]
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")

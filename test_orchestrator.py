@@ -8,6 +8,7 @@ servers, written below, that speak the providers' wire formats.
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -484,6 +485,70 @@ def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
             assert wf.first_step.name and all(s.instructions is not None for s in wf.steps)
 
     check()
+
+
+def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [Run](steps/run.md)\n2. [Fix](steps/fix.md)\n3. [Ship](steps/ship.md)\n",
+        "W/steps/run.md": step_md(extra=(
+            "\n# Report\n- tests_passed: integer, required - tests that passed\n- `ratio`: number\n"
+            "- flaky: boolean, optional\n- names: list\n- commit_sha: text\n\n# Transitions\n"
+            "- tests_passed < 1: Fix\n- ratio >= 0.5: Ship\n- flaky == true: Fix\n- commit_sha != 'none': Ship\n"
+            "- success: Ship\n")),
+        "W/steps/fix.md": step_md(transitions={"default": "Run"}),
+        "W/steps/ship.md": step_md(transitions={"success": "FINISH", "rejected": "Fix"},
+                                   extra="\n# Approval\nThe release notes.\nAnd the version.\n"),
+    })
+    wf = om.Library([tmp_path]).load("W")
+    assert wf.valid, wf.errors
+    run, ship = wf.step("Run"), wf.step("Ship")
+    assert run.report_fields == [om.ReportField("tests_passed", "integer", True, "tests that passed"),
+                                 om.ReportField("ratio", "number", False), om.ReportField("flaky", "boolean", False),
+                                 om.ReportField("names", "list", False), om.ReportField("commit_sha", "text", False)]
+    assert run.conditions == [om.Condition("tests_passed", "<", 1, "Fix"), om.Condition("ratio", ">=", 0.5, "Ship"),
+                              om.Condition("flaky", "==", True, "Fix"), om.Condition("commit_sha", "!=", "none", "Ship")]
+    assert run.transitions == {"success": "Ship"}
+    assert ship.approval == "The release notes.\nAnd the version." and not run.approval
+    assert ship.transitions == {"success": "FINISH", "rejected": "Fix"}
+    # Comparisons never cross types, and a missing field never matches.
+    cond = om.Condition("n", ">", 0, "X")
+    assert cond.holds({"n": 2}) and not cond.holds({"n": 0}) and not cond.holds({})
+    assert not cond.holds({"n": "5"}) and not cond.holds({"n": True})
+    assert om.Condition("ok", "==", True, "X").holds({"ok": True}) and not om.Condition("ok", "==", True, "X").holds({"ok": 1})
+
+
+def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [A](steps/a.md)\n2. [B](steps/b.md)\n3. [C](steps/c.md)\n",
+        "W/steps/a.md": step_md(extra=(
+            "\n# Report\n- count: integer, required\n- count: text\n- status: text\n- when: date\n"
+            "- nonsense line here\n- label: text\n\n# Transitions\n- missing > 1: B\n- label > 3: B\n"
+            "- count == yes: B\n- count > 1: Nowhere\n- success: B\n")),
+        "W/steps/b.md": step_md(transitions={"rejected": "A", "success": "C"}, extra="\n# Report\nnothing listed\n"),
+        "W/steps/c.md": step_md(transitions={"success": "FINISH"}, extra="\n# Approval\n\n"),
+    })
+    wf = om.Library([tmp_path]).load("W")
+    messages = [(p.file, p.line, p.message) for p in wf.errors]
+    assert messages == [
+        ("W/steps/a.md", 9, "report field 'count' is declared twice"),
+        ("W/steps/a.md", 10, "report field name 'status' is reserved (step_id, status, choose_step have their own meaning)"),
+        ("W/steps/a.md", 11, "report field 'when' has unknown type 'date'; use one of text, integer, number, boolean, list"),
+        ("W/steps/a.md", 12, "report field must look like '- name: integer, required' "
+                             "(types: text, integer, number, boolean, list)"),
+        ("W/steps/b.md", 11, "the '# Report' section declares no fields; list them as '- name: type, required' "
+                            "or remove the section"),
+        ("W/steps/c.md", 10, "step 'C' has an empty '# Approval' section; say what the person approves"),
+        ("W/steps/a.md", 16, "transition 'missing > 1' tests 'missing', which the step's '# Report' section does "
+                             "not declare (declared: count, label)"),
+        ("W/steps/a.md", 17, "transition 'label > 3': '>' compares numbers only; 'label' is text"),
+        ("W/steps/a.md", 18, "transition 'count == yes': \"yes\" does not fit 'count', which is integer"),
+        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; known: A, B, C, FINISH, FAILED"),
+    ]
+    assert [(p.file, p.message) for p in wf.warnings] == [
+        ("W/steps/b.md", "step 'B' has a 'rejected' transition but no '# Approval' section, so only a report "
+                         "status can take it")]
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1 and "W/steps/a.md:17: transition 'label > 3'" in proc.stdout
 
 
 # =============================================================================
@@ -1167,8 +1232,11 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
                 break
             seen.append(p["next_step"]["step_name"])
             assert p["next_step"]["instructions"].strip()
-            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"],
-                                                          "report": {"step_id": seen[-1], "status": "success"}}))
+            # Declared evidence, filled from next_step.report_fields alone: zero failures, so no detour.
+            evidence = {f["name"]: {"integer": 0, "number": 0, "text": "abc123", "boolean": True, "list": []}[f["type"]]
+                        for f in p["next_step"]["report_fields"]}
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"], "report": {
+                "step_id": seen[-1], "status": "success", **evidence}}))
         assert p["status"] == "COMPLETED", seen
 
 
@@ -1281,6 +1349,308 @@ def test_http_refuses_public_bind_without_token_and_requires_bearer(tmp_path: Pa
         assert server.post({"Authorization": "Bearer t0ken-value"}).status_code == 200
     finally:
         assert "t0ken-value" not in server.stop()
+
+
+# -- required evidence, approval gates, the agent decider ---------------------
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> Path:
+    """Run Tests (evidence, an evidence transition) -> Review (approval, rejected: Fix) -> Ship (approval) -> FINISH."""
+    root = tmp_path / "gated"
+    write(root, {
+        "GATED/index.md": ("# Gated\n\n## Steps\n1. [Run Tests](steps/run.md)\n2. [Fix](steps/fix.md)\n"
+                           "3. [Review](steps/review.md)\n4. [Ship](steps/ship.md)\n"),
+        "GATED/steps/run.md": step_md("Green goes to `Review`, red to `Fix`.", "Run the tests.", extra=(
+            "\n# Report\n- tests_passed: integer, required\n- tests_failed: integer, required\n- ratio: number\n"
+            "- log: list\n\n# Transitions\n- tests_failed > 0: Fix\n- success: Review\n")),
+        "GATED/steps/fix.md": step_md("Back to `Run Tests`.", "Fix the failures.", {"fixed": "Run Tests"}),
+        "GATED/steps/review.md": step_md("Approved work goes to `Ship`.", "Show the diff to the user.",
+                                         {"success": "Ship", "again": "Review", "rejected": "Fix"},
+                                         extra="\n# Approval\nThe diff and the test summary.\n"),
+        "GATED/steps/ship.md": step_md("Finish.", "Ship it.", {"success": "FINISH"},
+                                       extra="\n# Approval\nThe release.\n"),
+    })
+    return root
+
+
+async def history_of(c: Any, iid: str) -> list[dict[str, Any]]:
+    return ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 100}))["history"]
+
+
+async def at_review(c: Any) -> str:
+    iid = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+    ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+        "step_id": "Run Tests", "status": "success", "tests_passed": 3, "tests_failed": 0}}))
+    return iid
+
+
+@pytest.mark.anyio
+async def test_required_evidence_is_checked_before_anything_moves(tmp_path: Path, gated: Path) -> None:
+    server, _ = make_app(tmp_path, [gated])
+    db = tmp_path / "state.sqlite"
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))
+        iid = p["instance_id"]
+        assert p["next_step"]["report_fields"] == [
+            {"name": "tests_passed", "type": "integer", "required": True, "description": ""},
+            {"name": "tests_failed", "type": "integer", "required": True, "description": ""},
+            {"name": "ratio", "type": "number", "required": False, "description": ""},
+            {"name": "log", "type": "list", "required": False, "description": ""}]
+        assert p["next_step"]["instructions"] == (
+            "Run the tests.\n\nInclude in your report (top-level keys): `tests_passed` (integer, required), "
+            "`tests_failed` (integer, required), `ratio` (number), `log` (list).")
+        before = db_rows(db, "SELECT version, current_step_name FROM workflow_instances")
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Run Tests", "status": "success", "tests_passed": 3}}), "INVALID_ARGUMENT")
+        assert e["missing_fields"] == ["tests_failed"] and e["wrong_type"] == []
+        assert "missing required field(s): tests_failed" in e["message"] and "Nothing moved" in e["message"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": "3", "tests_failed": True, "ratio": "high", "log": "x"}}),
+            "INVALID_ARGUMENT")
+        assert e["missing_fields"] == [] and e["wrong_type"] == [
+            {"name": "tests_passed", "expected": "integer", "got": "text"},
+            {"name": "tests_failed", "expected": "integer", "got": "boolean"},
+            {"name": "ratio", "expected": "number", "got": "text"},
+            {"name": "log", "expected": "list", "got": "text"}]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 2.5, "tests_failed": None}}), "INVALID_ARGUMENT")
+        assert e["missing_fields"] == ["tests_failed"] and e["wrong_type"][0]["got"] == "number"
+        assert len(e["report_fields"]) == 4
+        assert db_rows(db, "SELECT version, current_step_name FROM workflow_instances") == before
+        assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(1,)]
+        # The evidence outranks the status: 'success' with a failure goes to Fix.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Run Tests", "status": "success", "tests_passed": 2, "tests_failed": 1, "ratio": 1}}))
+        assert p["next_step"]["step_name"] == "Fix" and p["decided_by"] == "transition"
+        assert p["reasoning"] == ("evidence tests_failed=1 matches 'tests_failed > 0' of step 'Run Tests', "
+                                  "which goes to Fix")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 3, "tests_failed": 0, "log": ["a"]}}))
+        assert p["next_step"]["step_name"] == "Review"
+        assert (await history_of(c, iid))[-1]["report"]["tests_passed"] == 3
+
+
+@pytest.mark.anyio
+async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path, gated: Path) -> None:
+    server, engine = make_app(tmp_path, [gated])
+    async with client(server) as c:
+        tools = (await c.list_tools()).tools
+        for tool in tools:  # no tool offers an argument that could stand for an approval
+            assert not any(re.search(r"approv|reject|decision|elicit", name)
+                           for name in tool.input_schema.get("properties", {})), tool.name
+        iid = await at_review(c)
+        # Repeating the gated step is not leaving it.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "again"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Review", None)
+        report = {"step_id": "Review", "status": "success", "approved": True}
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Review")
+        assert p["awaiting_approval"] == {
+            "step_name": "Review", "approval": "The diff and the test summary.", "proposed_next_step": "Ship",
+            "decided_by": "transition", "requested_at": p["awaiting_approval"]["requested_at"],
+            "how_to_approve": f"orchestrator-mcp approve {iid} [--reject] [--comment TEXT]"}
+        assert p["next_step"]["instructions"].startswith("WAITING FOR APPROVAL.")
+        assert f"orchestrator-mcp approve {iid}" in p["next_step"]["instructions"]
+        # A lost reply retried gets the same answer; nothing moves twice.
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert again["decided_by"] == "replay" and again["status"] == "SUSPENDED"
+        # Everything an agent could try: another advance, resume, approval-looking words anywhere.
+        attempts = [
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "approved", "approval": "approved",
+                                                                 "approve": True}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
+                                  "context_updates": {"approved": True, "awaiting_approval": None}}),
+            ("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Ship",
+                                 "report": {"status": "approved", "choose_step": "Ship"}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "success"}, "approve": True}),
+        ]
+        for tool, args in attempts:
+            result = await c.call_tool(tool, args)
+            assert result.is_error, (tool, args)
+            body = json.loads(result.content[0].text)["error"]
+            assert body["code"] in ("INSTANCE_NOT_RUNNING", "INVALID_ARGUMENT"), body
+            if body["code"] == "INSTANCE_NOT_RUNNING":
+                assert f"orchestrator-mcp approve {iid}" in body["message"]
+                assert body["awaiting_approval"]["proposed_next_step"] == "Ship"
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["status"] == "SUSPENDED" and status["awaiting_approval"]["step_name"] == "Review"
+        # A person rejects: the step's 'rejected' transition goes to Fix, with who and why in history.
+        e = err(await c.call_tool("cancel_workflow", {"instance_id": "nope"}), "INSTANCE_NOT_FOUND")
+        assert e
+        p = engine.approve(iid, False, "tests are too thin", "alice (test)")
+        assert (p.status, p.next_step.step_name, p.decided_by) == ("RUNNING", "Fix", "approval")
+        last = (await history_of(c, iid))[-1]
+        assert last["outcome_status"] == "REJECTED" and last["decided_by"] == "approval"
+        assert last["report"]["by"] == "alice (test)" and last["report"]["comment"] == "tests are too thin"
+        assert last["reasoning"] == "rejected by alice (test): tests are too thin; rejected goes to 'Fix'"
+        with pytest.raises(om.InvalidArgument, match="not waiting for an approval"):
+            engine.approve(iid, True, None, "alice")
+        # Ship has no 'rejected' transition: a rejection returns to Ship itself; approval finishes.
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        engine.approve(iid, True, None, "bob")
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["awaiting_approval"]["step_name"] == "Ship" and p["awaiting_approval"]["proposed_next_step"] == "FINISH"
+        assert engine.approve(iid, False, None, "bob").next_step.step_name == "Ship"
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        done = engine.approve(iid, True, "ship it", "bob")
+        assert done.status == "COMPLETED" and done.next_step.step_name == "FINISH"
+
+
+class Elicited:
+    """An SDK client elicitation callback that answers like a person would, and remembers what it saw."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.seen: list[Any] = []
+
+    async def __call__(self, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
+        self.seen.append(params)
+        action, content = self.answers.pop(0)
+        return ElicitResult(action=action, content=content)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_elicitation_asks_the_user_during_the_advance(tmp_path: Path, gated: Path, mode: str) -> None:
+    """Both protocol styles: a server-initiated request (legacy) and InputRequiredResult (2026-07-28)."""
+    from mcp import Client
+
+    server, _ = make_app(tmp_path, [gated])
+    answers = Elicited(("accept", {"decision": "reject", "comment": "needs a test"}), ("cancel", None),
+                       ("accept", {"decision": "approve", "comment": "lgtm"}), ("decline", None))
+    async with Client(server, mode=mode, elicitation_callback=answers) as c:
+        iid = await at_review(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("RUNNING", "Fix", "approval")
+        form = answers.seen[0]
+        assert "Approve leaving step 'Review' for 'Ship'?" in form.message
+        assert "The diff and the test summary." in form.message
+        assert form.requested_schema["properties"]["decision"]["enum"] == ["approve", "reject"]
+        last = (await history_of(c, iid))[-1]
+        assert last["report"]["approval"] == "rejected" and last["report"]["comment"] == "needs a test"
+        assert last["report"]["by"] == "the user via mcp (elicitation)"
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        # Dismissed: the run waits visibly for another way to approve.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+    # Someone rejects outside the client (back through Fix); the next time, the client asks and the user approves.
+    server2, engine = make_app(tmp_path, [gated])
+    assert engine.approve(iid, False, None, "carol").next_step.step_name == "Fix"
+    async with Client(server2, mode=mode, elicitation_callback=answers) as c:
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")
+        assert (await history_of(c, iid))[-1]["reasoning"] == "approved by the user via mcp (elicitation): lgtm"
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")  # declined = rejected
+        assert (await history_of(c, iid))[-1]["outcome_status"] == "REJECTED"
+    assert answers.answers == []
+
+
+@pytest.fixture
+def judgment(tmp_path: Path) -> Path:
+    root = tmp_path / "judgment"
+    write(root, {
+        "TRIAGE/index.md": ("# Triage\n\n## Steps\n1. [Read Issue](steps/read.md)\n2. [Fix Bug](steps/fix.md)\n"
+                            "3. [Write Docs](steps/docs.md)\n4. [Ask User](steps/ask.md)\n"),
+        "TRIAGE/steps/read.md": ("# Goal\nUnderstand the issue. More text.\n\n# Orchestrator Guidance\n"
+                                 "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`.\n\n"
+                                 "# Client Instructions\nRead the issue and report what it is.\n\n"
+                                 "# Transitions\n- unclear: Ask User\n"),
+        "TRIAGE/steps/fix.md": step_md("Finish after the fix.", "Fix the bug with a test.", {"success": "FINISH"}),
+        "TRIAGE/steps/docs.md": step_md("Finish.", "Write the missing docs.", {"success": "FINISH"}),
+        "TRIAGE/steps/ask.md": step_md("Back to `Read Issue`.", "Ask the user.", {"default": "Read Issue"}),
+    })
+    return root
+
+
+@pytest.mark.anyio
+async def test_agent_decider_asks_then_takes_a_validated_choice(tmp_path: Path, judgment: Path) -> None:
+    server, _ = make_app(tmp_path, [judgment], AI_PROVIDER="agent")
+    db = tmp_path / "state.sqlite"
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        report = {"step_id": "Read Issue", "status": "success", "result": "a crash in the parser"}
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,
+                                                      "context_updates": {"kind": "bug"}}))
+        assert (q["status"], q["decided_by"], q["next_step"]["step_name"]) == ("RUNNING", "question", "Read Issue")
+        question = q["routing_question"]
+        assert question["guidance"] == "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`."
+        assert question["report"] == report and question["kind"] == "advance"
+        assert question["candidates"] == [
+            {"step_name": "Read Issue", "description": "Understand the issue."},
+            {"step_name": "Fix Bug", "description": "Fix the bug with a test."},
+            {"step_name": "Write Docs", "description": "Write the missing docs."},
+            {"step_name": "Ask User", "description": "Ask the user."},
+            {"step_name": "FINISH", "description": "end the run as COMPLETED: the workflow's goal is met"},
+            {"step_name": "FAILED", "description": "end the run as FAILED: the workflow cannot continue"}]
+        assert "report.choose_step" in question["how_to_answer"]
+        assert "Candidates:\n- Read Issue: Understand the issue." in q["next_step"]["instructions"]
+        # Asking stores nothing: the agent's answer is the decision.
+        assert db_rows(db, "SELECT COUNT(*), MAX(decided_by) FROM workflow_history") == [(1, "start")]
+        assert q["current_context"] == {}
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            **report, "choose_step": "Deploy"}}), "INVALID_ARGUMENT")
+        assert e["candidates"] == ["Read Issue", "Fix Bug", "Write Docs", "Ask User", "FINISH", "FAILED"]
+        assert "Read Issue, Fix Bug, Write Docs, Ask User, FINISH, FAILED" in e["message"]
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {**report, "choose_step": 7}}),
+            "INVALID_ARGUMENT")
+        answer = {**report, "choose_step": "fix bug", "reasoning": "a crash is a bug"}
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
+                                                      "context_updates": {"kind": "bug"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"], p["reasoning"]) == ("Fix Bug", "agent", "a crash is a bug")
+        assert p["current_context"] == {"kind": "bug"}
+        # A retried answer is replayed, not applied twice; an answer for the old step is a mismatch.
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
+                                                          "context_updates": {"kind": "bug"}}))
+        assert again["decided_by"] == "replay" and again["next_step"]["step_name"] == "Fix Bug"
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            **answer, "choose_step": "Write Docs"}}), "STEP_MISMATCH")
+        history = await history_of(c, iid)
+        assert [(h["step_name"], h["determined_next_step"], h["decided_by"]) for h in history] == [
+            ("Read Issue", "Read Issue", "start"), ("Read Issue", "Fix Bug", "agent")]
+        # Declared transitions still decide without asking.
+        iid2 = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid2, "report": {"status": "unclear"}}))
+        assert p["decided_by"] == "transition" and p["routing_question"] is None
+
+
+@pytest.mark.anyio
+async def test_agent_decider_resume_shows_history_and_gates_still_hold(tmp_path: Path, judgment: Path,
+                                                                        gated: Path) -> None:
+    server, _ = make_app(tmp_path, [judgment, gated], AI_PROVIDER="agent")
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "unclear"}}))
+        q = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Fix Bug"}))
+        question = q["routing_question"]
+        assert question["kind"] == "resume" and question["step_name"] == "Ask User"
+        assert [c["step_name"] for c in question["candidates"]] == ["Read Issue", "Fix Bug", "Write Docs",
+                                                                    "Ask User", "FINISH", "FAILED"]
+        assert len(question["history"]) == 2 and "status unclear -> Ask User [transition]" in question["history"][1]
+        assert "The stored current step is 'Ask User'; you assumed 'Fix Bug'." in question["how_to_answer"]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Fix Bug",
+                                                     "report": {"choose_step": "Write Docs"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Write Docs", "agent")
+        assert (await history_of(c, iid))[-1]["outcome_status"] == "RESUMING"
+        # The agent's choice leaving a gated step still waits for a person.
+        gid = await at_review(c)
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {"status": "looks good"}}))
+        assert [x["step_name"] for x in q["routing_question"]["candidates"]] == ["Fix", "Review", "Ship",
+                                                                               "FINISH", "FAILED"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {
+            "status": "looks good", "choose_step": "Ship"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["decided_by"] == "agent"
 
 
 # =============================================================================
