@@ -2055,3 +2055,74 @@ def test_diagram_has_exact_edges(tmp_path: Path) -> None:
         ''')
     proc = run_cli("diagram", "NOPE", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
     assert proc.returncode == 1 and "DEFINITION_NOT_FOUND" in proc.stderr
+
+
+def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
+    """A person answers from a terminal while the agent's server process holds the same database."""
+    db = tmp_path / "shared.sqlite"
+    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    server = RawServer(env)
+    try:
+        iid = structured(server.tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+        structured(server.tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 4, "tests_failed": 0}}))
+        p = structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+        proc = run_cli("approve", iid, "--comment", "diff reviewed", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"approved: instance {iid} is RUNNING at Ship\n"
+        status = structured(server.tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"], status["awaiting_approval"]) == ("RUNNING", "Ship", None)
+        last = status["history"][-1]
+        assert last["decided_by"] == "approval" and last["report"]["comment"] == "diff reviewed"
+        assert last["report"]["by"].endswith("(orchestrator-mcp approve)")
+        proc = run_cli("approve", iid, env=env)  # nothing is waiting now
+        assert proc.returncode == 1 and "INVALID_ARGUMENT" in proc.stderr and "not waiting" in proc.stderr
+        structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        proc = run_cli("approve", iid, "--reject", "--comment", "not today", env=env)
+        assert proc.returncode == 0 and proc.stdout == f"rejected: instance {iid} is RUNNING at Ship\n"
+        assert structured(server.tool("get_workflow_status", {"instance_id": iid}))["history"][-1]["reasoning"] \
+            .endswith("not today; back to 'Ship'")
+        proc = run_cli("approve", "no-such-run", env=env)
+        assert proc.returncode == 1 and "INSTANCE_NOT_FOUND" in proc.stderr
+    finally:
+        server.close()
+
+
+def test_diagram_shows_approval_gates_and_evidence_edges(tmp_path: Path, gated: Path) -> None:
+    proc = run_cli("diagram", "GATED", env={"WORKFLOW_DEFINITIONS_DIR": str(gated)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == textwrap.dedent('''\
+        flowchart TD
+            START((start))
+            s0["Run Tests"]
+            s1["Fix"]
+            s2{{"Review<br/>approval: The diff and the test summary."}}
+            s3{{"Ship<br/>approval: The release."}}
+            FINISH((FINISH))
+            START --> s0
+            s0 -->|"tests_failed > 0"| s1
+            s0 -->|"success"| s2
+            s1 -->|"fixed"| s0
+            s2 -->|"success"| s3
+            s2 -->|"again"| s2
+            s2 -->|"rejected"| s1
+            s3 -->|"success"| FINISH
+        ''')
+
+
+def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, gated: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "agent",
+           "WORKFLOW_DEFINITIONS_DIR": os.pathsep.join([str(judgment), str(gated)])}
+    # TRIAGE: no transition matches 'success', so the person at the terminal answers the routing question.
+    proc = run_cli("run", "TRIAGE", env=env, input="success\n\nDeploy\nWrite Docs\nsuccess\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "Candidates:\n- Read Issue: Understand the issue." in proc.stdout
+    assert "report.choose_step 'Deploy' is not one of the candidates" in proc.stdout
+    assert "-> Write Docs  [decided by agent]" in proc.stdout
+    # GATED: evidence prompted per field, then the gate asks the person at the terminal.
+    proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\nfine\n")
+    assert proc.returncode == 130, proc.stderr  # input ends at the Ship step: saved, resumable
+    assert "tests_passed (integer, required): " in proc.stdout
+    assert "== Approval needed: Review ==\n\nThe diff and the test summary." in proc.stdout
+    assert "-> Ship  [approved by " in proc.stdout and "(orchestrator-mcp run): fine]" in proc.stdout
