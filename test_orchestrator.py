@@ -1266,6 +1266,22 @@ async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: P
         assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
 
 
+
+@pytest.mark.anyio
+async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        listed = {str(r.uri): r for r in (await c.list_resources()).resources}
+        assert set(listed) == {f"workflow://{n}{suffix}" for n in ("BRANCHY", "BROKEN", "PLAIN")
+                               for suffix in ("", "/diagram")}
+        assert listed["workflow://BRANCHY"].mime_type == "text/markdown"
+        assert listed["workflow://BRANCHY/diagram"].mime_type == "text/vnd.mermaid"
+        assert "validation errors" in listed["workflow://BROKEN"].description
+        for uri in listed:  # every listed resource can be read
+            assert (await c.read_resource(uri)).contents[0].text
+        simple_workflow(flows, "ADDED_LATER", [("Only", None)])
+        assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
+
 def free_port() -> int:
     import socket
 
@@ -2006,7 +2022,7 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
     proc = run_cli("run", "JOKE_GENERATOR", "--context", "topic=cats", "--context", "count=3",
-                   env=env, input="\n\nsuccess\nfunny\nanother\n\n\n\ndone\nthanks\n")
+                   env=env, input="\n\nsuccess\nfunny\n\nanother\n\n\n\ndone\nthanks\n\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.count("== Step: Tell the Joke ==") == 2 and "== FINISH ==" in out
@@ -2015,7 +2031,7 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
         ("COMPLETED", json.dumps({"topic": "cats", "count": 3}))]
     reports = [json.loads(r[0]) for r in db_rows(tmp_path / "run.sqlite",
                                                  "SELECT user_report FROM workflow_history WHERE user_report IS NOT NULL")]
-    assert {"step_id": "Tell the Joke", "status": "success", "message": "funny"} in reports
+    assert {"step_id": "Tell the Joke", "status": "success", "result": "funny"} in reports
 
 
 def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
@@ -2024,12 +2040,115 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     proc = run_cli("run", "COMMIT_SUGGESTER", env=env, input="success\n\n")
     assert proc.returncode == 130
     import re
-    iid = re.search(r"run --resume (\w+)", proc.stdout).group(1)
+    iid = re.search(r"\n  orchestrator-mcp run --resume (\w+)\n", proc.stdout).group(1)
     assert "== Step: Get Staged Diffs ==" in proc.stdout
-    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\n\nsuccess\n\n")
+    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\nabc1234\n")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.index("== Step: Get Staged Diffs ==") < proc.stdout.index("== Step: Commit Changes ==")
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
+    db = tmp_path / "my runs.sqlite"
+    proc = subprocess.Popen([sys.executable, str(MODULE), "--db", str(db), "run", "JOKE_GENERATOR"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    seen = ""
+    while "status [" not in seen:  # wait for the first prompt, then press Ctrl-C
+        char = proc.stdout.read(1)
+        assert char, proc.stderr.read()
+        seen += char
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    ((iid,),) = db_rows(db, "SELECT instance_id FROM workflow_instances")
+    command = f"orchestrator-mcp --db '{db}' run --resume {iid}"
+    assert f"interrupted; the run is saved. Resume it with:\n  {command}\n" in rest
+    assert "<instance_id>" not in rest and "list_instances" not in rest and "Traceback" not in err
+    # The printed command works as printed (with this module standing in for the script).
+    import shlex
+    resumed = subprocess.run([sys.executable, str(MODULE), *shlex.split(command)[1:]], input="\n\n\n\ndone\n\n",
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_run_keeps_info_logs_off_the_terminal(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "LOG_LEVEL": "info"}
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=env, stdin="\n\n")
+    assert code == 130 and "== Step: Tell the Joke ==" in out
+    assert " INFO " not in err and " INFO " not in out
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--log-level", "info", env=env, stdin="\n\n")
+    assert " INFO orchestrator_mcp: started JOKE_GENERATOR" in err  # asked for explicitly: shown
+
+
+@pytest.mark.anyio
+async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path, flows: Path, capsys: Any,
+                                                                 monkeypatch: Any) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(flows)}
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        return cli(capsys, monkeypatch, *argv, env=env)
+
+    async with client(server) as c:
+        a = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": a, "report": {"status": "success"}}))
+        b = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        # --json is exactly the tool's structured result.
+        for argv, tool, arguments in [
+                (["list"], "list_instances", {}),
+                (["list", "--status", "running", "--workflow", "PLAIN", "--limit", "1"], "list_instances",
+                 {"status": "RUNNING", "workflow_name": "PLAIN", "limit": 1}),
+                (["status", a], "get_workflow_status", {"instance_id": a}),
+                (["status", a, "--history", "1"], "get_workflow_status", {"instance_id": a, "history_limit": 1}),
+                (["workflows"], "list_workflows", {}),
+                (["validate", "BROKEN"], "validate_workflow", {"workflow_name": "BROKEN"}),
+                (["validate", "PLAIN"], "validate_workflow", {"workflow_name": "PLAIN"})]:
+            code, out, _ = run(*argv, "--json")
+            assert code == (1 if "BROKEN" in argv else 0)
+            assert json.loads(out) == ok(await c.call_tool(tool, arguments)), argv
+        code, out, _ = run("status", "nope", "--json")
+        assert code == 1 and json.loads(out) == json.loads((await c.call_tool(
+            "get_workflow_status", {"instance_id": "nope"})).content[0].text)
+        # Human tables.
+        code, out, _ = run("list")
+        lines = out.splitlines()
+        assert lines[0].split() == ["INSTANCE", "WORKFLOW", "STATUS", "STEP", "UPDATED"]
+        assert lines[1].split()[:4] == [b, "PLAIN", "RUNNING", "One"] and lines[2].split()[:4] == [
+            a, "BRANCHY", "RUNNING", "Build"]
+        code, out, _ = run("list", "--status", "COMPLETED")
+        assert (code, out) == (0, "no runs match these filters\n")
+        code, out, _ = run("status", a)
+        assert f"instance   {a}\n" in out and "status     RUNNING\n" in out and "step       Build\n" in out
+        assert any(ln.split()[1:5] == ["Check", "success", "Build", "transition"] for ln in out.splitlines())
+        assert f"continue it with: orchestrator-mcp run --resume {a}" in out
+        code, out, _ = run("workflows")
+        assert [ln.split()[:3] for ln in out.splitlines()[1:4]] == [
+            ["BRANCHY", "3", "yes"], ["BROKEN", "1", "NO"], ["PLAIN", "3", "yes"]]
+        code, out, _ = run("validate", "BROKEN")
+        assert code == 1 and out.splitlines()[-1].startswith("BROKEN: INVALID (")
+        assert all(ln.startswith("BROKEN/") and ln.endswith((": error", ": warning")) for ln in out.splitlines()[:-1])
+        # cancel: text, then --json, then the tool sees it.
+        code, out, _ = run("cancel", b, "--reason", "not needed")
+        assert (code, out) == (0, f"cancelled {b} (PLAIN, at step 'One')\n")
+        code, out, err = run("cancel", b, "--json")
+        assert code == 1 and json.loads(out)["error"]["code"] == "INSTANCE_NOT_RUNNING"
+        code, out, _ = run("cancel", a, "--json")
+        assert code == 0 and json.loads(out) == ok(await c.call_tool("get_workflow_status", {"instance_id": a}))
+        assert ok(await c.call_tool("get_workflow_status", {"instance_id": b}))["status"] == "CANCELLED"
+
+
+def test_cli_messages_name_cli_commands_not_tools(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    for argv, words in [(["diagram", "NOPE"], "run `orchestrator-mcp workflows` to see the names"),
+                        (["status", "nope"], "run `orchestrator-mcp list` to find yours"),
+                        (["run", "--resume", "nope"], "run `orchestrator-mcp list`"),
+                        (["cancel", "nope"], "run `orchestrator-mcp run WORKFLOW` to begin a new one")]:
+        code, _, err = cli(capsys, monkeypatch, *argv, env=cli_env)
+        assert code == 1 and words in err, (argv, err)
+        assert not any(tool in err for tool in om.CLI_EQUIVALENTS), err
 
 
 def test_diagram_has_exact_edges(tmp_path: Path) -> None:
@@ -2055,6 +2174,131 @@ def test_diagram_has_exact_edges(tmp_path: Path) -> None:
         ''')
     proc = run_cli("diagram", "NOPE", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
     assert proc.returncode == 1 and "DEFINITION_NOT_FOUND" in proc.stderr
+
+
+def cli(capsys: Any, monkeypatch: Any, *argv: str, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
+    """Run ``main`` in-process (quick) with piped stdin; returns (exit code, stdout, stderr)."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = om.main(list(argv), env=env)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {"WORKFLOW_DB_PATH": str(tmp_path / "cli.sqlite"), "AI_PROVIDER": "stub",
+            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), "HOME": str(tmp_path)}
+
+
+def instances(db: Path) -> list[tuple]:
+    return db_rows(db, "SELECT instance_id, workflow_name, status, current_step_name FROM workflow_instances "
+                       "ORDER BY created_at")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_flags_work_before_and_after_subcommands(tmp_path: Path, capsys: Any, monkeypatch: Any,
+                                                        fake: FakeLLM, where: str) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "default.sqlite"), "AI_PROVIDER": "stub", "LOG_LEVEL": "info",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    root = simple_workflow(tmp_path / "mine", "MINE", [("Judge", None)])
+    db = tmp_path / "flag.sqlite"
+
+    def call(command: list[str], flags: list[str], stdin: str = "") -> tuple[int, str, str]:
+        argv = flags + command if where == "before" else command[:1] + flags + command[1:]
+        return cli(capsys, monkeypatch, *argv, env=env, stdin=stdin)
+
+    # --db and --workflows: run writes to the flagged file, from the flagged root.
+    code, out, _ = call(["run", "MINE"], ["--db", str(db), "--workflows", str(root)], "\n\n")
+    assert code == 0, out
+    assert [r[1:] for r in instances(db)] == [("MINE", "COMPLETED", "FINISH")]
+    assert not (tmp_path / "default.sqlite").exists()
+    for command in (["list"], ["workflows"], ["validate", "MINE"], ["diagram", "MINE"], ["check"]):
+        code, out, err = call(command, ["--db", str(db), "--workflows", str(root)])
+        assert code == 0, (command, err)
+        assert ("Judge" in out or "MINE" in out) and ("JOKE_GENERATOR" not in out), (command, out)
+    code, out, _ = call(["status", instances(db)[0][0]], ["--db", str(db)])
+    assert code == 0 and "COMPLETED" in out
+    # --provider, --model, --endpoint: the flagged OpenAI-compatible server decides the step.
+    fake.default = openai_ok("FINISH", reasoning="the judge is satisfied")
+    code, out, _ = call(["run", "MINE"], ["--db", str(db), "--workflows", str(root), "--provider", "openai",
+                                          "--model", "flag-model", "--endpoint", fake.url], "looks fine\n\n")
+    assert code == 0 and "[decided by llm] the judge is satisfied" in out
+    assert fake.requests[-1]["body"]["model"] == "flag-model"
+    # --log-level reaches the logging setup.
+    call(["workflows"], ["--log-level", "error"])
+    assert om.logging.getLogger().level == om.logging.ERROR
+    # A bad flag value is still a one-line exit 2, wherever it stands.
+    code, _, err = call(["list"], ["--provider", "gemini"])
+    assert code == 2 and "GEMINI_API_KEY" in err
+
+
+def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
+                                            tmp_path: Path) -> None:
+    # Enter picks success only where the step lists it; Get Feedback has no default, a word outside
+    # the menu is refused under the stub, and a number or the word picks.
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=cli_env,
+                       stdin="\n\n1\n\n\nmaybe\n9\n3\n\n")
+    assert code == 0, out
+    assert "  1) another    -> Tell the Joke\n  2) new_topic  -> Pick a Topic\n  3) done       -> FINISH\n" in out
+    assert "status [1-2, Enter = success]: " in out and "status [1-3]: " in out
+    assert out.count("  choose 1-3 or one of: another, new_topic, done") == 3  # Enter, maybe, 9
+    history = db_rows(tmp_path / "cli.sqlite", "SELECT step_name, outcome_status, decided_by FROM workflow_history")
+    assert history[1:] == [("Pick a Topic", "success", "transition"), ("Tell the Joke", "success", "transition"),
+                           ("Get Feedback", "done", "transition")]
+    # COMMIT_SUGGESTER: Enter at Suggest Commit Message (accepted/revise/declined) never accepts.
+    code, out, _ = cli(capsys, monkeypatch, "run", "COMMIT_SUGGESTER", env=cli_env,
+                       stdin="\n\n\n\n\n\n\n")
+    assert code == 130
+    assert "== Step: Suggest Commit Message ==" in out and "Commit Changes ==" not in out
+    assert "status [1-3]: \n  choose 1-3 or one of: accepted, revise, declined" in out
+    assert instances(tmp_path / "cli.sqlite")[-1][2:] == ("RUNNING", "Suggest Commit Message")
+
+
+def test_run_takes_free_text_only_where_an_llm_or_default_decides(capsys: Any, monkeypatch: Any,
+                                                                  tmp_path: Path, fake: FakeLLM) -> None:
+    root = simple_workflow(tmp_path / "w", "MIX", [("Pick", {"yes": "Open", "default": "Judge"}),
+                                                   ("Judge", {"retry": "Judge"}), ("Open", None)])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "m.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(root),
+           "AI_PROVIDER": "gemini", "GEMINI_API_KEY": SECRET, "AI_SERVICE_ENDPOINT": fake.url}
+    fake.script = [gemini_ok("Open", reasoning="the report says it is done"), gemini_ok("FINISH")]
+    code, out, _ = cli(capsys, monkeypatch, "run", "MIX", env=env,
+                       stdin="whatever\n\nall good now\n\n\n\n")
+    assert code == 0, out
+    assert "     any other word -> Judge\n" in out and "status [1 or a word]: " in out
+    assert "     any other word: the LLM decides from the step's guidance\n" in out
+    assert "-> Open  [decided by llm] the report says it is done" in out
+    assert len(fake.requests) == 2  # Judge's free text, and Open (no transitions): the LLM decided both
+    steps = db_rows(tmp_path / "m.sqlite", "SELECT step_name, outcome_status, decided_by FROM workflow_history")
+    assert steps[1:] == [("Pick", "whatever", "transition"), ("Judge", "all good now", "llm"),
+                         ("Open", "success", "llm")]
+
+
+def test_run_result_is_multiline_or_read_from_a_file(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    message = tmp_path / "message.txt"
+    message.write_text("feat: add the ui\n\nA read-only view of runs.\n", encoding="utf-8")
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(message),
+                       env=cli_env, stdin="1\n1\nline one\n  line two, indented\n\ndone\n\n")
+    assert code == 0, out
+    reports = [json.loads(r[0]) for r in db_rows(tmp_path / "cli.sqlite", "SELECT user_report FROM workflow_history "
+                                                                          "WHERE user_report IS NOT NULL")]
+    assert reports == [
+        {"step_id": "Pick a Topic", "status": "success", "result": "feat: add the ui\n\nA read-only view of runs."},
+        {"step_id": "Tell the Joke", "status": "success", "result": "line one\n  line two, indented"},
+        {"step_id": "Get Feedback", "status": "done"}]
+    code, _, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(tmp_path / "nope.txt"),
+                       env=cli_env)
+    assert code == 1 and "cannot read --result-file" in err and "nope.txt" in err
+
+
+def test_diagram_of_an_invalid_workflow_lists_errors_and_exits_1(tmp_path: Path) -> None:
+    simple_workflow(tmp_path, "BAD", [("Check", {"success": "Nowhere"}), ("Build", None)])
+    proc = run_cli("diagram", "BAD", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "workflow 'BAD' is invalid" in proc.stderr
+    assert "BAD/steps/s1.md:" in proc.stderr and "unknown step 'Nowhere'" in proc.stderr
 
 
 def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
