@@ -2270,7 +2270,8 @@ class Engine:
                 f"instance {inst.instance_id} waits for a person to approve leaving step "
                 f"{inst.current_step_name!r} ({clip(inst.awaiting_approval.get('approval', ''), 200)}). You cannot "
                 f"approve it: ask the user to run `orchestrator-mcp approve {inst.instance_id}` (or add --reject "
-                "--comment '...'); then call get_workflow_status for the next step", status=inst.status,
+                "--comment '...') or to use the run's page in `orchestrator-mcp ui`; then call get_workflow_status "
+                "for the next step", status=inst.status,
                 current_step_name=inst.current_step_name, awaiting_approval=public_approval(inst.awaiting_approval))
         hint = {SUSPENDED: "call resume_workflow to continue it",
                 FAILED_STATUS: "call resume_workflow to retry it, or start_workflow for a fresh run",
@@ -2392,8 +2393,8 @@ class Engine:
             text = (f"WAITING FOR APPROVAL. A person must approve leaving step '{step.name}' before the run goes "
                     f"on to '{pending.get('proposed_next_step')}'. What they approve:\n\n{pending.get('approval')}"
                     f"\n\nYou cannot approve it yourself. Ask the user to run `orchestrator-mcp approve "
-                    f"{inst.instance_id}` (or `--reject --comment '...'`); then call get_workflow_status, which "
-                    "shows the next step.")
+                    f"{inst.instance_id}` (or `--reject --comment '...'`), or to use the run's page in "
+                    "`orchestrator-mcp ui`; then call get_workflow_status, which shows the next step.")
         elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
@@ -2942,6 +2943,7 @@ class WebView:
             ("GET", re.compile(r"/static/app\.js"), lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
             ("GET", re.compile(r"/login"), self.login_page),
             ("POST", re.compile(r"/login"), self.login),
+            ("POST", re.compile(r"/run/(?P<instance_id>[A-Za-z0-9_-]{1,200})/approve"), self.approve),
         ]
 
     # -- security helpers ------------------------------------------------------
@@ -3080,15 +3082,16 @@ class WebView:
             notes.append(f"The workflow {st.workflow_name!r} is currently invalid ({len(wf.errors)} errors).")
         banner = "".join(f"<p class=\"notice\" data-notice>{h(n)}</p>" for n in notes)
         title = (wf.title if wf else "") or st.workflow_name
+        facts = [("Status", f"<span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span>"),
+                 ("Current step", f"<span id=\"current-step\">{h(st.current_step_name)}</span>"),
+                 ("Workflow", f"<a href=\"/workflow/{h(st.workflow_name)}\">{h(st.workflow_name)}</a>"),
+                 ("Started", f"<span title=\"{h(st.created_at)}\">{h(age(st.created_at))}</span>"),
+                 ("Updated", f"<span title=\"{h(st.updated_at)}\">{h(age(st.updated_at))}</span>"),
+                 ("Run", f"<span class=\"id\">{h(st.instance_id)}</span>")]
+        if st.definition_changed:
+            facts.append(("Definition changed", "<span class=\"changed\">yes</span>"))
         summary = (f"<h1>{h(title)}</h1><dl class=\"facts\">"
-                   f"<dt>Run</dt><dd class=\"id\">{h(st.instance_id)}</dd>"
-                   f"<dt>Workflow</dt><dd><a href=\"/workflow/{h(st.workflow_name)}\">{h(st.workflow_name)}</a></dd>"
-                   f"<dt>Status</dt><dd><span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span></dd>"
-                   f"<dt>Current step</dt><dd id=\"current-step\">{h(st.current_step_name)}</dd>"
-                   f"<dt>Started</dt><dd title=\"{h(st.created_at)}\">{h(age(st.created_at))}</dd>"
-                   f"<dt>Updated</dt><dd title=\"{h(st.updated_at)}\">{h(age(st.updated_at))}</dd>"
-                   + (f"<dt>Definition changed</dt><dd class=\"changed\">yes</dd>" if st.definition_changed else "")
-                   + "</dl>")
+                   + "".join(f"<div><dt>{label}</dt><dd>{value}</dd></div>" for label, value in facts) + "</dl>")
         steps = self.step_map(wf, st) if wf else ""
         instructions = ""
         if st.next_step and st.status in (RUNNING, SUSPENDED):
@@ -3098,13 +3101,47 @@ class WebView:
                 + "<h2>Context</h2><pre class=\"json\" id=\"context\">"
                 + h(json.dumps(st.context, ensure_ascii=False, indent=2)) + "</pre></div>"
                 + "<div><h2>History</h2>" + self.timeline(st.history) + "</div></section>")
-        return self.page(f"{title} run", main, req, live=True)
+        # The approval form sits outside <main>, so the live refresh never wipes a comment being typed.
+        return self.page(f"{title} run", main, req, live=True, toolbar=self.approval_form(st))
+
+    def approval_form(self, st: Status) -> str:
+        """Approve / reject for a run waiting at a gated step; carries the pending request's id so a
+        form left open after someone answered elsewhere cannot answer the next request."""
+        if not st.awaiting_approval:
+            return ""
+        pending = self.engine.store.get(st.instance_id).awaiting_approval or {}
+        return (f"<form class=\"approval\" method=\"post\" action=\"/run/{h(st.instance_id)}/approve\">"
+                f"<h2>Approval needed</h2><p>Leaving <b>{h(pending.get('step_name'))}</b> for "
+                f"<b>{h(pending.get('proposed_next_step'))}</b> needs a person's approval of:</p>"
+                f"<pre class=\"text\">{h(pending.get('approval'))}</pre>"
+                f"<label>Comment (kept in the history) <textarea name=\"comment\" rows=\"2\"></textarea></label>"
+                f"<input type=\"hidden\" name=\"csrf\" value=\"{h(self.csrf_token())}\">"
+                f"<input type=\"hidden\" name=\"approval_id\" value=\"{h(pending.get('approval_id'))}\">"
+                f"<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> "
+                f"<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></form>")
+
+    def approve(self, req: UIRequest, instance_id: str) -> UIResponse:
+        """The form's POST (CSRF and the token already checked by ``handle``): a person's answer."""
+        decision = req.form.get("decision")
+        if decision not in ("approve", "reject"):
+            return self.page("Not approved", "<p class=\"problem\">Choose Approve or Reject.</p>", req, 400)
+        by = "a person in the ui (signed in with the token)" if self.token else "a person in the ui (local)"
+        try:
+            self.engine.approve(instance_id, decision == "approve", req.form.get("comment", "").strip() or None,
+                                by, approval_id=req.form.get("approval_id", ""))
+        except InvalidArgument as exc:
+            return self.page("Not approved", f"<p class=\"problem\">{h(cli_text(exc.message))}</p>"
+                                             f"<p><a href=\"/run/{h(instance_id)}\">Back to the run</a></p>", req, 409)
+        return UIResponse(303, "", headers=[("Location", f"/run/{instance_id}")])
 
     @staticmethod
-    def _visits(history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
-        """How often the run arrived at each step, and how often each (step, target) move happened."""
+    def _visits(wf: WorkflowDef, history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int],
+                                                                         dict[tuple[str, str, str], int]]:
+        """From the history: how often the run arrived at each step, how often each declared
+        transition (step, status) fired, and the moves a decider chose (step, target, who)."""
         visits: dict[str, int] = {}
-        moves: dict[tuple[str, str], int] = {}
+        fired: dict[tuple[str, str], int] = {}
+        judged: dict[tuple[str, str, str], int] = {}
         for item in history:
             target = item.determined_next_step
             if target is None or item.outcome_status == "CANCELLED":
@@ -3112,9 +3149,17 @@ class WebView:
             if item.outcome_status == "RESUMING" and target == item.step_name:
                 continue
             visits[target] = visits.get(target, 0) + 1
-            if item.outcome_status != "STARTED":
-                moves[(item.step_name, target)] = moves.get((item.step_name, target), 0) + 1
-        return visits, moves
+            if item.outcome_status == "STARTED":
+                continue
+            step = wf.step(item.step_name)
+            status = item.outcome_status.strip().lower()
+            if item.decided_by == "transition" and step is not None:
+                key = (step.name, status if status in step.transitions else "default")
+                fired[key] = fired.get(key, 0) + 1
+            else:
+                key3 = (step.name if step else item.step_name, target, item.decided_by)
+                judged[key3] = judged.get(key3, 0) + 1
+        return visits, fired, judged
 
     def step_map(self, wf: WorkflowDef, st: Status | None = None) -> str:
         """The steps in index order, each with its declared transitions.
@@ -3122,9 +3167,14 @@ class WebView:
         A list, not a drawn graph: it reads in the order the author wrote, labels
         never overlap however many loops a workflow has, and it needs no script.
         """
-        visits, moves = self._visits(st.history) if st else ({}, {})
+        visits, fired, judged = self._visits(wf, st.history) if st else ({}, {}, {})
         current = st.current_step_name if st and st.status in (RUNNING, SUSPENDED) else None
         anchors = {s.name: f"step-{i}" for i, s in enumerate(wf.steps, 1)}
+
+        def link(target: str) -> str:
+            return (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
+                    else f"<span class=\"end\">{h(target)}</span>")
+
         items = []
         for i, step in enumerate(wf.steps, 1):
             count = visits.get(step.name, 0)
@@ -3136,20 +3186,15 @@ class WebView:
                 badges += f"<span class=\"tag visits\" data-visits=\"{count}\">visited ×{count}</span>"
             edges = []
             for status, target in step.transitions.items():
-                taken = moves.get((step.name, target), 0) if st else 0
-                link = (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
-                        else f"<span class=\"end\">{h(target)}</span>")
+                taken = fired.get((step.name, status), 0)
                 edges.append(f"<li class=\"edge{' taken' if taken else ''}\" data-status=\"{h(status)}\" "
-                             f"data-target=\"{h(target)}\"><span class=\"label\">{h(status)}</span> → {link}"
+                             f"data-target=\"{h(target)}\"><span class=\"label\">{h(status)}</span> → {link(target)}"
                              + (f" <span class=\"count\">×{taken}</span>" if taken else "") + "</li>")
-            declared = set(step.transitions.values())
-            for (source, target), taken in moves.items():
-                if source == step.name and target not in declared:
-                    link = (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
-                            else f"<span class=\"end\">{h(target)}</span>")
-                    edges.append(f"<li class=\"edge judged taken\" data-target=\"{h(target)}\">"
-                                 f"<span class=\"label\">decided</span> → {link} "
-                                 f"<span class=\"count\">×{taken}</span></li>")
+            for (source, target, who), taken in judged.items():
+                if source == step.name:
+                    edges.append(f"<li class=\"edge judged taken\" data-decided-by=\"{h(who)}\" "
+                                 f"data-target=\"{h(target)}\"><span class=\"label\">{h(who)} decided</span> → "
+                                 f"{link(target)} <span class=\"count\">×{taken}</span></li>")
             if not step.transitions:
                 edges.append("<li class=\"edge none\">no declared transitions: the decider reads the guidance</li>")
             items.append(f"<li class=\"{' '.join(classes)}\" id=\"{anchors[step.name]}\" data-step=\"{h(step.name)}\">"
@@ -3196,7 +3241,7 @@ class WebView:
                 f"</span><span class=\"from\">{h(item.step_name)}</span>"
                 f"<span class=\"outcome\">{h(item.outcome_status)}</span>"
                 f"<span class=\"arrow\">→</span><span class=\"to\">{h(moved) if moved else 'no move'}</span>"
-                f"<span class=\"by badge b-{h(item.decided_by)}\">{h(item.decided_by)}</span></div>"
+                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">{h(item.decided_by)}</span></div>"
                 f"{self._report_html(item.report)}"
                 f"<p class=\"reasoning\">{h(item.reasoning)}</p></li>")
         return f"<ol class=\"timeline\" reversed>{''.join(rows)}</ol>"
@@ -3342,6 +3387,8 @@ def markdownish(text: str) -> str:
 
 
 UI_CSS = """\
+form.approval { margin: 1rem; padding: .75rem 1rem; border: 2px solid #b45309; border-radius: 6px; }
+form.approval textarea { display: block; width: 100%; margin: .5rem 0; }
 :root{--fg:#1d2330;--muted:#5f6b7a;--line:#dde2ea;--bg:#f6f7f9;--card:#fff;--accent:#2456d6;--accent-bg:#eaf0ff;
 --ok:#1f7a44;--ok-bg:#e6f4ec;--bad:#b42318;--bad-bg:#fdecea;--warn:#8a5a00;--warn-bg:#fff4d6}
 *{box-sizing:border-box}
@@ -3371,9 +3418,11 @@ color:var(--muted)}
 .b-llm{background:#f1e8ff;color:#6b2fc4}.b-transition{background:var(--ok-bg);color:var(--ok)}
 .b-stub{background:#eef0f4;color:#444}.b-error{background:var(--bad-bg);color:var(--bad)}
 .b-replay{background:var(--warn-bg);color:var(--warn)}.b-start{background:var(--accent-bg);color:var(--accent)}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0 0 10px;background:var(--card);
-border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}#current-step{font-weight:600}
+dl.facts{display:flex;flex-wrap:wrap;gap:8px 32px;margin:0 0 10px;background:var(--card);
+border:1px solid var(--line);border-radius:8px;padding:10px 16px}
+dl.facts dt{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}dl.facts dd{margin:0}
+#current-step{font-weight:700}.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+.changed{color:var(--warn);font-weight:600}
 .notice{background:var(--warn-bg);color:var(--warn);border:1px solid #f0d48a;border-radius:8px;padding:8px 12px}
 .cols{display:grid;grid-template-columns:minmax(300px,5fr) 7fr;gap:24px;align-items:start}
 @media (max-width:900px){.cols{grid-template-columns:1fr}}

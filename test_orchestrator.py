@@ -2301,6 +2301,326 @@ def test_diagram_of_an_invalid_workflow_lists_errors_and_exits_1(tmp_path: Path)
     assert "BAD/steps/s1.md:" in proc.stderr and "unknown step 'Nowhere'" in proc.stderr
 
 
+# -- ui: the read-only web view ----------------------------------------------
+
+
+class UiProcess:
+    """``orchestrator-mcp ui`` as a real process; ``url`` is what it printed."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(MODULE), *args, "ui"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+        line = self.proc.stdout.readline()
+        assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + self.proc.stderr.read()
+        self.url = line.split()[2].rstrip("/")
+
+    def get(self, path: str, **kw: Any) -> Any:
+        import requests
+        return requests.get(self.url + path, allow_redirects=False, timeout=10, **kw)
+
+    def post(self, path: str, data: dict[str, str], **kw: Any) -> Any:
+        import requests
+        return requests.post(self.url + path, data=data, allow_redirects=False, timeout=10, **kw)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        return err
+
+
+def test_ui_refuses_foreign_hosts_and_public_binds_without_token(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED),
+           "ORCHESTRATOR_AUTH_TOKEN": ""}
+    proc = run_cli("ui", "--host", "0.0.0.0", env=env)
+    assert proc.returncode == 2 and "ORCHESTRATOR_AUTH_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+    ui = UiProcess(env=env)
+    try:
+        page = ui.get("/")
+        assert page.status_code == 200 and "default-src 'none'" in page.headers["Content-Security-Policy"]
+        assert ui.get("/", headers={"Host": "attacker.example:80"}).status_code == 421
+        assert ui.get("/run/nope").status_code == 404
+        assert ui.get("/static/../../etc/passwd").status_code == 404
+        assert ui.post("/", {}).status_code == 403  # no CSRF token: refused before routing
+        live = ui.get("/", headers={"X-Live": "1"})
+        assert live.status_code == 200 and live.text.startswith("<h1>Runs</h1>")  # the polled fragment
+    finally:
+        ui.stop()
+
+
+def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> None:
+    token = "ui-t0ken-value"
+    ui = UiProcess(env={"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED),
+                        "ORCHESTRATOR_AUTH_TOKEN": token})
+    try:
+        first = ui.get("/run/abc")
+        assert first.status_code == 303 and first.headers["Location"] == "/login?next=/run/abc"
+        assert ui.get("/", headers={"X-Live": "1"}).status_code == 401
+        form = ui.get("/login?next=/workflows")
+        import re
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+        assert ui.post("/login", {"token": token, "next": "/"}).status_code == 403  # no CSRF token
+        assert ui.post("/login", {"token": token, "csrf": csrf},
+                       headers={"Origin": "http://attacker.example"}).status_code == 403
+        wrong = ui.post("/login", {"token": "guess", "csrf": csrf})
+        assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
+        good = ui.post("/login", {"token": token, "csrf": csrf, "next": "//attacker.example/"})
+        assert good.status_code == 303 and good.headers["Location"] == "/"
+        cookie = good.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and token not in cookie
+        jar = {om.UI_COOKIE: cookie.split(";")[0].split("=", 1)[1]}
+        assert ui.get("/workflows", cookies=jar).status_code == 200
+        assert ui.get("/workflows", cookies={om.UI_COOKIE: "forged"}).status_code == 303
+        assert ui.get("/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        assert token not in ui.stop()
+
+
+def test_markdownish_escapes_everything_it_renders() -> None:
+    text = ("# Title <b>x</b>\n\nSee [site](javascript:alert(1)) and `<script>` **bold <i>**\n\n"
+            "```\n<script>alert(1)</script>\n```\n- item <img src=x onerror=alert(1)>\n")
+    out = om.markdownish(text)
+    assert "<b>" not in out and "<script>" not in out and "<img" not in out and "<i>" not in out
+    assert "<h3>Title &lt;b&gt;x&lt;/b&gt;</h3>" in out and "<code>&lt;script&gt;</code>" in out
+    assert 'href' not in out and "javascript:alert(1)" in out  # shown as text, never a link
+    assert "<pre class=\"code\"><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in out
+
+
+CHROMIUM = next((p for p in ("chromium", "chromium-browser", "google-chrome") if __import__("shutil").which(p)), None)
+CHROMEDRIVER = __import__("shutil").which("chromedriver")
+
+
+class Browser:
+    """Headless Chromium driven through chromedriver's W3C WebDriver HTTP API
+    (plain ``requests``, no Selenium)."""
+
+    def __init__(self, profile: Path) -> None:
+        import requests
+
+        self.http = requests.Session()
+        port = free_port()
+        self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.http.get(f"{self.base}/status", timeout=2).json()["value"]["ready"]:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "chromedriver did not start"
+            time.sleep(0.1)
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1360,1000"]
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": __import__("shutil").which(CHROMIUM), "args": args}}}}
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        reply = self.http.request(method, self.base + path, json=body, timeout=60).json()
+        value = reply["value"]
+        assert not (isinstance(value, dict) and "error" in value), value
+        return value
+
+    def go(self, url: str) -> None:
+        self._call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self._call("POST", f"/session/{self.session}/execute/sync", {"script": script, "args": list(args)})
+
+    def wait_for(self, script: str, timeout: float = 20) -> Any:
+        """Poll a DOM condition until it holds (a bounded wait, not a timing claim)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(script)
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"condition never held: {script}"
+            time.sleep(0.2)
+
+    def screenshot(self, path: Path, width: int, height: int) -> None:
+        import base64
+        self._call("POST", f"/session/{self.session}/window/rect", {"width": width, "height": height})
+        path.write_bytes(base64.b64decode(self._call("GET", f"/session/{self.session}/screenshot")))
+
+    def close(self) -> None:
+        try:
+            self._call("DELETE", f"/session/{self.session}")
+        finally:
+            self.driver.terminate()
+            self.driver.wait(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Any:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("headless Chromium and chromedriver are not installed "
+                    "(Debian: apt-get install chromium chromium-driver; .ci/run installs them)")
+    b = Browser(tmp_path / "chrome-profile")
+    yield b
+    b.close()
+
+
+def showcase_runs(tmp_path: Path, fake: FakeLLM) -> tuple[Path, om.Engine, dict[str, str]]:
+    """Runs worth looking at, made by a real engine with a fake Gemini: a commit message
+    revised in a loop (one turn decided by the LLM), a finished joke, a cancelled save,
+    and a report whose message holds a <script>."""
+    import shutil
+    root = tmp_path / "lib"
+    for name in ("COMMIT_SUGGESTER", "JOKE_GENERATOR", "SAVE", "_shared"):
+        shutil.copytree(BUNDLED / name, root / name)
+    _, engine = llm_app(tmp_path, fake, root)
+    ids: dict[str, str] = {}
+    p = engine.start("JOKE_GENERATOR", {"topic": "databases"})
+    for status, result in (("success", "databases"), ("success", "Why did the DBA leave? Too many relations."),
+                           ("done", None)):
+        engine.advance(p.instance_id, {"step_id": p.next_step.step_name, "status": status,
+                                       **({"result": result} if result else {})})
+        p = engine.status(p.instance_id, 0)  # type: ignore[assignment]
+    ids["joke"] = p.instance_id
+    save = engine.start("SAVE").instance_id
+    engine.cancel(save, "saved by hand instead")
+    evil = engine.start("COMMIT_SUGGESTER").instance_id
+    engine.advance(evil, {"step_id": "Check Staged Files", "status": "no_staged_files",
+                          "message": "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"})
+    ids["evil"] = evil
+    iid = engine.start("COMMIT_SUGGESTER", {"repo": ".", "max_files": 20}).instance_id
+    fake.script = [gemini_ok("Suggest Commit Message", reasoning="The user wants the CLI named in the subject: "
+                             "suggest a revised message rather than committing.")]
+    for step, status, extra in [
+            ("Check Staged Files", "success", {"result": "3 files staged: orchestrator_mcp.py, README.md, "
+                                                         "test_orchestrator.py"}),
+            ("Get Staged Diffs", "success", {"result": "+412 -37: a read-only web view (ui) and CLI commands"}),
+            ("Suggest Commit Message", "revise", {"result": "feat: add a local read-only web view of runs",
+                                                  "message": "Too vague; say what people get."}),
+            ("Suggest Commit Message", "close, but name the CLI too",
+             {"result": "feat(ui): watch runs live in a local browser view"}),
+            ("Suggest Commit Message", "accepted", {"result": "feat: a terminal that guides, CLI commands and "
+                                                              "a live local view of runs"})]:
+        engine.advance(iid, {"step_id": step, "status": status, **extra})
+    ids["commit"] = iid
+    return root, engine, ids
+
+
+def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_path: Path, fake: FakeLLM,
+                                                                          browser: Any) -> None:
+    root, engine, ids = showcase_runs(tmp_path, fake)
+    ui = UiProcess("--db", str(tmp_path / "state.sqlite"), "--workflows", str(root), env={})
+    shots = Path(os.environ["UPDATE_SCREENSHOTS"]) if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    try:
+        # Runs page: newest first, one row per run, refreshed live.
+        browser.go(ui.url + "/")
+        rows = browser.js("return Array.from(document.querySelectorAll('tr.run')).map(r => "
+                          "[r.dataset.instance, r.cells[0].textContent, r.dataset.status, r.cells[2].textContent])")
+        assert rows == [[ids["commit"], "COMMIT_SUGGESTER", "RUNNING", "Commit Changes"],
+                        [ids["evil"], "COMMIT_SUGGESTER", "RUNNING", "Handle No Staged Files"],
+                        rows[2],
+                        [ids["joke"], "JOKE_GENERATOR", "COMPLETED", "FINISH"]]
+        assert rows[2][1:3] == ["SAVE", "CANCELLED"]
+        browser.screenshot(shots / "ui-runs.png", 1360, 560)
+        newer = engine.start("JOKE_GENERATOR").instance_id
+        browser.wait_for(f"return document.querySelector('tr.run[data-instance=\"{newer}\"]') !== null")
+        assert browser.js("return document.querySelectorAll('tr.run').length") == 5
+        browser.go(ui.url + "/?status=COMPLETED")
+        assert browser.js("return Array.from(document.querySelectorAll('tr.run')).map(r => r.dataset.instance)") == [
+            ids["joke"]]
+
+        # Run page: the current step is highlighted, visits counted, transitions labelled, history in order.
+        browser.go(f"{ui.url}/run/{ids['commit']}")
+        page = browser.js("""
+            const steps = Array.from(document.querySelectorAll('ol.map li.step'));
+            const current = document.querySelector('ol.map li.step.current');
+            const other = document.querySelector('ol.map li.step:not(.current)');
+            return {
+              current: steps.filter(s => s.classList.contains('current')).map(s => s.dataset.step),
+              highlighted: getComputedStyle(current).borderTopWidth !== getComputedStyle(other).borderTopWidth
+                           && getComputedStyle(current).backgroundColor !== getComputedStyle(other).backgroundColor,
+              visits: Object.fromEntries(steps.map(s => [s.dataset.step,
+                        Number((s.querySelector('.tag.visits') || {dataset: {visits: 0}}).dataset.visits)])),
+              edges: Array.from(current.querySelectorAll('li.edge')).map(e => e.dataset.status + ' -> ' + e.dataset.target),
+              loop: Array.from(document.querySelectorAll('li.step[data-step="Suggest Commit Message"] li.edge.taken'))
+                    .map(e => (e.dataset.status || e.dataset.decidedBy + ' decided') + ' x' + e.querySelector('.count').textContent),
+              history: Array.from(document.querySelectorAll('ol.timeline li.entry')).map(e => [e.dataset.step,
+                        e.dataset.outcome, e.querySelector('.to').textContent, e.dataset.decidedBy]),
+              llmReasoning: document.querySelector('li.entry[data-decided-by="llm"] .reasoning').textContent,
+              context: JSON.parse(document.getElementById('context').textContent),
+            };""")
+        assert page["current"] == ["Commit Changes"] and page["highlighted"]
+        assert page["visits"] == {"Check Staged Files": 1, "Get Staged Diffs": 1, "Suggest Commit Message": 3,
+                                  "Commit Changes": 1, "Handle No Staged Files": 0, "Handle Failure": 0}
+        assert page["edges"] == ["success -> FINISH", "failure -> Handle Failure"]
+        assert page["loop"] == ["accepted x×1", "revise x×1", "llm decided x×1"]
+        assert page["history"] == [  # newest first
+            ["Suggest Commit Message", "accepted", "Commit Changes", "transition"],
+            ["Suggest Commit Message", "close, but name the CLI too", "Suggest Commit Message", "llm"],
+            ["Suggest Commit Message", "revise", "Suggest Commit Message", "transition"],
+            ["Get Staged Diffs", "success", "Suggest Commit Message", "transition"],
+            ["Check Staged Files", "success", "Get Staged Diffs", "transition"],
+            ["Check Staged Files", "STARTED", "Check Staged Files", "start"]]
+        assert page["llmReasoning"].startswith("The user wants the CLI named in the subject")
+        assert page["context"] == {"repo": ".", "max_files": 20}
+        browser.screenshot(shots / "ui-run.png", 1360, 1180)
+
+        # A stored <script> is text: no script element, nothing ran, the text is shown as typed.
+        browser.go(f"{ui.url}/run/{ids['evil']}")
+        shown = browser.js("return {scripts: document.querySelectorAll('main script, main img').length, "
+                           "pwned: window.pwned === undefined ? null : window.pwned, "
+                           "text: document.querySelector('li.entry .f-message pre').textContent}")
+        assert shown == {"scripts": 0, "pwned": None,
+                         "text": "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"}
+
+        # An edited definition is said plainly; the workflow page lists problems with file:line.
+        step_file = root / "COMMIT_SUGGESTER" / "steps" / "commit.md"
+        assert step_file.is_file()
+        step_file.write_text(step_file.read_text() + "\nEdited.\n")
+        browser.go(f"{ui.url}/run/{ids['evil']}")
+        assert "definition changed" in browser.js("return document.querySelector('[data-notice]').textContent")
+        write(root, {"BROKEN/index.md": "# Broken\n\n1. [Gone](steps/gone.md)\n"})
+        browser.go(f"{ui.url}/workflow/BROKEN")
+        assert browser.js("return Array.from(document.querySelectorAll('ul.problems li.error code'))"
+                          ".map(c => c.textContent)") == ["BROKEN/index.md:3"]
+        browser.go(f"{ui.url}/workflow/COMMIT_SUGGESTER")
+        assert browser.js("return document.querySelectorAll('ol.map li.step').length") == 6
+        assert browser.js("return document.querySelector('article.md h3').textContent") == "Commit Suggester"
+    finally:
+        ui.stop()
+
+
+def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path) -> None:
+    import shutil
+    uv = shutil.which("uv") or (str(Path(sys.executable).parent / "uv")
+                                if (Path(sys.executable).parent / "uv").exists() else None)
+    if uv is None:
+        pytest.skip("uv is not installed (pip install uv; .ci/run installs it)")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("orchestrator_mcp.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(HERE / name, checkout / name)
+    shutil.copytree(BUNDLED, checkout / "workflows")
+    env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "WORKFLOW_DB_PATH": str(tmp_path / "x.sqlite")}
+    env.pop("WORKFLOW_DEFINITIONS_DIR", None)
+
+    def uvx(*args: str) -> str:
+        proc = subprocess.run([uv, "tool", "run", "--from", str(checkout), "orchestrator-mcp", *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "ADDED" not in uvx("workflows")
+    simple_workflow(checkout / "workflows", "ADDED", [("Only", None)])
+    assert "ADDED title" in uvx("workflows")  # an added workflow is seen by the next launch
+    index = checkout / "workflows" / "ADDED" / "index.md"
+    index.write_text(index.read_text().replace("# ADDED title", "# ADDED edited"))
+    assert "ADDED edited" in uvx("workflows")  # and so is an edit
+    module = checkout / "orchestrator_mcp.py"
+    module.write_text(module.read_text().replace(f'__version__ = "{om.__version__}"', '__version__ = "9.9.9"'))
+    assert uvx("--version").strip() == "orchestrator-mcp 9.9.9"  # and a code change
+    # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
+    proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED edited" in proc.stdout, proc.stderr
+
+
 def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
     """A person answers from a terminal while the agent's server process holds the same database."""
     db = tmp_path / "shared.sqlite"
@@ -2370,3 +2690,40 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     assert "tests_passed (integer, required): " in proc.stdout
     assert "== Approval needed: Review ==\n\nThe diff and the test summary." in proc.stdout
     assert "-> Ship  [approved by " in proc.stdout and "(orchestrator-mcp run): fine]" in proc.stdout
+
+
+def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:
+    import re as re_
+    token = "gate-t0ken"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(gated),
+           "ORCHESTRATOR_AUTH_TOKEN": token, "AI_PROVIDER": "stub"}
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("GATED").instance_id
+    engine.advance(iid, {"status": "success", "tests_passed": 1, "tests_failed": 0})
+    engine.advance(iid, {"status": "success"})
+    ui = UiProcess(env=env)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        page = ui.get(f"/run/{iid}", headers=auth)
+        assert page.status_code == 200 and "Approval needed" in page.text and "The diff and the test summary." in page.text
+        form = {"csrf": re_.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1),
+                "approval_id": re_.search(r'name="approval_id" value="([0-9a-f]+)"', page.text).group(1),
+                "decision": "approve", "comment": "<b>ok</b>"}
+        assert ui.post(f"/run/{iid}/approve", form).status_code == 401  # no token, no cookie
+        assert ui.post(f"/run/{iid}/approve", {**form, "csrf": "forged"}, headers=auth).status_code == 403
+        assert ui.post(f"/run/{iid}/approve", form, headers={**auth, "Origin": "http://evil.example"}).status_code == 403
+        stale = ui.post(f"/run/{iid}/approve", {**form, "approval_id": "0" * 16}, headers=auth)
+        assert stale.status_code == 409 and "no longer pending" in stale.text
+        assert ui.post(f"/run/{iid}/approve", {**form, "decision": "maybe"}, headers=auth).status_code == 400
+        assert engine.status(iid).awaiting_approval is not None  # none of those answered
+        done = ui.post(f"/run/{iid}/approve", form, headers=auth)
+        assert done.status_code == 303 and done.headers["Location"] == f"/run/{iid}"
+        st = engine.status(iid, 100)
+        assert (st.status, st.current_step_name, st.awaiting_approval) == ("RUNNING", "Ship", None)
+        assert st.history[-1].report["by"] == "a person in the ui (signed in with the token)"
+        assert st.history[-1].report["comment"] == "<b>ok</b>"
+        assert "Approval needed" not in ui.get(f"/run/{iid}", headers=auth).text
+        again = ui.post(f"/run/{iid}/approve", form, headers=auth)  # the same form twice answers nothing
+        assert again.status_code == 409 and "not waiting" in again.text
+    finally:
+        assert token not in ui.stop()
