@@ -48,10 +48,13 @@ __version__ = "0.1.0"
 
 log = logging.getLogger("orchestrator_mcp")
 
-#: Reserved step names: the two terminal decisions a workflow can reach.
+#: Reserved step names: the two terminal decisions a workflow can reach, and
+#: SUSPEND, which an author declares where a run must wait for the outside world
+#: (the run stays at its step, SUSPENDED, until resume_workflow).
 FINISH = "FINISH"
 FAILED = "FAILED"
-RESERVED_STEPS = (FINISH, FAILED)
+SUSPEND = "SUSPEND"
+RESERVED_STEPS = (FINISH, FAILED, SUSPEND)
 
 #: Instance statuses (CONTRACT §4).
 RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED = (
@@ -481,7 +484,8 @@ class WorkflowDef:
 
     @property
     def targets(self) -> list[str]:
-        return [s.name for s in self.steps] + list(RESERVED_STEPS)
+        """Every name a decision may always take; SUSPEND only where a step offers it."""
+        return [s.name for s in self.steps] + [FINISH, FAILED]
 
 
 def normalize_name(name: str) -> str:
@@ -743,8 +747,10 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
             resolved = wf.resolve_target(target)
             cond = _CONDITION_RE.match(status)
             if resolved is None:
-                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}; "
-                                       f"known: {', '.join(wf.targets)}")
+                hint = (" (a run waits through the reserved target SUSPEND)"
+                        if normalize_name(target) in ("suspended", "suspend", "wait") else "")
+                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}{hint}; "
+                                       f"known: {', '.join(wf.targets + [SUSPEND])}")
             elif cond:
                 _add_condition(step, cond, resolved, lambda msg, at=ln: problem(wf.errors, at, msg))
             else:
@@ -997,7 +1003,7 @@ def mermaid(wf: WorkflowDef) -> str:
     """A Mermaid flowchart: solid arrows for declared transitions (labelled
     with the status), dashed arrows for steps a step's guidance names."""
     ids = {s.name: f"s{i}" for i, s in enumerate(wf.steps)}
-    ids.update({FINISH: FINISH, FAILED: FAILED})
+    ids.update({r: r for r in RESERVED_STEPS})
     quote = lambda text: text.replace('"', "#quot;")  # noqa: E731
     lines = ["flowchart TD", "    START((start))"]
     # A step gated by '# Approval' is a hexagon labelled with what needs approving.
@@ -1016,7 +1022,7 @@ def mermaid(wf: WorkflowDef) -> str:
             lines.append(f'    {ids[step.name]} -->|"{quote(status)}"| {ids[target]}')
         declared = set(step.transitions.values()) | {c.target for c in step.conditions}
         text = step.guidance
-        for name in wf.targets:
+        for name in wf.targets + [SUSPEND]:
             if name == step.name or name in declared:
                 continue
             if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE if name not in
@@ -1309,11 +1315,11 @@ class DecisionRequest:
 
 @dataclass
 class Decision:
-    next_step: str  # a step name of the workflow, FINISH or FAILED
+    next_step: str  # a step name of the workflow, FINISH, FAILED or SUSPEND
     decided_by: str  # transition | stub | llm
     reasoning: str
     updated_context: dict[str, Any] = field(default_factory=dict)
-    status_suggestion: str | None = None
+    warnings: list[str] = field(default_factory=list)  # ignored side fields, kept in history
 
 
 def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision | None:
@@ -1335,9 +1341,21 @@ def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision |
     return None
 
 
+def expected_statuses(step: StepDef) -> list[str]:
+    """The statuses a report can use to take a declared route, in the author's order."""
+    # 'rejected' on a gated step is the route of a person's rejection, not a status to report.
+    return [status for status in step.transitions
+            if status != "default" and not (status == "rejected" and step.approval)]
+
+
 class StubDecider:
     """Deterministic decisions without an LLM: index order, FINISH after the last
-    step, and a ``failure``/``error`` status repeats the current step."""
+    step, and a ``failure``/``error`` status repeats the current step.
+
+    A step that declares transitions (and no ``default``) is a contract: a
+    status outside it is refused, because guessing "the next step in the list"
+    sends, say, "nothing staged" on to reading diffs.
+    """
 
     name = "stub"
 
@@ -1348,6 +1366,12 @@ class StubDecider:
             return Decision(step.name, "stub", f"resuming at the stored step '{step.name}'")
         assert current is not None
         status = str(req.report.get("status", "")).strip().lower()
+        if current.transitions and "default" not in current.transitions:
+            valid = expected_statuses(current)
+            raise InvalidArgument(
+                f"status {status[:100]!r} matches no transition of step '{current.name}'; report one of: "
+                f"{', '.join(valid)} (no LLM is configured to judge other statuses). Nothing changed",
+                expected_statuses=valid, current_step_name=current.name)
         if status in ("failure", "error", "failed"):
             return Decision(current.name, "stub", f"status '{status}': repeat step '{current.name}'")
         index = wf.steps.index(current)
@@ -1357,48 +1381,332 @@ class StubDecider:
         return Decision(FINISH, "stub", f"status '{status}' on the last step: the workflow is finished")
 
 
-def _one_line(text: str, limit: int = 140) -> str:
-    """The first sentence of some Markdown, without markup, for a candidate list."""
-    for raw in text.splitlines():
-        line = re.sub(r"[`*_#>]|^\s*(?:[-+]|\d+[.)])\s+", "", raw).strip()
-        if line:
-            sentence = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
-            return clip(sentence, limit).replace("\n", " ")
-    return ""
+# -- the LLM prompt, shared by both providers -------------------------------
+#
+# The prompt is built for small models and for provider prompt caches.  The
+# system message (instructions + a summary of the workflow) depends only on the
+# workflow, so it is byte-identical across every decision of every run of it:
+# Gemini's implicit cache and llama.cpp's KV cache reuse it.  The per-call part
+# (the current step's guidance and routes, history, context, the report and the
+# candidates) comes last and stays short.
+
+PROMPT_JSON_LIMIT = 1_500  # characters of report or context JSON in a prompt
+PROMPT_GUIDANCE_LIMIT = 3_000
+PROMPT_GOAL_LIMIT = 600
+PROMPT_HISTORY_ROWS = 4
+DESCRIPTION_LIMIT = 110
+REASONING_LIMIT = 1_000  # characters of a model's reasoning we store
+ANSWER_MAX_TOKENS = 400  # reasoning + name + a few context pairs fit easily
+GEMINI_MAX_OUTPUT_TOKENS = 2_048  # Gemini counts thinking tokens in this budget
+SYSTEM_PROMPT = (
+    "You route a workflow that a coding agent (the client) carries out step by step. After the client "
+    "reports on a step, you choose the one step it must do next. You never do the work yourself.\n"
+    "You are asked because the report's status matched none of the step's declared transitions. Read what "
+    "the report says happened (status, message, result, error, details) and do what the current step's "
+    "Orchestrator Guidance says for that case.\n"
+    "Rules:\n"
+    "- The current step's guidance decides. It outranks the order of the step list and your own preferences.\n"
+    "- Choose only from the candidates listed for this decision.\n"
+    "- \"Repeat this step\", \"again\", \"revise\" or \"retry it\" mean the current step: name it.\n"
+    "- \"Finish\" means FINISH. When the user declines or does not want to go on, when there is nothing to do, "
+    "or when the goal is already met, follow the guidance; it usually says to finish.\n"
+    "- FAILED only when the guidance says the workflow fails or cannot continue.\n"
+    "- SUSPEND only when it is a candidate and the run must wait for something outside it.\n"
+    "Answer with one JSON object: \"reasoning\" first (at most 25 words: which case of the guidance matches "
+    "what the report says happened), then \"next_step_name\" (exactly one candidate name), then "
+    "\"context_updates\" (a list of {\"key\", \"value\"} string pairs that later steps need; usually [])."
+)
 
 
-def describe_target(wf: WorkflowDef, name: str) -> str:
-    """One line saying what choosing ``name`` means: the step's goal, else its instructions."""
-    if name == FINISH:
-        return "end the run as COMPLETED: the workflow's goal is met"
-    if name == FAILED:
-        return "end the run as FAILED: the workflow cannot continue"
-    step = wf.step(name)
-    if step is None:
-        return ""
-    return _one_line(step.goal) or _one_line(step.instructions) or step.name
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters with a visible marker."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n...[truncated {len(text) - limit} more characters]"
 
 
-def candidate_targets(wf: WorkflowDef, step: StepDef | None) -> list[tuple[str, str]]:
-    """The steps a decision from ``step`` may go to, each with a one-line description.
+def clip_json(value: Any, limit: int = PROMPT_JSON_LIMIT) -> str:
+    return clip(json.dumps(value, ensure_ascii=False, default=str), limit)
 
-    From a step: its declared targets, the steps its guidance names, itself, the
-    next step in index order, then FINISH and FAILED.  Without a step (resuming
-    from nowhere in particular): every step.  Index order, so the list reads like
-    the workflow.
+
+def step_description(step: StepDef) -> str:
+    """One line about a step: the first sentence of its goal, else of its instructions."""
+    text = re.sub(r"```.*?(?:```|$)", " ", step.goal or step.instructions, flags=re.DOTALL)
+    text = " ".join(text.split())
+    if not text:
+        return "(no description)"
+    m = re.match(r"(.+?)[.!?:](?:\s|$)", text)
+    first = (m.group(1) if m else text).strip()
+    return (first[:DESCRIPTION_LIMIT - 3] + "..." if len(first) > DESCRIPTION_LIMIT else first) + "."
+
+
+def _named_in(name: str, text: str) -> bool:
+    """Whether guidance names a step: whole words, any case; reserved names in capitals only."""
+    flags = 0 if name in RESERVED_STEPS else re.IGNORECASE
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags) is not None
+
+
+def offers_suspend(step: StepDef) -> bool:
+    """SUSPEND is the author's choice: a declared route to it, or guidance that names it."""
+    return SUSPEND in step.transitions.values() or re.search(r"\bSUSPEND(?:ED)?\b", step.guidance) is not None
+
+
+def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
+    """Where a decision on ``step`` may go, each with a one-line description.
+
+    Narrowing the choice to what the step can reach is what lets a small model
+    route well: its declared targets, the steps its guidance names, the next
+    step in index order when it declares no routes, the step itself (repeat),
+    FINISH and FAILED, and SUSPEND only where the author offers it.  Order
+    matters to small models: the author's routes come first.
     """
-    if step is None:
-        names = [s.name for s in wf.steps]
-    else:
-        wanted = set(step.transitions.values()) | {c.target for c in step.conditions} | {step.name}
+    names: list[str] = []
+
+    def add(name: str | None) -> None:
+        if name and name not in names:
+            names.append(name)
+
+    for cond in step.conditions:  # evidence routes are the author's routes too
+        add(cond.target)
+    for target in step.transitions.values():
+        add(target)
+    for other in wf.steps:
+        if other is not step and _named_in(other.name, step.guidance):
+            add(other.name)
+    if not step.transitions:
         index = wf.steps.index(step) if step in wf.steps else -1
-        if 0 <= index + 1 < len(wf.steps):
-            wanted.add(wf.steps[index + 1].name)
-        for other in wf.steps:
-            if re.search(rf"(?<![\w-]){re.escape(other.name)}(?![\w-])", step.guidance, re.IGNORECASE):
-                wanted.add(other.name)
-        names = [s.name for s in wf.steps if s.name in wanted]
-    return [(n, describe_target(wf, n)) for n in names + list(RESERVED_STEPS)]
+        add(wf.steps[index + 1].name if 0 <= index < len(wf.steps) - 1 else FINISH)
+    add(step.name)
+    add(FINISH)
+    add(FAILED)
+    if offers_suspend(step):
+        add(SUSPEND)
+    out: list[tuple[str, str]] = []
+    for name in names:
+        if name == step.name:
+            out.append((name, f"this step, again: {step_description(step)}"))
+        elif name == FINISH:
+            out.append((name, "finish: end the run as done (goal met, nothing to do, or the user stops)."))
+        elif name == FAILED:
+            out.append((name, "end the run as failed: it cannot continue."))
+        elif name == SUSPEND:
+            out.append((name, "pause the run at this step until it is resumed: wait for something outside it."))
+        else:
+            target = wf.step(name)
+            out.append((name, step_description(target) if target else ""))
+    return out
+
+
+def resume_candidates(wf: WorkflowDef) -> list[tuple[str, str]]:
+    """Where a resumed run may be: any step (the agent reads the history to say which), or the end."""
+    ends = [(n, d) for n, d in candidate_targets(wf, wf.first_step) if n in (FINISH, FAILED)]
+    return [(s.name, step_description(s)) for s in wf.steps] + ends
+
+
+def _routes(step: StepDef) -> str:
+    return "; ".join(f"{status} -> {target}" for status, target in step.transitions.items()) or "none declared"
+
+
+def workflow_summary(wf: WorkflowDef) -> str:
+    """The static, per-workflow part of the prompt: title, goal, steps and routes."""
+    lines = [f"Workflow {wf.name}: {wf.title}", f"Goal: {clip(' '.join(wf.goal.split()), PROMPT_GOAL_LIMIT)}",
+             "Steps, in order:"]
+    for i, step in enumerate(wf.steps, 1):
+        lines.append(f"{i}. {step.name}: {step_description(step)} Routes: {_routes(step)}.")
+    return "\n".join(lines)
+
+
+def system_prompt(wf: WorkflowDef) -> str:
+    """Instructions, then the workflow summary: identical for every call on ``wf``."""
+    return f"{SYSTEM_PROMPT}\n\n{workflow_summary(wf)}"
+
+
+def _history_lines(history: Sequence[HistoryEntry]) -> str:
+    rows = [h for h in history if h.outcome_status != "STARTED"][-PROMPT_HISTORY_ROWS:]
+    return "\n".join(f"- {h.step_name}: reported {h.outcome_status or '-'} -> "
+                     f"{h.determined_next_step or '(no decision)'}" for h in rows) or "(none)"
+
+
+def _guidance_block(step: StepDef) -> str:
+    return f'Orchestrator Guidance of "{step.name}":\n"""\n{clip(step.guidance, PROMPT_GUIDANCE_LIMIT)}\n"""'
+
+
+def _candidate_lines(candidates: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f'- "{name}": {text}' for name, text in candidates)
+
+
+def decision_candidates(req: DecisionRequest) -> list[tuple[str, str]]:
+    """The candidates of an advance, or of a resume: the stored step, the step the
+    client assumes, and where that step can go."""
+    wf = req.workflow
+    current = wf.step(req.instance.current_step_name)
+    if current is None:
+        return [(name, "") for name in wf.targets]
+    if req.kind != "resume":
+        return candidate_targets(wf, current)
+    assumed = wf.step(req.assumed_step or "") or current
+    out = [(current.name, f"the stored step: {step_description(current)}")]
+    if assumed is not current:
+        out.append((assumed.name, f"the step the client assumes: {step_description(assumed)}"))
+    for name, text in candidate_targets(wf, assumed):
+        if name != SUSPEND and name not in (n for n, _ in out):
+            out.append((name, text))
+    return out
+
+
+def build_prompt(req: DecisionRequest, candidates: Sequence[tuple[str, str]]) -> str:
+    """The per-call user message: the step, its guidance and routes, recent
+    history, context, the report, the candidates and the question."""
+    inst = req.instance
+    wf = req.workflow
+    report = clip_json(req.report) if req.report else "(no report)"
+    context = clip_json(inst.context)
+    if req.kind == "resume":
+        stored = wf.step(inst.current_step_name)
+        assumed = wf.step(req.assumed_step or "")
+        parts = [
+            "The client is resuming this run, probably in a new conversation, and asks which step to do now.",
+            f'Stored state: the run is at step "{inst.current_step_name}" (status {inst.status}). '
+            f'The client believes it is at step "{req.assumed_step}".',
+        ]
+        shown = [assumed] if assumed is not None else []
+        shown += [stored] if stored is not None and stored is not assumed else []
+        for step in shown:
+            parts.append(f"{_guidance_block(step)}\nRoutes: {_routes(step)}.")
+        parts += [f"Recent history (oldest first):\n{_history_lines(req.history)}", f"Run context: {context}",
+                  f"What the client reports it did since:\n{report}",
+                  f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
+                  "Question: which step is to be done NOW? If the report shows the client's step was completed, "
+                  "apply that step's guidance to choose the step after it. If the report shows nothing new was "
+                  "done, the step to do now is the step the run is at."]
+        return "\n\n".join(parts)
+    step = wf.step(inst.current_step_name)
+    assert step is not None
+    status = str(req.report.get("status", ""))
+    why = (f'The status "{clip(status, 100)}" is not one of them: judge from what the report says.'
+           if step.transitions else "The step declares no routes: judge from what the report says.")
+    return "\n\n".join([
+        f'Current step: "{step.name}"',
+        f"{_guidance_block(step)}\nDeclared transitions (status -> next step): {_routes(step)}.\n{why}",
+        f"Recent history (oldest first):\n{_history_lines(req.history)}",
+        *([f"Run context: {context}"] if inst.context else []),
+        f'The client\'s report on "{step.name}":\n{report}',
+        f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
+        f'Question: following the guidance of "{step.name}", which candidate comes next after this report?',
+    ])
+
+
+def decision_schema(names: Sequence[str]) -> dict[str, Any]:
+    """The answer's JSON Schema, strict-mode safe (every property required, no
+    free-form objects).
+
+    ``reasoning`` comes first so the model thinks before it names the step.
+    Context updates are a list of ``{key, value}`` string pairs: strict mode
+    forbids open objects, and JSON *inside* a string (the old shape) is what
+    small models break most; a string value that parses as JSON keeps its type.
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "reasoning": {"type": "string", "description": "one short sentence: which case of the guidance this is"},
+            "next_step_name": {"type": "string", "enum": list(names)},
+            "context_updates": {
+                "type": "array", "description": "facts later steps need; usually []",
+                "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                          "required": ["key", "value"], "additionalProperties": False}},
+        },
+        "required": ["reasoning", "next_step_name", "context_updates"],
+        "additionalProperties": False,
+    }
+
+
+def _pair_value(value: Any) -> Any:
+    """A pair's value keeps its JSON type when the text is JSON; else it is text."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text[:1] in "{[-0123456789" or text in ("true", "false", "null"):
+        try:
+            return json.loads(text) if text else value
+        except ValueError:
+            return value
+    return value
+
+
+def context_from_answer(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """The model's optional context updates, and a warning for each part ignored.
+
+    Accepted shapes: a list of ``{key, value}`` pairs (the schema's), or an
+    object (a provider that does not enforce the schema).  Whatever does not
+    fit, or breaks the limits client input obeys (depth, NaN, 1 MiB), is
+    dropped with a warning: a bad side field never costs the decision.
+    """
+    if raw in (None, [], {}, ""):
+        return {}, []
+    updates: dict[str, Any] = {}
+    warnings: list[str] = []
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    elif isinstance(raw, list):
+        items = []
+        for pair in raw:
+            if isinstance(pair, dict) and isinstance(pair.get("key"), str) and "value" in pair:
+                items.append((pair["key"], pair["value"]))
+            else:
+                warnings.append(f"ignored a context update that is not a {{key, value}} pair: {clip(str(pair), 80)}")
+    else:
+        return {}, [f"ignored the model's context updates: expected a list of {{key, value}} pairs, got "
+                    f"{type(raw).__name__}"]
+    for key, value in items:
+        key = str(key).strip()
+        if not key or len(key) > 200:
+            warnings.append(f"ignored a context update with an empty or over-long key {clip(key, 40)!r}")
+            continue
+        try:
+            updates[key] = _pair_value(value)
+        except RecursionError:
+            warnings.append(f"ignored context update {key!r}: nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        check_json("the model's context updates", updates)
+    except (InvalidArgument, RecursionError) as exc:
+        message = exc.message if isinstance(exc, InvalidArgument) else "nested too deeply"
+        return {}, warnings + [f"ignored all of the model's context updates: {message}"]
+    return updates, warnings
+
+
+def parse_decision(text: str) -> dict[str, Any]:
+    """Parse and check a model's answer ourselves: APIs do not enforce ``required``,
+    and an answer obeys the same limits as client input."""
+    if len(text) > MAX_JSON_BYTES:
+        raise AIServiceError(f"the model's answer is {len(text)} characters; the limit is {MAX_JSON_BYTES}",
+                             retryable=True)
+    body = text.strip()
+    fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", body, re.DOTALL)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise AIServiceError(f"the model's answer is not JSON: {clip(text, 200)!r}", retryable=True) from None
+    if not isinstance(data, dict):
+        raise AIServiceError("the model's answer is not a JSON object", retryable=True)
+    name = data.get("next_step_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise AIServiceError("the model's answer lacks next_step_name", retryable=True)
+    raw_context = data.get("context_updates", data.get("updated_context"))
+    if isinstance(raw_context, str):  # older shape: JSON text
+        try:
+            raw_context = json.loads(raw_context) if raw_context.strip() else None
+        except (ValueError, RecursionError):
+            raw_context = "(text that is not JSON)"
+    updates, warnings = context_from_answer(raw_context)
+    reasoning = data.get("reasoning")
+    reasoning = " ".join(reasoning.split()) if isinstance(reasoning, str) else ""
+    return {"next_step_name": name.strip(), "updated_context": updates, "warnings": warnings,
+            "reasoning": clip(reasoning, REASONING_LIMIT)}
+
+
+# -- the agent decides: the routing question and its answer ---------------
 
 
 @dataclass
@@ -1455,7 +1763,8 @@ class AgentDecider:
     def decide(self, req: DecisionRequest) -> Decision:
         wf = req.workflow
         step = wf.step(req.instance.current_step_name)
-        candidates = candidate_targets(wf, None if req.kind == "resume" else step)
+        candidates = (resume_candidates(wf) if req.kind == "resume" or step is None
+                      else candidate_targets(wf, step))
         report = {k: v for k, v in req.report.items() if k != "choose_step"}
         choice = req.report.get("choose_step")
         tool = "resume_workflow" if req.kind == "resume" else "advance_workflow"
@@ -1481,110 +1790,6 @@ class AgentDecider:
         why = req.report.get("reasoning")
         return Decision(target, "agent", why if isinstance(why, str) and why.strip()
                         else f"the agent chose '{target}'")
-
-
-# -- the LLM prompt, shared by both providers -------------------------------
-
-PROMPT_JSON_LIMIT = 8_000
-PROMPT_DEFINITION_LIMIT = 60_000
-PROMPT_HISTORY_ROWS = 5
-SYSTEM_PROMPT = (
-    "You are the orchestrator of a multi-step workflow that a coding agent (the client) carries out. "
-    "You never do the work yourself: after each report you choose the single next step. "
-    "Follow the 'Orchestrator Guidance' of the current step exactly; it outranks your own preferences. "
-    "Choose FINISH when the workflow's goal is met and FAILED only when it cannot continue. "
-    "Answer with one JSON object that matches the response schema and nothing else."
-)
-
-
-def clip(text: str, limit: int) -> str:
-    """Cut ``text`` to ``limit`` characters with a visible marker."""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n...[truncated {len(text) - limit} more characters]"
-
-
-def clip_json(value: Any, limit: int = PROMPT_JSON_LIMIT) -> str:
-    return clip(json.dumps(value, ensure_ascii=False, indent=1, default=str), limit)
-
-
-def build_prompt(req: DecisionRequest) -> str:
-    """The user message: definition, state, recent history, report, task."""
-    wf, inst = req.workflow, req.instance
-    rows = req.history[-PROMPT_HISTORY_ROWS:]
-    history = "\n".join(
-        f"- {h.timestamp} step '{h.step_name}' status {h.outcome_status or '-'} -> "
-        f"{h.determined_next_step or '(no decision)'} [{h.decided_by}] {clip(h.reasoning, 300)}"
-        for h in rows) or "(none)"
-    names = ", ".join(wf.targets)
-    if req.kind == "resume":
-        task = (f"The client is resuming this workflow, probably in a new conversation. The stored current "
-                f"step is '{inst.current_step_name}' (instance status {inst.status}); the client believes it "
-                f"is at '{req.assumed_step}'. Reconcile the two using the history and the report: choose the "
-                f"step the client should do now. Valid names: {names}.")
-    else:
-        task = (f"The client has just reported on step '{inst.current_step_name}'. Apply that step's "
-                f"Orchestrator Guidance to the report and choose next_step_name from: {names}. "
-                "Put facts later steps need into updated_context (only keys to set). "
-                "Use status_suggestion SUSPENDED only if the workflow must wait for something outside it.")
-    return "\n\n".join([
-        f"# Workflow definition: {wf.name}\n\n{clip(wf.text, PROMPT_DEFINITION_LIMIT)}",
-        f"# Current state\n\n- instance: {inst.instance_id}\n- status: {inst.status}\n"
-        f"- current step: {inst.current_step_name}\n- context:\n```json\n{clip_json(inst.context)}\n```",
-        f"# Recent history (last {PROMPT_HISTORY_ROWS}, oldest first)\n\n{history}",
-        f"# Client report\n\n```json\n{clip_json(req.report)}\n```",
-        f"# Task\n\n{task}",
-    ])
-
-
-def decision_schema(wf: WorkflowDef, context_as_text: bool = False) -> dict[str, Any]:
-    """JSON Schema of a decision; step names are an enum of this workflow's."""
-    context: dict[str, Any] = (
-        {"type": "string", "description": "a JSON object, as text, of context keys to set; '{}' for none"}
-        if context_as_text else
-        {"type": "object", "description": "context keys to set, any JSON values; {} for none"})
-    return {
-        "type": "object",
-        "properties": {
-            "next_step_name": {"type": "string", "enum": wf.targets},
-            "updated_context": context,
-            "status_suggestion": {"type": ["string", "null"], "enum": [RUNNING, SUSPENDED, None]},
-            "reasoning": {"type": "string", "description": "one or two sentences: why this step"},
-        },
-        "required": ["next_step_name", "updated_context", "status_suggestion", "reasoning"],
-        "additionalProperties": False,
-    }
-
-
-def parse_decision(text: str) -> dict[str, Any]:
-    """Parse and check a model's answer ourselves: APIs do not enforce ``required``."""
-    body = text.strip()
-    fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", body, re.DOTALL)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise AIServiceError(f"the model's answer is not JSON: {clip(text, 200)!r}", retryable=True) from None
-    if not isinstance(data, dict):
-        raise AIServiceError("the model's answer is not a JSON object", retryable=True)
-    name = data.get("next_step_name")
-    if not isinstance(name, str) or not name.strip():
-        raise AIServiceError("the model's answer lacks next_step_name", retryable=True)
-    ctx = data.get("updated_context") or {}
-    if isinstance(ctx, str):
-        try:
-            ctx = json.loads(ctx) if ctx.strip() else {}
-        except ValueError:
-            raise AIServiceError("the model's updated_context is not JSON", retryable=True) from None
-    if not isinstance(ctx, dict):
-        raise AIServiceError("the model's updated_context is not an object", retryable=True)
-    suggestion = data.get("status_suggestion")
-    if suggestion is not None and suggestion not in INSTANCE_STATUSES:
-        raise AIServiceError(f"the model's status_suggestion {suggestion!r} is not a status", retryable=True)
-    reasoning = data.get("reasoning")
-    return {"next_step_name": name.strip(), "updated_context": ctx, "status_suggestion": suggestion,
-            "reasoning": reasoning if isinstance(reasoning, str) else ""}
 
 
 # -- HTTP with retries, shared by both providers ---------------------------
@@ -1632,27 +1837,30 @@ class LLMDecider:
     def _fault(self, status: int, payload: Any, headers: Mapping[str, str]) -> _HttpFault:
         raise NotImplementedError
 
-    def _schema(self, wf: WorkflowDef) -> dict[str, Any]:
-        return decision_schema(wf)
+    def usage(self, payload: Any) -> dict[str, int]:
+        """Token counts the provider reported for one call (subclasses read their format)."""
+        return {}
 
     def decide(self, req: DecisionRequest) -> Decision:
-        prompt = build_prompt(req)
-        turns: list[tuple[str, str]] = [("user", prompt)]
-        schema = self._schema(req.workflow)
+        candidates = decision_candidates(req)
+        names = [name for name, _ in candidates]
+        system = system_prompt(req.workflow)
+        turns: list[tuple[str, str]] = [("user", build_prompt(req, candidates))]
+        schema = decision_schema(names)
         for round_ in (1, 2):
-            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req)
+            text = self._post_with_retries(system, turns, schema, req)
             data = parse_decision(text)
             target = req.workflow.resolve_target(data["next_step_name"])
-            if target is not None:
+            if target is not None and (target in names or target != SUSPEND):
                 return Decision(target, "llm", data["reasoning"] or "(the model gave no reasoning)",
-                                data["updated_context"], data["status_suggestion"])
+                                data["updated_context"], data["warnings"])
             if round_ == 2:
                 break
             turns += [("model", text),
-                      ("user", f"'{data['next_step_name']}' is not a step of this workflow. Answer again with "
-                               f"next_step_name exactly one of: {', '.join(req.workflow.targets)}.")]
-        raise AIServiceError(f"the model named an unknown step {data['next_step_name']!r} twice; "
-                             f"valid names are {', '.join(req.workflow.targets)}", retryable=True)
+                      ("user", f"'{clip(data['next_step_name'], 100)}' is not a candidate. Answer again with "
+                               f"next_step_name exactly one of: {', '.join(names)}.")]
+        raise AIServiceError(f"the model named an unknown step {clip(data['next_step_name'], 100)!r} twice; "
+                             f"valid names are {', '.join(names)}", retryable=True)
 
     def _redact(self, text: str) -> str:
         key = self.config.api_key
@@ -1668,8 +1876,10 @@ class LLMDecider:
                 resp = self._session.post(url, json=body, headers=headers, timeout=self.config.timeout_s)
             except self._requests.Timeout:
                 fault = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
+                self._log_interaction(req, attempt, body, started, error=fault.message)
             except self._requests.RequestException as exc:
                 fault = _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+                self._log_interaction(req, attempt, body, started, error=fault.message)
             else:
                 try:
                     payload = resp.json()
@@ -1701,12 +1911,16 @@ class LLMDecider:
 
     def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
                          response: Any = None, error: str | None = None) -> None:
+        """One JSON line per attempt, failed and timed-out ones included, with the
+        token counts the provider reported (prompt, cached, answer) and latency."""
         path = self.config.interactions_log
         if path is None:
             return
         record = {"time": utcnow(), "provider": self.provider, "model": self.config.model,
-                  "instance_id": req.instance.instance_id, "attempt": attempt,
+                  "instance_id": req.instance.instance_id, "kind": req.kind,
+                  "step_name": req.instance.current_step_name, "attempt": attempt,
                   "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                  "usage": self.usage(response) if response is not None else {},
                   "request": body, "response": response, "error": error}
         line = self._redact(json.dumps(record, ensure_ascii=False, default=str))
         try:
@@ -1716,6 +1930,14 @@ class LLMDecider:
                     fh.write(line + "\n")
         except OSError as exc:
             log.warning("cannot write AI_INTERACTIONS_LOG %s: %s", path, exc)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _usage(**counts: Any) -> dict[str, int]:
+    return {k: v for k, v in ((k, _count(v)) for k, v in counts.items()) if v is not None}
 
 
 def _google_error(payload: Any) -> dict[str, Any]:
@@ -1745,9 +1967,16 @@ class GeminiDecider(LLMDecider):
             "systemInstruction": {"parts": [{"text": system}]},
             "contents": [{"role": role, "parts": [{"text": text}]} for role, text in turns],
             "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema,
-                                 "temperature": 0},
+                                 "temperature": 0, "maxOutputTokens": GEMINI_MAX_OUTPUT_TOKENS},
         }
         return url, headers, body
+
+    def usage(self, payload: Any) -> dict[str, int]:
+        meta = payload.get("usageMetadata") if isinstance(payload, dict) else None
+        if not isinstance(meta, dict):
+            return {}
+        return _usage(prompt_tokens=meta.get("promptTokenCount"), cached_tokens=meta.get("cachedContentTokenCount"),
+                      answer_tokens=meta.get("candidatesTokenCount"))
 
     def _answer(self, payload: Any) -> str:
         if not isinstance(payload, dict):
@@ -1811,10 +2040,6 @@ class OpenAIDecider(LLMDecider):
 
     provider = "openai"
 
-    def _schema(self, wf: WorkflowDef) -> dict[str, Any]:
-        # Strict mode forbids free-form objects, so the context travels as JSON text.
-        return decision_schema(wf, context_as_text=True)
-
     def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
                  ) -> tuple[str, dict[str, str], dict[str, Any]]:
         url = f"{self.config.endpoint}/chat/completions"
@@ -1824,9 +2049,21 @@ class OpenAIDecider(LLMDecider):
         messages = [{"role": "system", "content": system}]
         messages += [{"role": "assistant" if role == "model" else "user", "content": text} for role, text in turns]
         body = {"model": self.config.model, "messages": messages, "temperature": 0,
-                "response_format": {"type": "json_schema",
+                "max_tokens": ANSWER_MAX_TOKENS, "response_format": {"type": "json_schema",
                                     "json_schema": {"name": "workflow_decision", "schema": schema, "strict": True}}}
         return url, headers, body
+
+    def usage(self, payload: Any) -> dict[str, int]:
+        """OpenAI's ``usage`` (with ``prompt_tokens_details.cached_tokens``); llama.cpp
+        adds ``timings``, whose ``prompt_n`` counts the prompt tokens evaluated
+        afresh, that is, not served from its KV cache."""
+        if not isinstance(payload, dict):
+            return {}
+        use = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        details = use.get("prompt_tokens_details") if isinstance(use.get("prompt_tokens_details"), dict) else {}
+        timings = payload.get("timings") if isinstance(payload.get("timings"), dict) else {}
+        return _usage(prompt_tokens=use.get("prompt_tokens"), cached_tokens=details.get("cached_tokens"),
+                      answer_tokens=use.get("completion_tokens"), evaluated_tokens=timings.get("prompt_n"))
 
     def _answer(self, payload: Any) -> str:
         choices = payload.get("choices") if isinstance(payload, dict) else None
@@ -1880,8 +2117,12 @@ def make_decider(config: Config) -> "StubDecider | AgentDecider | LLMDecider":
 
 @dataclass
 class NextStep:
+    """What the client does next.  ``expected_statuses`` are the statuses the
+    step's transitions route on (empty when it declares none, or the run has
+    ended), so an agent can report one the author planned for."""
     step_name: str
     instructions: str
+    expected_statuses: list[str] = field(default_factory=list)
     report_fields: list[ReportField] = field(default_factory=list)  # evidence the report must carry
 
 
@@ -2173,8 +2414,8 @@ class Engine:
                                                  report, assumed_current_step_name), inst, where, record)
         except AskAgent as ask:
             return self._question(wf, working, ask.question)
-        if decision.status_suggestion == SUSPENDED:
-            decision = dataclasses.replace(decision, status_suggestion=None)
+        if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
+            decision = dataclasses.replace(decision, next_step=where)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
@@ -2298,9 +2539,12 @@ class Engine:
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
         now = utcnow()
-        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
-        if status == RUNNING and decision.status_suggestion == SUSPENDED:
-            status = SUSPENDED
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS, SUSPEND: SUSPENDED}.get(target, RUNNING)
+        if target == SUSPEND:  # the run waits at the step it is on
+            target = step_name
+        reasoning = decision.reasoning
+        if decision.warnings:
+            reasoning += "".join(f" [warning: {w}]" for w in decision.warnings)
         leaving = wf.step(step_name)
         if leaving is not None and leaving.approval and target != leaving.name:
             # A gated step is left only with a person's approval: the run stays at the
@@ -2313,11 +2557,9 @@ class Engine:
                 working, current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
                 context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
                 updated_at=now, completed_at=None)
-            reasoning = (f"{decision.reasoning} [waiting for a person to approve leaving '{leaving.name}' "
-                         f"for '{target}']")
+            reasoning += f" [waiting for a person to approve leaving '{leaving.name}' for '{target}']"
             entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, leaving.name,
                                  decision.decided_by, reasoning)
-            decision = dataclasses.replace(decision, reasoning=reasoning)
         else:
             after = dataclasses.replace(
                 working, current_step_name=target, status=status,
@@ -2325,7 +2567,7 @@ class Engine:
                 updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None,
                 awaiting_approval=None)
             entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                                 decision.decided_by, decision.reasoning)
+                                 decision.decided_by, reasoning)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
@@ -2336,7 +2578,7 @@ class Engine:
             raise
         log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, after.current_step_name,
                  decision.decided_by)
-        return self._progress(wf, after, decision.decided_by, decision.reasoning,
+        return self._progress(wf, after, decision.decided_by, reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
     def _replay(self, inst: Instance, report: dict[str, Any]) -> Progress | None:
@@ -2386,7 +2628,11 @@ class Engine:
             return NextStep(step_name, f"Step {step_name!r} is no longer in the workflow definition; "
                                        "call resume_workflow to pick up from the current definition.")
         text = step.instructions
-        if step.report_fields:
+        statuses = expected_statuses(step)
+        if statuses:
+            other = " (any other status takes the default route)" if "default" in step.transitions else ""
+            text += f"\n\nReport status: one of {', '.join(f'`{s}`' for s in statuses)}{other}."
+        if step.report_fields:  # the evidence line is the last line of the instructions
             text += "\n\n" + evidence_line(step.report_fields)
         pending = inst.awaiting_approval
         if status == SUSPENDED and pending:
@@ -2398,7 +2644,7 @@ class Engine:
         elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
-        return NextStep(step.name, text, list(step.report_fields))
+        return NextStep(step.name, text, statuses, list(step.report_fields))
 
 
 # =============================================================================
@@ -3995,7 +4241,11 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if result_text:
                 report["result"] = result_text
             result_text = None
-            answered = _answer_questions(engine, progress, report)
+            try:
+                answered = _answer_questions(engine, progress, report)
+            except InvalidArgument as exc:  # an unplanned status under the stub, or missing evidence: ask again
+                _out(f"{exc.message}")
+                continue
             if answered is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
                 return 130

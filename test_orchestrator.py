@@ -309,7 +309,7 @@ def test_includes_nest_and_keep_line_origins(tmp_path: Path) -> None:
     assert wf.steps[0].instructions == "Before Outer line\nInner line after"
     # the broken transition is reported at its real line, after the included lines
     assert [str(p) for p in wf.errors] == [
-        "W/steps/a.md:6: transition 'success' goes to unknown step 'Nope'; known: A, FINISH, FAILED"]
+        "W/steps/a.md:6: transition 'success' goes to unknown step 'Nope'; known: A, FINISH, FAILED, SUSPEND"]
 
 
 def test_include_depth_cycle_and_escapes(tmp_path: Path) -> None:
@@ -413,6 +413,13 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     assert "1 valid, 1 invalid" in proc.stdout
     proc = run_cli("check", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "not a directory" in proc.stderr
+    waits = simple_workflow(tmp_path / "waits", "WAITS", [("A", {"posted": "SUSPEND", "done": "FINISH"})])
+    proc = run_cli("check", str(waits))
+    assert proc.returncode == 0 and "WAITS: ok" in proc.stdout
+    (waits / "WAITS/steps/s1.md").write_text(step_md(transitions={"posted": "SUSPENDED"}))
+    proc = run_cli("check", str(waits))
+    assert proc.returncode == 1 and "goes to unknown step 'SUSPENDED' (a run waits through the reserved target " \
+        "SUSPEND); known: A, FINISH, FAILED, SUSPEND" in proc.stdout
 
 
 def test_bundled_library_passes_check() -> None:
@@ -542,7 +549,7 @@ def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> N
                              "not declare (declared: count, label)"),
         ("W/steps/a.md", 17, "transition 'label > 3': '>' compares numbers only; 'label' is text"),
         ("W/steps/a.md", 18, "transition 'count == yes': \"yes\" does not fit 'count', which is integer"),
-        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; known: A, B, C, FINISH, FAILED"),
+        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; known: A, B, C, FINISH, FAILED, SUSPEND"),
     ]
     assert [(p.file, p.message) for p in wf.warnings] == [
         ("W/steps/b.md", "step 'B' has a 'rejected' transition but no '# Approval' section, so only a report "
@@ -681,15 +688,14 @@ def fake() -> Any:
     server.close()
 
 
-def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because", suggestion: str | None = None,
-             context_as_text: bool = False) -> str:
-    ctx = ctx or {}
-    return json.dumps({"next_step_name": step, "updated_context": json.dumps(ctx) if context_as_text else ctx,
-                       "status_suggestion": suggestion, "reasoning": reasoning})
+def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because") -> str:
+    """A model's answer in the schema's shape: context updates as {key, value} string pairs."""
+    pairs = [{"key": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in (ctx or {}).items()]
+    return json.dumps({"reasoning": reasoning, "next_step_name": step, "context_updates": pairs})
 
 
 def gemini_ok(step: str, **kw: Any) -> tuple[int, dict[str, Any]]:
-    text = decision(step, **kw)
+    text = kw.pop("raw", None) or decision(step, **kw)
     return 200, {"candidates": [{"content": {"role": "model", "parts": [
         {"text": "Weighing the report against the guidance...", "thought": True},
         {"text": text[:20]}, {"text": text[20:]}]}, "finishReason": "STOP", "index": 0}],
@@ -705,7 +711,7 @@ def gemini_error(code: int, status: str, message: str, *details: dict[str, Any],
 def openai_ok(step: str, finish: str = "stop", **kw: Any) -> tuple[int, dict[str, Any]]:
     return 200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "llama-test",
                  "choices": [{"index": 0, "message": {"role": "assistant",
-                                                      "content": decision(step, context_as_text=True, **kw)},
+                                                      "content": kw.pop("raw", None) or decision(step, **kw)},
                               "finish_reason": finish}],
                  "usage": {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940}}
 
@@ -761,17 +767,24 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     assert req["headers"]["x-goog-api-key"] == SECRET
     body = req["body"]
     assert set(body) == {"systemInstruction", "contents", "generationConfig"}
-    assert "Orchestrator Guidance" in body["systemInstruction"]["parts"][0]["text"]
+    system = body["systemInstruction"]["parts"][0]["text"]
+    assert system == om.system_prompt(om.Library([judged]).load("JUDGED"))
+    assert "Orchestrator Guidance" in system and "Workflow JUDGED: JUDGED title" in system
+    assert "1. Step One: Instructions for Step One. Routes: none declared." in system
     config = body["generationConfig"]
-    assert config["responseMimeType"] == "application/json"
+    assert config["responseMimeType"] == "application/json" and config["maxOutputTokens"] > 0
     schema = config["responseJsonSchema"]
-    assert schema["properties"]["next_step_name"]["enum"] == ["Step One", "Step Two", "Routed", "FINISH", "FAILED"]
-    assert set(schema["required"]) == {"next_step_name", "updated_context", "status_suggestion", "reasoning"}
+    # narrowed: the step its guidance names, itself, FINISH, FAILED; reasoning before the name
+    assert schema["properties"]["next_step_name"]["enum"] == ["Step Two", "Step One", "FINISH", "FAILED"]
+    assert list(schema["properties"]) == schema["required"] == ["reasoning", "next_step_name", "context_updates"]
     prompt = body["contents"][0]["parts"][0]["text"]
     assert body["contents"][0]["role"] == "user"
-    for piece in ("## Step: Step One", "If the report mentions tests", "current step: Step One", '"seed": 1',
-                  '"result": "ran the tests"', "# Recent history", "STARTED"):
+    for piece in ('Current step: "Step One"', 'Orchestrator Guidance of "Step One"', "If the report mentions tests",
+                  "The step declares no routes: judge from what the report says.", '"seed": 1', '"result": "ran the tests"',
+                  "Recent history (oldest first):\n(none)", '- "Step Two": Instructions for Step Two.',
+                  '- "Step One": this step, again: Instructions for Step One.'):
         assert piece in prompt, piece
+    assert "Routed" not in prompt.split("Candidates")[1]
 
 
 @pytest.mark.anyio
@@ -790,28 +803,55 @@ async def test_transitions_make_no_llm_request(tmp_path: Path, fake: FakeLLM, ju
 @pytest.mark.anyio
 async def test_resume_prompt_reconciles_assumed_and_stored_steps(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     server, _ = llm_app(tmp_path, fake, judged)
-    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", suggestion="SUSPENDED", reasoning="client is ahead")]
+    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", reasoning="client is ahead")]
     async with client(server) as c:
         iid = await start_at(c)
         ok(await advance(c, iid))
         r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed",
                                                      "report": {"status": "success", "message": "did step two"}}))
     assert (r["next_step"]["step_name"], r["status"], r["decided_by"]) == ("Routed", "RUNNING", "llm")
-    prompt = fake.requests[1]["body"]["contents"][0]["parts"][0]["text"]
-    assert "resuming" in prompt and "The stored current step is 'Step Two'" in prompt
-    assert "believes it is at 'Routed'" in prompt and "did step two" in prompt
+    first, second = (req["body"] for req in fake.requests)
+    assert first["systemInstruction"] == second["systemInstruction"]  # the cached prefix is shared
+    prompt = second["contents"][0]["parts"][0]["text"]
+    assert "resuming" in prompt and 'the run is at step "Step Two" (status RUNNING)' in prompt
+    assert 'believes it is at step "Routed"' in prompt and "did step two" in prompt
+    assert 'Orchestrator Guidance of "Routed"' in prompt and 'Orchestrator Guidance of "Step Two"' in prompt
+    assert "- Step One: reported success -> Step Two" in prompt and "which step is to be done NOW" in prompt
+    enum = second["generationConfig"]["responseJsonSchema"]["properties"]["next_step_name"]["enum"]
+    assert enum == ["Step Two", "Routed", "FINISH", "FAILED"]
 
 
 @pytest.mark.anyio
-async def test_near_miss_names_map_and_suspension_is_honoured(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
-    server, _ = llm_app(tmp_path, fake, judged)
-    fake.script = [gemini_ok("step_two"), gemini_ok("ROUTED", suggestion="SUSPENDED")]
+async def test_near_miss_names_map_and_suspension_is_the_authors_choice(tmp_path: Path, fake: FakeLLM) -> None:
+    root = tmp_path / "wait"
+    simple_workflow(root, "WAIT", [("Ask", None), ("Wait For Reply", None), ("Done", {"success": "FINISH"})],
+                    guidance={"Wait For Reply": "If the reviewer has not answered yet, SUSPEND the run."})
+    server, _ = llm_app(tmp_path, fake, root)
+    fake.script = [gemini_ok("wait_for_reply"), gemini_ok("SUSPEND", reasoning="waiting for the reviewer")]
     async with client(server) as c:
-        iid = await start_at(c)
-        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
-        p = ok(await advance(c, iid))
-        assert (p["next_step"]["step_name"], p["status"]) == ("Routed", "SUSPENDED")
-    assert len(fake.requests) == 2
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "WAIT"}))["instance_id"]
+        p = ok(await advance(c, iid, "asked"))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Wait For Reply", "RUNNING")  # near miss mapped
+        assert "SUSPEND" not in fake.requests[0]["body"]["generationConfig"]["responseJsonSchema"][
+            "properties"]["next_step_name"]["enum"]  # step "Ask" does not offer it
+        p = ok(await advance(c, iid, "no_reply_yet"))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Wait For Reply", "SUSPENDED")
+        assert "SUSPEND" in fake.requests[1]["body"]["generationConfig"]["responseJsonSchema"][
+            "properties"]["next_step_name"]["enum"]
+        e = err(await advance(c, iid, "replied"), "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        fake.script = [gemini_ok("Done")]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Wait For Reply",
+                                                     "report": {"message": "the reviewer answered"}}))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Done", "RUNNING")
+        # a step that does not offer SUSPEND: the model's SUSPEND gets the corrective retry, then fails
+        fake.script = [gemini_ok("SUSPEND"), gemini_ok("SUSPEND")]
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "WAIT"}))["instance_id"]
+        e = err(await advance(c, iid, "hmm"), "AI_SERVICE_ERROR")
+        assert "'SUSPEND' twice" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"]) == ("RUNNING", "Ask")
+    assert len(fake.requests) == 5
 
 
 @pytest.mark.anyio
@@ -823,8 +863,8 @@ async def test_unknown_step_gets_one_corrective_retry(tmp_path: Path, fake: Fake
         assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
         correction = fake.requests[1]["body"]["contents"]
         assert [t["role"] for t in correction] == ["user", "model", "user"]
-        assert "'Deploy' is not a step" in correction[2]["parts"][0]["text"]
-        assert "Step One, Step Two, Routed, FINISH, FAILED" in correction[2]["parts"][0]["text"]
+        assert "'Deploy' is not a candidate" in correction[2]["parts"][0]["text"]
+        assert "exactly one of: Step Two, Step One, FINISH, FAILED." in correction[2]["parts"][0]["text"]
         e = err(await advance(c, iid), "AI_SERVICE_ERROR")
         assert e["retryable"] is True and "'Launch'" in e["message"] and len(fake.requests) == 4
         await assert_unchanged(c, iid, "Step Two")
@@ -958,6 +998,138 @@ async def test_openai_compatible_wire_format_and_faults(tmp_path: Path, fake: Fa
     assert len(fake.requests) == 7
 
 
+@pytest.mark.anyio
+async def test_static_prompt_prefix_is_identical_across_decisions_and_runs(tmp_path: Path, fake: FakeLLM) -> None:
+    root = tmp_path / "loop"
+    simple_workflow(root, "LOOP", [("Work", None), ("Check", None)],
+                    guidance={"Work": "Go to `Check` when done; repeat this step otherwise."})
+    server, _ = llm_app(tmp_path, fake, root, provider="openai")
+    fake.default = openai_ok("Check")
+    async with client(server) as c:
+        for context in ({"a": 1}, {"b": "other run"}):
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP", "context": context}))["instance_id"]
+            ok(await advance(c, iid, "worked", message=f"marker-{iid}"))
+            fake.default = openai_ok("Work")
+            ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Check"}))
+            fake.default = openai_ok("Check")
+    systems = [r["body"]["messages"][0] for r in fake.requests]
+    assert len(systems) == 4 and all(m == systems[0] for m in systems)  # byte-identical static prefix
+    assert systems[0]["role"] == "system" and "Workflow LOOP: LOOP title" in systems[0]["content"]
+    users = [r["body"]["messages"][1]["content"] for r in fake.requests]
+    assert len(set(users)) == 4 and '"a": 1' in users[0] and "other run" in users[2]
+    for r in fake.requests:  # the per-call part never leaks into the prefix
+        assert "marker-" not in r["body"]["messages"][0]["content"]
+        assert "other run" not in r["body"]["messages"][0]["content"]
+        assert r["body"]["max_tokens"] == om.ANSWER_MAX_TOKENS
+        assert list(r["body"]["response_format"]["json_schema"]["schema"]["properties"])[0] == "reasoning"
+
+
+@pytest.mark.anyio
+async def test_interactions_log_records_usage_and_every_attempt(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai", AI_REQUEST_TIMEOUT_MS="300")
+    answer = openai_ok("Step Two")
+    answer[1]["usage"]["prompt_tokens_details"] = {"cached_tokens": 640}
+    answer[1]["timings"] = {"prompt_n": 260, "cache_n": 640, "predicted_n": 40}
+    fake.default = answer
+    fake.script = [("sleep", 1.0), (503, {"error": "loading model"})]
+    async with client(server) as c:
+        iid = await start_at(c)
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+    records = [json.loads(line) for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert [r["attempt"] for r in records] == [1, 2, 3]
+    assert "no answer within 0.3s" in records[0]["error"] and records[0]["response"] is None  # timed out: logged
+    assert records[1]["error"].startswith("HTTP 503") and records[1]["usage"] == {}
+    assert records[2]["error"] is None and records[2]["usage"] == {
+        "prompt_tokens": 900, "cached_tokens": 640, "answer_tokens": 40, "evaluated_tokens": 260}
+    assert all(r["latency_ms"] >= 0 and r["kind"] == "advance" and r["step_name"] == "Step One" for r in records)
+    assert records[0]["latency_ms"] >= 250
+
+
+@pytest.mark.anyio
+async def test_gemini_usage_reports_cached_tokens(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    answer = gemini_ok("Step Two")
+    answer[1]["usageMetadata"]["cachedContentTokenCount"] = 512
+    fake.script = [answer]
+    async with client(server) as c:
+        iid = await start_at(c)
+        ok(await advance(c, iid))
+    [record] = [json.loads(line) for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert record["usage"] == {"prompt_tokens": 900, "cached_tokens": 512, "answer_tokens": 40}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("updates, kept, warning", [
+    ('"{\\"k\\": 1"', {}, "expected a list"),  # the old JSON-as-text shape, broken
+    ('[{"key": "k"}, {"key": "n", "value": "3"}]', {"n": 3}, "not a {key, value} pair"),
+    ('[{"key": "", "value": "x"}, {"key": "flag", "value": "true"}]', {"flag": True}, "empty or over-long key"),
+    ('{"direct": [1, 2]}', {"direct": [1, 2]}, None),  # a provider without strict schemas may send an object
+    ('[{"key": "note", "value": "plain words, not JSON {"}]', {"note": "plain words, not JSON {"}, None),
+    ('42', {}, "expected a list"),
+])
+async def test_malformed_context_updates_never_cost_the_decision(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                 updates: str, kept: dict, warning: str | None
+                                                                 ) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai")
+    fake.script = [openai_ok("", raw='{"reasoning": "tests ran", "next_step_name": "Step Two", '
+                                     f'"context_updates": {updates}}}')]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await advance(c, iid))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Step Two", "llm")
+        assert p["current_context"] == {"seed": 1, **kept}
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        last = status["history"][-1]
+        assert last["determined_next_step"] == "Step Two" and last["reasoning"].startswith("tests ran")
+        assert (warning in last["reasoning"]) if warning else "[warning" not in last["reasoning"]
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    deep = "[" * 5000 + "]" * 5000
+    big = "x" * (om.MAX_JSON_BYTES + 10)
+    answers = [
+        # a 5,000-level-deep value inside a pair, and a 100-level one: dropped, decision kept
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "deep", "value": deep}]}),
+        json.dumps({"reasoning": "r", "next_step_name": "Routed",
+                    "context_updates": [{"key": "d", "value": "[" * 100 + "]" * 100}]}),
+        # NaN and Infinity in an object-shaped update: dropped, never stored
+        '{"reasoning": "r", "next_step_name": "Step One", "context_updates": {"n": NaN, "i": Infinity}}',
+        # an answer over 1 MiB: refused as AI_SERVICE_ERROR, instance unchanged
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "b", "value": big}]}),
+        # a whole answer nested 5,000 deep: refused as AI_SERVICE_ERROR, instance unchanged
+        '{"reasoning": "r", "next_step_name": "Routed", "extra": ' + deep + "}",
+        # a runaway reasoning: capped
+        json.dumps({"reasoning": "because " * 2000, "next_step_name": "Routed", "context_updates": []}),
+    ]
+    fake.script = [gemini_ok("", raw=a) for a in answers]
+    async with client(server) as c:
+        iid = await start_at(c)
+        for want in ("Step Two", "Routed"):
+            p = ok(await advance(c, iid))
+            assert p["next_step"]["step_name"] == want and p["current_context"] == {"seed": 1}
+            assert "[warning: ignored" in p["reasoning"] and "nested deeper than 64" in p["reasoning"]
+        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed"}))
+        assert resumed["next_step"]["step_name"] == "Step One" and resumed["current_context"] == {"seed": 1}
+        assert "not plain JSON" in resumed["reasoning"]
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "the limit is 1048576" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid)
+        fake.script.insert(0, gemini_ok("Step Two")[:2])
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "not JSON" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid, "Step Two")
+        p = ok(await advance(c, iid))
+        assert p["next_step"]["step_name"] == "Routed" and len(p["reasoning"]) <= om.REASONING_LIMIT + 60
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert status["context"] == {"seed": 1}
+    stored = "".join(str(r) for r in db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances"))
+    assert "NaN" not in stored and "Infinity" not in stored and len(stored) < 1000
+
+
 def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     log_path = tmp_path / "interactions.jsonl"
     db = tmp_path / "leak.sqlite"
@@ -1049,8 +1221,9 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
         started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
-        assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check.",
-                                         "report_fields": []}
+        assert started["next_step"] == {
+            "step_name": "Check", "expected_statuses": ["success", "no_files", "failure"], "report_fields": [],
+            "instructions": "Instructions for Check.\n\nReport status: one of `success`, `no_files`, `failure`."}
         assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
         assert set(started) == {"instance_id", "workflow_name", "status", "next_step", "current_context",
                                 "decided_by", "reasoning", "definition_changed", "awaiting_approval",
@@ -1069,6 +1242,87 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         failing = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": failing, "report": {"status": "failure"}}))
         assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
+
+
+@pytest.mark.anyio
+async def test_stub_refuses_a_status_the_step_does_not_route(tmp_path: Path) -> None:
+    server, _ = make_app(tmp_path, [BUNDLED])
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))
+        assert p["next_step"]["expected_statuses"] == ["success", "no_staged_files", "failure"]
+        assert p["next_step"]["instructions"].endswith(
+            "Report status: one of `success`, `no_staged_files`, `failure`.")
+        iid = p["instance_id"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Check Staged Files", "status": "nothing_staged"}}), "INVALID_ARGUMENT")
+        assert e["expected_statuses"] == ["success", "no_staged_files", "failure"] and e["retryable"] is False
+        assert "'nothing_staged' matches no transition" in e["message"]
+        assert "success, no_staged_files, failure" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert (status["current_step_name"], status["status"], len(status["history"])) == (
+            "Check Staged Files", "RUNNING", 1)  # nothing moved, nothing recorded
+        assert status["next_step"]["expected_statuses"] == ["success", "no_staged_files", "failure"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Check Staged Files", "status": "no_staged_files"}}))
+        assert p["next_step"]["step_name"] == "Handle No Staged Files"
+
+
+@pytest.mark.anyio
+async def test_with_an_llm_unplanned_statuses_go_to_the_llm(tmp_path: Path, fake: FakeLLM) -> None:
+    server, _ = llm_app(tmp_path, fake, BUNDLED, provider="openai")
+    fake.script = [openai_ok("Handle No Staged Files", reasoning="nothing is staged")]
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "nothing_staged", "message": "git diff --cached is empty"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Handle No Staged Files", "llm")
+        assert p["next_step"]["expected_statuses"] == ["staged", "declined"]
+    prompt = fake.requests[0]["body"]["messages"][1]["content"]
+    assert 'The status "nothing_staged" is not one of them' in prompt
+    assert "success -> Get Staged Diffs; no_staged_files -> Handle No Staged Files" in prompt
+    enum = fake.requests[0]["body"]["response_format"]["json_schema"]["schema"]["properties"]["next_step_name"]["enum"]
+    assert enum == ["Get Staged Diffs", "Handle No Staged Files", "Handle Failure", "Check Staged Files", "FINISH",
+                    "FAILED"]
+
+
+def test_candidate_targets_narrow_to_what_a_step_can_reach(tmp_path: Path) -> None:
+    wf = om.Library([BUNDLED]).load("COMMIT_SUGGESTER")
+    names = [n for n, _ in om.candidate_targets(wf, wf.step("Suggest Commit Message"))]
+    assert names == ["Commit Changes", "Suggest Commit Message", "FINISH", "FAILED"]
+    described = dict(om.candidate_targets(wf, wf.step("Suggest Commit Message")))
+    assert described["Suggest Commit Message"].startswith("this step, again: Write a commit message")
+    assert described["FINISH"].startswith("finish:") and described["Commit Changes"] == (
+        "Commit with exactly the accepted message.")
+    plain = simple_workflow(tmp_path, "P", [("One", None), ("Two", None)])
+    wf = om.Library([plain]).load("P")
+    assert [n for n, _ in om.candidate_targets(wf, wf.step("One"))] == ["Two", "One", "FINISH", "FAILED"]
+    assert [n for n, _ in om.candidate_targets(wf, wf.step("Two"))] == ["FINISH", "Two", "FAILED"]
+
+
+@pytest.mark.anyio
+async def test_suspend_is_a_target_the_author_declares(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    simple_workflow(root, "ASK", [("Post Questions", {"answered": "Plan", "posted": "SUSPEND"}),
+                                  ("Plan", {"done": "FINISH"})])
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "ASK"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Post Questions", "status": "posted"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("SUSPENDED", "Post Questions",
+                                                                               "transition")
+        assert "SUSPENDED" in p["next_step"]["instructions"] and "resume_workflow" in p["next_step"]["instructions"]
+        assert p["next_step"]["expected_statuses"] == ["answered", "posted"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "answered"}}),
+                "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid,
+                                                     "assumed_current_step_name": "Post Questions"}))
+        assert (r["status"], r["next_step"]["step_name"]) == ("RUNNING", "Post Questions")
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "answered"}}))
+        assert p["next_step"]["step_name"] == "Plan"
+        diagram = (await c.read_resource("workflow://ASK/diagram")).contents[0].text
+        assert "SUSPEND((SUSPEND))" in diagram and 's0 -->|"posted"| SUSPEND' in diagram
 
 
 @pytest.mark.anyio
@@ -1227,16 +1481,29 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
     async with client(server) as c:
         p = ok(await c.call_tool("start_workflow", {"workflow_name": name}))
         seen = []
+        wf = om.Library([BUNDLED]).load(name)
         for _ in range(30):
             if p["status"] != "RUNNING":
                 break
             seen.append(p["next_step"]["step_name"])
             assert p["next_step"]["instructions"].strip()
+            # report a status the step expects: one that finishes, else one that goes somewhere new
+            routes = wf.step(seen[-1]).transitions
+            expected = p["next_step"]["expected_statuses"]
+            assert expected == [s for s in routes if s != "default"]
+            if expected:
+                assert ("\n\nReport status: one of " + ", ".join(f"`{s}`" for s in expected) + "."
+                        in p["next_step"]["instructions"])
+            fresh = [s for s in expected if routes[s] == "FINISH"] + [s for s in expected if routes[s] not in seen]
+            status = (fresh or expected or ["success"])[0]
             # Declared evidence, filled from next_step.report_fields alone: zero failures, so no detour.
+            fields = p["next_step"]["report_fields"]
+            if fields:
+                assert p["next_step"]["instructions"].endswith(om.evidence_line([om.ReportField(**f) for f in fields]))
             evidence = {f["name"]: {"integer": 0, "number": 0, "text": "abc123", "boolean": True, "list": []}[f["type"]]
-                        for f in p["next_step"]["report_fields"]}
+                        for f in fields}
             p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"], "report": {
-                "step_id": seen[-1], "status": "success", **evidence}}))
+                "step_id": seen[-1], "status": status, **evidence}}))
         assert p["status"] == "COMPLETED", seen
 
 
@@ -1414,7 +1681,7 @@ async def test_required_evidence_is_checked_before_anything_moves(tmp_path: Path
             {"name": "ratio", "type": "number", "required": False, "description": ""},
             {"name": "log", "type": "list", "required": False, "description": ""}]
         assert p["next_step"]["instructions"] == (
-            "Run the tests.\n\nInclude in your report (top-level keys): `tests_passed` (integer, required), "
+            "Run the tests.\n\nReport status: one of `success`.\n\nInclude in your report (top-level keys): `tests_passed` (integer, required), "
             "`tests_failed` (integer, required), `ratio` (number), `log` (list).")
         before = db_rows(db, "SELECT version, current_step_name FROM workflow_instances")
         e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
@@ -1592,7 +1859,8 @@ def judgment(tmp_path: Path) -> Path:
 
 @pytest.mark.anyio
 async def test_agent_decider_asks_then_takes_a_validated_choice(tmp_path: Path, judgment: Path) -> None:
-    server, _ = make_app(tmp_path, [judgment], AI_PROVIDER="agent")
+    server, engine = make_app(tmp_path, [judgment], AI_PROVIDER="agent")
+    wf = engine.library.load("TRIAGE")
     db = tmp_path / "state.sqlite"
     async with client(server) as c:
         iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
@@ -1603,22 +1871,25 @@ async def test_agent_decider_asks_then_takes_a_validated_choice(tmp_path: Path, 
         question = q["routing_question"]
         assert question["guidance"] == "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`."
         assert question["report"] == report and question["kind"] == "advance"
+        assert question["candidates"] == [  # the same narrowed list, in the same order, the LLM is shown
+            {"step_name": n, "description": d} for n, d in om.candidate_targets(wf, wf.step("Read Issue"))]
         assert question["candidates"] == [
-            {"step_name": "Read Issue", "description": "Understand the issue."},
+            {"step_name": "Ask User", "description": "Ask the user."},
             {"step_name": "Fix Bug", "description": "Fix the bug with a test."},
             {"step_name": "Write Docs", "description": "Write the missing docs."},
-            {"step_name": "Ask User", "description": "Ask the user."},
-            {"step_name": "FINISH", "description": "end the run as COMPLETED: the workflow's goal is met"},
-            {"step_name": "FAILED", "description": "end the run as FAILED: the workflow cannot continue"}]
+            {"step_name": "Read Issue", "description": "this step, again: Understand the issue."},
+            {"step_name": "FINISH", "description": "finish: end the run as done (goal met, nothing to do, or the "
+                                                   "user stops)."},
+            {"step_name": "FAILED", "description": "end the run as failed: it cannot continue."}]
         assert "report.choose_step" in question["how_to_answer"]
-        assert "Candidates:\n- Read Issue: Understand the issue." in q["next_step"]["instructions"]
+        assert "Candidates:\n- Ask User: Ask the user.\n- Fix Bug:" in q["next_step"]["instructions"]
         # Asking stores nothing: the agent's answer is the decision.
         assert db_rows(db, "SELECT COUNT(*), MAX(decided_by) FROM workflow_history") == [(1, "start")]
         assert q["current_context"] == {}
         e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
             **report, "choose_step": "Deploy"}}), "INVALID_ARGUMENT")
-        assert e["candidates"] == ["Read Issue", "Fix Bug", "Write Docs", "Ask User", "FINISH", "FAILED"]
-        assert "Read Issue, Fix Bug, Write Docs, Ask User, FINISH, FAILED" in e["message"]
+        assert e["candidates"] == ["Ask User", "Fix Bug", "Write Docs", "Read Issue", "FINISH", "FAILED"]
+        assert "Ask User, Fix Bug, Write Docs, Read Issue, FINISH, FAILED" in e["message"]
         err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {**report, "choose_step": 7}}),
             "INVALID_ARGUMENT")
         answer = {**report, "choose_step": "fix bug", "reasoning": "a crash is a bug"}
@@ -1662,7 +1933,7 @@ async def test_agent_decider_resume_shows_history_and_gates_still_hold(tmp_path:
         # The agent's choice leaving a gated step still waits for a person.
         gid = await at_review(c)
         q = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {"status": "looks good"}}))
-        assert [x["step_name"] for x in q["routing_question"]["candidates"]] == ["Fix", "Review", "Ship",
+        assert [x["step_name"] for x in q["routing_question"]["candidates"]] == ["Ship", "Review", "Fix",
                                                                                "FINISH", "FAILED"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {
             "status": "looks good", "choose_step": "Ship"}}))
@@ -2681,7 +2952,7 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     # TRIAGE: no transition matches 'success', so the person at the terminal answers the routing question.
     proc = run_cli("run", "TRIAGE", env=env, input="success\n\nDeploy\nWrite Docs\nsuccess\n\n")
     assert proc.returncode == 0, proc.stderr
-    assert "Candidates:\n- Read Issue: Understand the issue." in proc.stdout
+    assert "Candidates:\n- Ask User: Ask the user." in proc.stdout
     assert "report.choose_step 'Deploy' is not one of the candidates" in proc.stdout
     assert "-> Write Docs  [decided by agent]" in proc.stdout
     # GATED: evidence prompted per field, then the gate asks the person at the terminal.
