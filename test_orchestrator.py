@@ -2895,7 +2895,8 @@ def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path)
 def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
     """A person answers from a terminal while the agent's server process holds the same database."""
     db = tmp_path / "shared.sqlite"
-    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    # The README's launch line for no key: AI_PROVIDER=agent orchestrator-mcp
+    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "agent", "WORKFLOW_DEFINITIONS_DIR": str(gated)}
     server = RawServer(env)
     try:
         iid = structured(server.tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
@@ -2921,7 +2922,8 @@ def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> N
         proc = run_cli("approve", "no-such-run", env=env)
         assert proc.returncode == 1 and "INSTANCE_NOT_FOUND" in proc.stderr
     finally:
-        server.close()
+        stderr = server.close()
+    assert "provider=agent" in stderr and "no LLM configured" not in stderr  # chosen, so no warning
 
 
 def test_diagram_shows_approval_gates_and_evidence_edges(tmp_path: Path, gated: Path) -> None:
