@@ -3030,7 +3030,8 @@ The section says what a person approves. When a report would take the run away f
 another step, FINISH or FAILED), the run stops instead: it stays at the step as `SUSPENDED` with
 `awaiting_approval` (what, the proposed next step, how to approve). Where the client supports
 elicitation, the server asks the user directly during that call; otherwise the person runs
-`orchestrator-mcp approve ID` (or `--reject --comment "..."`). No tool argument can approve. Approval
+`orchestrator-mcp approve ID` (or `--reject --comment "..."`) or uses the form on the run's page in
+`orchestrator-mcp ui`. No tool argument can approve. Approval
 continues to the proposed step; rejection follows the step's `rejected:` transition if it has one,
 else goes back to the step itself. Who answered and the comment are kept in the history. Repeating
 the step (a transition to itself) needs no approval.
