@@ -20,7 +20,9 @@ The file reads top to bottom in the order data flows through it:
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
-8. command line   - serve, check, run, demo, diagram, test
+7b. web view      - ``ui``: read-only pages over the state database (http.server)
+8. command line   - serve, check, run, demo, diagram, test, approve, the tools as
+                    commands, ui
 
 Importing this module has no side effects: no files, no network, no ``mcp``.
 """
@@ -3444,6 +3446,24 @@ def argument_error(tool_name: str, exc: Exception) -> Any | None:
     return None
 
 
+def workflow_resource_list(library: Library) -> list[Any]:
+    """Each workflow's definition and diagram as concrete resources: a client's resource
+    picker shows ``resources/list``, and the URI templates alone leave it empty."""
+    from mcp_types import Resource
+
+    listed = []
+    for wf in library.all():
+        title = wf.title or wf.name
+        listed.append(Resource(uri=f"workflow://{wf.name}", name=wf.name, title=title,
+                               description=f"The assembled definition of '{title}'"
+                               + ("" if wf.valid else f" ({len(wf.errors)} validation errors)"),
+                               mime_type="text/markdown"))
+        listed.append(Resource(uri=f"workflow://{wf.name}/diagram", name=f"{wf.name}/diagram",
+                               title=f"{title}: diagram", description="A Mermaid flowchart of its steps "
+                               "and transitions", mime_type="text/vnd.mermaid"))
+    return listed
+
+
 def workflow_prompts(library: Library) -> list[Any]:
     """One prompt per valid workflow, read from the library as it is on disk now."""
     from mcp_types import Prompt, PromptArgument
@@ -3531,19 +3551,7 @@ def build_server(engine: Engine, config: Config) -> Any:
                 return failure
 
         async def list_resources(self) -> list[Any]:
-            """Each workflow's definition and diagram as concrete resources: a client's resource
-            picker shows ``resources/list``, and templates alone leave it empty."""
-            listed = list(await super().list_resources())
-            for wf in engine.library.all():
-                title = wf.title or wf.name
-                listed.append(Resource(uri=f"workflow://{wf.name}", name=wf.name, title=title,
-                                       description=f"The assembled definition of '{title}'"
-                                       + ("" if wf.valid else f" ({len(wf.errors)} validation errors)"),
-                                       mime_type="text/markdown"))
-                listed.append(Resource(uri=f"workflow://{wf.name}/diagram", name=f"{wf.name}/diagram",
-                                       title=f"{title}: diagram", description="A Mermaid flowchart of its steps "
-                                       "and transitions", mime_type="text/vnd.mermaid"))
-            return listed
+            return [*await super().list_resources(), *workflow_resource_list(engine.library)]
 
         async def list_prompts(self) -> list[Any]:
             return workflow_prompts(engine.library)
@@ -3647,7 +3655,8 @@ class WebView:
             ("GET", re.compile(r"/workflows"), self.workflows_page),
             ("GET", re.compile(r"/workflow/(?P<name>[A-Za-z0-9_-]{1,100})"), self.workflow_page),
             ("GET", re.compile(r"/static/app\.css"), lambda req: UIResponse(200, UI_CSS, "text/css; charset=utf-8")),
-            ("GET", re.compile(r"/static/app\.js"), lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
+            ("GET", re.compile(r"/static/app\.js"),
+             lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
             ("GET", re.compile(r"/login"), self.login_page),
             ("POST", re.compile(r"/login"), self.login),
             ("POST", re.compile(r"/run/(?P<instance_id>[A-Za-z0-9_-]{1,200})/approve"), self.approve),
@@ -3786,7 +3795,8 @@ class WebView:
         if wf is None:
             notes.append(f"The workflow {st.workflow_name!r} is no longer in the workflow roots.")
         elif not wf.valid:
-            notes.append(f"The workflow {st.workflow_name!r} is currently invalid ({len(wf.errors)} errors).")
+            notes.append(f"The workflow {st.workflow_name!r} is currently invalid "
+                         f"({_plural(len(wf.errors), 'error')}).")
         banner = "".join(f"<p class=\"notice\" data-notice>{h(n)}</p>" for n in notes)
         title = (wf.title if wf else "") or st.workflow_name
         facts = [("Status", f"<span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span>"),
@@ -3948,7 +3958,8 @@ class WebView:
                 f"</span><span class=\"from\">{h(item.step_name)}</span>"
                 f"<span class=\"outcome\">{h(item.outcome_status)}</span>"
                 f"<span class=\"arrow\">→</span><span class=\"to\">{h(moved) if moved else 'no move'}</span>"
-                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">{h(item.decided_by)}</span></div>"
+                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">"
+                f"{h(item.decided_by)}</span></div>"
                 f"{self._report_html(item.report)}"
                 f"<p class=\"reasoning\">{h(item.reasoning)}</p></li>")
         return f"<ol class=\"timeline\" reversed>{''.join(rows)}</ol>"
@@ -3980,7 +3991,7 @@ class WebView:
         if not self.token:
             return UIResponse(303, "", headers=[("Location", "/")])
         nxt = req.query.get("next") or req.form.get("next") or "/"
-        main = (f"<h1>Log in</h1><form class=\"login\" method=\"post\" action=\"/login\">"
+        main = ("<h1>Log in</h1><form class=\"login\" method=\"post\" action=\"/login\">"
                 + (f"<p class=\"problem\">{h(error)}</p>" if error else "")
                 + f"<label>ORCHESTRATOR_AUTH_TOKEN <input type=\"password\" name=\"token\" autofocus "
                 f"autocomplete=\"current-password\"></label><input type=\"hidden\" name=\"csrf\" "
@@ -4002,8 +4013,12 @@ class WebView:
         return UIResponse(303, "", headers=[("Location", nxt), ("Set-Cookie", cookie)])
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _validity(valid: bool, errors: int) -> str:
-    return "valid" if valid else f'<span class="bad">invalid: {errors} errors</span>'
+    return "valid" if valid else f'<span class="bad">invalid: {_plural(errors, "error")}</span>'
 
 
 def _url_quote(text: str) -> str:
@@ -4060,7 +4075,9 @@ def markdownish(text: str) -> str:
         heading = _HEADING_RE.match(raw)
         if heading and heading.group(2):
             flush()
-            level = min(len(heading.group(1)) + 2, 6)
+            # The assembled text joins files under "## Step: NAME": show that as the top level.
+            step_title = len(heading.group(1)) == 2 and heading.group(2).startswith("Step: ")
+            level = 3 if step_title else min(len(heading.group(1)) + 3, 6)
             out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
             continue
         item = _LIST_ITEM_RE.match(raw)
@@ -4135,8 +4152,8 @@ dl.facts dt{color:var(--muted);font-size:11px;text-transform:uppercase;letter-sp
 @media (max-width:900px){.cols{grid-template-columns:1fr}}
 ol.map{list-style:none;margin:0;padding:0;position:relative}
 ol.map:before{content:"";position:absolute;left:15px;top:8px;bottom:8px;width:2px;background:var(--line)}
-li.step{position:relative;margin:0 0 8px 0;padding:8px 10px 8px 40px;background:var(--card);border:1px solid var(--line);
-border-radius:8px}
+li.step{position:relative;margin:0 0 8px 0;padding:8px 10px 8px 40px;background:var(--card);
+border:1px solid var(--line);border-radius:8px}
 li.step .num{position:absolute;left:4px;top:8px;width:24px;height:24px;border-radius:12px;background:#e3e7ee;
 color:var(--muted);font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center}
 li.step.visited .num{background:var(--ok-bg);color:var(--ok)}
@@ -4168,7 +4185,8 @@ pre.text,pre.json,pre.code{background:#f6f8fa;border:1px solid var(--line);borde
 p.reasoning{margin:4px 0 0;color:var(--muted);font-style:italic}
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
 .md{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 16px;max-height:80vh;
-overflow:auto}.md h3{font-size:17px}.md h4{font-size:15px}.md .url{color:var(--muted);font-size:12px}
+overflow:auto}.md h3{font-size:18px;border-top:1px solid var(--line);padding-top:12px}.md h3:first-child{border-top:0}
+.md h4{font-size:15px}.md h5{font-size:14px}.md hr{display:none}.md .url{color:var(--muted);font-size:12px}
 code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f1f3f6;padding:0 3px;border-radius:3px}
 ul.problems li.error{color:var(--bad)}ul.problems li.warning{color:var(--warn)}
 .kind{font-size:11px;text-transform:uppercase}.bad{color:var(--bad);font-weight:600}
@@ -4272,8 +4290,10 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
 
 # =============================================================================
 # 8. Command line
-#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, ``test``, ``approve`` and more.
-#    Bad configuration ends in one stderr line and exit code 2.
+#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, ``test``,
+#    ``approve``, the tools as commands for people (``list``, ``status``,
+#    ``cancel``, ``workflows``, ``validate``) and ``ui``.  Global flags work before
+#    or after the subcommand.  Bad configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
 def is_loopback(host: str) -> bool:
@@ -4345,13 +4365,14 @@ CLI_EQUIVALENTS = {
     "cancel_workflow": "orchestrator-mcp cancel ID",
     "validate_workflow": "orchestrator-mcp validate NAME",
 }
-_TOOL_MENTION_RE = re.compile(r"\b(?:call )?(" + "|".join(CLI_EQUIVALENTS) + r")\b")
+_TOOL_MENTION_RE = re.compile(r"\b(call )?(" + "|".join(CLI_EQUIVALENTS) + r")\b")
 
 
 def cli_text(message: str) -> str:
     """Engine messages speak to MCP clients ("call list_workflows"); a person at a
     terminal cannot call tools, so name the command that does the same."""
-    return _TOOL_MENTION_RE.sub(lambda m: f"run `{CLI_EQUIVALENTS[m.group(1)]}`", message)
+    return _TOOL_MENTION_RE.sub(lambda m: ("run " if m.group(1) else "") + f"`{CLI_EQUIVALENTS[m.group(2)]}`",
+                                message)
 
 
 def _print_json(value: Any) -> None:
@@ -4464,7 +4485,7 @@ def cmd_workflows(args: argparse.Namespace, config: Config) -> int:
         _print_json(found)
         return 0
     _table(("NAME", "STEPS", "VALID", "TITLE"),
-           [(w.name, len(w.steps), "yes" if w.valid else f"NO ({len(w.errors)} errors)", w.title)
+           [(w.name, len(w.steps), "yes" if w.valid else f"NO ({_plural(len(w.errors), 'error')})", w.title)
             for w in found.workflows], (40, 5, 16, 60))
     if any(not w.valid for w in found.workflows):
         _out("\n`orchestrator-mcp validate NAME` lists a workflow's errors with file and line")
@@ -4647,7 +4668,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
     engine = _engine(config, make_decider(config))
     llm_decides = config.provider in ("gemini", "openai", "agent")  # agent: the person answers the question
-    instance_id: str | None = args.resume
+    instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
             status = engine.status(args.resume, 0)
@@ -5372,8 +5393,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """Entry point of the ``orchestrator-mcp`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
-    if _subcommand_index(argv) is None and not any(a in ("-h", "--help", "--version") for a in argv):
-        argv.insert(0, "serve")
+    first = _subcommand_index(argv)
+    if (first is None or argv[first] not in COMMANDS) and not any(a in ("-h", "--help", "--version") for a in argv):
+        argv.insert(0, "serve")  # `orchestrator-mcp --transport http` means serve
     args = build_parser().parse_args(argv)
     try:
         early_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()

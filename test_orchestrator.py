@@ -2545,6 +2545,7 @@ async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path,
         code, out, _ = run("workflows")
         assert [ln.split()[:3] for ln in out.splitlines()[1:4]] == [
             ["BRANCHY", "3", "yes"], ["BROKEN", "1", "NO"], ["PLAIN", "3", "yes"]]
+        assert "NO (1 error)" in out
         code, out, _ = run("validate", "BROKEN")
         assert code == 1 and out.splitlines()[-1].startswith("BROKEN: INVALID (")
         assert all(ln.startswith("BROKEN/") and ln.endswith((": error", ": warning")) for ln in out.splitlines()[:-1])
@@ -2559,10 +2560,12 @@ async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path,
 
 
 def test_cli_messages_name_cli_commands_not_tools(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    code, out, err = cli(capsys, monkeypatch, "run", "--resume", "nope", env=cli_env)
+    assert code == 1 and "Resume it with" not in out + err  # nothing to resume: no resume command
     for argv, words in [(["diagram", "NOPE"], "run `orchestrator-mcp workflows` to see the names"),
                         (["status", "nope"], "run `orchestrator-mcp list` to find yours"),
                         (["run", "--resume", "nope"], "run `orchestrator-mcp list`"),
-                        (["cancel", "nope"], "run `orchestrator-mcp run WORKFLOW` to begin a new one")]:
+                        (["cancel", "nope"], "or `orchestrator-mcp run WORKFLOW` to begin a new one")]:
         code, _, err = cli(capsys, monkeypatch, *argv, env=cli_env)
         assert code == 1 and words in err, (argv, err)
         assert not any(tool in err for tool in om.CLI_EQUIVALENTS), err
@@ -2649,6 +2652,10 @@ def test_global_flags_work_before_and_after_subcommands(tmp_path: Path, capsys: 
     # A bad flag value is still a one-line exit 2, wherever it stands.
     code, _, err = call(["list"], ["--provider", "gemini"])
     assert code == 2 and "GEMINI_API_KEY" in err
+    # Without a subcommand, serve's own flags still mean serve (refused here before binding).
+    code, _, err = cli(capsys, monkeypatch, "--db", str(db), "--transport", "http", "--host", "0.0.0.0",
+                       env={**env, "ORCHESTRATOR_AUTH_TOKEN": ""})
+    assert code == 2 and "refusing to serve HTTP on non-loopback host" in err
 
 
 def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
@@ -2797,7 +2804,7 @@ def test_markdownish_escapes_everything_it_renders() -> None:
             "```\n<script>alert(1)</script>\n```\n- item <img src=x onerror=alert(1)>\n")
     out = om.markdownish(text)
     assert "<b>" not in out and "<script>" not in out and "<img" not in out and "<i>" not in out
-    assert "<h3>Title &lt;b&gt;x&lt;/b&gt;</h3>" in out and "<code>&lt;script&gt;</code>" in out
+    assert "<h4>Title &lt;b&gt;x&lt;/b&gt;</h4>" in out and "<code>&lt;script&gt;</code>" in out
     assert 'href' not in out and "javascript:alert(1)" in out  # shown as text, never a link
     assert "<pre class=\"code\"><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in out
 
@@ -2955,7 +2962,8 @@ def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_pat
                            && getComputedStyle(current).backgroundColor !== getComputedStyle(other).backgroundColor,
               visits: Object.fromEntries(steps.map(s => [s.dataset.step,
                         Number((s.querySelector('.tag.visits') || {dataset: {visits: 0}}).dataset.visits)])),
-              edges: Array.from(current.querySelectorAll('li.edge')).map(e => e.dataset.status + ' -> ' + e.dataset.target),
+              edges: Array.from(current.querySelectorAll('li.edge'))
+                     .map(e => e.dataset.status + ' -> ' + e.dataset.target),
               loop: Array.from(document.querySelectorAll('li.step[data-step="Suggest Commit Message"] li.edge.taken'))
                     .map(e => (e.dataset.status || e.dataset.decidedBy + ' decided') + ' x' + e.querySelector('.count').textContent),
               history: Array.from(document.querySelectorAll('ol.timeline li.entry')).map(e => [e.dataset.step,
@@ -2999,7 +3007,10 @@ def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_pat
                           ".map(c => c.textContent)") == ["BROKEN/index.md:3"]
         browser.go(f"{ui.url}/workflow/COMMIT_SUGGESTER")
         assert browser.js("return document.querySelectorAll('ol.map li.step').length") == 6
-        assert browser.js("return document.querySelector('article.md h3').textContent") == "Commit Suggester"
+        assert browser.js("return Array.from(document.querySelectorAll('article.md h3'))"
+                          ".map(h => h.textContent)") == [f"Step: {s}" for s in (
+                              "Check Staged Files", "Get Staged Diffs", "Suggest Commit Message", "Commit Changes",
+                              "Handle No Staged Files", "Handle Failure")]
     finally:
         ui.stop()
 
@@ -3033,9 +3044,70 @@ def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path)
     module = checkout / "orchestrator_mcp.py"
     module.write_text(module.read_text().replace(f'__version__ = "{om.__version__}"', '__version__ = "9.9.9"'))
     assert uvx("--version").strip() == "orchestrator-mcp 9.9.9"  # and a code change
+    # Without the cache keys uv keeps serving its first build, and --no-cache is the way out.
+    pyproject = checkout / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("[tool.uv]")[0])
+    assert "ADDED edited" in uvx("workflows")  # pyproject itself changed: one rebuild
+    index.write_text(index.read_text().replace("# ADDED edited", "# ADDED again"))
+    assert "ADDED again" not in uvx("workflows")
+    proc = subprocess.run([uv, "tool", "run", "--no-cache", "--from", str(checkout), "orchestrator-mcp", "workflows"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
     # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
     proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0 and "ADDED edited" in proc.stdout, proc.stderr
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The lines of the bash blocks under one README heading, as written."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    level = heading.split(" ")[0]
+    section = text.split(f"\n{heading}\n", 1)[1]
+    section = section.split(f"\n{level} ", 1)[0] if level == "###" else section.split("\n## ", 1)[0]
+    section = section.split("\n### ", 1)[0] if level == "##" else section
+    blocks = section.split("```bash\n")[1:]
+    return [line for block in blocks for line in block.split("\n```", 1)[0].splitlines() if line.strip()]
+
+
+def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
+    """Every command in the README's terminal, tools and ui sections, run as written through bash,
+    with `orchestrator-mcp` on PATH and ID set to a real run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    (tmp_path / "message.txt").write_text("feat: a commit message from a file\n")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "AI_PROVIDER": "stub",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    started = run_cli("run", "COMMIT_SUGGESTER", env=env, input="")
+    env["ID"] = db_rows(tmp_path / "readme.sqlite", "SELECT instance_id FROM workflow_instances")[0][0]
+    commands = (readme_commands("### At a terminal") + readme_commands("### The tools at the command line"))
+    assert len(commands) == 11 and started.returncode == 130
+    for command in commands:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+        expected = 130 if command.startswith("orchestrator-mcp run") else 0  # interactive runs end at EOF
+        assert proc.returncode == expected, (command, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, command
+        if command.startswith("printf"):
+            assert "== FINISH ==" in proc.stdout and "Why do cats sit on laptops?" in proc.stdout
+    assert db_rows(tmp_path / "readme.sqlite", "SELECT status FROM workflow_instances WHERE instance_id = ?",
+                   env["ID"]) == [("CANCELLED",)]
+    ui_commands = readme_commands("## Watching runs")
+    assert ui_commands and all(c.startswith("orchestrator-mcp ui") for c in ui_commands)
+    for command in ui_commands:
+        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + proc.stderr.read()
+            import requests
+            assert requests.get(line.split()[2], timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
 
 
 def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
@@ -3376,3 +3448,37 @@ def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: 
     assert summary["llm_requests"] == len(fake.requests) >= 3 * n_llm
     assert summary["tokens"]["prompt"] == 900 * len(fake.requests)
     assert all(r["body"]["model"] == "local" for r in fake.requests)
+
+
+def test_readme_agent_and_approval_commands_run_verbatim(tmp_path: Path, gated: Path) -> None:
+    """The bash lines of 'No API key needed' and 'Approval gates', run as written with ID set to a waiting run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    (launch,) = readme_commands("## No API key needed")
+    assert launch == "AI_PROVIDER=agent orchestrator-mcp"
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "1"}}})
+    proc = subprocess.run(["bash", "-c", launch], env=env, input=init + "\n", capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[0])["result"]["serverInfo"]
+    assert "provider=agent" in proc.stderr
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("GATED").instance_id
+    engine.advance(iid, {"status": "success", "tests_passed": 1, "tests_failed": 0})
+    env["ID"] = iid
+    commands = readme_commands("## Approval gates")
+    assert len(commands) == 2
+    for command in commands:
+        engine.advance(iid, {"status": "success"})  # leaving a gated step: the run waits
+        assert engine.status(iid).awaiting_approval is not None
+        proc = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (command, proc.stderr)
+    history = engine.status(iid, 100).history
+    assert [(h.outcome_status, h.report["comment"]) for h in history if h.decided_by == "approval"] == [
+        ("APPROVED", "diff reviewed"), ("REJECTED", "split the commit")]
+    assert engine.status(iid).current_step_name == "Ship"  # approved Review -> Ship; rejected Ship -> Ship
