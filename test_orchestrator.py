@@ -1906,8 +1906,6 @@ async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path,
         status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
         assert status["status"] == "SUSPENDED" and status["awaiting_approval"]["step_name"] == "Review"
         # A person rejects: the step's 'rejected' transition goes to Fix, with who and why in history.
-        e = err(await c.call_tool("cancel_workflow", {"instance_id": "nope"}), "INSTANCE_NOT_FOUND")
-        assert e
         p = engine.approve(iid, False, "tests are too thin", "alice (test)")
         assert (p.status, p.next_step.step_name, p.decided_by) == ("RUNNING", "Fix", "approval")
         last = (await history_of(c, iid))[-1]
