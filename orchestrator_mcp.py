@@ -2878,7 +2878,9 @@ class Engine:
         """The routing question as the call's result; nothing is stored until the agent answers."""
         step = wf.step(question.step_name)
         return Progress(inst.instance_id, inst.workflow_name, inst.status,
-                        NextStep(question.step_name, question.render(), list(step.report_fields) if step else []),
+                        NextStep(question.step_name, question.render(),
+                                 expected_statuses=expected_statuses(step) if step else [],
+                                 report_fields=list(step.report_fields) if step else []),
                         inst.context, "question", "no declared transition matched: the agent decides",
                         bool(inst.definition_hash) and inst.definition_hash != wf.hash, None, question)
 
@@ -2915,7 +2917,7 @@ class Engine:
         elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
-        return NextStep(step.name, text, statuses, list(step.report_fields))
+        return NextStep(step.name, text, expected_statuses=statuses, report_fields=list(step.report_fields))
 
 
 # =============================================================================

@@ -2074,6 +2074,12 @@ async def test_agent_decider_resume_shows_history_and_gates_still_hold(tmp_path:
                                                      "report": {"choose_step": "Write Docs"}}))
         assert (p["next_step"]["step_name"], p["decided_by"]) == ("Write Docs", "agent")
         assert (await history_of(c, iid))[-1]["outcome_status"] == "RESUMING"
+        # A question on a step with evidence keeps next_step's shape: statuses and fields.
+        eid = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": eid, "report": {
+            "status": "green", "tests_passed": 2, "tests_failed": 0}}))
+        assert q["routing_question"] and q["next_step"]["expected_statuses"] == ["success"]
+        assert [f["name"] for f in q["next_step"]["report_fields"]] == ["tests_passed", "tests_failed", "ratio", "log"]
         # The agent's choice leaving a gated step still waits for a person.
         gid = await at_review(c)
         q = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {"status": "looks good"}}))
