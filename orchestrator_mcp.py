@@ -2324,10 +2324,12 @@ ignored, so say in it what the scenario proves. The scenario is a list of items:
 | item | what it does |
 |---|---|
 | `start: {JSON}` | optional, first: the context the run starts with (default `{}`) |
-| `report: STATUS` | an advance with this status, which a `# Transitions` entry (or `default`) matches; on a step without transitions the stub decides |
-| `llm report: STATUS` | an advance whose status matches no transition: a free-form report only an LLM can judge |
-| `resume: STEP` | `resume_workflow` assuming STEP, for cases whose right answer is the stored step (the stub's answer) |
-| `llm resume: STEP` | a resume that needs judgement: given the history and the report, which step is to be done now |
+| `report: STATUS` | an advance whose status a `# Transitions` entry (or `default`) matches |
+| `llm report: STATUS` | an advance whose status matches no transition: only an LLM can judge it |
+| `resume: STEP` | `resume_workflow` assuming STEP, where the right answer is the stored step |
+| `llm resume: STEP` | a resume that needs judgement: which step is to be done now |
+
+On a step without transitions, a `report` is decided by the stub (next step in index order).
 
 Under an item, one `field: value` per line (deeper-indented lines continue the value):
 
