@@ -34,6 +34,7 @@ import os
 import random
 import re
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -303,6 +304,17 @@ def setup_logging(level: str) -> None:
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 INCLUDE_RE = re.compile(r"\{\{\s*file:\s*([^}]*?)\s*\}\}")
 MAX_INCLUDE_DEPTH = 10
+#: Largest definition file (index.md, a step, an include) read; a bigger one is an error naming it.
+MAX_DEFINITION_FILE_BYTES = 1024 * 1024
+#: Largest assembled workflow: includes repeated many times cannot multiply past this.
+MAX_WORKFLOW_TEXT_BYTES = 4 * 1024 * 1024
+#: Longest path a step link or an include may name.
+MAX_LINK_CHARS = 1000
+#: Bounds of the hot-reload walk over one workflow folder (directory links are never followed).
+MAX_WORKFLOW_FILES = 5000
+MAX_WORKFLOW_DEPTH = 16
+#: Only these end a line, as in editors: a form feed or U+2028 inside a line keeps line numbers right.
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
@@ -401,37 +413,127 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[\s_]+", "", name).lower()
 
 
+def _printable(text: str) -> str:
+    """Text safe to return as JSON: undecodable file-name bytes become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _display(path: Path, root: Path) -> str:
-    """Problems name files relative to their definitions root (``W/steps/a.md``)."""
+    """Problems name files relative to their definitions root (``W/steps/a.md``).
+
+    A link that leaves the root is named by where it stands, not where it points.
+    """
+    for where, base in ((_real(path), _real(root)), (Path(os.path.abspath(path)), Path(os.path.abspath(root)))):
+        if where is not None and base is not None:
+            try:
+                return _printable(where.relative_to(base).as_posix())
+            except ValueError:
+                continue
+    return _printable(str(path))
+
+
+def _real(path: Path) -> Path | None:
+    """The real path, or None when the OS cannot resolve it (a NUL byte, a name too long)."""
     try:
-        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
-    except ValueError:
-        return str(path)
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+
+
+def _inside(real: Path, root: Path) -> bool:
+    return real == root or root in real.parents
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on newlines only (``str.splitlines``
+    also splits on form feeds and other separators, which shifts line numbers)."""
+    lines = _LINE_END_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def confine(base: Path, rel: str, root: Path) -> tuple[Path | None, str]:
+    """Resolve a step link or include path inside ``root``: (real path, "") or
+    (None, why not).  Never raises, whatever the text: the parser reports it."""
+    if len(rel) > MAX_LINK_CHARS:
+        return None, f"is longer than {MAX_LINK_CHARS} characters"
+    if "\x00" in rel:
+        return None, "contains a NUL byte"
+    real = _real(base / rel)
+    if real is None:
+        return None, "is not a usable path"
+    if not _inside(real, root):
+        return None, f"leaves the definitions root {str(root)!r}"
+    try:
+        found = real.is_file()
+    except (OSError, ValueError):
+        found = False
+    return (real, "") if found else (None, "not found")
 
 
 class _Includes:
-    """Expands ``{{file:...}}`` recursively, confined to one definitions root."""
+    """Reads definition files for one workflow, confined to its definitions root.
+
+    Every file the parser reads comes through ``expand``: it must resolve inside
+    the root, be a regular file within the size cap, and be UTF-8; otherwise it
+    is an error naming the file and not one byte of it is returned.
+    ``{{file:...}}`` directives are expanded recursively.
+    """
 
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+        self.root = _real(root) or root.absolute()
         self.errors: list[Problem] = []
         self.files: set[Path] = set()
+        self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
         self.errors.append(Problem(_display(where, self.root), at.lineno if at else 1, message))
 
+    def read(self, path: Path, at: Line | None) -> str | None:
+        """The text of one definition file, or None (with a problem recorded)."""
+        name = _display(path, self.root)
+        real = _real(path)
+        if real is None or not _inside(real, self.root):
+            self.problem(at, path, f"{name} is a link that leaves the definitions root; it was not read")
+            return None
+        try:
+            # O_NONBLOCK: opening a FIFO planted in a workflow must not hang the server.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    self.problem(at, path, f"{name} is not a regular file")
+                    return None
+                data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
+        except OSError as exc:
+            self.problem(at, path, f"cannot read {name}: {exc.__class__.__name__}")
+            return None
+        if len(data) > MAX_DEFINITION_FILE_BYTES:
+            self.problem(at, path, f"{name} is larger than {MAX_DEFINITION_FILE_BYTES} bytes (1 MiB), the limit "
+                                   "for a definition file; split it")
+            return None
+        self.total += len(data)
+        if self.total > MAX_WORKFLOW_TEXT_BYTES:
+            self.problem(at, path, f"the assembled workflow exceeds {MAX_WORKFLOW_TEXT_BYTES} bytes (4 MiB) at "
+                                   f"{name}; include less")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problem(at, path, f"{name} is not UTF-8 text")
+            return None
+        self.files.add(path)
+        return text[1:] if text.startswith("\ufeff") else text  # a BOM is an encoding mark, not content
+
     def expand(self, path: Path, chain: tuple[Path, ...] = (), at: Line | None = None) -> list[Line]:
         """Read ``path`` and return its lines with includes spliced in."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(at, path, f"cannot read {path.name}: {exc.__class__.__name__}")
+        text = self.read(path, at)
+        if text is None:
             return []
-        self.files.add(path)
-        real_path = Path(os.path.realpath(path))  # once per file: cycle checks compare real paths
+        real_path = _real(path) or path  # once per file: cycle checks compare real paths
         out: list[Line] = []
-        for lineno, raw in enumerate(text.splitlines(), 1):
+        for lineno, raw in enumerate(split_lines(text), 1):
             here = Line(raw, path, lineno)
             if "{{" not in raw:
                 out.append(here)
@@ -457,15 +559,12 @@ class _Includes:
             self.problem(at, including, "empty include path in {{file:}}")
             return None
         if os.path.isabs(rel) or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-            self.problem(at, including, f"include {rel!r} is an absolute path; use a path relative to the file")
+            self.problem(at, including, f"include {rel[:80]!r} is an absolute path; use a path relative "
+                                        "to the file")
             return None
-        target = (including.parent / rel)
-        real = Path(os.path.realpath(target))
-        if real != self.root and self.root not in real.parents:
-            self.problem(at, including, f"include {rel!r} leaves the definitions root {str(self.root)!r}")
-            return None
-        if not real.is_file():
-            self.problem(at, including, f"include {rel!r} not found")
+        real, why = confine(including.parent, rel, self.root)
+        if real is None:
+            self.problem(at, including, f"include {rel[:80]!r} {why}")
             return None
         if real in chain or real == real_including:
             names = " -> ".join(_display(p, self.root) for p in chain + (real_including, real))
@@ -611,11 +710,22 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
         into.append(Problem(_display(file, root), line, message))
 
     if not WORKFLOW_NAME_RE.match(name):
-        problem(wf.errors, directory, "workflow folder name must match [A-Za-z0-9_-]+")
-    if not index.is_file():
+        problem(wf.errors, directory, "workflow folder name must be 1-100 letters, digits, '_' or '-'")
+    real_dir = _real(directory)
+    if real_dir is None or real_dir == inc.root or not _inside(real_dir, inc.root):
+        problem(wf.errors, directory, "the workflow folder is a link that leaves the definitions root; "
+                                      "nothing in it was read")
+        return _finish(wf, inc, [], [])
+    try:
+        has_index = index.is_file()
+    except OSError:
+        has_index = False
+    if not has_index:
         problem(wf.errors, index, "index.md is missing")
         return _finish(wf, inc, [], [])
     index_lines = inc.expand(index)
+    if not index_lines and inc.errors:  # unreadable: say so once, not as a missing title and list
+        return _finish(wf, inc, [], [])
     title_line = next((ln for ln, f in _scan(index_lines) if (h := _heading(ln, f)) and h[0] == 1), None)
     heading = _heading(title_line, False) if title_line else None
     wf.title = heading[1] if heading and heading[1] else name
@@ -636,11 +746,9 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
                                    "when case, spaces and underscores are ignored)")
         else:
             seen[key] = ln
-            real = Path(os.path.realpath(ln.file.parent / target))
-            if real != inc.root and inc.root not in real.parents:
-                problem(wf.errors, ln, f"step file {target!r} leaves the definitions root")
-            elif not real.is_file():
-                problem(wf.errors, ln, f"step file {target!r} not found")
+            real, why = confine(ln.file.parent, target, inc.root)
+            if real is None:
+                problem(wf.errors, ln, f"step file {target[:80]!r} {why}")
             else:
                 parsed.append(_parse_step(step_name, real, inc, root, wf.errors))
     wf.steps = [step for step, _ in parsed]
@@ -741,6 +849,7 @@ class Library:
     A cache entry is keyed by a stat signature (path, mtime, size) of every file
     in the workflow folder plus every file it includes, so an edit, an added
     file or a removed file is seen by the next call without re-reading files.
+    One bad folder never breaks the others: it is listed as invalid.
     """
 
     def __init__(self, roots: Sequence[Path]) -> None:
@@ -760,30 +869,45 @@ class Library:
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.startswith((".", "_")) or not entry.is_dir():
+                try:
+                    if entry.name.startswith((".", "_")) or not entry.is_dir():
+                        continue
+                except OSError:
                     continue
                 found.setdefault(entry.name, (root, Path(entry.path)))
         return found
 
     def locate(self, name: str) -> tuple[Path, Path]:
         if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
-            raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
+            raise InvalidArgument(f"workflow_name {_printable(str(name)[:80])!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
-        for root in self.roots:
-            if os.path.isdir(os.path.join(root, name)):
-                return root, root / name
+        if not name.startswith(("_", ".")):  # such folders hold shared files, they are not workflows
+            for root in self.roots:
+                if os.path.isdir(os.path.join(root, name)):
+                    return root, root / name
         raise DefinitionNotFound(f"no workflow named {name!r}; call list_workflows to see the names",
                                  available=self.names())
 
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
         root, directory = self.locate(name)
+        return self._load_at(name, root, directory)
+
+    def _load_at(self, name: str, root: Path, directory: Path) -> WorkflowDef:
         with self._lock:
             cached = self._cache.get(directory)
-        if cached is not None and self._signature(directory, cached[1]) == cached[0]:
+        if cached is not None and self._signature(directory, cached[1])[0] == cached[0]:
             return cached[1]
-        wf = parse_workflow(name, directory, root)
-        signature = self._signature(directory, wf)
+        try:
+            wf = parse_workflow(_printable(name), directory, root)
+        except Exception as exc:  # noqa: BLE001 - content must never break the library
+            log.error("parsing workflow %r failed", name, exc_info=exc)
+            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                              "the server log has the details")])
+        signature, overflow = self._signature(directory, wf)
+        if overflow:
+            wf.errors.append(Problem(_display(directory, root), 1, overflow))
         with self._lock:
             self._cache[directory] = (signature, wf)
         return wf
@@ -798,39 +922,59 @@ class Library:
         return wf
 
     def all(self) -> list[WorkflowDef]:
-        return [self.load(n) for n in self.names()]
+        """Every workflow folder, parsed; a folder with a bad name is listed as invalid."""
+        return [self._load_at(name, root, directory)
+                for name, (root, directory) in sorted(self._locations().items())]
 
     @staticmethod
-    def _signature(directory: Path, wf: WorkflowDef) -> tuple:
-        """(path, mtime, size) of every file in the folder and every file it includes.
+    def _signature(directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
+        """(path, mtime, size) of every file in the folder and every file it includes,
+        and a message when the folder is too big to watch.
 
         Built with ``os.scandir`` (one stat per file, no path objects): this runs
-        on every call, so it is the price of hot reload.
+        on every call, so it is the price of hot reload.  Directory links are
+        recorded but never followed, so links to ``.`` or to ``/usr`` cannot make
+        the walk loop or leave the workflow; the walk is bounded in files and depth.
         """
         sig: list[tuple[str, int, int]] = []
-        pending = [str(directory)]
-        while pending:
-            folder = pending.pop()
+        pending = [(str(directory), 0)]
+        overflow = ""
+        while pending and not overflow:
+            folder, depth = pending.pop()
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
                 continue
             for entry in entries:
                 try:
-                    if entry.is_dir():
-                        pending.append(entry.path)
+                    if entry.is_symlink():
+                        st = entry.stat(follow_symlinks=False)
+                        sig.append((entry.path, st.st_mtime_ns, -2))
+                        if not entry.is_dir():  # a file link: its target's changes count too
+                            st = entry.stat()
+                            sig.append((entry.path, st.st_mtime_ns, st.st_size))
+                    elif entry.is_dir(follow_symlinks=False):
+                        if depth + 1 > MAX_WORKFLOW_DEPTH:
+                            overflow = (f"the workflow folder is nested deeper than {MAX_WORKFLOW_DEPTH} "
+                                        "levels; hot reload does not watch it, flatten it")
+                            break
+                        pending.append((entry.path, depth + 1))
                     else:
                         st = entry.stat()
                         sig.append((entry.path, st.st_mtime_ns, st.st_size))
                 except OSError:
                     continue
+                if len(sig) > MAX_WORKFLOW_FILES:
+                    overflow = (f"the workflow folder holds more than {MAX_WORKFLOW_FILES} files; hot reload "
+                                "does not watch it, keep only the workflow's files in it")
+                    break
         for path in wf.included_outside:
             try:
                 st = os.stat(path)
                 sig.append((path, st.st_mtime_ns, st.st_size))
             except OSError:
                 sig.append((path, -1, -1))
-        return tuple(sig)
+        return tuple(sig), overflow
 
 
 def mermaid(wf: WorkflowDef) -> str:
