@@ -160,6 +160,8 @@ PROVIDERS = ("auto", "gemini", "openai", "stub")
 DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Tools run on the MCP SDK's worker threads (40); provider calls stay well below that.
+MAX_LLM_CALLS_LIMIT = 32
 
 
 def bundled_workflows_dir() -> Path:
@@ -186,6 +188,9 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
+_BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -205,6 +210,7 @@ class Config:
     interactions_log: Path | None = None
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
+    max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
@@ -230,10 +236,13 @@ class Config:
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
 
         chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
-        if _truthy(env.get("USE_STUB_AI_CLIENT")) and not provider:
-            chosen = "stub"
-        if chosen not in PROVIDERS:
+        if chosen not in PROVIDERS:  # checked before USE_STUB_AI_CLIENT, which must not hide a typo
             raise ConfigError(f"unknown AI_PROVIDER {chosen!r}; use one of {', '.join(PROVIDERS)}")
+        use_stub = (env.get("USE_STUB_AI_CLIENT") or "").strip().lower()
+        if use_stub not in _BOOLEAN_WORDS:
+            raise ConfigError(f"USE_STUB_AI_CLIENT must be true or false, got {env.get('USE_STUB_AI_CLIENT')!r}")
+        if _truthy(use_stub) and not provider:
+            chosen = "stub"
         api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
         provider_auto = False
         if chosen == "auto":
@@ -263,6 +272,15 @@ class Config:
         except ValueError:
             raise ConfigError(f"AI_REQUEST_TIMEOUT_MS must be a positive whole number, got {timeout_text!r}") from None
 
+        calls_text = env.get("AI_MAX_CONCURRENT_CALLS", "8")
+        try:
+            max_calls = int(calls_text)
+            if not 1 <= max_calls <= MAX_LLM_CALLS_LIMIT:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"AI_MAX_CONCURRENT_CALLS must be a whole number from 1 to {MAX_LLM_CALLS_LIMIT} "
+                              f"(below the server's worker threads), got {calls_text!r}") from None
+
         level = (log_level or env.get("LOG_LEVEL") or "info").strip().lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
@@ -270,7 +288,7 @@ class Config:
         return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
                    api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
-                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None)
+                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -1433,6 +1451,106 @@ RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.25
 RETRY_DELAY_CAP_S = 10.0
+#: Largest provider response body read; a bigger one is a fault, not a memory hog.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+def _shutdown_socket(sock: Any) -> None:
+    import socket
+
+    try:  # the plain-socket method, also for TLS sockets: it only ends the blocked read
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, TypeError):
+        pass
+
+
+class _AttemptDeadline:
+    """A wall-clock deadline for one HTTP attempt, headers and body included.
+
+    A socket timeout bounds each read, not their sum: a provider that sends a
+    byte every half second never trips it.  At the deadline this shuts the
+    attempt's socket down, which ends any blocked read at once.  The sockets
+    are registered by the connection classes of ``_deadline_session``.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.001), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_AttemptDeadline":
+        _AttemptDeadline._current.active = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+        _AttemptDeadline._current.active = None
+
+    @classmethod
+    def watch(cls, sock: Any) -> None:
+        """Put the calling thread's attempt in charge of ``sock``."""
+        active = getattr(cls._current, "active", None)
+        if active is None or sock is None:
+            return
+        with active._lock:
+            active._sockets.append(sock)
+            if active.expired.is_set():
+                _shutdown_socket(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired.set()
+            for sock in self._sockets:
+                _shutdown_socket(sock)
+
+
+def _deadline_session(requests: Any) -> Any:
+    """A ``requests.Session`` whose connections report their sockets to the
+    current ``_AttemptDeadline`` (new and reused connections alike)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import ProxyManager
+
+    def watched(base: Any) -> Any:
+        class Watched(base):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                _AttemptDeadline.watch(self.sock)
+
+            def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+                _AttemptDeadline.watch(self.sock)
+                return super().getresponse(*args, **kwargs)
+        return Watched
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if type(manager) is ProxyManager:  # SOCKS managers keep their own pools
+                manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, DeadlineAdapter())
+    return session
 
 
 @dataclass
@@ -1458,8 +1576,11 @@ class LLMDecider:
 
         self.config = config
         self._requests = requests
-        self._session = requests.Session()
+        self._session = _deadline_session(requests)
         self._log_lock = threading.Lock()
+        # Provider calls in flight are capped below the SDK's worker pool (40
+        # threads), so a hanging provider can never take every thread from reads.
+        self._slots = threading.BoundedSemaphore(config.max_llm_calls)
 
     # subclasses fill these three in
     def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
@@ -1479,8 +1600,9 @@ class LLMDecider:
         prompt = build_prompt(req)
         turns: list[tuple[str, str]] = [("user", prompt)]
         schema = self._schema(req.workflow)
+        deadline = time.monotonic() + self.call_budget_s()  # shared by the corrective round
         for round_ in (1, 2):
-            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req)
+            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req, deadline)
             data = parse_decision(text)
             target = req.workflow.resolve_target(data["next_step_name"])
             if target is not None:
@@ -1494,38 +1616,104 @@ class LLMDecider:
         raise AIServiceError(f"the model named an unknown step {data['next_step_name']!r} twice; "
                              f"valid names are {', '.join(req.workflow.targets)}", retryable=True)
 
+    def call_budget_s(self) -> float:
+        """The most one decision may take: every attempt's timeout plus the retry waits."""
+        return MAX_ATTEMPTS * self.config.timeout_s + (MAX_ATTEMPTS - 1) * RETRY_DELAY_CAP_S
+
     def _redact(self, text: str) -> str:
         key = self.config.api_key
         return text.replace(key, "[REDACTED]") if key else text
 
+    def _redact_value(self, value: Any) -> Any:
+        """Redact every string of a parsed response (keys included), whatever escapes hid it."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_value(v) for v in value]
+        if isinstance(value, dict):
+            return {self._redact(k) if isinstance(k, str) else k: self._redact_value(v) for k, v in value.items()}
+        return value
+
+    def _payload(self, raw: bytes) -> Any:
+        """The response as JSON (else text), redacted whole before anything reads or cuts it."""
+        text = self._redact(raw.decode("utf-8", "replace"))
+        try:
+            return self._redact_value(json.loads(text))
+        except (ValueError, RecursionError):
+            return text[:2000]
+
+    def _attempt(self, url: str, body: Any, headers: Mapping[str, str], seconds: float
+                 ) -> tuple[int, Mapping[str, str], Any] | _HttpFault:
+        """One POST under a wall-clock deadline: (status, headers, payload) or a fault.
+
+        Redirects are never followed: ``requests`` would re-send the key header
+        (and on 307/308 the prompt) to whatever host the redirect names.
+        """
+        timed_out = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
+        with _AttemptDeadline(seconds) as deadline:
+            try:
+                # The read timeout is a second longer than the deadline, so the deadline ends reads first.
+                resp = self._session.post(url, json=body, headers=dict(headers), timeout=(seconds, seconds + 1),
+                                          allow_redirects=False, stream=True)
+                try:
+                    chunks, size = [], 0
+                    for chunk in resp.iter_content(64 * 1024):
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            return _HttpFault(f"the response is larger than {MAX_RESPONSE_BYTES} bytes", False)
+                        chunks.append(chunk)
+                finally:
+                    resp.close()
+            except self._requests.Timeout:
+                return timed_out
+            except self._requests.RequestException as exc:
+                if deadline.expired.is_set():
+                    return timed_out
+                return _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            if deadline.expired.is_set():
+                return timed_out
+        if 300 <= resp.status_code < 400:
+            where = resp.headers.get("Location", "")
+            return _HttpFault(f"{self.config.endpoint} answered HTTP {resp.status_code}, a redirect"
+                              f"{' to ' + where[:200] if where else ''}; redirects are not followed, so the key "
+                              "and the prompt stay with the configured host: set AI_SERVICE_ENDPOINT to the final "
+                              "URL", False)
+        return resp.status_code, resp.headers, self._payload(b"".join(chunks))
+
     def _post_with_retries(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
-                           req: DecisionRequest) -> str:
+                           req: DecisionRequest, deadline: float | None = None) -> str:
+        if not self._slots.acquire(blocking=False):
+            raise AIServiceError(f"{self.config.max_llm_calls} LLM calls are already in progress "
+                                 "(AI_MAX_CONCURRENT_CALLS); retry in a moment", retryable=True, retry_after_s=1)
+        try:
+            return self._post_locked(system, turns, schema, req,
+                                     deadline if deadline is not None else time.monotonic() + self.call_budget_s())
+        finally:
+            self._slots.release()
+
+    def _post_locked(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
+                     req: DecisionRequest, deadline: float) -> str:
         url, headers, body = self._request(system, turns, schema)
         fault = _HttpFault("no attempt made", True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             started = time.monotonic()
-            try:
-                resp = self._session.post(url, json=body, headers=headers, timeout=self.config.timeout_s)
-            except self._requests.Timeout:
-                fault = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
-            except self._requests.RequestException as exc:
-                fault = _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            outcome = self._attempt(url, body, headers, min(self.config.timeout_s, deadline - started))
+            if isinstance(outcome, _HttpFault):
+                fault = outcome
+                self._log_interaction(req, attempt, body, started, error=fault.message)
             else:
-                try:
-                    payload = resp.json()
-                except ValueError:
-                    payload = resp.text[:2000]
-                if resp.status_code == 200:
+                status, resp_headers, payload = outcome
+                if status == 200:
                     try:
                         text = self._answer(payload)
                     except AIServiceError as exc:
                         self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
                         raise
                     self._log_interaction(req, attempt, body, started, response=payload)
-                    return self._redact(text)  # a model echoing the key must not store it
-                fault = self._fault(resp.status_code, payload, resp.headers)
-                if fault.delay is None and resp.headers.get("Retry-After", "").strip().isdigit():
-                    fault.delay = float(resp.headers["Retry-After"])
+                    return text
+                fault = self._fault(status, payload, resp_headers)
+                if fault.delay is None and resp_headers.get("Retry-After", "").strip().isdigit():
+                    fault.delay = float(resp_headers["Retry-After"])
                 self._log_interaction(req, attempt, body, started, error=fault.message, response=payload)
             if fault.retryable and fault.delay is not None and fault.delay > RETRY_DELAY_CAP_S:
                 raise AIServiceError(self._redact(f"{self.provider}: {fault.message}; the provider asks to wait "
@@ -1534,9 +1722,12 @@ class LLMDecider:
             if not fault.retryable or attempt == MAX_ATTEMPTS:
                 break
             wait = fault.delay if fault.delay is not None else BACKOFF_BASE_S * 2 ** (attempt - 1)
+            wait += random.uniform(0, BACKOFF_BASE_S / 2)
+            if time.monotonic() + wait + 0.05 >= deadline:
+                break  # the call's budget is spent: answer now rather than overrun it
             log.warning("%s attempt %d failed (%s); retrying in %.2fs", self.provider, attempt,
                         self._redact(fault.message), wait)
-            time.sleep(wait + random.uniform(0, BACKOFF_BASE_S / 2))
+            time.sleep(wait)
         raise AIServiceError(self._redact(f"{self.provider}: {fault.message}"), retryable=fault.retryable)
 
     def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
@@ -2580,15 +2771,22 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
 
 def _bearer_guard(app: Any, token: str) -> Any:
-    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
+
+    The scheme name is case-insensitive (RFC 7235); the token is compared in
+    constant time.
+    """
     import hmac
 
-    expected = f"Bearer {token}".encode()
+    expected = token.encode()
+
+    def authorized(header: bytes) -> bool:
+        scheme, _, given = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), expected)
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, expected):
+            if not authorized(dict(scope.get("headers") or []).get(b"authorization", b"")):
                 body = json.dumps({"error": {"code": "UNAUTHORIZED", "message": "send Authorization: Bearer "
                                              "<ORCHESTRATOR_AUTH_TOKEN>", "retryable": False}}).encode()
                 await send({"type": "http.response.start", "status": 401,
@@ -2601,18 +2799,40 @@ def _bearer_guard(app: Any, token: str) -> Any:
     return guarded
 
 
+def _listen(host: str, port: int) -> Any:
+    """Bind the HTTP port ourselves, so a port in use is one clear line, not uvicorn's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}; check --host and --port") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or stop the "
+                          "program using it") from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     if args.transport == "http" and not is_loopback(args.host) and not config.auth_token:
         raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
-    if config.provider_auto:
-        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
-                    "decides steps without a # Transitions match")
     server, engine = create_app(config)
-    log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
-             config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
     try:
-        if args.transport == "stdio":
+        listener = _listen(args.host, args.port) if args.transport == "http" else None
+        # Only now that start-up cannot fail: a failure is exactly one line on stderr.
+        if config.provider_auto:
+            log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
+                        "decides steps without a # Transitions match")
+        log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
+                 config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
+        if listener is None:
             server.run("stdio")
         else:
             import uvicorn
@@ -2630,8 +2850,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                              transport_security=security)
             if config.auth_token:
                 app = _bearer_guard(app, config.auth_token)
-            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, args.port)
-            uvicorn.run(app, host=args.host, port=args.port, log_level=config.log_level, access_log=False)
+            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, listener.getsockname()[1])
+            settings = uvicorn.Config(app, host=args.host, port=listener.getsockname()[1],
+                                      log_level=config.log_level, access_log=False)
+            uvicorn.Server(settings).run(sockets=[listener])
     finally:
         engine.store.close()
     return 0
@@ -2690,6 +2912,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
+        return 2
+    except ModuleNotFoundError as exc:
+        # Run as a bare file without its dependencies: say how to get them, in one line.
+        sys.stderr.write(f"orchestrator-mcp: the Python package {exc.name!r} is missing; install the "
+                         "dependencies with: pip install mcp requests (or run: uv run orchestrator_mcp.py)\n")
         return 2
     except OrchestratorError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.code}: {exc.message}\n")
