@@ -1059,11 +1059,13 @@ class HistoryEntry:
     decided_by: str
     reasoning: str
     id: int | None = None
+    context_updates: dict[str, Any] | None = None  # what the advance carried besides its report
 
 
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
-#: definition hash and decision provenance.
+#: definition hash and decision provenance; 3 records each advance's
+#: ``context_updates``, so a retry is a replay only when the whole call matches.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -1093,6 +1095,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE workflow_history ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS idx_history_instance ON workflow_history(instance_id, id);
     CREATE INDEX IF NOT EXISTS idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_history ADD COLUMN context_updates TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1190,7 +1195,7 @@ class StateStore:
     _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
                       "definition_hash, created_at, updated_at, completed_at")
     _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
-                     "determined_next_step, decided_by, reasoning")
+                     "determined_next_step, decided_by, reasoning, context_updates")
 
     @staticmethod
     def _instance(row: Sequence[Any]) -> Instance:
@@ -1201,15 +1206,18 @@ class StateStore:
     def _entry(row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
                             user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
-                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "")
+                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
+                            context_updates=json.loads(row[9]) if row[9] else None)
 
     @staticmethod
     def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
         conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
-                     "outcome_status, determined_next_step, decided_by, reasoning) VALUES (?,?,?,?,?,?,?,?)",
+                     "outcome_status, determined_next_step, decided_by, reasoning, context_updates) "
+                     "VALUES (?,?,?,?,?,?,?,?,?)",
                      (e.instance_id, e.timestamp, e.step_name,
                       None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
-                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning))
+                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning,
+                      json.dumps(e.context_updates, ensure_ascii=False) if e.context_updates else None))
 
     # -- queries -------------------------------------------------------------
 
@@ -2099,7 +2107,7 @@ class Engine:
         report = self._report(report, required=True)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        replay = self._replay(inst, report)
+        replay = self._replay(inst, report, updates)
         if replay is not None:
             return replay
         if inst.status != RUNNING:
@@ -2124,7 +2132,8 @@ class Engine:
             decision = self._ask(DecisionRequest("advance", wf, working,
                                                  self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
                                  inst, step.name, report)
-        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
+        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")),
+                           updates)
 
     def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
                context_updates: dict[str, Any] | None = None) -> Progress:
@@ -2213,7 +2222,7 @@ class Engine:
             raise
 
     def _apply(self, wf: WorkflowDef, inst: Instance, working: Instance, decision: Decision,
-               step_name: str, report: Any, outcome: str) -> Progress:
+               step_name: str, report: Any, outcome: str, updates: dict[str, Any] | None = None) -> Progress:
         target = wf.resolve_target(decision.next_step)
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
@@ -2226,12 +2235,13 @@ class Engine:
             context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
             updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
         entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                             decision.decided_by, decision.reasoning)
+                             decision.decided_by, decision.reasoning, context_updates=updates or None)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
             again = self.store.get(inst.instance_id)
-            replay = self._replay(again, report) if isinstance(report, dict) and "step_id" in report else None
+            replay = (self._replay(again, report, updates or {})
+                      if isinstance(report, dict) and "step_id" in report else None)
             if replay is not None:
                 return replay
             raise
@@ -2239,13 +2249,18 @@ class Engine:
         return self._progress(wf, after, decision.decided_by, decision.reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
-    def _replay(self, inst: Instance, report: dict[str, Any]) -> Progress | None:
-        """The same report for the same step again (a retry after a lost reply)?"""
+    def _replay(self, inst: Instance, report: dict[str, Any], updates: dict[str, Any]) -> Progress | None:
+        """The same call for the same step again (a retry after a lost reply)?
+
+        Everything the call carries must match, the context updates included: a
+        call that differs in any part is a new advance, applied normally.
+        """
         step_id = report.get("step_id")
         if not isinstance(step_id, str):
             return None
         last = self.store.last_accepted(inst.instance_id)
         if (last is None or last.decided_by not in ADVANCE_DECIDERS or last.user_report != report
+                or (last.context_updates or {}) != updates
                 or normalize_name(last.step_name) != normalize_name(step_id)
                 or last.determined_next_step != inst.current_step_name):
             return None
