@@ -896,13 +896,16 @@ class Library:
         return found
 
     def locate(self, name: str) -> tuple[Path, Path]:
+        if isinstance(name, str) and name[:1] in ("_", ".") and WORKFLOW_NAME_RE.match(name[1:] or "-"):
+            # '_shared', '.git': folders of shared files, never workflows
+            raise DefinitionNotFound(f"{name!r} is not a workflow: folders starting with '_' or '.' hold shared "
+                                     "files; call list_workflows to see the names", available=self.names())
         if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
             raise InvalidArgument(f"workflow_name {_printable(str(name)[:80])!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
-        if not name.startswith(("_", ".")):  # such folders hold shared files, they are not workflows
-            for root in self.roots:
-                if os.path.isdir(os.path.join(root, name)):
-                    return root, root / name
+        for root in self.roots:
+            if os.path.isdir(os.path.join(root, name)):
+                return root, root / name
         raise DefinitionNotFound(f"no workflow named {name!r}; call list_workflows to see the names",
                                  available=self.names())
 
