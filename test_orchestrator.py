@@ -436,21 +436,28 @@ def test_import_and_version_stay_light() -> None:
 
 
 def test_installed_wheel_finds_bundled_workflows(tmp_path: Path) -> None:
+    # The wheel goes into a private --target folder: installing it into the running
+    # environment (even with --prefix) would uninstall the editable install the
+    # Quickstart made, and .venv/bin/orchestrator-mcp with it.
+    script = Path(sys.executable).parent / "orchestrator-mcp"
+    had_script = script.is_file()
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(HERE)],
                    check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("orchestrator_mcp-*.whl"))
-    prefix = tmp_path / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(prefix), str(wheel)],
+    target = tmp_path / "target"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    site = next(prefix.glob("lib/python*/site-packages"))
-    assert (site / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    assert (target / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("WORKFLOW_DEFINITIONS_DIR", None)
-    proc = subprocess.run([str(prefix / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
+    proc = subprocess.run([str(target / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "9 valid, 0 invalid" in proc.stdout and str(site / "orchestrator_mcp_workflows") in proc.stdout
+    assert "9 valid, 0 invalid" in proc.stdout and str(target / "orchestrator_mcp_workflows") in proc.stdout
+    if had_script:  # the environment running the tests is untouched
+        version = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+        assert version.returncode == 0 and version.stdout.strip() == f"orchestrator-mcp {om.__version__}"
 
 
 MARKDOWN_PIECES = ["# Orchestrator Guidance", "# Client Instructions", "# Transitions", "## Steps", "# Goal",
