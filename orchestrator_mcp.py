@@ -2330,6 +2330,11 @@ workflows/
 
 Folders starting with `.` or `_` are not workflows: keep shared snippets in `_shared/`.
 
+Every file a workflow uses must resolve inside the workflow root: a folder, `index.md`, step or include
+that is a link pointing elsewhere is an error, and nothing is read from it. A definition file may be at
+most 1 MiB (a whole workflow, includes expanded, 4 MiB), UTF-8 (a byte-order mark is ignored), and a
+folder holds at most 5,000 files, 16 levels deep.
+
 ## index.md
 
 - The first `# Heading` is the title.
