@@ -919,7 +919,7 @@ class Library:
     def _load_at(self, name: str, root: Path, directory: Path) -> WorkflowDef:
         with self._lock:
             cached = self._cache.get(directory)
-        if cached is not None and self._signature(directory, cached[1])[0] == cached[0]:
+        if cached is not None and self._signature(root, directory, cached[1])[0] == cached[0]:
             return cached[1]
         try:
             wf = parse_workflow(_printable(name), directory, root)
@@ -928,7 +928,7 @@ class Library:
             wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
                 _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
                                               "the server log has the details")])
-        signature, overflow = self._signature(directory, wf)
+        signature, overflow = self._signature(root, directory, wf)
         if overflow:
             wf.errors.append(Problem(_display(directory, root), 1, overflow))
         with self._lock:
@@ -950,7 +950,7 @@ class Library:
                 for name, (root, directory) in sorted(self._locations().items())]
 
     @staticmethod
-    def _signature(directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
+    def _signature(root: Path, directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
         """(path, mtime, size) of every file in the folder and every file it includes,
         and a message when the folder is too big to watch.
 
@@ -962,6 +962,14 @@ class Library:
         sig: list[tuple[str, int, int]] = []
         pending = [(str(directory), 0)]
         overflow = ""
+        if os.path.islink(directory):  # a linked workflow folder is walked only when it stays in the root
+            real, real_root = _real(directory), _real(root)
+            try:
+                sig.append((str(directory), os.lstat(directory).st_mtime_ns, -2))
+            except OSError:
+                pass
+            if real is None or real_root is None or real == real_root or not _inside(real, real_root):
+                pending = []
         while pending and not overflow:
             folder, depth = pending.pop()
             try:
