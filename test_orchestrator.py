@@ -1241,6 +1241,22 @@ async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: P
         assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
 
 
+
+@pytest.mark.anyio
+async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        listed = {str(r.uri): r for r in (await c.list_resources()).resources}
+        assert set(listed) == {f"workflow://{n}{suffix}" for n in ("BRANCHY", "BROKEN", "PLAIN")
+                               for suffix in ("", "/diagram")}
+        assert listed["workflow://BRANCHY"].mime_type == "text/markdown"
+        assert listed["workflow://BRANCHY/diagram"].mime_type == "text/vnd.mermaid"
+        assert "validation errors" in listed["workflow://BROKEN"].description
+        for uri in listed:  # every listed resource can be read
+            assert (await c.read_resource(uri)).contents[0].text
+        simple_workflow(flows, "ADDED_LATER", [("Only", None)])
+        assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
+
 def free_port() -> int:
     import socket
 
@@ -2051,7 +2067,7 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
     proc = run_cli("run", "JOKE_GENERATOR", "--context", "topic=cats", "--context", "count=3",
-                   env=env, input="\n\nsuccess\nfunny\nanother\n\n\n\ndone\nthanks\n")
+                   env=env, input="\n\nsuccess\nfunny\n\nanother\n\n\n\ndone\nthanks\n\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.count("== Step: Tell the Joke ==") == 2 and "== FINISH ==" in out
@@ -2060,7 +2076,7 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
         ("COMPLETED", json.dumps({"topic": "cats", "count": 3}))]
     reports = [json.loads(r[0]) for r in db_rows(tmp_path / "run.sqlite",
                                                  "SELECT user_report FROM workflow_history WHERE user_report IS NOT NULL")]
-    assert {"step_id": "Tell the Joke", "status": "success", "message": "funny"} in reports
+    assert {"step_id": "Tell the Joke", "status": "success", "result": "funny"} in reports
 
 
 def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
@@ -2069,12 +2085,118 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     proc = run_cli("run", "COMMIT_SUGGESTER", env=env, input="success\n\n")
     assert proc.returncode == 130
     import re
-    iid = re.search(r"run --resume (\w+)", proc.stdout).group(1)
+    iid = re.search(r"\n  orchestrator-mcp run --resume (\w+)\n", proc.stdout).group(1)
     assert "== Step: Get Staged Diffs ==" in proc.stdout
-    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\n\nsuccess\n\n")
+    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\n")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.index("== Step: Get Staged Diffs ==") < proc.stdout.index("== Step: Commit Changes ==")
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
+    db = tmp_path / "my runs.sqlite"
+    proc = subprocess.Popen([sys.executable, str(MODULE), "--db", str(db), "run", "JOKE_GENERATOR"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    seen = ""
+    while "status [" not in seen:  # wait for the first prompt, then press Ctrl-C
+        char = proc.stdout.read(1)
+        assert char, proc.stderr.read()
+        seen += char
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    ((iid,),) = db_rows(db, "SELECT instance_id FROM workflow_instances")
+    command = f"orchestrator-mcp --db '{db}' run --resume {iid}"
+    assert f"interrupted; the run is saved. Resume it with:\n  {command}\n" in rest
+    assert "<instance_id>" not in rest and "list_instances" not in rest and "Traceback" not in err
+    # The printed command works as printed (with this module standing in for the script).
+    import shlex
+    resumed = subprocess.run([sys.executable, str(MODULE), *shlex.split(command)[1:]], input="\n\n\n\ndone\n\n",
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_run_keeps_info_logs_off_the_terminal(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "LOG_LEVEL": "info"}
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=env, stdin="\n\n")
+    assert code == 130 and "== Step: Tell the Joke ==" in out
+    assert " INFO " not in err and " INFO " not in out
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--log-level", "info", env=env, stdin="\n\n")
+    assert " INFO orchestrator_mcp: started JOKE_GENERATOR" in err  # asked for explicitly: shown
+
+
+@pytest.mark.anyio
+async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path, flows: Path, capsys: Any,
+                                                                 monkeypatch: Any) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(flows)}
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        return cli(capsys, monkeypatch, *argv, env=env)
+
+    async with client(server) as c:
+        a = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": a, "report": {"status": "success"}}))
+        b = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        # --json is exactly the tool's structured result.
+        for argv, tool, arguments in [
+                (["list"], "list_instances", {}),
+                (["list", "--status", "running", "--workflow", "PLAIN", "--limit", "1"], "list_instances",
+                 {"status": "RUNNING", "workflow_name": "PLAIN", "limit": 1}),
+                (["status", a], "get_workflow_status", {"instance_id": a}),
+                (["status", a, "--history", "1"], "get_workflow_status", {"instance_id": a, "history_limit": 1}),
+                (["workflows"], "list_workflows", {}),
+                (["validate", "BROKEN"], "validate_workflow", {"workflow_name": "BROKEN"}),
+                (["validate", "PLAIN"], "validate_workflow", {"workflow_name": "PLAIN"})]:
+            code, out, _ = run(*argv, "--json")
+            assert code == (1 if "BROKEN" in argv else 0)
+            assert json.loads(out) == ok(await c.call_tool(tool, arguments)), argv
+        code, out, _ = run("status", "nope", "--json")
+        assert code == 1 and json.loads(out) == json.loads((await c.call_tool(
+            "get_workflow_status", {"instance_id": "nope"})).content[0].text)
+        # Human tables.
+        code, out, _ = run("list")
+        lines = out.splitlines()
+        assert lines[0].split() == ["INSTANCE", "WORKFLOW", "STATUS", "STEP", "UPDATED"]
+        assert lines[1].split()[:4] == [b, "PLAIN", "RUNNING", "One"] and lines[2].split()[:4] == [
+            a, "BRANCHY", "RUNNING", "Build"]
+        code, out, _ = run("list", "--status", "COMPLETED")
+        assert (code, out) == (0, "no runs match these filters\n")
+        code, out, _ = run("status", a)
+        assert f"instance   {a}\n" in out and "status     RUNNING\n" in out and "step       Build\n" in out
+        assert any(ln.split()[1:5] == ["Check", "success", "Build", "transition"] for ln in out.splitlines())
+        assert f"continue it with: orchestrator-mcp run --resume {a}" in out
+        code, out, _ = run("workflows")
+        assert [ln.split()[:3] for ln in out.splitlines()[1:4]] == [
+            ["BRANCHY", "3", "yes"], ["BROKEN", "1", "NO"], ["PLAIN", "3", "yes"]]
+        assert "NO (1 error)" in out
+        code, out, _ = run("validate", "BROKEN")
+        assert code == 1 and out.splitlines()[-1].startswith("BROKEN: INVALID (")
+        assert all(ln.startswith("BROKEN/") and ln.endswith((": error", ": warning")) for ln in out.splitlines()[:-1])
+        # cancel: text, then --json, then the tool sees it.
+        code, out, _ = run("cancel", b, "--reason", "not needed")
+        assert (code, out) == (0, f"cancelled {b} (PLAIN, at step 'One')\n")
+        code, out, err = run("cancel", b, "--json")
+        assert code == 1 and json.loads(out)["error"]["code"] == "INSTANCE_NOT_RUNNING"
+        code, out, _ = run("cancel", a, "--json")
+        assert code == 0 and json.loads(out) == ok(await c.call_tool("get_workflow_status", {"instance_id": a}))
+        assert ok(await c.call_tool("get_workflow_status", {"instance_id": b}))["status"] == "CANCELLED"
+
+
+def test_cli_messages_name_cli_commands_not_tools(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    code, out, err = cli(capsys, monkeypatch, "run", "--resume", "nope", env=cli_env)
+    assert code == 1 and "Resume it with" not in out + err  # nothing to resume: no resume command
+    for argv, words in [(["diagram", "NOPE"], "run `orchestrator-mcp workflows` to see the names"),
+                        (["status", "nope"], "run `orchestrator-mcp list` to find yours"),
+                        (["run", "--resume", "nope"], "run `orchestrator-mcp list`"),
+                        (["cancel", "nope"], "or `orchestrator-mcp run WORKFLOW` to begin a new one")]:
+        code, _, err = cli(capsys, monkeypatch, *argv, env=cli_env)
+        assert code == 1 and words in err, (argv, err)
+        assert not any(tool in err for tool in om.CLI_EQUIVALENTS), err
 
 
 def test_diagram_has_exact_edges(tmp_path: Path) -> None:
@@ -2100,3 +2222,516 @@ def test_diagram_has_exact_edges(tmp_path: Path) -> None:
         ''')
     proc = run_cli("diagram", "NOPE", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
     assert proc.returncode == 1 and "DEFINITION_NOT_FOUND" in proc.stderr
+
+
+def cli(capsys: Any, monkeypatch: Any, *argv: str, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
+    """Run ``main`` in-process (quick) with piped stdin; returns (exit code, stdout, stderr)."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = om.main(list(argv), env=env)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {"WORKFLOW_DB_PATH": str(tmp_path / "cli.sqlite"), "AI_PROVIDER": "stub",
+            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), "HOME": str(tmp_path)}
+
+
+def instances(db: Path) -> list[tuple]:
+    return db_rows(db, "SELECT instance_id, workflow_name, status, current_step_name FROM workflow_instances "
+                       "ORDER BY created_at")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_flags_work_before_and_after_subcommands(tmp_path: Path, capsys: Any, monkeypatch: Any,
+                                                        fake: FakeLLM, where: str) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "default.sqlite"), "AI_PROVIDER": "stub", "LOG_LEVEL": "info",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    root = simple_workflow(tmp_path / "mine", "MINE", [("Judge", None)])
+    db = tmp_path / "flag.sqlite"
+
+    def call(command: list[str], flags: list[str], stdin: str = "") -> tuple[int, str, str]:
+        argv = flags + command if where == "before" else command[:1] + flags + command[1:]
+        return cli(capsys, monkeypatch, *argv, env=env, stdin=stdin)
+
+    # --db and --workflows: run writes to the flagged file, from the flagged root.
+    code, out, _ = call(["run", "MINE"], ["--db", str(db), "--workflows", str(root)], "\n\n")
+    assert code == 0, out
+    assert [r[1:] for r in instances(db)] == [("MINE", "COMPLETED", "FINISH")]
+    assert not (tmp_path / "default.sqlite").exists()
+    for command in (["list"], ["workflows"], ["validate", "MINE"], ["diagram", "MINE"], ["check"]):
+        code, out, err = call(command, ["--db", str(db), "--workflows", str(root)])
+        assert code == 0, (command, err)
+        assert ("Judge" in out or "MINE" in out) and ("JOKE_GENERATOR" not in out), (command, out)
+    code, out, _ = call(["status", instances(db)[0][0]], ["--db", str(db)])
+    assert code == 0 and "COMPLETED" in out
+    # --provider, --model, --endpoint: the flagged OpenAI-compatible server decides the step.
+    fake.default = openai_ok("FINISH", reasoning="the judge is satisfied")
+    code, out, _ = call(["run", "MINE"], ["--db", str(db), "--workflows", str(root), "--provider", "openai",
+                                          "--model", "flag-model", "--endpoint", fake.url], "looks fine\n\n")
+    assert code == 0 and "[decided by llm] the judge is satisfied" in out
+    assert fake.requests[-1]["body"]["model"] == "flag-model"
+    # --log-level reaches the logging setup.
+    call(["workflows"], ["--log-level", "error"])
+    assert om.logging.getLogger().level == om.logging.ERROR
+    # A bad flag value is still a one-line exit 2, wherever it stands.
+    code, _, err = call(["list"], ["--provider", "gemini"])
+    assert code == 2 and "GEMINI_API_KEY" in err
+    # Without a subcommand, serve's own flags still mean serve (refused here before binding).
+    code, _, err = cli(capsys, monkeypatch, "--db", str(db), "--transport", "http", "--host", "0.0.0.0",
+                       env={**env, "ORCHESTRATOR_AUTH_TOKEN": ""})
+    assert code == 2 and "refusing to serve HTTP on non-loopback host" in err
+
+
+def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
+                                            tmp_path: Path) -> None:
+    # Enter picks success only where the step lists it; Get Feedback has no default, a word outside
+    # the menu is refused under the stub, and a number or the word picks.
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=cli_env,
+                       stdin="\n\n1\n\n\nmaybe\n9\n3\n\n")
+    assert code == 0, out
+    assert "  1) another    -> Tell the Joke\n  2) new_topic  -> Pick a Topic\n  3) done       -> FINISH\n" in out
+    assert "status [1-2, Enter = success]: " in out and "status [1-3]: " in out
+    assert out.count("  choose 1-3 or one of: another, new_topic, done") == 3  # Enter, maybe, 9
+    history = db_rows(tmp_path / "cli.sqlite", "SELECT step_name, outcome_status, decided_by FROM workflow_history")
+    assert history[1:] == [("Pick a Topic", "success", "transition"), ("Tell the Joke", "success", "transition"),
+                           ("Get Feedback", "done", "transition")]
+    # COMMIT_SUGGESTER: Enter at Suggest Commit Message (accepted/revise/declined) never accepts.
+    code, out, _ = cli(capsys, monkeypatch, "run", "COMMIT_SUGGESTER", env=cli_env,
+                       stdin="\n\n\n\n\n\n\n")
+    assert code == 130
+    assert "== Step: Suggest Commit Message ==" in out and "Commit Changes ==" not in out
+    assert "status [1-3]: \n  choose 1-3 or one of: accepted, revise, declined" in out
+    assert instances(tmp_path / "cli.sqlite")[-1][2:] == ("RUNNING", "Suggest Commit Message")
+
+
+def test_run_takes_free_text_only_where_an_llm_or_default_decides(capsys: Any, monkeypatch: Any,
+                                                                  tmp_path: Path, fake: FakeLLM) -> None:
+    root = simple_workflow(tmp_path / "w", "MIX", [("Pick", {"yes": "Open", "default": "Judge"}),
+                                                   ("Judge", {"retry": "Judge"}), ("Open", None)])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "m.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(root),
+           "AI_PROVIDER": "gemini", "GEMINI_API_KEY": SECRET, "AI_SERVICE_ENDPOINT": fake.url}
+    fake.script = [gemini_ok("Open", reasoning="the report says it is done"), gemini_ok("FINISH")]
+    code, out, _ = cli(capsys, monkeypatch, "run", "MIX", env=env,
+                       stdin="whatever\n\nall good now\n\n\n\n")
+    assert code == 0, out
+    assert "     any other word -> Judge\n" in out and "status [1 or a word]: " in out
+    assert "     any other word: the LLM decides from the step's guidance\n" in out
+    assert "-> Open  [decided by llm] the report says it is done" in out
+    assert len(fake.requests) == 2  # Judge's free text, and Open (no transitions): the LLM decided both
+    steps = db_rows(tmp_path / "m.sqlite", "SELECT step_name, outcome_status, decided_by FROM workflow_history")
+    assert steps[1:] == [("Pick", "whatever", "transition"), ("Judge", "all good now", "llm"),
+                         ("Open", "success", "llm")]
+
+
+def test_run_result_is_multiline_or_read_from_a_file(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    message = tmp_path / "message.txt"
+    message.write_text("feat: add the ui\n\nA read-only view of runs.\n", encoding="utf-8")
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(message),
+                       env=cli_env, stdin="1\n1\nline one\n  line two, indented\n\ndone\n\n")
+    assert code == 0, out
+    reports = [json.loads(r[0]) for r in db_rows(tmp_path / "cli.sqlite", "SELECT user_report FROM workflow_history "
+                                                                          "WHERE user_report IS NOT NULL")]
+    assert reports == [
+        {"step_id": "Pick a Topic", "status": "success", "result": "feat: add the ui\n\nA read-only view of runs."},
+        {"step_id": "Tell the Joke", "status": "success", "result": "line one\n  line two, indented"},
+        {"step_id": "Get Feedback", "status": "done"}]
+    code, _, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(tmp_path / "nope.txt"),
+                       env=cli_env)
+    assert code == 1 and "cannot read --result-file" in err and "nope.txt" in err
+
+
+def test_diagram_of_an_invalid_workflow_lists_errors_and_exits_1(tmp_path: Path) -> None:
+    simple_workflow(tmp_path, "BAD", [("Check", {"success": "Nowhere"}), ("Build", None)])
+    proc = run_cli("diagram", "BAD", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "workflow 'BAD' is invalid" in proc.stderr
+    assert "BAD/steps/s1.md:" in proc.stderr and "unknown step 'Nowhere'" in proc.stderr
+
+
+# -- ui: the read-only web view ----------------------------------------------
+
+
+class UiProcess:
+    """``orchestrator-mcp ui`` as a real process; ``url`` is what it printed."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(MODULE), *args, "ui"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+        line = self.proc.stdout.readline()
+        assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + self.proc.stderr.read()
+        self.url = line.split()[2].rstrip("/")
+
+    def get(self, path: str, **kw: Any) -> Any:
+        import requests
+        return requests.get(self.url + path, allow_redirects=False, timeout=10, **kw)
+
+    def post(self, path: str, data: dict[str, str], **kw: Any) -> Any:
+        import requests
+        return requests.post(self.url + path, data=data, allow_redirects=False, timeout=10, **kw)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        return err
+
+
+def test_ui_refuses_foreign_hosts_and_public_binds_without_token(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED),
+           "ORCHESTRATOR_AUTH_TOKEN": ""}
+    proc = run_cli("ui", "--host", "0.0.0.0", env=env)
+    assert proc.returncode == 2 and "ORCHESTRATOR_AUTH_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+    ui = UiProcess(env=env)
+    try:
+        page = ui.get("/")
+        assert page.status_code == 200 and "default-src 'none'" in page.headers["Content-Security-Policy"]
+        assert ui.get("/", headers={"Host": "attacker.example:80"}).status_code == 421
+        assert ui.get("/run/nope").status_code == 404
+        assert ui.get("/static/../../etc/passwd").status_code == 404
+        assert ui.post("/", {}).status_code == 403  # no CSRF token: refused before routing
+        live = ui.get("/", headers={"X-Live": "1"})
+        assert live.status_code == 200 and live.text.startswith("<h1>Runs</h1>")  # the polled fragment
+    finally:
+        ui.stop()
+
+
+def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> None:
+    token = "ui-t0ken-value"
+    ui = UiProcess(env={"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED),
+                        "ORCHESTRATOR_AUTH_TOKEN": token})
+    try:
+        first = ui.get("/run/abc")
+        assert first.status_code == 303 and first.headers["Location"] == "/login?next=/run/abc"
+        assert ui.get("/", headers={"X-Live": "1"}).status_code == 401
+        form = ui.get("/login?next=/workflows")
+        import re
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+        assert ui.post("/login", {"token": token, "next": "/"}).status_code == 403  # no CSRF token
+        assert ui.post("/login", {"token": token, "csrf": csrf},
+                       headers={"Origin": "http://attacker.example"}).status_code == 403
+        wrong = ui.post("/login", {"token": "guess", "csrf": csrf})
+        assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
+        good = ui.post("/login", {"token": token, "csrf": csrf, "next": "//attacker.example/"})
+        assert good.status_code == 303 and good.headers["Location"] == "/"
+        cookie = good.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and token not in cookie
+        jar = {om.UI_COOKIE: cookie.split(";")[0].split("=", 1)[1]}
+        assert ui.get("/workflows", cookies=jar).status_code == 200
+        assert ui.get("/workflows", cookies={om.UI_COOKIE: "forged"}).status_code == 303
+        assert ui.get("/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        assert token not in ui.stop()
+
+
+def test_markdownish_escapes_everything_it_renders() -> None:
+    text = ("# Title <b>x</b>\n\nSee [site](javascript:alert(1)) and `<script>` **bold <i>**\n\n"
+            "```\n<script>alert(1)</script>\n```\n- item <img src=x onerror=alert(1)>\n")
+    out = om.markdownish(text)
+    assert "<b>" not in out and "<script>" not in out and "<img" not in out and "<i>" not in out
+    assert "<h4>Title &lt;b&gt;x&lt;/b&gt;</h4>" in out and "<code>&lt;script&gt;</code>" in out
+    assert 'href' not in out and "javascript:alert(1)" in out  # shown as text, never a link
+    assert "<pre class=\"code\"><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in out
+
+
+CHROMIUM = next((p for p in ("chromium", "chromium-browser", "google-chrome") if __import__("shutil").which(p)), None)
+CHROMEDRIVER = __import__("shutil").which("chromedriver")
+
+
+class Browser:
+    """Headless Chromium driven through chromedriver's W3C WebDriver HTTP API
+    (plain ``requests``, no Selenium)."""
+
+    def __init__(self, profile: Path) -> None:
+        import requests
+
+        self.http = requests.Session()
+        port = free_port()
+        self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.http.get(f"{self.base}/status", timeout=2).json()["value"]["ready"]:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "chromedriver did not start"
+            time.sleep(0.1)
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1360,1000"]
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": __import__("shutil").which(CHROMIUM), "args": args}}}}
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        reply = self.http.request(method, self.base + path, json=body, timeout=60).json()
+        value = reply["value"]
+        assert not (isinstance(value, dict) and "error" in value), value
+        return value
+
+    def go(self, url: str) -> None:
+        self._call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self._call("POST", f"/session/{self.session}/execute/sync", {"script": script, "args": list(args)})
+
+    def wait_for(self, script: str, timeout: float = 20) -> Any:
+        """Poll a DOM condition until it holds (a bounded wait, not a timing claim)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(script)
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"condition never held: {script}"
+            time.sleep(0.2)
+
+    def screenshot(self, path: Path, width: int, height: int) -> None:
+        import base64
+        self._call("POST", f"/session/{self.session}/window/rect", {"width": width, "height": height})
+        path.write_bytes(base64.b64decode(self._call("GET", f"/session/{self.session}/screenshot")))
+
+    def close(self) -> None:
+        try:
+            self._call("DELETE", f"/session/{self.session}")
+        finally:
+            self.driver.terminate()
+            self.driver.wait(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Any:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("headless Chromium and chromedriver are not installed "
+                    "(Debian: apt-get install chromium chromium-driver; .ci/run installs them)")
+    b = Browser(tmp_path / "chrome-profile")
+    yield b
+    b.close()
+
+
+def showcase_runs(tmp_path: Path, fake: FakeLLM) -> tuple[Path, om.Engine, dict[str, str]]:
+    """Runs worth looking at, made by a real engine with a fake Gemini: a commit message
+    revised in a loop (one turn decided by the LLM), a finished joke, a cancelled save,
+    and a report whose message holds a <script>."""
+    import shutil
+    root = tmp_path / "lib"
+    for name in ("COMMIT_SUGGESTER", "JOKE_GENERATOR", "SAVE", "_shared"):
+        shutil.copytree(BUNDLED / name, root / name)
+    _, engine = llm_app(tmp_path, fake, root)
+    ids: dict[str, str] = {}
+    p = engine.start("JOKE_GENERATOR", {"topic": "databases"})
+    for status, result in (("success", "databases"), ("success", "Why did the DBA leave? Too many relations."),
+                           ("done", None)):
+        engine.advance(p.instance_id, {"step_id": p.next_step.step_name, "status": status,
+                                       **({"result": result} if result else {})})
+        p = engine.status(p.instance_id, 0)  # type: ignore[assignment]
+    ids["joke"] = p.instance_id
+    save = engine.start("SAVE").instance_id
+    engine.cancel(save, "saved by hand instead")
+    evil = engine.start("COMMIT_SUGGESTER").instance_id
+    engine.advance(evil, {"step_id": "Check Staged Files", "status": "no_staged_files",
+                          "message": "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"})
+    ids["evil"] = evil
+    iid = engine.start("COMMIT_SUGGESTER", {"repo": ".", "max_files": 20}).instance_id
+    fake.script = [gemini_ok("Suggest Commit Message", reasoning="The user wants the CLI named in the subject: "
+                             "suggest a revised message rather than committing.")]
+    for step, status, extra in [
+            ("Check Staged Files", "success", {"result": "3 files staged: orchestrator_mcp.py, README.md, "
+                                                         "test_orchestrator.py"}),
+            ("Get Staged Diffs", "success", {"result": "+412 -37: a read-only web view (ui) and CLI commands"}),
+            ("Suggest Commit Message", "revise", {"result": "feat: add a local read-only web view of runs",
+                                                  "message": "Too vague; say what people get."}),
+            ("Suggest Commit Message", "close, but name the CLI too",
+             {"result": "feat(ui): watch runs live in a local browser view"}),
+            ("Suggest Commit Message", "accepted", {"result": "feat: a terminal that guides, CLI commands and "
+                                                              "a live local view of runs"})]:
+        engine.advance(iid, {"step_id": step, "status": status, **extra})
+    ids["commit"] = iid
+    return root, engine, ids
+
+
+def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_path: Path, fake: FakeLLM,
+                                                                          browser: Any) -> None:
+    root, engine, ids = showcase_runs(tmp_path, fake)
+    ui = UiProcess("--db", str(tmp_path / "state.sqlite"), "--workflows", str(root), env={})
+    shots = Path(os.environ["UPDATE_SCREENSHOTS"]) if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    try:
+        # Runs page: newest first, one row per run, refreshed live.
+        browser.go(ui.url + "/")
+        rows = browser.js("return Array.from(document.querySelectorAll('tr.run')).map(r => "
+                          "[r.dataset.instance, r.cells[0].textContent, r.dataset.status, r.cells[2].textContent])")
+        assert rows == [[ids["commit"], "COMMIT_SUGGESTER", "RUNNING", "Commit Changes"],
+                        [ids["evil"], "COMMIT_SUGGESTER", "RUNNING", "Handle No Staged Files"],
+                        rows[2],
+                        [ids["joke"], "JOKE_GENERATOR", "COMPLETED", "FINISH"]]
+        assert rows[2][1:3] == ["SAVE", "CANCELLED"]
+        browser.screenshot(shots / "ui-runs.png", 1360, 560)
+        newer = engine.start("JOKE_GENERATOR").instance_id
+        browser.wait_for(f"return document.querySelector('tr.run[data-instance=\"{newer}\"]') !== null")
+        assert browser.js("return document.querySelectorAll('tr.run').length") == 5
+        browser.go(ui.url + "/?status=COMPLETED")
+        assert browser.js("return Array.from(document.querySelectorAll('tr.run')).map(r => r.dataset.instance)") == [
+            ids["joke"]]
+
+        # Run page: the current step is highlighted, visits counted, transitions labelled, history in order.
+        browser.go(f"{ui.url}/run/{ids['commit']}")
+        page = browser.js("""
+            const steps = Array.from(document.querySelectorAll('ol.map li.step'));
+            const current = document.querySelector('ol.map li.step.current');
+            const other = document.querySelector('ol.map li.step:not(.current)');
+            return {
+              current: steps.filter(s => s.classList.contains('current')).map(s => s.dataset.step),
+              highlighted: getComputedStyle(current).borderTopWidth !== getComputedStyle(other).borderTopWidth
+                           && getComputedStyle(current).backgroundColor !== getComputedStyle(other).backgroundColor,
+              visits: Object.fromEntries(steps.map(s => [s.dataset.step,
+                        Number((s.querySelector('.tag.visits') || {dataset: {visits: 0}}).dataset.visits)])),
+              edges: Array.from(current.querySelectorAll('li.edge'))
+                     .map(e => e.dataset.status + ' -> ' + e.dataset.target),
+              loop: Array.from(document.querySelectorAll('li.step[data-step="Suggest Commit Message"] li.edge.taken'))
+                    .map(e => (e.dataset.status || e.dataset.decidedBy + ' decided') + ' x' + e.querySelector('.count').textContent),
+              history: Array.from(document.querySelectorAll('ol.timeline li.entry')).map(e => [e.dataset.step,
+                        e.dataset.outcome, e.querySelector('.to').textContent, e.dataset.decidedBy]),
+              llmReasoning: document.querySelector('li.entry[data-decided-by="llm"] .reasoning').textContent,
+              context: JSON.parse(document.getElementById('context').textContent),
+            };""")
+        assert page["current"] == ["Commit Changes"] and page["highlighted"]
+        assert page["visits"] == {"Check Staged Files": 1, "Get Staged Diffs": 1, "Suggest Commit Message": 3,
+                                  "Commit Changes": 1, "Handle No Staged Files": 0, "Handle Failure": 0}
+        assert page["edges"] == ["success -> FINISH", "failure -> Handle Failure"]
+        assert page["loop"] == ["accepted x×1", "revise x×1", "llm decided x×1"]
+        assert page["history"] == [  # newest first
+            ["Suggest Commit Message", "accepted", "Commit Changes", "transition"],
+            ["Suggest Commit Message", "close, but name the CLI too", "Suggest Commit Message", "llm"],
+            ["Suggest Commit Message", "revise", "Suggest Commit Message", "transition"],
+            ["Get Staged Diffs", "success", "Suggest Commit Message", "transition"],
+            ["Check Staged Files", "success", "Get Staged Diffs", "transition"],
+            ["Check Staged Files", "STARTED", "Check Staged Files", "start"]]
+        assert page["llmReasoning"].startswith("The user wants the CLI named in the subject")
+        assert page["context"] == {"repo": ".", "max_files": 20}
+        browser.screenshot(shots / "ui-run.png", 1360, 1180)
+
+        # A stored <script> is text: no script element, nothing ran, the text is shown as typed.
+        browser.go(f"{ui.url}/run/{ids['evil']}")
+        shown = browser.js("return {scripts: document.querySelectorAll('main script, main img').length, "
+                           "pwned: window.pwned === undefined ? null : window.pwned, "
+                           "text: document.querySelector('li.entry .f-message pre').textContent}")
+        assert shown == {"scripts": 0, "pwned": None,
+                         "text": "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"}
+
+        # An edited definition is said plainly; the workflow page lists problems with file:line.
+        step_file = root / "COMMIT_SUGGESTER" / "steps" / "commit.md"
+        assert step_file.is_file()
+        step_file.write_text(step_file.read_text() + "\nEdited.\n")
+        browser.go(f"{ui.url}/run/{ids['evil']}")
+        assert "definition changed" in browser.js("return document.querySelector('[data-notice]').textContent")
+        write(root, {"BROKEN/index.md": "# Broken\n\n1. [Gone](steps/gone.md)\n"})
+        browser.go(f"{ui.url}/workflow/BROKEN")
+        assert browser.js("return Array.from(document.querySelectorAll('ul.problems li.error code'))"
+                          ".map(c => c.textContent)") == ["BROKEN/index.md:3"]
+        browser.go(f"{ui.url}/workflow/COMMIT_SUGGESTER")
+        assert browser.js("return document.querySelectorAll('ol.map li.step').length") == 6
+        assert browser.js("return Array.from(document.querySelectorAll('article.md h3'))"
+                          ".map(h => h.textContent)") == [f"Step: {s}" for s in (
+                              "Check Staged Files", "Get Staged Diffs", "Suggest Commit Message", "Commit Changes",
+                              "Handle No Staged Files", "Handle Failure")]
+    finally:
+        ui.stop()
+
+
+def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path) -> None:
+    import shutil
+    uv = shutil.which("uv") or (str(Path(sys.executable).parent / "uv")
+                                if (Path(sys.executable).parent / "uv").exists() else None)
+    if uv is None:
+        pytest.skip("uv is not installed (pip install uv; .ci/run installs it)")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("orchestrator_mcp.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(HERE / name, checkout / name)
+    shutil.copytree(BUNDLED, checkout / "workflows")
+    env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "WORKFLOW_DB_PATH": str(tmp_path / "x.sqlite")}
+    env.pop("WORKFLOW_DEFINITIONS_DIR", None)
+
+    def uvx(*args: str) -> str:
+        proc = subprocess.run([uv, "tool", "run", "--from", str(checkout), "orchestrator-mcp", *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "ADDED" not in uvx("workflows")
+    simple_workflow(checkout / "workflows", "ADDED", [("Only", None)])
+    assert "ADDED title" in uvx("workflows")  # an added workflow is seen by the next launch
+    index = checkout / "workflows" / "ADDED" / "index.md"
+    index.write_text(index.read_text().replace("# ADDED title", "# ADDED edited"))
+    assert "ADDED edited" in uvx("workflows")  # and so is an edit
+    module = checkout / "orchestrator_mcp.py"
+    module.write_text(module.read_text().replace(f'__version__ = "{om.__version__}"', '__version__ = "9.9.9"'))
+    assert uvx("--version").strip() == "orchestrator-mcp 9.9.9"  # and a code change
+    # Without the cache keys uv keeps serving its first build, and --no-cache is the way out.
+    pyproject = checkout / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("[tool.uv]")[0])
+    assert "ADDED edited" in uvx("workflows")  # pyproject itself changed: one rebuild
+    index.write_text(index.read_text().replace("# ADDED edited", "# ADDED again"))
+    assert "ADDED again" not in uvx("workflows")
+    proc = subprocess.run([uv, "tool", "run", "--no-cache", "--from", str(checkout), "orchestrator-mcp", "workflows"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
+    # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
+    proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The lines of the bash blocks under one README heading, as written."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    level = heading.split(" ")[0]
+    section = text.split(f"\n{heading}\n", 1)[1]
+    section = section.split(f"\n{level} ", 1)[0] if level == "###" else section.split("\n## ", 1)[0]
+    section = section.split("\n### ", 1)[0] if level == "##" else section
+    blocks = section.split("```bash\n")[1:]
+    return [line for block in blocks for line in block.split("\n```", 1)[0].splitlines() if line.strip()]
+
+
+def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
+    """Every command in the README's terminal, tools and ui sections, run as written through bash,
+    with `orchestrator-mcp` on PATH and ID set to a real run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    (tmp_path / "message.txt").write_text("feat: a commit message from a file\n")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "AI_PROVIDER": "stub",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    started = run_cli("run", "COMMIT_SUGGESTER", env=env, input="")
+    env["ID"] = db_rows(tmp_path / "readme.sqlite", "SELECT instance_id FROM workflow_instances")[0][0]
+    commands = (readme_commands("### At a terminal") + readme_commands("### The tools at the command line"))
+    assert len(commands) == 11 and started.returncode == 130
+    for command in commands:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+        expected = 130 if command.startswith("orchestrator-mcp run") else 0  # interactive runs end at EOF
+        assert proc.returncode == expected, (command, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, command
+        if command.startswith("printf"):
+            assert "== FINISH ==" in proc.stdout and "Why do cats sit on laptops?" in proc.stdout
+    assert db_rows(tmp_path / "readme.sqlite", "SELECT status FROM workflow_instances WHERE instance_id = ?",
+                   env["ID"]) == [("CANCELLED",)]
+    ui_commands = readme_commands("## Watching runs")
+    assert ui_commands and all(c.startswith("orchestrator-mcp ui") for c in ui_commands)
+    for command in ui_commands:
+        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + proc.stderr.read()
+            import requests
+            assert requests.get(line.split()[2], timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
