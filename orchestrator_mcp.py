@@ -38,6 +38,7 @@ import os
 import random
 import re
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -167,6 +168,8 @@ PROVIDERS = ("auto", "gemini", "openai", "agent", "stub")
 DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Tools run on the MCP SDK's worker threads (40); provider calls stay well below that.
+MAX_LLM_CALLS_LIMIT = 32
 
 
 def bundled_workflows_dir() -> Path:
@@ -193,6 +196,9 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
+_BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -212,6 +218,7 @@ class Config:
     interactions_log: Path | None = None
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
+    max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
@@ -237,10 +244,13 @@ class Config:
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
 
         chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
-        if _truthy(env.get("USE_STUB_AI_CLIENT")) and not provider:
-            chosen = "stub"
-        if chosen not in PROVIDERS:
+        if chosen not in PROVIDERS:  # checked before USE_STUB_AI_CLIENT, which must not hide a typo
             raise ConfigError(f"unknown AI_PROVIDER {chosen!r}; use one of {', '.join(PROVIDERS)}")
+        use_stub = (env.get("USE_STUB_AI_CLIENT") or "").strip().lower()
+        if use_stub not in _BOOLEAN_WORDS:
+            raise ConfigError(f"USE_STUB_AI_CLIENT must be true or false, got {env.get('USE_STUB_AI_CLIENT')!r}")
+        if _truthy(use_stub) and not provider:
+            chosen = "stub"
         api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
         provider_auto = False
         if chosen == "auto":
@@ -270,6 +280,15 @@ class Config:
         except ValueError:
             raise ConfigError(f"AI_REQUEST_TIMEOUT_MS must be a positive whole number, got {timeout_text!r}") from None
 
+        calls_text = env.get("AI_MAX_CONCURRENT_CALLS", "8")
+        try:
+            max_calls = int(calls_text)
+            if not 1 <= max_calls <= MAX_LLM_CALLS_LIMIT:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"AI_MAX_CONCURRENT_CALLS must be a whole number from 1 to {MAX_LLM_CALLS_LIMIT} "
+                              f"(below the server's worker threads), got {calls_text!r}") from None
+
         level = (log_level or env.get("LOG_LEVEL") or "info").strip().lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
@@ -277,7 +296,7 @@ class Config:
         return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
                    api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
-                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None)
+                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -311,6 +330,17 @@ def setup_logging(level: str) -> None:
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 INCLUDE_RE = re.compile(r"\{\{\s*file:\s*([^}]*?)\s*\}\}")
 MAX_INCLUDE_DEPTH = 10
+#: Largest definition file (index.md, a step, an include) read; a bigger one is an error naming it.
+MAX_DEFINITION_FILE_BYTES = 1024 * 1024
+#: Largest assembled workflow: includes repeated many times cannot multiply past this.
+MAX_WORKFLOW_TEXT_BYTES = 4 * 1024 * 1024
+#: Longest path a step link or an include may name.
+MAX_LINK_CHARS = 1000
+#: Bounds of the hot-reload walk over one workflow folder (directory links are never followed).
+MAX_WORKFLOW_FILES = 5000
+MAX_WORKFLOW_DEPTH = 16
+#: Only these end a line, as in editors: a form feed or U+2028 inside a line keeps line numbers right.
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
@@ -497,37 +527,127 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[\s_]+", "", name).lower()
 
 
+def _printable(text: str) -> str:
+    """Text safe to return as JSON: undecodable file-name bytes become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _display(path: Path, root: Path) -> str:
-    """Problems name files relative to their definitions root (``W/steps/a.md``)."""
+    """Problems name files relative to their definitions root (``W/steps/a.md``).
+
+    A link that leaves the root is named by where it stands, not where it points.
+    """
+    for where, base in ((_real(path), _real(root)), (Path(os.path.abspath(path)), Path(os.path.abspath(root)))):
+        if where is not None and base is not None:
+            try:
+                return _printable(where.relative_to(base).as_posix())
+            except ValueError:
+                continue
+    return _printable(str(path))
+
+
+def _real(path: Path) -> Path | None:
+    """The real path, or None when the OS cannot resolve it (a NUL byte, a name too long)."""
     try:
-        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
-    except ValueError:
-        return str(path)
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+
+
+def _inside(real: Path, root: Path) -> bool:
+    return real == root or root in real.parents
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on newlines only (``str.splitlines``
+    also splits on form feeds and other separators, which shifts line numbers)."""
+    lines = _LINE_END_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def confine(base: Path, rel: str, root: Path) -> tuple[Path | None, str]:
+    """Resolve a step link or include path inside ``root``: (real path, "") or
+    (None, why not).  Never raises, whatever the text: the parser reports it."""
+    if len(rel) > MAX_LINK_CHARS:
+        return None, f"is longer than {MAX_LINK_CHARS} characters"
+    if "\x00" in rel:
+        return None, "contains a NUL byte"
+    real = _real(base / rel)
+    if real is None:
+        return None, "is not a usable path"
+    if not _inside(real, root):
+        return None, f"leaves the definitions root {str(root)!r}"
+    try:
+        found = real.is_file()
+    except (OSError, ValueError):
+        found = False
+    return (real, "") if found else (None, "not found")
 
 
 class _Includes:
-    """Expands ``{{file:...}}`` recursively, confined to one definitions root."""
+    """Reads definition files for one workflow, confined to its definitions root.
+
+    Every file the parser reads comes through ``expand``: it must resolve inside
+    the root, be a regular file within the size cap, and be UTF-8; otherwise it
+    is an error naming the file and not one byte of it is returned.
+    ``{{file:...}}`` directives are expanded recursively.
+    """
 
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+        self.root = _real(root) or root.absolute()
         self.errors: list[Problem] = []
         self.files: set[Path] = set()
+        self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
         self.errors.append(Problem(_display(where, self.root), at.lineno if at else 1, message))
 
+    def read(self, path: Path, at: Line | None) -> str | None:
+        """The text of one definition file, or None (with a problem recorded)."""
+        name = _display(path, self.root)
+        real = _real(path)
+        if real is None or not _inside(real, self.root):
+            self.problem(at, path, f"{name} is a link that leaves the definitions root; it was not read")
+            return None
+        try:
+            # O_NONBLOCK: opening a FIFO planted in a workflow must not hang the server.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    self.problem(at, path, f"{name} is not a regular file")
+                    return None
+                data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
+        except OSError as exc:
+            self.problem(at, path, f"cannot read {name}: {exc.__class__.__name__}")
+            return None
+        if len(data) > MAX_DEFINITION_FILE_BYTES:
+            self.problem(at, path, f"{name} is larger than {MAX_DEFINITION_FILE_BYTES} bytes (1 MiB), the limit "
+                                   "for a definition file; split it")
+            return None
+        self.total += len(data)
+        if self.total > MAX_WORKFLOW_TEXT_BYTES:
+            self.problem(at, path, f"the assembled workflow exceeds {MAX_WORKFLOW_TEXT_BYTES} bytes (4 MiB) at "
+                                   f"{name}; include less")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problem(at, path, f"{name} is not UTF-8 text")
+            return None
+        self.files.add(path)
+        return text[1:] if text.startswith("\ufeff") else text  # a BOM is an encoding mark, not content
+
     def expand(self, path: Path, chain: tuple[Path, ...] = (), at: Line | None = None) -> list[Line]:
         """Read ``path`` and return its lines with includes spliced in."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(at, path, f"cannot read {path.name}: {exc.__class__.__name__}")
+        text = self.read(path, at)
+        if text is None:
             return []
-        self.files.add(path)
-        real_path = Path(os.path.realpath(path))  # once per file: cycle checks compare real paths
+        real_path = _real(path) or path  # once per file: cycle checks compare real paths
         out: list[Line] = []
-        for lineno, raw in enumerate(text.splitlines(), 1):
+        for lineno, raw in enumerate(split_lines(text), 1):
             here = Line(raw, path, lineno)
             if "{{" not in raw:
                 out.append(here)
@@ -553,15 +673,12 @@ class _Includes:
             self.problem(at, including, "empty include path in {{file:}}")
             return None
         if os.path.isabs(rel) or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-            self.problem(at, including, f"include {rel!r} is an absolute path; use a path relative to the file")
+            self.problem(at, including, f"include {rel[:80]!r} is an absolute path; use a path relative "
+                                        "to the file")
             return None
-        target = (including.parent / rel)
-        real = Path(os.path.realpath(target))
-        if real != self.root and self.root not in real.parents:
-            self.problem(at, including, f"include {rel!r} leaves the definitions root {str(self.root)!r}")
-            return None
-        if not real.is_file():
-            self.problem(at, including, f"include {rel!r} not found")
+        real, why = confine(including.parent, rel, self.root)
+        if real is None:
+            self.problem(at, including, f"include {rel[:80]!r} {why}")
             return None
         if real in chain or real == real_including:
             names = " -> ".join(_display(p, self.root) for p in chain + (real_including, real))
@@ -712,11 +829,22 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
         into.append(Problem(_display(file, root), line, message))
 
     if not WORKFLOW_NAME_RE.match(name):
-        problem(wf.errors, directory, "workflow folder name must match [A-Za-z0-9_-]+")
-    if not index.is_file():
+        problem(wf.errors, directory, "workflow folder name must be 1-100 letters, digits, '_' or '-'")
+    real_dir = _real(directory)
+    if real_dir is None or real_dir == inc.root or not _inside(real_dir, inc.root):
+        problem(wf.errors, directory, "the workflow folder is a link that leaves the definitions root; "
+                                      "nothing in it was read")
+        return _finish(wf, inc, [], [])
+    try:
+        has_index = index.is_file()
+    except OSError:
+        has_index = False
+    if not has_index:
         problem(wf.errors, index, "index.md is missing")
         return _finish(wf, inc, [], [])
     index_lines = inc.expand(index)
+    if not index_lines and inc.errors:  # unreadable: say so once, not as a missing title and list
+        return _finish(wf, inc, [], [])
     title_line = next((ln for ln, f in _scan(index_lines) if (h := _heading(ln, f)) and h[0] == 1), None)
     heading = _heading(title_line, False) if title_line else None
     wf.title = heading[1] if heading and heading[1] else name
@@ -737,11 +865,9 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
                                    "when case, spaces and underscores are ignored)")
         else:
             seen[key] = ln
-            real = Path(os.path.realpath(ln.file.parent / target))
-            if real != inc.root and inc.root not in real.parents:
-                problem(wf.errors, ln, f"step file {target!r} leaves the definitions root")
-            elif not real.is_file():
-                problem(wf.errors, ln, f"step file {target!r} not found")
+            real, why = confine(ln.file.parent, target, inc.root)
+            if real is None:
+                problem(wf.errors, ln, f"step file {target[:80]!r} {why}")
             else:
                 parsed.append(_parse_step(step_name, real, inc, root, wf.errors))
     wf.steps = [step for step, _ in parsed]
@@ -911,6 +1037,7 @@ class Library:
     A cache entry is keyed by a stat signature (path, mtime, size) of every file
     in the workflow folder plus every file it includes, so an edit, an added
     file or a removed file is seen by the next call without re-reading files.
+    One bad folder never breaks the others: it is listed as invalid.
     """
 
     def __init__(self, roots: Sequence[Path]) -> None:
@@ -930,14 +1057,21 @@ class Library:
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.startswith((".", "_")) or not entry.is_dir():
+                try:
+                    if entry.name.startswith((".", "_")) or not entry.is_dir():
+                        continue
+                except OSError:
                     continue
                 found.setdefault(entry.name, (root, Path(entry.path)))
         return found
 
     def locate(self, name: str) -> tuple[Path, Path]:
+        if isinstance(name, str) and name[:1] in ("_", ".") and WORKFLOW_NAME_RE.match(name[1:] or "-"):
+            # '_shared', '.git': folders of shared files, never workflows
+            raise DefinitionNotFound(f"{name!r} is not a workflow: folders starting with '_' or '.' hold shared "
+                                     "files; call list_workflows to see the names", available=self.names())
         if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
-            raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
+            raise InvalidArgument(f"workflow_name {_printable(str(name)[:80])!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
         for root in self.roots:
             if os.path.isdir(os.path.join(root, name)):
@@ -948,12 +1082,23 @@ class Library:
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
         root, directory = self.locate(name)
+        return self._load_at(name, root, directory)
+
+    def _load_at(self, name: str, root: Path, directory: Path) -> WorkflowDef:
         with self._lock:
             cached = self._cache.get(directory)
-        if cached is not None and self._signature(directory, cached[1]) == cached[0]:
+        if cached is not None and self._signature(root, directory, cached[1])[0] == cached[0]:
             return cached[1]
-        wf = parse_workflow(name, directory, root)
-        signature = self._signature(directory, wf)
+        try:
+            wf = parse_workflow(_printable(name), directory, root)
+        except Exception as exc:  # noqa: BLE001 - content must never break the library
+            log.error("parsing workflow %r failed", name, exc_info=exc)
+            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                              "the server log has the details")])
+        signature, overflow = self._signature(root, directory, wf)
+        if overflow:
+            wf.errors.append(Problem(_display(directory, root), 1, overflow))
         with self._lock:
             self._cache[directory] = (signature, wf)
         return wf
@@ -968,39 +1113,67 @@ class Library:
         return wf
 
     def all(self) -> list[WorkflowDef]:
-        return [self.load(n) for n in self.names()]
+        """Every workflow folder, parsed; a folder with a bad name is listed as invalid."""
+        return [self._load_at(name, root, directory)
+                for name, (root, directory) in sorted(self._locations().items())]
 
     @staticmethod
-    def _signature(directory: Path, wf: WorkflowDef) -> tuple:
-        """(path, mtime, size) of every file in the folder and every file it includes.
+    def _signature(root: Path, directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
+        """(path, mtime, size) of every file in the folder and every file it includes,
+        and a message when the folder is too big to watch.
 
         Built with ``os.scandir`` (one stat per file, no path objects): this runs
-        on every call, so it is the price of hot reload.
+        on every call, so it is the price of hot reload.  Directory links are
+        recorded but never followed, so links to ``.`` or to ``/usr`` cannot make
+        the walk loop or leave the workflow; the walk is bounded in files and depth.
         """
         sig: list[tuple[str, int, int]] = []
-        pending = [str(directory)]
-        while pending:
-            folder = pending.pop()
+        pending = [(str(directory), 0)]
+        overflow = ""
+        if os.path.islink(directory):  # a linked workflow folder is walked only when it stays in the root
+            real, real_root = _real(directory), _real(root)
+            try:
+                sig.append((str(directory), os.lstat(directory).st_mtime_ns, -2))
+            except OSError:
+                pass
+            if real is None or real_root is None or real == real_root or not _inside(real, real_root):
+                pending = []
+        while pending and not overflow:
+            folder, depth = pending.pop()
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
                 continue
             for entry in entries:
                 try:
-                    if entry.is_dir():
-                        pending.append(entry.path)
+                    if entry.is_symlink():
+                        st = entry.stat(follow_symlinks=False)
+                        sig.append((entry.path, st.st_mtime_ns, -2))
+                        if not entry.is_dir():  # a file link: its target's changes count too
+                            st = entry.stat()
+                            sig.append((entry.path, st.st_mtime_ns, st.st_size))
+                    elif entry.is_dir(follow_symlinks=False):
+                        if depth + 1 > MAX_WORKFLOW_DEPTH:
+                            overflow = (f"the workflow folder is nested deeper than {MAX_WORKFLOW_DEPTH} "
+                                        "levels; hot reload does not watch it, flatten it")
+                            break
+                        pending.append((entry.path, depth + 1))
                     else:
                         st = entry.stat()
                         sig.append((entry.path, st.st_mtime_ns, st.st_size))
                 except OSError:
                     continue
+                if len(sig) > MAX_WORKFLOW_FILES:
+                    overflow = (f"the workflow folder holds more than {MAX_WORKFLOW_FILES} files; hot reload "
+                                "does not watch it, keep only the workflow's files in it")
+                    break
         for path in wf.included_outside:
             try:
                 st = os.stat(path)
                 sig.append((path, st.st_mtime_ns, st.st_size))
             except OSError:
                 sig.append((path, -1, -1))
-        return tuple(sig)
+        return tuple(sig), overflow
 
 
 def mermaid(wf: WorkflowDef) -> str:
@@ -1335,11 +1508,13 @@ class HistoryEntry:
     decided_by: str
     reasoning: str
     id: int | None = None
+    context_updates: dict[str, Any] | None = None  # what the advance carried besides its report
 
 
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
-#: definition hash and decision provenance; 3 the pending approval of a gated step.
+#: definition hash and decision provenance; 3 records each advance's
+#: ``context_updates``, so a retry is a replay only when the whole call matches.; 4 the pending approval of a gated step.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -1369,6 +1544,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE workflow_history ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS idx_history_instance ON workflow_history(instance_id, id);
     CREATE INDEX IF NOT EXISTS idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_history ADD COLUMN context_updates TEXT;
     """,
     """
     ALTER TABLE workflow_instances ADD COLUMN awaiting_approval TEXT;
@@ -1469,7 +1647,7 @@ class StateStore:
     _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
                       "definition_hash, created_at, updated_at, completed_at, awaiting_approval")
     _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
-                     "determined_next_step, decided_by, reasoning")
+                     "determined_next_step, decided_by, reasoning, context_updates")
 
     @staticmethod
     def _instance(row: Sequence[Any]) -> Instance:
@@ -1480,15 +1658,18 @@ class StateStore:
     def _entry(row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
                             user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
-                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "")
+                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
+                            context_updates=json.loads(row[9]) if row[9] else None)
 
     @staticmethod
     def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
         conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
-                     "outcome_status, determined_next_step, decided_by, reasoning) VALUES (?,?,?,?,?,?,?,?)",
+                     "outcome_status, determined_next_step, decided_by, reasoning, context_updates) "
+                     "VALUES (?,?,?,?,?,?,?,?,?)",
                      (e.instance_id, e.timestamp, e.step_name,
                       None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
-                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning))
+                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning,
+                      json.dumps(e.context_updates, ensure_ascii=False) if e.context_updates else None))
 
     # -- queries -------------------------------------------------------------
 
@@ -2064,6 +2245,106 @@ RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.25
 RETRY_DELAY_CAP_S = 10.0
+#: Largest provider response body read; a bigger one is a fault, not a memory hog.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+def _shutdown_socket(sock: Any) -> None:
+    import socket
+
+    try:  # the plain-socket method, also for TLS sockets: it only ends the blocked read
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, TypeError):
+        pass
+
+
+class _AttemptDeadline:
+    """A wall-clock deadline for one HTTP attempt, headers and body included.
+
+    A socket timeout bounds each read, not their sum: a provider that sends a
+    byte every half second never trips it.  At the deadline this shuts the
+    attempt's socket down, which ends any blocked read at once.  The sockets
+    are registered by the connection classes of ``_deadline_session``.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.001), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_AttemptDeadline":
+        _AttemptDeadline._current.active = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+        _AttemptDeadline._current.active = None
+
+    @classmethod
+    def watch(cls, sock: Any) -> None:
+        """Put the calling thread's attempt in charge of ``sock``."""
+        active = getattr(cls._current, "active", None)
+        if active is None or sock is None:
+            return
+        with active._lock:
+            active._sockets.append(sock)
+            if active.expired.is_set():
+                _shutdown_socket(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired.set()
+            for sock in self._sockets:
+                _shutdown_socket(sock)
+
+
+def _deadline_session(requests: Any) -> Any:
+    """A ``requests.Session`` whose connections report their sockets to the
+    current ``_AttemptDeadline`` (new and reused connections alike)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import ProxyManager
+
+    def watched(base: Any) -> Any:
+        class Watched(base):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                _AttemptDeadline.watch(self.sock)
+
+            def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+                _AttemptDeadline.watch(self.sock)
+                return super().getresponse(*args, **kwargs)
+        return Watched
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if type(manager) is ProxyManager:  # SOCKS managers keep their own pools
+                manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, DeadlineAdapter())
+    return session
 
 
 @dataclass
@@ -2089,8 +2370,11 @@ class LLMDecider:
 
         self.config = config
         self._requests = requests
-        self._session = requests.Session()
+        self._session = _deadline_session(requests)
         self._log_lock = threading.Lock()
+        # Provider calls in flight are capped below the SDK's worker pool (40
+        # threads), so a hanging provider can never take every thread from reads.
+        self._slots = threading.BoundedSemaphore(config.max_llm_calls)
 
     # subclasses fill these three in
     def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
@@ -2113,8 +2397,9 @@ class LLMDecider:
         system = system_prompt(req.workflow)
         turns: list[tuple[str, str]] = [("user", build_prompt(req, candidates))]
         schema = decision_schema(names)
+        deadline = time.monotonic() + self.call_budget_s()  # shared by the corrective round
         for round_ in (1, 2):
-            text = self._post_with_retries(system, turns, schema, req)
+            text = self._post_with_retries(system, turns, schema, req, deadline)
             data = parse_decision(text)
             target = req.workflow.resolve_target(data["next_step_name"])
             if target is not None and (target in names or target != SUSPEND):
@@ -2128,40 +2413,105 @@ class LLMDecider:
         raise AIServiceError(f"the model named an unknown step {clip(data['next_step_name'], 100)!r} twice; "
                              f"valid names are {', '.join(names)}", retryable=True)
 
+    def call_budget_s(self) -> float:
+        """The most one decision may take: every attempt's timeout plus the retry waits."""
+        return MAX_ATTEMPTS * self.config.timeout_s + (MAX_ATTEMPTS - 1) * RETRY_DELAY_CAP_S
+
     def _redact(self, text: str) -> str:
         key = self.config.api_key
         return text.replace(key, "[REDACTED]") if key else text
 
+    def _redact_value(self, value: Any) -> Any:
+        """Redact every string of a parsed response (keys included), whatever escapes hid it."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_value(v) for v in value]
+        if isinstance(value, dict):
+            return {self._redact(k) if isinstance(k, str) else k: self._redact_value(v) for k, v in value.items()}
+        return value
+
+    def _payload(self, raw: bytes) -> Any:
+        """The response as JSON (else text), redacted whole before anything reads or cuts it."""
+        text = self._redact(raw.decode("utf-8", "replace"))
+        try:
+            return self._redact_value(json.loads(text))
+        except (ValueError, RecursionError):
+            return text[:2000]
+
+    def _attempt(self, url: str, body: Any, headers: Mapping[str, str], seconds: float
+                 ) -> tuple[int, Mapping[str, str], Any] | _HttpFault:
+        """One POST under a wall-clock deadline: (status, headers, payload) or a fault.
+
+        Redirects are never followed: ``requests`` would re-send the key header
+        (and on 307/308 the prompt) to whatever host the redirect names.
+        """
+        timed_out = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
+        with _AttemptDeadline(seconds) as deadline:
+            try:
+                # The read timeout is a second longer than the deadline, so the deadline ends reads first.
+                resp = self._session.post(url, json=body, headers=dict(headers), timeout=(seconds, seconds + 1),
+                                          allow_redirects=False, stream=True)
+                try:
+                    chunks, size = [], 0
+                    for chunk in resp.iter_content(64 * 1024):
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            return _HttpFault(f"the response is larger than {MAX_RESPONSE_BYTES} bytes", False)
+                        chunks.append(chunk)
+                finally:
+                    resp.close()
+            except self._requests.Timeout:
+                return timed_out
+            except self._requests.RequestException as exc:
+                if deadline.expired.is_set():
+                    return timed_out
+                return _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            if deadline.expired.is_set():
+                return timed_out
+        if 300 <= resp.status_code < 400:
+            where = resp.headers.get("Location", "")
+            return _HttpFault(f"{self.config.endpoint} answered HTTP {resp.status_code}, a redirect"
+                              f"{' to ' + where[:200] if where else ''}; redirects are not followed, so the key "
+                              "and the prompt stay with the configured host: set AI_SERVICE_ENDPOINT to the final "
+                              "URL", False)
+        return resp.status_code, resp.headers, self._payload(b"".join(chunks))
+
     def _post_with_retries(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
-                           req: DecisionRequest) -> str:
+                           req: DecisionRequest, deadline: float | None = None) -> str:
+        if not self._slots.acquire(blocking=False):
+            raise AIServiceError(f"{self.config.max_llm_calls} LLM calls are already in progress "
+                                 "(AI_MAX_CONCURRENT_CALLS); retry in a moment", retryable=True, retry_after_s=1)
+        try:
+            return self._post_locked(system, turns, schema, req,
+                                     deadline if deadline is not None else time.monotonic() + self.call_budget_s())
+        finally:
+            self._slots.release()
+
+    def _post_locked(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
+                     req: DecisionRequest, deadline: float) -> str:
         url, headers, body = self._request(system, turns, schema)
         fault = _HttpFault("no attempt made", True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             started = time.monotonic()
-            try:
-                resp = self._session.post(url, json=body, headers=headers, timeout=self.config.timeout_s)
-            except self._requests.Timeout:
-                fault = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
-                self._log_interaction(req, attempt, body, started, error=fault.message)
-            except self._requests.RequestException as exc:
-                fault = _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            outcome = self._attempt(url, body, headers, min(self.config.timeout_s, deadline - started))
+            if isinstance(outcome, _HttpFault):
+                fault = outcome
                 self._log_interaction(req, attempt, body, started, error=fault.message)
             else:
-                try:
-                    payload = resp.json()
-                except ValueError:
-                    payload = resp.text[:2000]
-                if resp.status_code == 200:
+                status, resp_headers, payload = outcome
+                if status == 200:
                     try:
                         text = self._answer(payload)
                     except AIServiceError as exc:
                         self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
                         raise
                     self._log_interaction(req, attempt, body, started, response=payload)
-                    return self._redact(text)  # a model echoing the key must not store it
-                fault = self._fault(resp.status_code, payload, resp.headers)
-                if fault.delay is None and resp.headers.get("Retry-After", "").strip().isdigit():
-                    fault.delay = float(resp.headers["Retry-After"])
+                    # Answers assembled from several parts can carry a key no single part held whole.
+                    return self._redact(text)
+                fault = self._fault(status, payload, resp_headers)
+                if fault.delay is None and resp_headers.get("Retry-After", "").strip().isdigit():
+                    fault.delay = float(resp_headers["Retry-After"])
                 self._log_interaction(req, attempt, body, started, error=fault.message, response=payload)
             if fault.retryable and fault.delay is not None and fault.delay > RETRY_DELAY_CAP_S:
                 raise AIServiceError(self._redact(f"{self.provider}: {fault.message}; the provider asks to wait "
@@ -2170,9 +2520,12 @@ class LLMDecider:
             if not fault.retryable or attempt == MAX_ATTEMPTS:
                 break
             wait = fault.delay if fault.delay is not None else BACKOFF_BASE_S * 2 ** (attempt - 1)
+            wait += random.uniform(0, BACKOFF_BASE_S / 2)
+            if time.monotonic() + wait + 0.05 >= deadline:
+                break  # the call's budget is spent: answer now rather than overrun it
             log.warning("%s attempt %d failed (%s); retrying in %.2fs", self.provider, attempt,
                         self._redact(fault.message), wait)
-            time.sleep(wait + random.uniform(0, BACKOFF_BASE_S / 2))
+            time.sleep(wait)
         raise AIServiceError(self._redact(f"{self.provider}: {fault.message}"), retryable=fault.retryable)
 
     def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
@@ -2623,7 +2976,7 @@ class Engine:
         report = self._report(report, required=True)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        replay = self._replay(inst, report)
+        replay = self._replay(inst, report, updates)
         if replay is not None:
             return replay
         if inst.status != RUNNING:
@@ -2652,7 +3005,8 @@ class Engine:
                                      inst, step.name, report)
             except AskAgent as ask:
                 return self._question(wf, inst, ask.question)
-        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
+        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")),
+                           updates)
 
     def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
                context_updates: dict[str, Any] | None = None) -> Progress:
@@ -2805,7 +3159,7 @@ class Engine:
             raise
 
     def _apply(self, wf: WorkflowDef, inst: Instance, working: Instance, decision: Decision,
-               step_name: str, report: Any, outcome: str) -> Progress:
+               step_name: str, report: Any, outcome: str, updates: dict[str, Any] | None = None) -> Progress:
         target = wf.resolve_target(decision.next_step)
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
@@ -2830,7 +3184,7 @@ class Engine:
                 updated_at=now, completed_at=None)
             reasoning += f" [waiting for a person to approve leaving '{leaving.name}' for '{target}']"
             entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, leaving.name,
-                                 decision.decided_by, reasoning)
+                                 decision.decided_by, reasoning, context_updates=updates or None)
         else:
             after = dataclasses.replace(
                 working, current_step_name=target, status=status,
@@ -2838,12 +3192,13 @@ class Engine:
                 updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None,
                 awaiting_approval=None)
             entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                                 decision.decided_by, reasoning)
+                                 decision.decided_by, reasoning, context_updates=updates or None)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
             again = self.store.get(inst.instance_id)
-            replay = self._replay(again, report) if isinstance(report, dict) and "step_id" in report else None
+            replay = (self._replay(again, report, updates or {})
+                      if isinstance(report, dict) and "step_id" in report else None)
             if replay is not None:
                 return replay
             raise
@@ -2852,13 +3207,18 @@ class Engine:
         return self._progress(wf, after, decision.decided_by, reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
-    def _replay(self, inst: Instance, report: dict[str, Any]) -> Progress | None:
-        """The same report for the same step again (a retry after a lost reply)?"""
+    def _replay(self, inst: Instance, report: dict[str, Any], updates: dict[str, Any]) -> Progress | None:
+        """The same call for the same step again (a retry after a lost reply)?
+
+        Everything the call carries must match, the context updates included: a
+        call that differs in any part is a new advance, applied normally.
+        """
         step_id = report.get("step_id")
         if not isinstance(step_id, str):
             return None
         last = self.store.last_accepted(inst.instance_id)
         if (last is None or last.decided_by not in ADVANCE_DECIDERS or last.user_report != report
+                or (last.context_updates or {}) != updates
                 or normalize_name(last.step_name) != normalize_name(step_id)
                 or last.determined_next_step != inst.current_step_name):
             return None
@@ -2952,6 +3312,11 @@ workflows/
 ```
 
 Folders starting with `.` or `_` are not workflows: keep shared snippets in `_shared/`.
+
+Every file a workflow uses must resolve inside the workflow root: a folder, `index.md`, step or include
+that is a link pointing elsewhere is an error, and nothing is read from it. A definition file may be at
+most 1 MiB (a whole workflow, includes expanded, 4 MiB), UTF-8 (a byte-order mark is ignored), and a
+folder holds at most 5,000 files, 16 levels deep.
 
 ## index.md
 
@@ -3090,10 +3455,12 @@ ignored, so say in it what the scenario proves. The scenario is a list of items:
 | item | what it does |
 |---|---|
 | `start: {JSON}` | optional, first: the context the run starts with (default `{}`) |
-| `report: STATUS` | an advance with this status, which a `# Transitions` entry (or `default`) matches; on a step without transitions the stub decides |
-| `llm report: STATUS` | an advance whose status matches no transition: a free-form report only an LLM can judge |
-| `resume: STEP` | `resume_workflow` assuming STEP, for cases whose right answer is the stored step (the stub's answer) |
-| `llm resume: STEP` | a resume that needs judgement: given the history and the report, which step is to be done now |
+| `report: STATUS` | an advance whose status a `# Transitions` entry (or `default`) matches |
+| `llm report: STATUS` | an advance whose status matches no transition: only an LLM can judge it |
+| `resume: STEP` | `resume_workflow` assuming STEP, where the right answer is the stored step |
+| `llm resume: STEP` | a resume that needs judgement: which step is to be done now |
+
+On a step without transitions, a `report` is decided by the stub (next step in index order).
 
 Under an item, one `field: value` per line (deeper-indented lines continue the value):
 
@@ -4292,10 +4659,11 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
 
 # =============================================================================
 # 8. Command line
-#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, ``test``,
-#    ``approve``, the tools as commands for people (``list``, ``status``,
-#    ``cancel``, ``workflows``, ``validate``) and ``ui``.  Global flags work before
-#    or after the subcommand.  Bad configuration ends in one stderr line and exit code 2.
+#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, the
+#    tools as commands for people (``list``, ``status``, ``cancel``,
+#    ``workflows``, ``validate``), ``ui``, ``test`` (workflow scenarios) and
+#    ``approve``.  Global flags work before or after the subcommand.  Bad
+#    configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
 def is_loopback(host: str) -> bool:
@@ -5206,15 +5574,22 @@ def cmd_test(args: argparse.Namespace, config: Config) -> int:
 
 
 def _bearer_guard(app: Any, token: str) -> Any:
-    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
+
+    The scheme name is case-insensitive (RFC 7235); the token is compared in
+    constant time.
+    """
     import hmac
 
-    expected = f"Bearer {token}".encode()
+    expected = token.encode()
+
+    def authorized(header: bytes) -> bool:
+        scheme, _, given = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), expected)
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, expected):
+            if not authorized(dict(scope.get("headers") or []).get(b"authorization", b"")):
                 body = json.dumps({"error": {"code": "UNAUTHORIZED", "message": "send Authorization: Bearer "
                                              "<ORCHESTRATOR_AUTH_TOKEN>", "retryable": False}}).encode()
                 await send({"type": "http.response.start", "status": 401,
@@ -5227,18 +5602,40 @@ def _bearer_guard(app: Any, token: str) -> Any:
     return guarded
 
 
+def _listen(host: str, port: int) -> Any:
+    """Bind the HTTP port ourselves, so a port in use is one clear line, not uvicorn's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}; check --host and --port") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or stop the "
+                          "program using it") from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     if args.transport == "http" and not is_loopback(args.host) and not config.auth_token:
         raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
-    if config.provider_auto:
-        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the calling agent decides "
-                    "steps without a # Transitions match (AI_PROVIDER=agent)")
     server, engine = create_app(config)
-    log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
-             config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
     try:
-        if args.transport == "stdio":
+        listener = _listen(args.host, args.port) if args.transport == "http" else None
+        # Only now that start-up cannot fail: a failure is exactly one line on stderr.
+        if config.provider_auto:
+            log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the calling agent decides "
+                        "steps without a # Transitions match (AI_PROVIDER=agent)")
+        log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
+                 config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
+        if listener is None:
             server.run("stdio")
         else:
             import uvicorn
@@ -5256,8 +5653,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                              transport_security=security)
             if config.auth_token:
                 app = _bearer_guard(app, config.auth_token)
-            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, args.port)
-            uvicorn.run(app, host=args.host, port=args.port, log_level=config.log_level, access_log=False)
+            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, listener.getsockname()[1])
+            settings = uvicorn.Config(app, host=args.host, port=listener.getsockname()[1],
+                                      log_level=config.log_level, access_log=False)
+            uvicorn.Server(settings).run(sockets=[listener])
     finally:
         engine.store.close()
     return 0
@@ -5414,6 +5813,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
+        return 2
+    except ModuleNotFoundError as exc:
+        # Run as a bare file without its dependencies: say how to get them, in one line.
+        sys.stderr.write(f"orchestrator-mcp: the Python package {exc.name!r} is missing; install the "
+                         "dependencies with: pip install mcp requests (or run: uv run orchestrator_mcp.py)\n")
         return 2
     except OrchestratorError as exc:
         if getattr(args, "json", False):

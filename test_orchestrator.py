@@ -444,21 +444,28 @@ def test_import_and_version_stay_light() -> None:
 
 
 def test_installed_wheel_finds_bundled_workflows(tmp_path: Path) -> None:
+    # The wheel goes into a private --target folder: installing it into the running
+    # environment (even with --prefix) would uninstall the editable install the
+    # Quickstart made, and .venv/bin/orchestrator-mcp with it.
+    script = Path(sys.executable).parent / "orchestrator-mcp"
+    had_script = script.is_file()
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(HERE)],
                    check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("orchestrator_mcp-*.whl"))
-    prefix = tmp_path / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(prefix), str(wheel)],
+    target = tmp_path / "target"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    site = next(prefix.glob("lib/python*/site-packages"))
-    assert (site / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    assert (target / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("WORKFLOW_DEFINITIONS_DIR", None)
-    proc = subprocess.run([str(prefix / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
+    proc = subprocess.run([str(target / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "9 valid, 0 invalid" in proc.stdout and str(site / "orchestrator_mcp_workflows") in proc.stdout
+    assert "9 valid, 0 invalid" in proc.stdout and str(target / "orchestrator_mcp_workflows") in proc.stdout
+    if had_script:  # the environment running the tests is untouched
+        version = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+        assert version.returncode == 0 and version.stdout.strip() == f"orchestrator-mcp {om.__version__}"
 
 
 MARKDOWN_PIECES = ["# Orchestrator Guidance", "# Client Instructions", "# Transitions", "## Steps", "# Goal",
@@ -774,7 +781,10 @@ class FakeLLM:
 
     Script items: ``(status, body)`` or ``(status, body, headers)`` answers with
     JSON (or raw text when ``body`` is a str); ``"drop"`` closes the connection
-    without answering; ``("sleep", seconds)`` stalls past the client's timeout.
+    without answering; ``("sleep", seconds)`` stalls past the client's timeout;
+    ``("redirect", status, location)`` answers a 3xx; ``("trickle", seconds,
+    "headers" | "body")`` sends one byte per interval for about a minute;
+    ``("hang", event)`` holds the request until ``event`` is set.
     An empty script answers with ``self.default``.
     """
 
@@ -786,17 +796,53 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self.default: Any = None
         self.received = threading.Event()
+        self.active = self.most_active = 0
+        self._lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
             def do_POST(self) -> None:
+                with fake._lock:
+                    fake.active += 1
+                    fake.most_active = max(fake.most_active, fake.active)
+                try:
+                    self.answer()
+                except OSError:
+                    pass  # the client hung up (a deadline or a test ending)
+                finally:
+                    with fake._lock:
+                        fake.active -= 1
+
+            def trickle(self, interval: float, part: str) -> None:
+                self.close_connection = True
+                if part == "headers":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: ")
+                    tail = b"x" * 300
+                else:
+                    tail = json.dumps(gemini_ok("Step Two")[1]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(tail)))
+                    self.end_headers()
+                for i in range(len(tail)):
+                    time.sleep(interval)
+                    self.wfile.write(tail[i:i + 1])
+
+            def answer(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw),
                                       "time": time.monotonic()})
                 fake.received.set()
                 item = fake.script.pop(0) if fake.script else fake.default
+                if isinstance(item, tuple) and item[0] == "trickle":
+                    return self.trickle(item[1], item[2])
+                if isinstance(item, tuple) and item[0] == "hang":
+                    item[1].wait(60)
+                    item = fake.default
+                if isinstance(item, tuple) and item[0] == "redirect":
+                    item = (item[1], {"moved": True}, {"Location": item[2]})
                 if item == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -2428,6 +2474,378 @@ async def test_hostile_tool_arguments_get_coded_answers(tmp_path: Path, flows: P
 
 
 # =============================================================================
+# Hostile input: every promise at the edges
+#   Each README promise in "Security and reliability", tried as an attacker and
+#   as a clumsy user would: real files and symlinks, real processes, a real
+#   SQLite file and the fake LLM server misbehaving on purpose.
+# =============================================================================
+
+PLANTED = "planted-secret-7d1f0c"
+
+
+def test_links_out_of_the_root_leak_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    simple_workflow(root, "GOOD", [("Only", None)])
+    elsewhere = simple_workflow(tmp_path / "elsewhere", "AWAY", [("Far", None)],
+                                guidance={"Far": f"outside-marker {PLANTED}"})
+    (root / "ENVIRON").mkdir()
+    (root / "ENVIRON" / "index.md").symlink_to("/proc/self/environ")  # the server's own environment
+    (root / "AWAY").symlink_to(elsewhere / "AWAY", target_is_directory=True)  # a folder that is a link out
+    write(root, {"STEPLINK/index.md": "# Step link\n1. [Env](steps/env.md)\n"})
+    (root / "STEPLINK" / "steps").mkdir()
+    (root / "STEPLINK" / "steps" / "env.md").symlink_to("/proc/self/environ")
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(root), "ORCHESTRATOR_AUTH_TOKEN": PLANTED}
+    server = RawServer(env)
+    listed = {w["name"]: w for w in structured(server.tool("list_workflows", {}))["workflows"]}
+    assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
+    assert listed["ENVIRON"]["errors"] == [
+        "ENVIRON/index.md:1: ENVIRON/index.md is a link that leaves the definitions root; it was not read"]
+    assert listed["AWAY"]["errors"] == [
+        "AWAY:1: the workflow folder is a link that leaves the definitions root; nothing in it was read"]
+    assert any(e.startswith("STEPLINK/index.md:2: step file 'steps/env.md' leaves the definitions root")
+               for e in listed["STEPLINK"]["errors"])
+    for name in ("ENVIRON", "AWAY", "STEPLINK"):
+        report = structured(server.tool("validate_workflow", {"workflow_name": name}))
+        assert report["valid"] is False and report["errors"][0]["line"] >= 1
+        server.call("resources/read", {"uri": f"workflow://{name}"})
+        server.call("resources/read", {"uri": f"workflow://{name}/diagram"})
+        server.tool("start_workflow", {"workflow_name": name})
+    prompts = server.call("prompts/list")["result"]["prompts"]
+    assert [p["name"] for p in prompts] == ["GOOD"]
+    server.close()
+    wire = "".join(server.lines)
+    assert "AWAY" in wire and PLANTED not in wire and "outside-marker" not in wire
+    proc = run_cli("check", env=env)
+    assert proc.returncode == 1 and "1 valid, 3 invalid" in proc.stdout
+    assert PLANTED not in proc.stdout + proc.stderr and "outside-marker" not in proc.stdout
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_llm_redirects_are_refused_and_the_key_stays_home(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                provider: str) -> None:
+    elsewhere = FakeLLM()
+    try:
+        elsewhere.default = gemini_ok("Step Two") if provider == "gemini" else openai_ok("Step Two")
+        server, _ = llm_app(tmp_path, fake, judged, provider=provider)
+        fake.script = [("redirect", code, f"{elsewhere.url}/stolen") for code in (301, 302, 307, 308)]
+        async with client(server) as c:
+            iid = await start_at(c)
+            for code in (301, 302, 307, 308):
+                e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+                assert e["retryable"] is False and f"HTTP {code}, a redirect" in e["message"], e
+                assert fake.url in e["message"] and "set AI_SERVICE_ENDPOINT" in e["message"]
+                await assert_unchanged(c, iid)
+        assert len(fake.requests) == 4  # one attempt each: a redirect is not retried
+        assert elsewhere.requests == []  # neither the key nor the prompt left for the other host
+    finally:
+        elsewhere.close()
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+def test_redaction_covers_every_string_a_decider_returns(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                         provider: str) -> None:
+    fragment = SECRET[:10]  # a key cut at a length limit must not leave its start behind
+    padded = "p" * 495 + SECRET  # straddles the 500-character cut of provider messages
+    if provider == "gemini":
+        fake.script = [(200, {"promptFeedback": {"blockReason": f"BLOCKED_{SECRET}"}}),
+                       (200, {"candidates": [{"content": {"parts": [{"text": "{}"}]},
+                                              "finishReason": f"ODD_{SECRET}"}]}),
+                       (400, {"error": {"code": 400, "message": padded, "status": "INVALID_ARGUMENT"}}),
+                       # the key hidden behind a JSON escape in the raw body
+                       (200, '{"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "'
+                             + f"\\u{ord(SECRET[0]):04x}{SECRET[1:]}" + '"}]}')]
+        keys = {"GEMINI_API_KEY": SECRET, "GEMINI_MODEL_NAME": "gemini-test"}
+    else:
+        refusal = {"choices": [{"index": 0, "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": None,
+                                            "refusal": f"I will not route with {SECRET}"}}]}
+        fake.script = [(200, refusal), (400, {"error": {"message": padded}}),
+                       (200, {"choices": [{"message": {"content": f"not json {SECRET}"}}]})]
+        keys = {"AI_SERVICE_API_KEY": SECRET, "AI_MODEL_NAME": "llama-test"}
+    log_path, db = tmp_path / "llm.jsonl", tmp_path / "redact.sqlite"
+    server = RawServer({"AI_PROVIDER": provider, "AI_SERVICE_ENDPOINT": fake.url, "LOG_LEVEL": "debug",
+                        "AI_INTERACTIONS_LOG": str(log_path), "WORKFLOW_DB_PATH": str(db),
+                        "WORKFLOW_DEFINITIONS_DIR": str(judged), **keys})
+    iid = structured(server.tool("start_workflow", {"workflow_name": "JUDGED"}))["instance_id"]
+    answers = [server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}})
+               for _ in fake.script[:]]
+    stderr = server.close()
+    assert all(a["isError"] for a in answers) and len(answers) >= 3
+    texts = [a["content"][0]["text"] for a in answers]
+    assert all(fragment not in t for t in texts), texts
+    assert sum("[REDACTED]" in t for t in texts) >= 2
+    reasons = [r[0] for r in db_rows(db, "SELECT reasoning FROM workflow_history WHERE decided_by = 'error'")]
+    assert len(reasons) == len(answers) and all(fragment not in r for r in reasons)
+    assert fragment.encode() not in b"".join(f.read_bytes() for f in tmp_path.glob("redact.sqlite*"))
+    assert fragment not in stderr and fragment not in log_path.read_text()
+
+
+def test_bearer_scheme_is_case_insensitive(tmp_path: Path) -> None:
+    server = HttpServer(tmp_path, ORCHESTRATOR_AUTH_TOKEN="t0ken-value")
+    try:
+        for header, status in (("bearer t0ken-value", 200), ("BEARER t0ken-value", 200),
+                               ("Bearer t0ken-value", 200), ("Basic t0ken-value", 401),
+                               ("bearer t0ken-valuex", 401), ("bearer", 401), ("t0ken-value", 401)):
+            assert server.post({"Authorization": header}).status_code == status, header
+    finally:
+        assert "t0ken-value" not in server.stop()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("part", ["body", "headers"])
+async def test_trickling_provider_is_cut_at_the_wall_clock_deadline(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                    part: str) -> None:
+    server, engine = llm_app(tmp_path, fake, judged, AI_REQUEST_TIMEOUT_MS="500")
+    fake.script = [("trickle", 0.2, part)] * 3  # each would take a minute, one byte per 0.2 s
+    async with client(server) as c:
+        iid = await start_at(c)
+        began = time.monotonic()
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        elapsed = time.monotonic() - began
+        assert "no answer within 0.5s" in e["message"] and e["retryable"] is True, e
+        assert len(fake.requests) == 3
+        # attempts x timeout + backoff (0.25 s + 0.5 s, plus jitter), with slack for a loaded machine
+        assert elapsed < 3 * 0.5 + 0.75 + 0.25 + 3.0
+        assert elapsed <= engine.decider.call_budget_s()
+        await assert_unchanged(c, iid)
+    errors = [json.loads(line)["error"] for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert errors == ["no answer within 0.5s (AI_REQUEST_TIMEOUT_MS)"] * 3  # timed-out attempts are logged too
+
+
+@pytest.mark.anyio
+async def test_hanging_provider_leaves_reads_prompt(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, engine = llm_app(tmp_path, fake, judged, AI_MAX_CONCURRENT_CALLS="2", AI_REQUEST_TIMEOUT_MS="30000")
+    release = threading.Event()
+    fake.default = ("hang", release)
+    answers: list[Any] = []
+    try:
+        async with client(server) as c:
+            ids = [await start_at(c) for _ in range(45)]  # more advances than the SDK has worker threads (40)
+
+            async def go(iid: str) -> None:
+                answers.append(await advance(c, iid))
+
+            async with anyio.create_task_group() as tg:
+                for iid in ids:
+                    tg.start_soon(go, iid)
+                with anyio.fail_after(30):
+                    while len(answers) < 43 or len(fake.requests) < 2:
+                        await anyio.sleep(0.05)
+                # two provider calls hang; every read still answers at once
+                with anyio.fail_after(10):
+                    listed = ok(await c.call_tool("list_instances", {"limit": 100}))
+                    status = ok(await c.call_tool("get_workflow_status", {"instance_id": ids[0]}))
+                    ok(await c.call_tool("list_workflows", {}))
+                assert len(listed["instances"]) == 45 and status["status"] == "RUNNING"
+                assert len(answers) == 43 and fake.active == 2
+                fake.default = gemini_ok("Step Two")
+                release.set()
+        busy = [json.loads(a.content[0].text)["error"] for a in answers if a.is_error]
+        assert len(busy) == 43 and fake.most_active == 2 and len(fake.requests) == 2
+        assert all(b["retryable"] is True and "AI_MAX_CONCURRENT_CALLS" in b["message"] for b in busy)
+        moved = [a.structured_content["next_step"]["step_name"] for a in answers if not a.is_error]
+        assert moved == ["Step Two", "Step Two"]
+    finally:
+        release.set()
+
+
+def test_directory_links_never_make_hot_reload_walk_forever(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path, "LOOPY", [("A", None), ("B", None)])
+    for name, target in (("a", "."), ("b", "."), ("x", "/usr")):
+        (root / "LOOPY" / name).symlink_to(target, target_is_directory=True)
+    (root / "LOOPY" / "steps" / "up").symlink_to("../..", target_is_directory=True)
+    simple_workflow(root, "DEEP", [("A", None)])
+    deep = root / "DEEP" / "steps"
+    for i in range(om.MAX_WORKFLOW_DEPTH + 1):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    simple_workflow(root, "BIG", [("A", None)])
+    (root / "BIG" / "junk").mkdir()
+    for i in range(om.MAX_WORKFLOW_FILES + 1):
+        (root / "BIG" / "junk" / f"{i}.txt").touch()
+
+    async def scenario() -> None:
+        server, _ = make_app(tmp_path, [root])
+        async with client(server) as c:
+            with anyio.fail_after(60):
+                listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {}))["workflows"]}
+                assert listed["LOOPY"]["valid"] is True
+                assert listed["DEEP"]["errors"] == [f"DEEP:1: the workflow folder is nested deeper than "
+                                                    f"{om.MAX_WORKFLOW_DEPTH} levels; hot reload does not watch "
+                                                    "it, flatten it"]
+                assert f"more than {om.MAX_WORKFLOW_FILES} files" in listed["BIG"]["errors"][0]
+                step = root / "LOOPY" / "steps" / "s1.md"
+                step.write_text(step.read_text().replace("Instructions for A.", "Edited through the loop."))
+                started = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOPY"}))
+                assert started["next_step"]["instructions"] == "Edited through the loop."  # hot reload works
+
+    anyio.run(scenario)
+
+
+def test_one_bad_folder_or_link_never_breaks_the_library(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path / "defs", "GOOD", [("Only", None)])
+    for name in ("GOOD copy", "GOOD.bak", "ÜBER", "x" * 150):
+        simple_workflow(root, name, [("Only", None)])
+    os.mkdir(os.fsencode(root) + b"/BAD\xffBYTES")
+    long_path = "d/" * 2500
+    write(root, {
+        "NULLINK/index.md": "# Nul link\n\n1. [A](steps/a\x00.md)\n",
+        "LONGLINK/index.md": f"# Long link\n\n1. [A]({long_path}a.md)\n",
+        "NULINCLUDE/index.md": "# Nul include\n1. [A](a.md)\n",
+        "NULINCLUDE/a.md": step_md(instructions="{{file:x\x00y.md}}"),
+        "LONGINCLUDE/index.md": "# Long include\n1. [A](a.md)\n",
+        "LONGINCLUDE/a.md": step_md(instructions=f"{{{{file:{long_path}x.md}}}}"),
+    })
+    expected = {"NULLINK": "NULLINK/index.md:3: step file 'steps/a\\x00.md' contains a NUL byte",
+                "LONGLINK": "LONGLINK/index.md:3: step file 'd/d/d/",
+                "NULINCLUDE": "NULINCLUDE/a.md:5: include 'x\\x00y.md' contains a NUL byte",
+                "LONGINCLUDE": "LONGINCLUDE/a.md:5: include 'd/d/d/"}
+
+    async def scenario() -> None:
+        server, _ = make_app(tmp_path, [root])
+        async with client(server) as c:
+            listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {}))["workflows"]}
+            assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
+            assert {"GOOD copy", "GOOD.bak", "ÜBER", "x" * 150, "BAD\ufffdBYTES"} <= set(listed)
+            assert listed["GOOD.bak"]["errors"][0].startswith("GOOD.bak:1: workflow folder name must be")
+            for name, start in expected.items():
+                assert listed[name]["errors"][0].startswith(start), listed[name]
+                report = ok(await c.call_tool("validate_workflow", {"workflow_name": name}))
+                assert report["valid"] is False and report["errors"][0]["line"] in (3, 5)
+                err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_INVALID")
+            assert [p.name for p in (await c.list_prompts()).prompts] == ["GOOD"]
+            ok(await c.call_tool("start_workflow", {"workflow_name": "GOOD"}))
+
+    anyio.run(scenario)
+    proc = run_cli("check", str(root))
+    assert proc.returncode == 1 and "GOOD: ok" in proc.stdout and "Traceback" not in proc.stderr
+    assert "1 valid, 9 invalid" in proc.stdout
+
+
+@pytest.mark.anyio
+async def test_oversized_definition_files_are_refused_by_name(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    write(root, {"HUGE/index.md": "# Huge\n1. [A](a.md)\n", "HUGE/a.md": step_md(instructions="{{file:../_s/big.md}}"),
+                 "SPARSE/index.md": "# Sparse\n1. [A](a.md)\n",
+                 "MANY/index.md": "# Many\n1. [A](a.md)\n", "MANY/a.md": step_md(instructions="{{file:../_s/ten.md}}"),
+                 "_s/ten.md": "{{file:piece.md}}\n" * 10, "_s/piece.md": "p" * 500_000 + "\n"})
+    (root / "_s" / "big.md").write_text("b" * om.MAX_DEFINITION_FILE_BYTES + "!")  # one byte over
+    with open(root / "SPARSE" / "a.md", "wb") as fh:
+        fh.truncate(100 * 1024 * 1024)  # a sparse 100 MB step file: cheap to make, must not be read whole
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        for name, words in (("HUGE", "_s/big.md is larger than 1048576 bytes (1 MiB)"),
+                            ("SPARSE", "SPARSE/a.md is larger than 1048576 bytes (1 MiB)"),
+                            ("MANY", "the assembled workflow exceeds 4194304 bytes (4 MiB)")):
+            report = ok(await c.call_tool("validate_workflow", {"workflow_name": name}))
+            assert any(words in e["message"] for e in report["errors"]), report["errors"]
+            e = err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_INVALID")
+            assert len(e["message"]) < 5000
+            text = (await c.read_resource(f"workflow://{name}")).contents[0].text
+            assert len(text) < om.MAX_WORKFLOW_TEXT_BYTES + 1000 and "bbbbbbbbbb" not in text
+
+
+def test_bom_and_form_feeds_keep_steps_valid_and_lines_right(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "\ufeff# Title after a BOM\n\n1. [A](a.md)\n2. [B](b.md)\n",
+        "W/a.md": "\ufeff" + step_md(instructions="Before {{file:snippet.md}} after", transitions={"done": "B"}),
+        "W/snippet.md": "\ufeffsnippet text\n",
+        "W/b.md": "# Orchestrator Guidance\nPage one\f\x0bstill line two\u2028same line\x1c\x85\n"
+                  "# Client Instructions\nDo B.\n# Transitions\n- done: Nowhere\n",
+    })
+    wf = om.Library([tmp_path]).load("W")
+    assert wf.title == "Title after a BOM" and wf.steps[0].instructions == "Before snippet text after"
+    assert "\ufeff" not in wf.text
+    assert [str(p) for p in wf.errors] == [
+        "W/b.md:6: transition 'done' goes to unknown step 'Nowhere'; known: A, B, FINISH, FAILED, SUSPEND"]
+
+
+@pytest.mark.anyio
+async def test_a_retry_with_different_context_updates_is_applied(tmp_path: Path) -> None:
+    root = loop_workflow(tmp_path / "wf")
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP"}))["instance_id"]
+        call = {"instance_id": iid, "report": {"step_id": "Loop", "status": "again"}, "context_updates": {"n": 1}}
+        first = ok(await c.call_tool("advance_workflow", call))
+        second = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {"n": 2}}))
+        assert (first["decided_by"], second["decided_by"]) == ("transition", "transition")
+        assert second["current_context"] == {"n": 2}
+        third = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {}}))
+        assert third["decided_by"] == "transition"  # no updates differs from some updates, too
+        again = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {}}))
+        assert again["decided_by"] == "replay" and again["current_context"] == {"n": 2}  # the same call: replayed
+    rows = db_rows(tmp_path / "state.sqlite", "SELECT decided_by, context_updates FROM workflow_history "
+                                              "WHERE instance_id = ? ORDER BY id", iid)
+    assert rows == [("start", None), ("transition", '{"n": 1}'), ("transition", '{"n": 2}'), ("transition", None)]
+
+
+@pytest.mark.parametrize("case", ["unwritable db", "unknown provider with stub flag", "stub flag maybe",
+                                  "port in use"])
+def test_start_up_problems_are_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    import socket
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ok.sqlite"), "AI_PROVIDER": "", "GEMINI_API_KEY": "",
+           "AI_SERVICE_API_KEY": "", "USE_STUB_AI_CLIENT": "", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    args = ["serve"]
+    taken = socket.socket()
+    try:
+        if case == "unwritable db":  # with AI_PROVIDER=auto, whose stub warning must not come first
+            env["WORKFLOW_DB_PATH"], words = str(blocker / "sub" / "db.sqlite"), "WORKFLOW_DB_PATH"
+        elif case == "unknown provider with stub flag":
+            env.update(AI_PROVIDER="martian", USE_STUB_AI_CLIENT="true")
+            words = "unknown AI_PROVIDER 'martian'"
+        elif case == "stub flag maybe":
+            env["USE_STUB_AI_CLIENT"], words = "maybe", "USE_STUB_AI_CLIENT must be true or false"
+        else:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            args, words = ["serve", "--transport", "http", "--port", str(port)], f"cannot listen on 127.0.0.1:{port}"
+        proc = run_cli(*args, env=env)
+    finally:
+        taken.close()
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("orchestrator-mcp: ")
+    assert words in proc.stderr, proc.stderr
+
+
+def test_missing_dependencies_is_one_line_naming_the_install(tmp_path: Path) -> None:
+    bare = [sys.executable, "-I", "-S"]  # no site-packages: neither mcp nor requests can be imported
+    probe = subprocess.run([*bare, "-c", "import mcp"], capture_output=True, text=True)
+    assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr
+    env = {"PATH": os.environ.get("PATH", ""), "WORKFLOW_DB_PATH": str(tmp_path / "d.sqlite"), "AI_PROVIDER": "stub"}
+    proc = subprocess.run([*bare, str(MODULE)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.splitlines() == [
+        "orchestrator-mcp: the Python package 'mcp' is missing; install the dependencies with: "
+        "pip install mcp requests (or run: uv run orchestrator_mcp.py)"]
+    checked = subprocess.run([*bare, str(MODULE), "check"], capture_output=True, text=True, env=env, timeout=60)
+    assert checked.returncode == 0 and "9 valid, 0 invalid" in checked.stdout  # check needs no dependency
+
+
+@pytest.mark.anyio
+async def test_underscore_and_dot_folders_are_not_workflows(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path / "defs", "REAL", [("A", None)])
+    simple_workflow(root, "_shared", [("A", None)])
+    simple_workflow(root, ".hidden", [("A", None)])
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        for name in ("_shared", ".hidden"):
+            e = err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_NOT_FOUND")
+            assert e["available"] == ["REAL"]
+            err(await c.call_tool("validate_workflow", {"workflow_name": name}), "DEFINITION_NOT_FOUND")
+            from mcp.shared.exceptions import MCPError
+            with pytest.raises(MCPError, match="DEFINITION_NOT_FOUND"):
+                await c.read_resource(f"workflow://{name}")
+        assert [w["name"] for w in ok(await c.call_tool("list_workflows", {}))["workflows"]] == ["REAL"]
+
+
+# =============================================================================
 # 8. Command line
 # =============================================================================
 
@@ -3431,7 +3849,8 @@ def test_bundled_library_scenarios_pass_offline_and_cover_every_transition() -> 
     cases = [c for wf in library.all() for s in om.parse_scenarios(wf, BUNDLED)[0] for c in s.cases if c.llm]
     assert sum(c.kind == "resume" for c in cases) >= 9
     assert sum(c.expect == (om.FINISH,) for c in cases) >= 10
-    assert sum(om.FAILED in c.expect for c in cases) >= 2
+    assert sum(om.FAILED in c.expect for c in cases) >= 5
+    assert f"({len(cases)} LLM cases in all" in (HERE / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: FakeLLM) -> None:
