@@ -494,16 +494,17 @@ def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
 def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "state.sqlite"
     store = om.StateStore(path).open()
-    conn = store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
+    with store.connection as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {"k": 1}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
-    conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
-    assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
+    with store.connection as conn:
+        conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
+        assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
     store.close()
 
 
