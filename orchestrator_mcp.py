@@ -1240,8 +1240,9 @@ class SQLiteStore(Store):
         except PersistenceError:
             raise
         except (OSError, sqlite3.Error) as exc:
-            why = ("it is read-only for this process" if "readonly" in str(exc).replace("-", "").replace(" ", "")
-                   else str(exc))
+            read_only = "readonly" in str(exc).replace(" ", "") or (
+                self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)))
+            why = "it is read-only for this process" if read_only else str(exc)
             raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; "
                                    "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
         return conn
@@ -1268,8 +1269,13 @@ class SQLiteStore(Store):
             raise PersistenceError(f"the database {self.location!r} has schema {current}, newer than this "
                                    f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
         if current == SCHEMA_VERSION:
-            conn.execute("BEGIN IMMEDIATE")  # probe: can this process write the file at all?
-            conn.execute("ROLLBACK")
+            # Probe, without changing anything, that this process can write the file:
+            # a read-only one opens and reads fine, then fails on the first advance.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                conn.execute("ROLLBACK")
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -1393,48 +1399,49 @@ class PostgresStore(Store):
             raise ConfigError("WORKFLOW_DB_URL needs the PostgreSQL driver: "
                               "pip install 'orchestrator-mcp[postgres]' (psycopg 3 and psycopg_pool)") from None
         self._errors = (psycopg.Error, PoolTimeout)
-        self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
-                                    timeout=self.timeout_s, check=ConnectionPool.check_connection,
-                                    kwargs={"autocommit": True, "connect_timeout": max(1, int(self.timeout_s))},
-                                    num_workers=2, name="orchestrator-mcp")
+        connect_timeout = max(1, int(self.timeout_s))
         try:
+            # One direct connection first: a wrong URL or a server that is down fails
+            # now with the driver's own reason, and migrations run before any pool.
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=connect_timeout) as conn:
+                self._migrate(conn)
+            self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
+                                        timeout=self.timeout_s, check=ConnectionPool.check_connection,
+                                        kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+                                        num_workers=2, name="orchestrator-mcp")
             self._pool.open(wait=True, timeout=self.timeout_s)
-            self._migrate()
         except self._errors as exc:
-            self._pool.close()
-            raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: "
-                                   f"{self._scrub(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
+            self.close()
+            first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+            raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: {first}; "
                                    "check WORKFLOW_DB_URL and that the server is up", retryable=False) from exc
         return self
 
-    def _migrate(self) -> None:
+    def _migrate(self, conn: Any) -> None:
         """Create or bring the schema forward under an advisory lock (replicas may
         start at once); a current schema is only read."""
-        with self._pool.connection() as conn:
-            if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
-                current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version"
-                                       ).fetchone()[0]
-                if current == PG_SCHEMA_VERSION:
-                    return
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
-                conn.execute("CREATE TABLE IF NOT EXISTS orchestrator_schema_version (version INTEGER PRIMARY KEY, "
-                             "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-                current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version"
-                                       ).fetchone()[0]
-                if current > PG_SCHEMA_VERSION:
-                    raise PersistenceError(f"the database {self.location} has schema {current}, newer than this "
-                                           f"server's {PG_SCHEMA_VERSION}; upgrade orchestrator-mcp",
-                                           retryable=False)
-                for version in range(current, PG_SCHEMA_VERSION):
-                    conn.execute(PG_MIGRATIONS[version])
-                    conn.execute("INSERT INTO orchestrator_schema_version (version) VALUES (%s)", (version + 1,))
-                if current < PG_SCHEMA_VERSION:
-                    log.info("migrated %s from schema %d to %d", self.location, current, PG_SCHEMA_VERSION)
+        if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current == PG_SCHEMA_VERSION:
+                return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS orchestrator_schema_version (version INTEGER PRIMARY KEY, "
+                         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current > PG_SCHEMA_VERSION:
+                raise PersistenceError(f"the database {self.location} has schema {current}, newer than this "
+                                       f"server's {PG_SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+            for version in range(current, PG_SCHEMA_VERSION):
+                conn.execute(PG_MIGRATIONS[version])
+                conn.execute("INSERT INTO orchestrator_schema_version (version) VALUES (%s)", (version + 1,))
+            if current < PG_SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, PG_SCHEMA_VERSION)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
+            self._pool = None
 
     def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
         import psycopg

@@ -67,11 +67,19 @@ def simple_workflow(root: Path, name: str, steps: list[tuple[str, dict[str, str]
 
 
 def make_app(tmp_path: Path, roots: list[Path] | None = None, **env: str) -> tuple[Any, om.Engine]:
-    base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
+    """A server on a SQLite file in ``tmp_path``, or on PostgreSQL in a test that
+    runs on both stores (see ``backend`` in the state-store section)."""
+    if _BACKEND["url"] and "WORKFLOW_DB_PATH" not in env:
+        base = {"WORKFLOW_DB_URL": _BACKEND["url"], "AI_PROVIDER": "stub"}
+    else:
+        base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
     if roots:
         base["WORKFLOW_DEFINITIONS_DIR"] = os.pathsep.join(str(r) for r in roots)
     base.update(env)
-    return om.create_app(om.Config.load(base))
+    server, engine = om.create_app(om.Config.load(base))
+    if _BACKEND["opened"] is not None:
+        _BACKEND["opened"].append(engine.store)  # closed when the test ends
+    return server, engine
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -180,6 +188,35 @@ def test_bad_configuration_is_one_line_and_exit_2(env: dict[str, str], words: st
     assert code == 2 and captured.out == ""
     lines = [ln for ln in captured.err.splitlines() if ln.startswith("orchestrator-mcp:")]
     assert len(lines) == 1 and words.split()[0] in lines[0] and "Traceback" not in captured.err
+
+
+def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    url = f"postgresql://orch:hunter2-pw@127.0.0.1:{free_port()}/db"  # nothing listens there
+    config = om.Config.load({"WORKFLOW_DB_URL": url})
+    assert config.db_url == url and "hunter2" not in repr(config)
+    assert om.describe_db(config) == url.replace("hunter2-pw", "***")
+    assert om.Config.load({}, db_url=url).db_url == url  # --db-url
+    assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
+    cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": url}, ["--db", str(tmp_path / "s.db")], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must start with postgresql://"),
+             ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
+             ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
+    for env, flags, words in cases:
+        code = om.main(["serve", *flags], env={"AI_PROVIDER": "stub", **env})
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == "", words
+        assert len(captured.err.strip().splitlines()) == 1 and words in captured.err, captured.err
+        assert "hunter2" not in captured.err and "Traceback" not in captured.err
+    # Without the [postgres] extra (the driver cannot be imported): one line naming what to install.
+    script = ("import sys; sys.modules['psycopg'] = None; import orchestrator_mcp as om; "
+              f"sys.exit(om.main(['serve'], env={{'WORKFLOW_DB_URL': {url!r}, 'AI_PROVIDER': 'stub'}}))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(HERE), timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "orchestrator-mcp: WORKFLOW_DB_URL needs the PostgreSQL driver: pip install 'orchestrator-mcp[postgres]' "
+        "(psycopg 3 and psycopg_pool)"]
 
 
 def test_unwritable_db_path_exits_2_without_traceback(tmp_path: Path) -> None:
@@ -491,6 +528,130 @@ def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
 # =============================================================================
 
 
+# -- a real PostgreSQL for the tests ----------------------------------------------
+#
+# Debian's ``postgresql`` package (``.ci/run`` installs it when ``initdb`` is
+# missing), started once per session as a non-root user (``initdb`` refuses
+# root) in a temporary directory on a free loopback port, with password
+# authentication over TCP.  Tests that need it skip, saying why, only when no
+# server binaries exist or the cluster cannot start.
+
+PG_PASSWORD = "pg-s3cret-pw"
+
+
+class PgCluster:
+    """A throwaway PostgreSQL server: ``initdb`` + ``pg_ctl`` as a non-root user."""
+
+    def __init__(self) -> None:
+        import glob
+        import pwd
+        import shutil
+        import tempfile
+
+        found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                                                           reverse=True)), None)
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries (initdb); install Debian's postgresql package")
+        self.bin = Path(found).parent
+        self.user = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self.user = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            if self.user is None:
+                raise RuntimeError("running as root and no 'postgres' user to run the server as")
+        self.dir = Path(tempfile.mkdtemp(prefix="orch-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        (self.dir / "pw").write_text(PG_PASSWORD + "\n")
+        if self.user is not None:
+            os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
+            os.chown(self.dir / "pw", self.user.pw_uid, self.user.pw_gid)
+        self._pg("initdb", "-D", str(self.data), "-U", "orch", "--pwfile", str(self.dir / "pw"),
+                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+        self.start()
+        self.admin_url = f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+        self._schemas = 0
+
+    def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        kwargs: dict[str, Any] = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
+        proc = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, cwd=str(self.dir),
+                              timeout=120, **kwargs)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stderr.strip()[-500:]}")
+        return proc
+
+    def start(self) -> None:
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", opts, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, schema: str) -> str:
+        """A URL whose connections see only ``schema``: a fresh, empty database per test."""
+        return (f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+                f"?options=-csearch_path%3D{schema}")
+
+    def fresh_url(self) -> str:
+        import psycopg
+
+        self._schemas += 1
+        schema = f"t{os.getpid()}_{self._schemas}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        return self.url(schema)
+
+    def close(self) -> None:
+        import shutil
+
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Any:
+    """The session's PostgreSQL server, or a skip that says why it cannot run."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the [postgres] extra: pip install -e '.[test,postgres]'")
+    try:
+        cluster = PgCluster()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot start a PostgreSQL server: {exc}")
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: Any, tmp_path: Path) -> Any:
+    """Runs a test once per store: ``make_app`` and ``new_store`` then use that store."""
+    url = request.getfixturevalue("pg").fresh_url() if request.param == "postgres" else None
+    _BACKEND.update(url=url, opened=[])
+    yield request.param
+    for store in _BACKEND["opened"]:
+        store.close()
+    _BACKEND.update(url=None, opened=None)
+
+
+#: The store the current test runs against (set by the ``backend`` fixture).
+_BACKEND: dict[str, Any] = {"url": None, "opened": None}
+BOTH_BACKENDS = pytest.mark.usefixtures("backend")
+
+
+def new_store(tmp_path: Path) -> om.Store:
+    """An open, empty store of the current backend."""
+    store = (om.PostgresStore(_BACKEND["url"]) if _BACKEND["url"] else om.SQLiteStore(tmp_path / "s.db")).open()
+    _BACKEND["opened"].append(store)
+    return store
+
+
 def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "state.sqlite"
     store = om.StateStore(path).open()
@@ -508,8 +669,9 @@ def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
     store.close()
 
 
+@BOTH_BACKENDS
 def test_store_version_check_refuses_a_stale_writer(tmp_path: Path) -> None:
-    store = om.StateStore(tmp_path / "s.db").open()
+    store = new_store(tmp_path)
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
@@ -546,6 +708,90 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(om.PersistenceError, match="newer than this server"):
         om.StateStore(path).open()
+
+
+def db_descriptors(db: Path) -> int:
+    """Open file descriptors of this process that point at the SQLite file or its -wal/-shm."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += target.startswith(str(db))
+    return count
+
+
+def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
+    """Bursts of concurrent advances from threads that then die: a connection per
+    thread used to outlive its thread (3 -> 19 -> 35 descriptors); the pool keeps
+    the count flat however many bursts come."""
+    root = loop_workflow(tmp_path / "wf")
+    db = tmp_path / "fd.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db))
+    ids = [engine.start("LOOP").instance_id for _ in range(8)]
+    counts, failures = [], []
+
+    def advance(iid: str) -> None:
+        try:
+            engine.advance(iid, {"status": "again"})
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    for _ in range(6):
+        threads = [threading.Thread(target=advance, args=(iid,)) for iid in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        counts.append(db_descriptors(db))
+    assert not failures
+    assert all(len(engine.store.history(iid, 100)) == 7 for iid in ids)  # STARTED + 6 advances each
+    assert counts == [counts[0]] * 6 and 0 < counts[0] <= 3 * 8, counts
+    engine.store.close()
+    assert db_descriptors(db) == 0
+
+
+def test_read_only_db_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A current, valid database file the server cannot write: one stderr line,
+    exit 2, no traceback (it used to migrate, writing ``user_version``, on every
+    start and die with a traceback).
+
+    Tests run as root, which ignores permission bits, so the file is made
+    immutable (``chattr +i``): the kernel refuses every write to it, for root
+    too, while its folder stays writable, exactly a read-only file.  Where the
+    file system has no such flag, the folder is bind-mounted read-only in a
+    private mount namespace (``unshare -m``) instead.  As an ordinary user, mode
+    0444 is enough."""
+    import shutil
+
+    folder = tmp_path / "ro"
+    db = folder / "state.sqlite"
+    om.StateStore(db).open().close()
+    env = {**os.environ, "WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub"}
+    command = [sys.executable, str(MODULE), "serve"]
+    immutable = False
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode == 0:
+        immutable = True
+    elif shutil.which("unshare"):
+        command = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" '
+                   '&& exec "$@"', str(folder), *command]
+    else:
+        pytest.skip("running as root without chattr or unshare: cannot make a file read-only")
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"orchestrator-mcp: PERSISTENCE_ERROR: cannot use the state database {str(db)!r}: it is read-only "
+        "for this process; set WORKFLOW_DB_PATH to a writable file"], proc.stderr
 
 
 # =============================================================================
@@ -980,6 +1226,7 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
         err(await c.call_tool("validate_workflow", {"workflow_name": "NOPE"}), "DEFINITION_NOT_FOUND")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1004,6 +1251,7 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1025,9 +1273,10 @@ async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flo
         assert status["history"][1]["report"] == {"status": "error"} and status["created_at"].endswith("Z")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     value = {"int": 1, "float": 2.5, "bool": False, "null": None, "list": [1, "two", {"three": 3}],
              "nested": {"deep": {"deeper": ["x"]}}, "unicode": "žluťoučký 🐍", "empty": {}}
     async with client(server) as c:
@@ -1035,13 +1284,13 @@ async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> No
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
                                                       "context_updates": {"int": 2, "added": [True]}}))
         assert p["current_context"] == {**value, "int": 2, "added": [True]}
-    stored = db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances WHERE instance_id = ?", iid)
-    assert json.loads(stored[0][0]) == {**value, "int": 2, "added": [True]}
+    assert engine.store.get(iid).context == {**value, "int": 2, "added": [True]}
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     async with client(server) as c:
         iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
         args = {"instance_id": iid, "report": {"step_id": "One", "status": "success", "result": [1]}}
@@ -1049,13 +1298,13 @@ async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> N
         again = ok(await c.call_tool("advance_workflow", args))
         assert first["next_step"] == again["next_step"] and again["decided_by"] == "replay"
         assert again["reasoning"] == first["reasoning"]
-        count = db_rows(tmp_path / "state.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE instance_id = ?", iid)
-        assert count == [(2,)]  # STARTED + one transition
+        assert len(engine.store.history(iid, 100)) == 2  # STARTED + one transition
         changed = {**args, "report": {**args["report"], "result": [2]}}
         e = err(await c.call_tool("advance_workflow", changed), "STEP_MISMATCH")
         assert e["current_step_name"] == "Two" and "resume_workflow" in e["message"]
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1084,6 +1333,7 @@ async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -
         assert status["current_step_name"] == "One" and len(status["history"]) == 1  # nothing moved
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1114,6 +1364,7 @@ async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> 
         assert history[-1]["report"]["assumed_current_step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1131,6 +1382,7 @@ async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> N
         assert r["status"] == "RUNNING" and r["next_step"]["step_name"] == "One"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1151,6 +1403,7 @@ async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -
         assert r["next_step"]["step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", BUNDLED_NAMES)
 async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: str) -> None:
@@ -1168,6 +1421,7 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
         assert p["status"] == "COMPLETED", seen
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
