@@ -1217,6 +1217,7 @@ class SQLiteStore(Store):
         self._pool = _ConnectionPool(self._connect, pool_size)
         self._migrated = False
         self._migrate_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
     # -- connections ---------------------------------------------------------
 
@@ -1301,9 +1302,14 @@ class SQLiteStore(Store):
         self._pool.close()
 
     def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
-        with self.connection as conn:
-            if not write:
+        if not write:
+            with self.connection as conn:
                 return fn(conn)
+        # SQLite has one writer at a time.  Threads of this process queue on a lock
+        # instead of on the file lock, whose busy handler sleeps in steps of up to
+        # 100 ms (long tails under concurrent advances); other processes still
+        # meet the busy timeout.
+        with self._write_lock, self.connection as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)

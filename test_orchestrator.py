@@ -542,7 +542,8 @@ PG_PASSWORD = "pg-s3cret-pw"
 class PgCluster:
     """A throwaway PostgreSQL server: ``initdb`` + ``pg_ctl`` as a non-root user."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        """``durable`` keeps fsync on (benchmarks); tests spare the disk."""
         import glob
         import pwd
         import shutil
@@ -566,6 +567,7 @@ class PgCluster:
         self.dir = Path(tempfile.mkdtemp(prefix="orch-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
+        self.durable = durable
         (self.dir / "pw").write_text(PG_PASSWORD + "\n")
         if self.user is not None:
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
@@ -587,8 +589,8 @@ class PgCluster:
     def start(self) -> None:
         # fsync=off only spares the disk: a server crash (``stop -m immediate``) still
         # keeps every commit, since the operating system holds the written WAL.
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c max_connections=300")
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
+                + ("" if self.durable else " -c fsync=off"))
         self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", opts, "-w", "-t", "60", "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -1840,6 +1842,70 @@ def test_replicas_share_postgres_steps_move_once_and_kill_9_loses_nothing(tmp_pa
         assert len(acked) == 6
     finally:
         store.close()
+
+
+def readme_block(after: str, lang: str = "bash") -> str:
+    """The first fenced ``lang`` block after the line ``after`` in README.md."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index(after):]
+    start = rest.index(f"```{lang}\n") + len(f"```{lang}\n")
+    return rest[start:rest.index("```", start)]
+
+
+def test_readme_two_replica_recipe_runs_verbatim(tmp_path: Path, pg: Any) -> None:
+    """The README's scale-out recipe, run by bash as written: only the database URL
+    and the two ports are swapped for the test's own."""
+
+    import requests
+
+    recipe = readme_block("**Two replicas against one database**")
+    assert "pip install 'orchestrator-mcp[postgres]'" in (HERE / "README.md").read_text()
+    assert "postgres = [" in (HERE / "pyproject.toml").read_text()  # the extra the README names exists
+    url, ports = pg.fresh_url(), [free_port(), free_port()]
+    assert "postgresql://orch:secret@127.0.0.1:5432/orchestrator" in recipe
+    script = recipe.replace("postgresql://orch:secret@127.0.0.1:5432/orchestrator", url)
+    script = script.replace("--port 8765", f"--port {ports[0]}").replace("--port 8766", f"--port {ports[1]}")
+    home = tmp_path / "home"
+    sqlite_file = home / ".local" / "share" / "orchestrator-mcp" / "workflows.sqlite"
+    _, engine = make_app(tmp_path, [BUNDLED], WORKFLOW_DB_PATH=str(sqlite_file))
+    old = engine.start("JOKE_GENERATOR").instance_id  # a run from the SQLite days, brought along
+    engine.store.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_DATA_HOME", "WORKFLOW_DB_PATH")}
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "orchestrator-mcp").exists():  # not installed as a script: the same entry point
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "orchestrator-mcp").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{MODULE}" "$@"\n')
+        (bin_dir / "orchestrator-mcp").chmod(0o755)
+    env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+               AI_PROVIDER="stub", LOG_LEVEL="warning", WORKFLOW_DEFINITIONS_DIR=str(BUNDLED))
+    log = tmp_path / "recipe.out"
+    with log.open("w") as out:  # a file, not a pipe: the servers live on after bash exits
+        shell = subprocess.Popen(["bash", "-e", "-c", script], env=env, start_new_session=True, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    try:
+        assert shell.wait(timeout=60) == 0, log.read_text()
+        assert "copied 1 instances and 1 history rows" in log.read_text()
+        urls = [f"http://127.0.0.1:{port}/mcp" for port in ports]
+        with requests.Session() as s:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    for u in urls:
+                        http_tool(s, u, "list_workflows", {})
+                    break
+                except requests.RequestException:
+                    assert time.monotonic() < deadline, "the recipe's servers did not start"
+                    time.sleep(0.1)
+            moved = http_tool(s, urls[0], "advance_workflow", {"instance_id": old, "report": {
+                "step_id": "Pick a Topic", "status": "success"}})["structuredContent"]
+            seen = http_tool(s, urls[1], "get_workflow_status", {"instance_id": old})["structuredContent"]
+            assert seen["current_step_name"] == moved["next_step"]["step_name"] != "Pick a Topic"
+    finally:
+        try:
+            os.killpg(shell.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 # -- torture: crashes, races, hostile input -----------------------------------
