@@ -30,6 +30,7 @@ Importing this module has no side effects: no files, no network, no ``mcp``.
 import argparse
 import dataclasses
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -43,7 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 __version__ = "0.1.0"
 
@@ -54,7 +55,7 @@ FINISH = "FINISH"
 FAILED = "FAILED"
 RESERVED_STEPS = (FINISH, FAILED)
 
-#: Instance statuses (CONTRACT §4).
+#: Instance statuses.  Only a RUNNING instance advances; COMPLETED and CANCELLED are final.
 RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED = (
     "RUNNING", "SUSPENDED", "COMPLETED", "FAILED", "CANCELLED")
 INSTANCE_STATUSES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED)
@@ -66,7 +67,8 @@ MAX_JSON_BYTES = 1024 * 1024
 # =============================================================================
 # 1. Errors
 #    Every failure a client can see is one of these classes; its ``code`` is the
-#    public error code (CONTRACT §6) and its message says what to do next.
+#    public error code a client sees in ``{"error": {"code", "message",
+#    "retryable"}}``, and its message says what to do next.
 # =============================================================================
 
 
@@ -1941,7 +1943,7 @@ def make_decider(config: Config) -> "StubDecider | LLMDecider":
 
 # =============================================================================
 # 6. Engine
-#    The rules of CONTRACT §5 over the library, the store and a decider:
+#    How the next step is decided, over the library, the store and a decider:
 #    start, advance, resume, status, list, cancel.  Results are dataclasses.
 # =============================================================================
 
@@ -2129,7 +2131,12 @@ class Engine:
 
     def advance(self, instance_id: str, report: dict[str, Any],
                 context_updates: dict[str, Any] | None = None) -> Progress:
-        """Apply a report to the current step and move on (CONTRACT §5, in its order).
+        """Apply a report to the current step and move on.
+
+        In this order: the instance must be RUNNING; ``report.step_id``, when
+        given, must name the current step; context updates are merged; a
+        ``# Transitions`` match decides, else the decider; the decision is then
+        stored in one versioned transaction.
 
         A retried report is replayed before the RUNNING check, so a client whose
         reply was lost after the final step still gets its FINISH answer.
@@ -2325,7 +2332,8 @@ class Engine:
 # =============================================================================
 # 7. MCP surface
 #    The engine as MCP tools, resources and prompts on the SDK's MCPServer.
-#    ``mcp`` and ``pydantic`` are imported inside ``build_server`` only.
+#    ``mcp`` and ``pydantic`` are imported only inside this section's functions,
+#    when a server is built or a tool runs.
 # =============================================================================
 
 SERVER_INSTRUCTIONS = (
@@ -2447,28 +2455,264 @@ Say goodbye. Report status `success`.
 """
 
 
-def build_server(engine: Engine, config: Config) -> Any:
-    """The MCPServer with every tool, resource and prompt of CONTRACT §6."""
-    from typing import Annotated
+@dataclass(frozen=True)
+class Arg:
+    """A tool argument's description and length limit, as written in a tool's
+    signature (``Annotated[str, Arg(...)]``).  ``build_server`` turns it into
+    pydantic's ``Field`` when it registers the tool, so importing this module
+    does not import pydantic."""
 
-    from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-    from mcp_types import (CallToolResult, GetPromptResult, Prompt, PromptArgument, PromptMessage,
-                           TextContent, ToolAnnotations)
-    from pydantic import Field, ValidationError
+    description: str
+    max_length: int | None = None
 
-    def failure(exc: BaseException) -> Any:
-        body = error_body(exc)
-        return CallToolResult(content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
-                              is_error=True)
 
-    def guarded(fn: Callable[[], Any]) -> Any:
+InstanceIdArg = Annotated[str, Arg("The instance_id that start_workflow returned.", 200)]
+ReportArg = Annotated[dict[str, Any], Arg(
+    "What happened, honestly: {step_id: the step you did, status: a word the step's instructions ask "
+    "for such as 'success' or 'failure', result/details/message/error: what you found}.")]
+UpdatesArg = Annotated[dict[str, Any], Arg("Context keys to set for later steps (any JSON).")]
+
+#: Tool annotations (``ToolAnnotations`` fields) by kind of tool.
+READ_ONLY = {"read_only_hint": True, "idempotent_hint": True, "open_world_hint": False}
+WRITES = {"read_only_hint": False, "destructive_hint": False, "open_world_hint": False}
+DESTRUCTIVE = {"read_only_hint": False, "destructive_hint": True, "open_world_hint": False}
+
+
+def tool(hints: Mapping[str, bool]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a ``WorkflowTools`` method as an MCP tool with these annotations."""
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.tool_hints = dict(hints)  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
+def tool_failure(exc: BaseException) -> Any:
+    """A failed call: a tool result with ``isError`` whose text is exactly the error body."""
+    from mcp_types import CallToolResult, TextContent
+
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(error_body(exc), ensure_ascii=False))],
+                          is_error=True)
+
+
+def guarded(fn: Callable[[], Any]) -> Any:
+    """Run a tool body; every failure becomes a coded tool error, never a protocol error."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a coded tool error
+        if isinstance(exc, OrchestratorError):
+            log.info("tool error %s: %s", exc.code, exc.message)
+        return tool_failure(exc)
+
+
+class WorkflowTools:
+    """The MCP tools, one method each, in the order clients list them.
+
+    A method's name is the tool's name, its docstring the description (cleaned
+    of indentation), its signature the input schema and its return annotation
+    the output schema.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @tool(READ_ONLY)
+    def list_workflows(self) -> WorkflowList:
+        """List the workflows this server can run, with their steps. Invalid ones are listed with their
+        errors. Pick one and call start_workflow."""
+        return guarded(self.engine.list_workflows)
+
+    @tool(WRITES)
+    def start_workflow(
+        self,
+        workflow_name: Annotated[str, Arg("A name from list_workflows, e.g. COMMIT_SUGGESTER.", 100)],
+        context: Annotated[dict[str, Any], Arg("Facts the workflow starts with (any JSON).")] = {},
+    ) -> Progress:
+        """Start a workflow and get its first step. Do what next_step.instructions say, then call
+        advance_workflow with the instance_id and a report. Keep the instance_id: it resumes the run later."""
+        return guarded(lambda: self.engine.start(workflow_name, context))
+
+    @tool(WRITES)
+    def advance_workflow(self, instance_id: InstanceIdArg, report: ReportArg,
+                         context_updates: UpdatesArg = {}) -> Progress:
+        """Report on the step you just did and get the next one. Include step_id (the step's name) so a
+        retried call is answered once. Repeat until next_step.step_name is FINISH. On STEP_MISMATCH, call
+        get_workflow_status; on AI_SERVICE_ERROR with retryable true, send the same call again."""
+        return guarded(lambda: self.engine.advance(instance_id, report, context_updates))
+
+    @tool(WRITES)
+    def resume_workflow(
+        self,
+        instance_id: InstanceIdArg,
+        assumed_current_step_name: Annotated[str, Arg("The step you believe you are at.", 200)],
+        report: Annotated[dict[str, Any], Arg("What you know of the work so far.")] = {},
+        context_updates: UpdatesArg = {},
+    ) -> Progress:
+        """Continue a run in a new conversation (or after SUSPENDED/FAILED). The server reconciles your
+        assumed step with its stored state and returns the step to do now."""
+        return guarded(lambda: self.engine.resume(instance_id, assumed_current_step_name, report, context_updates))
+
+    @tool(READ_ONLY)
+    def get_workflow_status(
+        self,
+        instance_id: InstanceIdArg,
+        history_limit: Annotated[int, Arg("How many recent history entries to include (0-1000).")] = 10,
+    ) -> Status:
+        """Show a run's status, current step with its instructions, context and recent history."""
+        return guarded(lambda: self.engine.status(instance_id, history_limit))
+
+    @tool(READ_ONLY)
+    def list_instances(
+        self,
+        status: Annotated[str | None, Arg("RUNNING, SUSPENDED, COMPLETED, FAILED or CANCELLED.")] = None,
+        workflow_name: Annotated[str | None, Arg("Only runs of this workflow.")] = None,
+        limit: Annotated[int, Arg("At most this many (1-1000).")] = 20,
+    ) -> InstanceList:
+        """List workflow runs, newest first: use it to find a run to resume."""
+        return guarded(lambda: self.engine.list_instances(status, workflow_name, limit))
+
+    @tool(DESTRUCTIVE)
+    def cancel_workflow(self, instance_id: InstanceIdArg,
+                        reason: Annotated[str | None, Arg("Why, for the history.")] = None) -> Status:
+        """Cancel a run that should not continue. It cannot be resumed afterwards."""
+        return guarded(lambda: self.engine.cancel(instance_id, reason))
+
+    @tool(READ_ONLY)
+    def validate_workflow(
+        self,
+        workflow_name: Annotated[str, Arg("The workflow folder name.", 100)],
+    ) -> Validation:
+        """Check a workflow definition: errors (file, line, message) and warnings. Use it after writing or
+        editing a workflow."""
+        return guarded(lambda: self.engine.validate(workflow_name))
+
+    @tool(READ_ONLY)
+    def get_workflow_authoring_guide(self) -> str:
+        """The guide to writing workflows: folder layout, sections, transitions, includes, an example."""
+        return AUTHORING_GUIDE
+
+
+class WorkflowResources:
+    """The MCP resources: a workflow's definition and diagram, and a run's status.
+
+    A read that fails is a protocol error carrying our coded error body: not
+    found (unknown workflow or instance, bad name) or a resource error.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def workflow_definition(self, name: str) -> str:
+        return self._read(lambda: self.engine.library.load(name).text)
+
+    def workflow_diagram(self, name: str) -> str:
+        return self._read(lambda: mermaid(self.engine.library.load(name)))
+
+    def instance_status(self, instance_id: str) -> str:
+        return self._read(lambda: json.dumps(dataclasses.asdict(self.engine.status(instance_id, 100)),
+                                             ensure_ascii=False, indent=2))
+
+    @staticmethod
+    def _read(fn: Callable[[], str]) -> str:
+        from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a coded tool error
-            if isinstance(exc, OrchestratorError):
-                log.info("tool error %s: %s", exc.code, exc.message)
-            return failure(exc)
+        except (DefinitionNotFound, InstanceNotFound, InvalidArgument) as exc:
+            raise ResourceNotFoundError(json.dumps(exc.to_dict())) from None
+        except OrchestratorError as exc:
+            raise ResourceError(json.dumps(exc.to_dict())) from None
+
+
+#: (URI template, MIME type, description, WorkflowResources method).
+RESOURCES = (
+    ("workflow://{name}", "text/markdown", "A workflow's assembled definition: index.md, then every step.",
+     "workflow_definition"),
+    ("workflow://{name}/diagram", "text/vnd.mermaid", "A Mermaid flowchart of a workflow's steps and transitions.",
+     "workflow_diagram"),
+    ("instance://{instance_id}", "application/json", "A workflow run: status, context and history.",
+     "instance_status"),
+)
+
+
+def argument_error(tool_name: str, exc: Exception) -> Any | None:
+    """Our error shape for the SDK's argument failures (bad arguments, unknown tool); None for others."""
+    from pydantic import ValidationError
+
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                             for e in cause.errors()[:5])
+        return tool_failure(InvalidArgument(f"invalid arguments for {tool_name}: {problems}"))
+    if str(exc).startswith("Unknown tool"):
+        return tool_failure(InvalidArgument(f"unknown tool {tool_name[:80]!r}; call tools/list"))
+    return None
+
+
+def workflow_prompts(library: Library) -> list[Any]:
+    """One prompt per valid workflow, read from the library as it is on disk now."""
+    from mcp_types import Prompt, PromptArgument
+
+    return [Prompt(name=wf.name, title=wf.title, description=f"Start the '{wf.title}' workflow: " + clip(wf.goal, 300),
+                   arguments=[PromptArgument(name="context", required=False,
+                                             description="optional JSON object or free text to "
+                                                         "start the workflow with")])
+            for wf in library.all() if wf.valid]
+
+
+def workflow_prompt(library: Library, name: str, arguments: Mapping[str, Any] | None) -> Any:
+    """The prompt that starts workflow ``name``; its context is JSON, else free text kept as ``request``."""
+    from mcp_types import GetPromptResult, PromptMessage, TextContent
+
+    wf = library.load_valid(name)
+    ctx_text = (arguments or {}).get("context") or ""
+    try:
+        parsed = json.loads(ctx_text) if ctx_text else {}
+    except ValueError:
+        parsed = {"request": ctx_text}
+    if not isinstance(parsed, dict):
+        parsed = {"request": parsed}
+    text = (f"Use the orchestrator to run the '{wf.title}' workflow ({wf.name}). Call start_workflow "
+            f"with workflow_name=\"{wf.name}\" and context={json.dumps(parsed, ensure_ascii=False)}, "
+            "then follow each returned next_step.instructions and report back with advance_workflow "
+            "until the next step is FINISH.")
+    return GetPromptResult(description=f"Start {wf.title}",
+                           messages=[PromptMessage(role="user", content=TextContent(type="text", text=text))])
+
+
+def tool_description(doc: str | None) -> str:
+    """A docstring as clients should read it: no indentation, each paragraph one line."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _sdk_tool(method: Callable[..., Any]) -> Any:
+    """The SDK's ``Tool`` for a ``WorkflowTools`` method: ``Arg`` becomes pydantic's ``Field``."""
+    import functools
+
+    from mcp.server.mcpserver.tools import Tool
+    from mcp_types import ToolAnnotations
+    from pydantic import Field
+
+    def sdk_hint(hint: Any) -> Any:
+        metadata = getattr(hint, "__metadata__", ())
+        arg = next((m for m in metadata if isinstance(m, Arg)), None)
+        if arg is None:
+            return hint
+        limits = {"max_length": arg.max_length} if arg.max_length is not None else {}
+        return Annotated[hint.__origin__, Field(description=arg.description, **limits)]
+
+    signature = inspect.signature(method)
+    call = functools.wraps(method)(lambda **kwargs: method(**kwargs))
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(annotation=sdk_hint(p.annotation)) for p in signature.parameters.values()])
+    return Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
+                              annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
+
+
+def build_server(engine: Engine, config: Config) -> Any:
+    """The MCPServer: the ``WorkflowTools``, the ``WorkflowResources`` and one prompt per workflow."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
 
     class OrchestratorServer(MCPServer):
         """MCPServer whose argument errors use our error shape and whose prompts
@@ -2478,147 +2722,26 @@ def build_server(engine: Engine, config: Config) -> Any:
             try:
                 return await super().call_tool(name, arguments, context)
             except ToolError as exc:
-                cause = exc.__cause__
-                if isinstance(cause, ValidationError):
-                    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
-                                         for e in cause.errors()[:5])
-                    return failure(InvalidArgument(f"invalid arguments for {name}: {problems}"))
-                if str(exc).startswith("Unknown tool"):
-                    return failure(InvalidArgument(f"unknown tool {name[:80]!r}; call tools/list"))
-                raise
+                failure = argument_error(name, exc)
+                if failure is None:
+                    raise
+                return failure
 
         async def list_prompts(self) -> list[Any]:
-            return [Prompt(name=wf.name, title=wf.title, description=f"Start the '{wf.title}' workflow: "
-                           + clip(wf.goal, 300),
-                           arguments=[PromptArgument(name="context", required=False,
-                                                     description="optional JSON object or free text to "
-                                                                 "start the workflow with")])
-                    for wf in engine.library.all() if wf.valid]
+            return workflow_prompts(engine.library)
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
-            wf = engine.library.load_valid(name)
-            ctx_text = (arguments or {}).get("context") or ""
-            try:
-                parsed = json.loads(ctx_text) if ctx_text else {}
-            except ValueError:
-                parsed = {"request": ctx_text}
-            if not isinstance(parsed, dict):
-                parsed = {"request": parsed}
-            text = (f"Use the orchestrator to run the '{wf.title}' workflow ({wf.name}). Call start_workflow "
-                    f"with workflow_name=\"{wf.name}\" and context={json.dumps(parsed, ensure_ascii=False)}, "
-                    "then follow each returned next_step.instructions and report back with advance_workflow "
-                    "until the next step is FINISH.")
-            return GetPromptResult(description=f"Start {wf.title}",
-                                   messages=[PromptMessage(role="user", content=TextContent(type="text", text=text))])
+            return workflow_prompt(engine.library, name, arguments)
 
-    server = OrchestratorServer("orchestrator-mcp", title="Workflow Orchestrator", version=__version__,
-                                instructions=SERVER_INSTRUCTIONS, log_level=config.log_level.upper())
-    read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-
-    InstanceId = Annotated[str, Field(description="The instance_id that start_workflow returned.",
-                                      max_length=200)]
-    Report = Annotated[dict[str, Any], Field(description=(
-        "What happened, honestly: {step_id: the step you did, status: a word the step's instructions ask "
-        "for such as 'success' or 'failure', result/details/message/error: what you found}."))]
-    Updates = Annotated[dict[str, Any], Field(description="Context keys to set for later steps (any JSON).")]
-
-    @server.tool(annotations=read_only)
-    def list_workflows() -> WorkflowList:
-        """List the workflows this server can run, with their steps. Invalid ones are listed with their
-        errors. Pick one and call start_workflow."""
-        return guarded(engine.list_workflows)
-
-    @server.tool(annotations=writes)
-    def start_workflow(
-        workflow_name: Annotated[str, Field(description="A name from list_workflows, e.g. COMMIT_SUGGESTER.",
-                                            max_length=100)],
-        context: Annotated[dict[str, Any], Field(description="Facts the workflow starts with (any JSON).")] = {},
-    ) -> Progress:
-        """Start a workflow and get its first step. Do what next_step.instructions say, then call
-        advance_workflow with the instance_id and a report. Keep the instance_id: it resumes the run later."""
-        return guarded(lambda: engine.start(workflow_name, context))
-
-    @server.tool(annotations=writes)
-    def advance_workflow(instance_id: InstanceId, report: Report, context_updates: Updates = {}) -> Progress:
-        """Report on the step you just did and get the next one. Include step_id (the step's name) so a
-        retried call is answered once. Repeat until next_step.step_name is FINISH. On STEP_MISMATCH, call
-        get_workflow_status; on AI_SERVICE_ERROR with retryable true, send the same call again."""
-        return guarded(lambda: engine.advance(instance_id, report, context_updates))
-
-    @server.tool(annotations=writes)
-    def resume_workflow(
-        instance_id: InstanceId,
-        assumed_current_step_name: Annotated[str, Field(description="The step you believe you are at.",
-                                                        max_length=200)],
-        report: Annotated[dict[str, Any], Field(description="What you know of the work so far.")] = {},
-        context_updates: Updates = {},
-    ) -> Progress:
-        """Continue a run in a new conversation (or after SUSPENDED/FAILED). The server reconciles your
-        assumed step with its stored state and returns the step to do now."""
-        return guarded(lambda: engine.resume(instance_id, assumed_current_step_name, report, context_updates))
-
-    @server.tool(annotations=read_only)
-    def get_workflow_status(
-        instance_id: InstanceId,
-        history_limit: Annotated[int, Field(description="How many recent history entries to include (0-1000).")] = 10,
-    ) -> Status:
-        """Show a run's status, current step with its instructions, context and recent history."""
-        return guarded(lambda: engine.status(instance_id, history_limit))
-
-    @server.tool(annotations=read_only)
-    def list_instances(
-        status: Annotated[str | None, Field(description="RUNNING, SUSPENDED, COMPLETED, FAILED or CANCELLED.")] = None,
-        workflow_name: Annotated[str | None, Field(description="Only runs of this workflow.")] = None,
-        limit: Annotated[int, Field(description="At most this many (1-1000).")] = 20,
-    ) -> InstanceList:
-        """List workflow runs, newest first: use it to find a run to resume."""
-        return guarded(lambda: engine.list_instances(status, workflow_name, limit))
-
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
-    def cancel_workflow(instance_id: InstanceId,
-                        reason: Annotated[str | None, Field(description="Why, for the history.")] = None) -> Status:
-        """Cancel a run that should not continue. It cannot be resumed afterwards."""
-        return guarded(lambda: engine.cancel(instance_id, reason))
-
-    @server.tool(annotations=read_only)
-    def validate_workflow(
-        workflow_name: Annotated[str, Field(description="The workflow folder name.", max_length=100)],
-    ) -> Validation:
-        """Check a workflow definition: errors (file, line, message) and warnings. Use it after writing or
-        editing a workflow."""
-        return guarded(lambda: engine.validate(workflow_name))
-
-    @server.tool(annotations=read_only)
-    def get_workflow_authoring_guide() -> str:
-        """The guide to writing workflows: folder layout, sections, transitions, includes, an example."""
-        return AUTHORING_GUIDE
-
-    def readable(fn: Callable[[], str]) -> str:
-        """Resource reads fail as protocol errors carrying our coded message."""
-        try:
-            return fn()
-        except (DefinitionNotFound, InstanceNotFound, InvalidArgument) as exc:
-            raise ResourceNotFoundError(json.dumps(exc.to_dict())) from None
-        except OrchestratorError as exc:
-            raise ResourceError(json.dumps(exc.to_dict())) from None
-
-    @server.resource("workflow://{name}", mime_type="text/markdown",
-                     description="A workflow's assembled definition: index.md, then every step.")
-    def workflow_definition(name: str) -> str:
-        return readable(lambda: engine.library.load(name).text)
-
-    @server.resource("workflow://{name}/diagram", mime_type="text/vnd.mermaid",
-                     description="A Mermaid flowchart of a workflow's steps and transitions.")
-    def workflow_diagram(name: str) -> str:
-        return readable(lambda: mermaid(engine.library.load(name)))
-
-    @server.resource("instance://{instance_id}", mime_type="application/json",
-                     description="A workflow run: status, context and history.")
-    def instance_status(instance_id: str) -> str:
-        return readable(lambda: json.dumps(dataclasses.asdict(engine.status(instance_id, 100)),
-                                           ensure_ascii=False, indent=2))
-
+    tools = WorkflowTools(engine)
+    server = OrchestratorServer(
+        "orchestrator-mcp", title="Workflow Orchestrator", version=__version__, instructions=SERVER_INSTRUCTIONS,
+        log_level=config.log_level.upper(),
+        tools=[_sdk_tool(getattr(tools, name)) for name, fn in vars(WorkflowTools).items()
+               if hasattr(fn, "tool_hints")])
+    resources = WorkflowResources(engine)
+    for uri, mime_type, description, method in RESOURCES:
+        server.resource(uri, mime_type=mime_type, description=description)(getattr(resources, method))
     return server
 
 

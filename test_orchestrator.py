@@ -1206,6 +1206,8 @@ async def test_tools_listing_annotations_and_instructions(tmp_path: Path, flows:
         assert tools["cancel_workflow"].annotations.destructive_hint is True
         advance = tools["advance_workflow"]
         assert "FINISH" in advance.description and advance.output_schema is not None
+        for t in tools.values():  # descriptions reach clients without docstring indentation or hard wraps
+            assert "\n" not in t.description and "  " not in t.description, t.name
         assert set(advance.input_schema["properties"]) == {"instance_id", "report", "context_updates"}
         assert advance.input_schema["properties"]["report"]["description"].startswith("What happened")
         assert "start_workflow" in c.instructions and "resume_workflow" in c.instructions
