@@ -225,7 +225,7 @@ class Config:
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
     db_url: str | None = field(default=None, repr=False)  # postgresql://...; replaces db_path when set
-    db_pool_size: int = 10  # WORKFLOW_DB_POOL_SIZE: most connections one server holds to PostgreSQL
+    db_pool_size: int = 10  # WORKFLOW_DB_POOL_SIZE: most connections one server holds to its database
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
@@ -1483,7 +1483,7 @@ def open_store(config: Config) -> Store:
     """The configured store, opened: PostgreSQL when a URL is set, else the SQLite file."""
     if config.db_url:
         return PostgresStore(config.db_url, config.db_pool_size).open()
-    return SQLiteStore(config.db_path).open()
+    return SQLiteStore(config.db_path, config.db_pool_size).open()
 
 
 def store_for(target: str, pool_size: int = 2) -> Store:

@@ -714,6 +714,44 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
         om.StateStore(path).open()
 
 
+def test_postgres_pool_is_bounded_by_its_setting(tmp_path: Path, pg: Any) -> None:
+    """Twelve threads at once through a pool of 3: PostgreSQL sees at most 3
+    connections from the server (counted by the server, in pg_stat_activity)."""
+    import psycopg
+
+    url = pg.fresh_url() + "&application_name=bounded-pool-test"
+    config = om.Config.load({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "3", "AI_PROVIDER": "stub"})
+    store = om.open_store(config)
+    now = om.utcnow()
+    store.create(om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now),
+                 om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            while not stop.is_set():
+                seen.append(conn.execute("SELECT COUNT(*) FROM pg_stat_activity "
+                                         "WHERE application_name = 'bounded-pool-test'").fetchone()[0])
+                time.sleep(0.01)
+
+    def reads() -> None:
+        for _ in range(30):
+            assert store.get("i1").status == om.RUNNING and len(store.history("i1", 5)) == 1
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=reads) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    watcher.join()
+    store.close()
+    assert seen and 2 <= max(seen) <= 3, seen  # it did grow under load, and stopped at the setting
+
+
 def db_descriptors(db: Path) -> int:
     """Open file descriptors of this process that point at the SQLite file or its -wal/-shm."""
     count = 0
@@ -751,7 +789,7 @@ def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
         counts.append(db_descriptors(db))
     assert not failures
     assert all(len(engine.store.history(iid, 100)) == 7 for iid in ids)  # STARTED + 6 advances each
-    assert counts == [counts[0]] * 6 and 0 < counts[0] <= 3 * 8, counts
+    assert counts == [counts[0]] * 6 and 0 < counts[0] <= 3 * 10, counts  # at most the pool's 10 connections
     engine.store.close()
     assert db_descriptors(db) == 0
 
@@ -1903,6 +1941,14 @@ def test_readme_two_replica_recipe_runs_verbatim(tmp_path: Path, pg: Any) -> Non
                 "step_id": "Pick a Topic", "status": "success"}})["structuredContent"]
             seen = http_tool(s, urls[1], "get_workflow_status", {"instance_id": old})["structuredContent"]
             assert seen["current_step_name"] == moved["next_step"]["step_name"] != "Pick a Topic"
+
+        async def sdk_client() -> dict[str, Any]:  # the MCP SDK's own client, as agents connect
+            from mcp import Client
+
+            async with Client(urls[1]) as c:
+                return ok(await c.call_tool("get_workflow_status", {"instance_id": old}))
+
+        assert anyio.run(sdk_client)["current_step_name"] == seen["current_step_name"]
     finally:
         try:
             os.killpg(shell.pid, signal.SIGTERM)

@@ -77,6 +77,14 @@ class HttpClient:
         self.http = requests.Session()
         self.sessions: dict[str, str | None] = {}
 
+    def reconnect(self) -> None:
+        """Drop idle keep-alive connections: the server closes them after 5 s idle,
+        and a POST racing that close would fail."""
+        import requests
+
+        self.http.close()
+        self.http = requests.Session()
+
     def _post(self, url: str, message: dict[str, Any], sid: str | None) -> Any:
         headers = {"Accept": "application/json, text/event-stream"}
         if sid:
@@ -110,6 +118,8 @@ def burst(urls: list[str], clients: list[HttpClient], ids: list[str], calls: int
     calls of every client rotate over ``urls``.  Returns latencies and wall time."""
     samples: list[list[float]] = [[] for _ in clients]
     errors: list[BaseException] = []
+    for c in clients:
+        c.reconnect()
 
     def run(k: int) -> None:
         try:
@@ -184,13 +194,13 @@ def fill_postgres(url: str, history_rows: int, instances: int) -> None:
             "INSERT INTO workflow_instances (instance_id, workflow_name, current_step_name, status, context, "
             "version, definition_hash, created_at, updated_at) "
             "SELECT 'gen' || lpad(i::text, 8, '0'), 'LOOP', 'Loop', "
-            "CASE WHEN i % 3 = 0 THEN 'COMPLETED' ELSE 'RUNNING' END, '{\"k\": 1}', i % 7, 'h', "
-            "'2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z'::timestamptz + (i % 3600) * interval '1 second' "
+            "CASE WHEN i %% 3 = 0 THEN 'COMPLETED' ELSE 'RUNNING' END, '{\"k\": 1}', i %% 7, 'h', "
+            "'2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z'::timestamptz + (i %% 3600) * interval '1 second' "
             "FROM generate_series(1, %s) AS i", (instances,))
         conn.execute(
             "INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, outcome_status, "
             "determined_next_step, decided_by, reasoning) "
-            "SELECT 'gen' || lpad(((i % %s) + 1)::text, 8, '0'), '2025-01-01T00:00:00Z', 'Loop', "
+            "SELECT 'gen' || lpad(((i %% %s) + 1)::text, 8, '0'), '2025-01-01T00:00:00Z', 'Loop', "
             "'{\"status\": \"again\"}', 'again', 'Loop', 'transition', 'generated' "
             "FROM generate_series(1, %s) AS i", (max(1, instances), history_rows))
         conn.execute("ANALYZE")
@@ -237,11 +247,12 @@ def bench_history(cluster: PgCluster, tmp: Path, calls: int) -> list[dict[str, A
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=["throughput", "history"], choices=["throughput", "history"])
+    parser.add_argument("parts", nargs="*", choices=["throughput", "history", []], default=[])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=50, help="advances per client per round")
     parser.add_argument("--history-calls", type=int, default=200)
     args = parser.parse_args()
+    args.parts = args.parts or ["throughput", "history"]
     cluster = PgCluster(durable=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
