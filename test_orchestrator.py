@@ -714,6 +714,27 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
         om.StateStore(path).open()
 
 
+@BOTH_BACKENDS
+def test_nul_characters_are_stored_by_sqlite_and_refused_clearly_by_postgres(tmp_path: Path, backend: str) -> None:
+    """PostgreSQL cannot hold U+0000 in text or JSONB: there it is INVALID_ARGUMENT
+    and nothing is stored; SQLite keeps it."""
+    store = new_store(tmp_path)
+    now = om.utcnow()
+    inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
+    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    for bad in ({"ctx": "a\u0000b"}, {}):
+        after = om.dataclasses.replace(inst, context=bad, current_step_name="B")
+        entry = om.HistoryEntry("i1", now, "A\u0000" if not bad else "A", None, "x", "B", "stub", "")
+        if backend == "sqlite":
+            inst = store.update(inst, after, entry)
+            continue
+        with pytest.raises(om.InvalidArgument, match="NUL"):
+            store.update(inst, after, entry)
+        assert store.get("i1").version == 0 and len(store.history("i1", 10)) == 1  # nothing stored
+    if backend == "sqlite":
+        assert store.get("i1").context == {} and store.history("i1", 10)[-1].step_name == "A\u0000"
+
+
 def test_postgres_pool_is_bounded_by_its_setting(tmp_path: Path, pg: Any) -> None:
     """Twelve threads at once through a pool of 3: PostgreSQL sees at most 3
     connections from the server (counted by the server, in pg_stat_activity)."""
@@ -765,12 +786,13 @@ def db_descriptors(db: Path) -> int:
 
 
 def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
-    """Bursts of concurrent advances from threads that then die: a connection per
-    thread used to outlive its thread (3 -> 19 -> 35 descriptors); the pool keeps
-    the count flat however many bursts come."""
+    """Bursts of 8 concurrent advances from threads that then die: a connection
+    per thread used to outlive its thread (3 -> 19 -> 35 descriptors, +16 a
+    burst); the pool (2 connections here) bounds the count, so once the pool is
+    full it stays flat however many bursts come."""
     root = loop_workflow(tmp_path / "wf")
     db = tmp_path / "fd.sqlite"
-    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db))
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db), WORKFLOW_DB_POOL_SIZE="2")
     ids = [engine.start("LOOP").instance_id for _ in range(8)]
     counts, failures = [], []
 
@@ -780,7 +802,7 @@ def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             failures.append(exc)
 
-    for _ in range(6):
+    for _ in range(8):
         threads = [threading.Thread(target=advance, args=(iid,)) for iid in ids]
         for t in threads:
             t.start()
@@ -788,8 +810,8 @@ def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
             t.join()
         counts.append(db_descriptors(db))
     assert not failures
-    assert all(len(engine.store.history(iid, 100)) == 7 for iid in ids)  # STARTED + 6 advances each
-    assert counts == [counts[0]] * 6 and 0 < counts[0] <= 3 * 10, counts  # at most the pool's 10 connections
+    assert all(len(engine.store.history(iid, 100)) == 9 for iid in ids)  # STARTED + 8 advances each
+    assert 0 < max(counts) <= 3 * 2 and counts[-4:] == [counts[-1]] * 4, counts
     engine.store.close()
     assert db_descriptors(db) == 0
 
