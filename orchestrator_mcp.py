@@ -322,8 +322,9 @@ class Config:
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
         ilog = env.get("AI_INTERACTIONS_LOG")
-        return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen, provider_auto=provider_auto,
-                   api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
+        return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen,
+                   provider_auto=provider_auto, api_key=api_key, model=model, endpoint=endpoint,
+                   timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
                    auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
