@@ -17,13 +17,13 @@ The file reads top to bottom in the order data flows through it:
 
 1. errors         - exception classes, each mapped to one public error code
 2. configuration  - one frozen dataclass built from the environment and flags
-3. definitions    - heading splitter, parsers, includes, validation, cache
+3. definitions    - heading splitter, parsers, includes, validation, cache, scenarios
 4. state store    - SQLite or PostgreSQL: schema, migrations, versioned transactions
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
 7b. web view      - ``ui``: read-only pages over the state database (http.server)
-8. command line   - serve, check, run, demo, diagram, the tools as commands, ui
+8. command line   - serve, check, run, demo, diagram, the tools as commands, ui, test
 
 Importing this module has no side effects: no files, no network, no ``mcp``.
 """
@@ -1069,6 +1069,255 @@ def mermaid(wf: WorkflowDef) -> str:
                          RESERVED_STEPS else 0):
                 lines.append(f"    {ids[step.name]} -.-> {ids[name]}")
     return "\n".join(lines) + "\n"
+
+
+# -- workflow scenarios: tests/*.md beside the definitions -------------------
+#
+# A scenario file states how a workflow must route: a start context, then
+# reports (or resumes), each followed by the step that must come next.  The
+# parser only reads; ``orchestrator-mcp test`` runs scenarios through the real
+# engine and ``check`` lints them (command line section).
+
+SCENARIO_DIR = "tests"
+#: The reserved target a step declares to suspend a run; scenarios may expect it.
+SUSPEND = "SUSPEND"
+#: Run states a scenario may expect after a report (CANCELLED is the client's doing).
+RUN_STATES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS)
+SCENARIO_KINDS = ("start", "report", "llm report", "resume", "llm resume")
+_SCENARIO_ITEM_RE = re.compile(r"^ ?(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")  # indented lists belong to a value
+_SCENARIO_HEAD_RE = re.compile(r"^([A-Za-z][A-Za-z ]*?)[ \t]*(?::[ \t]*(.*))?$")
+_SCENARIO_FIELD_RE = re.compile(r"^([ \t]+)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|[ \t]*)$")
+_SCENARIO_RESERVED_FIELDS = ("expect", "state", "context_updates")
+
+
+@dataclass
+class ScenarioCase:
+    """One report (or resume) of a scenario and the routing it must get."""
+    kind: str  # "report" or "resume"
+    llm: bool  # a free-form case only an LLM can judge
+    file: Path
+    line: int
+    report: dict[str, Any]
+    context_updates: dict[str, Any]
+    expect: tuple[str, ...]  # acceptable targets: step names, FINISH, FAILED, SUSPEND
+    state: str | None  # the run state to expect; None = implied by each target
+    assumed_step: str | None = None  # resume only
+
+    def expected(self) -> list[tuple[str, str]]:
+        """(target, run state) pairs that count as right."""
+        implied = {FINISH: COMPLETED, FAILED: FAILED_STATUS, SUSPEND: SUSPENDED}
+        return [(t, self.state or implied.get(t, RUNNING)) for t in self.expect]
+
+    def accepts(self, step_name: str, status: str) -> bool:
+        """Right step and right run state; ``SUSPEND`` matches any suspended step."""
+        for target, state in self.expected():
+            if status != state:
+                continue
+            if target == SUSPEND or normalize_name(target) == normalize_name(step_name):
+                return True
+        return False
+
+
+@dataclass
+class Scenario:
+    workflow: str
+    name: str
+    file: Path
+    line: int
+    context: dict[str, Any]
+    cases: list[ScenarioCase]
+
+
+def scenario_files(wf: WorkflowDef) -> list[Path]:
+    """``tests/*.md`` of a workflow, sorted; names starting with '.' or '_' are skipped."""
+    folder = wf.directory / SCENARIO_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+def _scenario_value(text: str) -> Any:
+    """A field value: JSON when it opens with '{' or '[', else text (backticks around it dropped)."""
+    text = text.strip()
+    if text.startswith(("{", "[")):
+        return json.loads(text)
+    if len(text) >= 2 and text[0] == text[-1] == "`":
+        text = text[1:-1].strip()
+    return text
+
+
+def parse_scenarios(wf: WorkflowDef, root: Path, files: Sequence[Path] | None = None
+                    ) -> tuple[list[Scenario], list[Problem]]:
+    """Parse a workflow's scenario files; every problem names its file and line.
+
+    Never raises for bad content.  Step names in ``expect`` are checked against
+    ``wf`` and stored in their canonical spelling.
+    """
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    seen: dict[str, Problem] = {}
+    for path in scenario_files(wf) if files is None else files:
+        shown = _display(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(shown, 1, f"cannot read {path.name}: {exc.__class__.__name__}"))
+            continue
+        lines = [Line(t, path, i) for i, t in enumerate(text.splitlines(), 1)]
+        _, sections = split_h1(lines)
+        if not sections:
+            problems.append(Problem(shown, 1, "no scenarios: start each one with a '# Scenario name' heading"))
+        for section in sections:
+            at = section.at.lineno if section.at else 1
+            if not section.title:
+                problems.append(Problem(shown, at, "a scenario needs a name after '#'"))
+                continue
+            key = normalize_name(section.title)
+            if key in seen:
+                problems.append(Problem(shown, at, f"duplicate scenario name {section.title!r} "
+                                                   f"(first at {seen[key].file}:{seen[key].line})"))
+                continue
+            seen[key] = Problem(shown, at, "")
+            scenario = _parse_scenario(wf, section, path, shown, problems)
+            if scenario is not None:
+                scenarios.append(scenario)
+    return scenarios, problems
+
+
+def _scenario_items(section: Section, shown: str, problems: list[Problem]
+                    ) -> list[tuple[Line, str, list[tuple[Line, str, str]]]]:
+    """Group a scenario's list items: (head line, head text, [(line, field, raw value)])."""
+    items: list[tuple[Line, str, list[tuple[Line, str, str]]]] = []
+    current: tuple[Line, str, list[tuple[Line, str, str]]] | None = None
+    field_indent: int | None = None
+    for ln, in_fence in _scan(section.lines):
+        if in_fence or not ln.text.strip():
+            continue
+        item = _SCENARIO_ITEM_RE.match(ln.text)
+        if item:
+            current, field_indent = (ln, item.group(1).strip(), []), None
+            items.append(current)
+            continue
+        if current is None or not ln.text[0] in " \t":
+            current = None  # prose between items
+            continue
+        indent = len(ln.text) - len(ln.text.lstrip())
+        m = _SCENARIO_FIELD_RE.match(ln.text)
+        if m and (field_indent is None or indent <= field_indent):
+            field_indent = indent
+            current[2].append((ln, m.group(2).lower(), m.group(3) or ""))
+        elif current[2]:
+            last_ln, name, value = current[2][-1]
+            current[2][-1] = (last_ln, name, (value + "\n" + ln.text.strip()).strip())
+        else:
+            problems.append(Problem(shown, ln.lineno, "expected a 'field: value' line under the item"))
+    return items
+
+
+def _parse_scenario(wf: WorkflowDef, section: Section, path: Path, shown: str,
+                    problems: list[Problem]) -> Scenario | None:
+    at = section.at.lineno if section.at else 1
+    scenario = Scenario(wf.name, section.title, path, at, {}, [])
+    before = len(problems)
+
+    def bad(line: int, message: str) -> None:
+        problems.append(Problem(shown, line, message))
+
+    for index, (ln, head, fields) in enumerate(_scenario_items(section, shown, problems)):
+        m = _SCENARIO_HEAD_RE.match(head)
+        kind = " ".join(m.group(1).lower().split()) if m else ""
+        if kind not in SCENARIO_KINDS:
+            bad(ln.lineno, f"unknown item {head[:60]!r}: items are '{SCENARIO_KINDS[0]}', "
+                           + ", ".join(f"'{k}: ...'" for k in SCENARIO_KINDS[1:]))
+            continue
+        head_value = (m.group(2) or "").strip() if m else ""
+        if kind == "start":
+            if index != 0:
+                bad(ln.lineno, "'start' must be the first item of a scenario")
+            if fields:
+                bad(fields[0][0].lineno, "'start' takes no fields; write the context as JSON after 'start:'")
+            try:
+                context = _scenario_value(head_value) if head_value else {}
+            except ValueError as exc:
+                bad(ln.lineno, f"start context is not JSON: {exc}")
+                continue
+            if not isinstance(context, dict):
+                bad(ln.lineno, "start context must be a JSON object like {\"topic\": \"cats\"}")
+                continue
+            scenario.context = context
+            continue
+        case = _parse_case(wf, kind, head_value, ln, fields, path, bad)
+        if case is not None:
+            scenario.cases.append(case)
+    if not scenario.cases and len(problems) == before:
+        bad(at, f"scenario {section.title!r} has no reports: add items like '- report: success' "
+                "with an 'expect: Step Name' line")
+    return scenario if len(problems) == before else None
+
+
+def _parse_case(wf: WorkflowDef, kind: str, head_value: str, ln: Line, fields: list[tuple[Line, str, str]],
+                path: Path, bad: Callable[[int, str], None]) -> ScenarioCase | None:
+    llm = kind.startswith("llm ")
+    base = kind.split()[-1]
+    value = head_value.strip("`").strip()
+    if not value:
+        bad(ln.lineno, f"'{kind}:' needs a status" if base == "report" else
+            f"'{kind}:' needs the step the client assumes it is at")
+        return None
+    report: dict[str, Any] = {"status": value} if base == "report" else {}
+    updates: dict[str, Any] = {}
+    expect: tuple[str, ...] = ()
+    state: str | None = None
+    seen: set[str] = set()
+    ok = True
+    for fl, name, raw in fields:
+        if name in seen:
+            bad(fl.lineno, f"field {name!r} appears twice in one item")
+            ok = False
+            continue
+        seen.add(name)
+        if name == "expect":
+            targets = []
+            for alt in (a.strip().strip("`").strip() for a in raw.split("|")):
+                target = SUSPEND if normalize_name(alt) == SUSPEND.lower() else wf.resolve_target(alt)
+                if not alt or target is None:
+                    bad(fl.lineno, f"expect names unknown step {alt!r}; known: {', '.join(wf.targets)}, {SUSPEND}")
+                    ok = False
+                else:
+                    targets.append(target)
+            expect = tuple(targets)
+        elif name == "state":
+            state = raw.strip().strip("`").upper()
+            if state not in RUN_STATES:
+                bad(fl.lineno, f"state must be one of {', '.join(RUN_STATES)}, got {raw.strip()!r}")
+                ok = False
+        elif name == "status" and base == "report":
+            bad(fl.lineno, "the status of a report goes on its first line: '- report: STATUS'")
+            ok = False
+        else:
+            try:
+                parsed = _scenario_value(raw)
+            except ValueError as exc:
+                bad(fl.lineno, f"field {name!r} starts like JSON but is not: {exc}")
+                ok = False
+                continue
+            if name == "context_updates":
+                if not isinstance(parsed, dict):
+                    bad(fl.lineno, "context_updates must be a JSON object")
+                    ok = False
+                updates = parsed if isinstance(parsed, dict) else {}
+            else:
+                report[name] = parsed
+    if "expect" not in seen:
+        bad(ln.lineno, f"'{kind}' needs an 'expect: Step Name' line (alternatives separated by '|')")
+        return None
+    if not ok or not expect:
+        return None
+    if base == "resume" and wf.resolve_target(value) is None:
+        bad(ln.lineno, f"'{kind}:' names unknown step {value!r}; known: {', '.join(s.name for s in wf.steps)}")
+        return None
+    return ScenarioCase(base, llm, path, ln.lineno, report, updates, expect, state,
+                        value if base == "resume" else None)
 
 
 # =============================================================================
@@ -2774,8 +3023,71 @@ root: absolute paths, `..` that climbs out, and symlinks pointing out are errors
 ## Checking
 
 `orchestrator-mcp check path/to/workflows` (or the `validate_workflow` tool) prints `file:line: message`
-for each problem and exits 1 if any workflow is invalid. Warnings flag steps nothing leads to and
-guidance that names a step that does not exist. Edits are picked up without a restart.
+for each problem and exits 1 if any workflow (or, for `check`, any scenario file) is invalid. Warnings
+flag steps nothing leads to and guidance that names a step that does not exist. Edits are picked up
+without a restart.
+
+## Testing routing: scenario files
+
+State how a workflow must route, and check it like code. Scenario files live beside the definition in
+`MY_WORKFLOW/tests/*.md` (names starting with `.` or `_` are skipped); they are never read as steps and
+do not change the definition's hash. Each `# Heading` is one scenario, named by the heading; prose is
+ignored, so say in it what the scenario proves. The scenario is a list of items:
+
+```markdown
+# Nothing staged, the user stages a file
+
+- start: {"repo": "."}
+- report: no_staged_files
+  details: ?? notes.txt
+  expect: Handle No Staged Files
+- report: staged
+  message: the user ran git add notes.txt
+  expect: Check Staged Files
+- llm report: nothing_to_commit
+  message: git diff --cached is empty again; the user unstaged it by mistake
+  expect: Handle No Staged Files
+
+# A new conversation already has an accepted message
+
+- report: success
+  result: M notes.txt
+  expect: Get Staged Diffs
+- llm resume: Suggest Commit Message
+  status: accepted
+  result: docs: add notes
+  expect: Commit Changes | Suggest Commit Message
+  state: RUNNING
+```
+
+| item | what it does |
+|---|---|
+| `start: {JSON}` | optional, first: the context the run starts with (default `{}`) |
+| `report: STATUS` | an advance whose status a `# Transitions` entry (or `default`) matches |
+| `llm report: STATUS` | an advance whose status matches no transition: only an LLM can judge it |
+| `resume: STEP` | `resume_workflow` assuming STEP, where the right answer is the stored step |
+| `llm resume: STEP` | a resume that needs judgement: which step is to be done now |
+
+On a step without transitions, a `report` is decided by the stub (next step in index order).
+
+Under an item, one `field: value` per line (deeper-indented lines continue the value):
+
+- `expect:` (required) the step that must come next, `FINISH`, `FAILED` or `SUSPEND`; `A | B` accepts either;
+- `state:` optional: `RUNNING`, `SUSPENDED`, `COMPLETED` or `FAILED`; by default `FINISH` means
+  `COMPLETED`, `FAILED` means `FAILED`, `SUSPEND` means `SUSPENDED`, and a step means `RUNNING`;
+- `context_updates:` a JSON object sent with the report;
+- anything else (`message`, `result`, `details`, `error`, `status` of a resume, ...) goes into the report. A value
+  that starts with `{` or `[` is JSON; otherwise it is text. Reports carry `step_id` = the current step.
+
+`orchestrator-mcp test [NAME ...]` runs every scenario through the real engine on a temporary database
+and prints each divergence as `file:line`, then a summary: accuracy (right step and right run state),
+decisions by kind, LLM calls, decision latency p50/p95, tokens when the provider reports them, and the
+`# Transitions` entries no scenario used. A wrong answer ends its scenario (later items assumed it), so
+put one judged case at the end of each scenario. Under the stub, `llm` items (and what follows them)
+are skipped with a note; with `--provider gemini|openai` they are judged by the model, `--repeat N`
+runs everything N times, and `--min-accuracy 0.85` lets LLM cases pass at 85%: any other divergence
+fails the run (exit 1). `check` validates scenario files: syntax, step names, and that every `report`
+status matches a transition of the step it is sent at (and every `llm report` status matches none).
 
 ## A complete small example
 
@@ -3820,8 +4132,9 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
 # 8. Command line
 #    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, the
 #    tools as commands for people (``list``, ``status``, ``cancel``,
-#    ``workflows``, ``validate``) and ``ui``.  Global flags work before or after
-#    the subcommand.  Bad configuration ends in one stderr line and exit code 2.
+#    ``workflows``, ``validate``), ``ui`` and ``test`` (workflow scenarios).
+#    Global flags work before or after the subcommand.  Bad configuration ends
+#    in one stderr line and exit code 2.
 # =============================================================================
 
 def is_loopback(host: str) -> bool:
@@ -3865,11 +4178,18 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             _out(shown(wf, problem, "error"))
         for problem in wf.warnings:
             _out(shown(wf, problem, "warning"))
+        scenarios, scenario_errors = parse_scenarios(wf, wf.directory.parent)
         if wf.valid:
-            _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings)")
+            scenario_errors += lint_scenarios(wf, scenarios, wf.directory.parent)
+        for problem in scenario_errors:
+            _out(shown(wf, problem, "error"))
+        tested = f", {len(scenarios)} scenarios" if scenarios else ""
+        if wf.valid and not scenario_errors:
+            _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings{tested})")
         else:
             invalid += 1
-            _out(f"{wf.name}: INVALID ({len(wf.errors)} errors, {len(wf.warnings)} warnings)")
+            _out(f"{wf.name}: INVALID ({len(wf.errors) + len(scenario_errors)} errors, "
+                 f"{len(wf.warnings)} warnings)")
     _out(f"checked {len(workflows)} workflows in {', '.join(str(r) for r in roots)}: "
          f"{len(workflows) - invalid} valid, {invalid} invalid")
     return 1 if invalid else 0
@@ -4292,6 +4612,394 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
     finally:
         source.close()
         target.close()
+# -- workflow tests: ``check`` lints scenarios, ``test`` runs them -----------
+
+
+def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -> list[Problem]:
+    """Walk each scenario along its expectations and flag reports that cannot mean
+    what they say: a ``report`` whose status no transition matches (the stub
+    refuses it; mark it ``llm report``), an ``llm report`` a transition decides
+    (the LLM is never asked), a report after the run ended.  The walk stops
+    where an expectation allows several steps."""
+    problems: list[Problem] = []
+    for scenario in scenarios:
+        step: StepDef | None = wf.first_step if wf.steps else None
+        state: str | None = RUNNING
+        for case in scenario.cases:
+            shown = _display(case.file, root)
+            if case.kind == "report" and state in (COMPLETED, FAILED_STATUS, SUSPENDED):
+                problems.append(Problem(shown, case.line, f"a report after the run is {state}: "
+                                        + ("nothing can follow FINISH" if state == COMPLETED
+                                           else "only a 'resume' can follow")))
+                break
+            if case.kind == "resume" and state == COMPLETED:
+                problems.append(Problem(shown, case.line, "a COMPLETED run cannot be resumed"))
+                break
+            if case.kind == "report" and step is not None and state == RUNNING:
+                matched = decide_by_transition(step, case.report)
+                declared = ", ".join(sorted(step.transitions)) or "(none)"
+                if not case.llm and matched is None and step.transitions:
+                    problems.append(Problem(shown, case.line, (
+                        f"status {case.report['status']!r} matches no transition of {step.name!r} "
+                        f"(declared: {declared}); use a declared status, or write 'llm report' for a case "
+                        "only an LLM can judge")))
+                elif case.llm and matched is not None:
+                    problems.append(Problem(shown, case.line, (
+                        f"status {case.report['status']!r} of an 'llm report' matches the transition of "
+                        f"{step.name!r} to {matched.next_step}, so no LLM is asked; write 'report', or use a "
+                        f"status other than {declared}")))
+            outcomes = case.expected()
+            if len({s for _, s in outcomes}) == 1:
+                state = outcomes[0][1]
+            else:
+                state = None
+            targets = {t for t, _ in outcomes}
+            step = wf.step(outcomes[0][0]) if len(targets) == 1 and outcomes[0][0] not in (SUSPEND,) else None
+            if state is None and step is None:
+                break
+    return problems
+
+
+@dataclass
+class CaseResult:
+    """What one case got from the engine, and whether that was right."""
+    workflow: str
+    scenario: str
+    file: str
+    line: int
+    kind: str
+    llm: bool
+    at_step: str
+    status: str
+    expected: list[str]
+    right: bool
+    got_step: str | None = None
+    got_state: str | None = None
+    decided_by: str | None = None
+    reasoning: str = ""
+    error: str | None = None
+    latency_s: float | None = None
+    llm_requests: int = 0
+    prompt_tokens: int | None = None
+    answer_tokens: int | None = None
+
+
+@dataclass
+class SkipNote:
+    workflow: str
+    scenario: str
+    file: str
+    line: int
+    cases: int
+    reason: str
+
+
+class _InteractionsTap:
+    """Reads what the LLM decider appended to its interactions log since the last look:
+    one line per HTTP attempt, with the provider's usage counts in ``response``."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        try:
+            self.offset = path.stat().st_size if path else 0
+        except OSError:
+            self.offset = 0
+
+    def take(self) -> list[dict[str, Any]]:
+        if self.path is None:
+            return []
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except OSError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        records = []
+        for raw in data[:end].splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    @staticmethod
+    def usage(record: Mapping[str, Any]) -> tuple[int, int] | None:
+        """(prompt, answer) tokens as the provider reported them, when it did."""
+        resp = record.get("response")
+        if not isinstance(resp, dict):
+            return None
+        if isinstance(resp.get("usage"), dict):  # OpenAI-compatible
+            u = resp["usage"]
+            if isinstance(u.get("prompt_tokens"), int) and isinstance(u.get("completion_tokens"), int):
+                return u["prompt_tokens"], u["completion_tokens"]
+        if isinstance(resp.get("usageMetadata"), dict):  # Gemini; thinking tokens are answer tokens
+            u = resp["usageMetadata"]
+            if isinstance(u.get("promptTokenCount"), int):
+                answer = sum(v for k in ("candidatesTokenCount", "thoughtsTokenCount")
+                             if isinstance(v := u.get(k), int))
+                return u["promptTokenCount"], answer
+        return None
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    import math
+
+    ordered = sorted(values)
+    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
+
+
+@dataclass
+class ScenarioReport:
+    """Everything ``orchestrator-mcp test`` found; ``summary()`` is its JSON."""
+    provider: str
+    model: str | None
+    repeat: int
+    min_accuracy: float
+    results: list[CaseResult] = field(default_factory=list)
+    skipped: list[SkipNote] = field(default_factory=list)
+    problems: list[tuple[str, int, str]] = field(default_factory=list)  # scenario files that do not parse
+    coverage: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # workflow -> (declared, covered)
+    scenario_counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # scenarios, offline, llm cases
+
+    def accuracy(self, llm: bool | None) -> float | None:
+        chosen = [r for r in self.results if llm is None or r.llm == llm]
+        return sum(r.right for r in chosen) / len(chosen) if chosen else None
+
+    @property
+    def passed(self) -> bool:
+        if self.problems or not self.results:
+            return False
+        if any(not r.right for r in self.results if not r.llm):
+            return False
+        llm_accuracy = self.accuracy(True)
+        return llm_accuracy is None or llm_accuracy >= self.min_accuracy
+
+    def summary(self) -> dict[str, Any]:
+        kinds: dict[str, int] = {}
+        for r in self.results:
+            kind = r.decided_by or "error"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        latencies = [r.latency_s for r in self.results if r.llm_requests and r.latency_s is not None]
+        usage = [r for r in self.results if r.prompt_tokens is not None]
+        llm_cases = [r for r in self.results if r.llm]
+        workflows = {}
+        for name, (n_scen, n_off, n_llm) in sorted(self.scenario_counts.items()):
+            declared, covered = self.coverage.get(name, ([], []))
+            workflows[name] = {"scenarios": n_scen, "offline_cases": n_off, "llm_cases": n_llm,
+                               "transitions": len(declared), "transitions_covered": len(covered),
+                               "uncovered": [t for t in declared if t not in covered]}
+        p50, p95 = _percentile(latencies, 0.5), _percentile(latencies, 0.95)
+        return {
+            "provider": self.provider, "model": self.model, "repeat": self.repeat,
+            "passed": self.passed, "min_accuracy": self.min_accuracy,
+            "cases_run": len(self.results), "right": sum(r.right for r in self.results),
+            "accuracy": self.accuracy(None), "offline_accuracy": self.accuracy(False),
+            "llm_accuracy": self.accuracy(True), "llm_cases_run": len(llm_cases),
+            "llm_cases_skipped": sum(n.cases for n in self.skipped),
+            "decisions": dict(sorted(kinds.items())),
+            "llm_requests": sum(r.llm_requests for r in self.results),
+            "latency_s": {"p50": p50, "p95": p95} if latencies else None,
+            "tokens": ({"prompt": sum(r.prompt_tokens or 0 for r in usage),
+                        "answer": sum(r.answer_tokens or 0 for r in usage), "requests_with_usage": len(usage)}
+                       if usage else None),
+            "workflows": workflows,
+            "divergences": [dataclasses.asdict(r) for r in self.results if not r.right],
+            "skipped": [dataclasses.asdict(n) for n in self.skipped],
+            "problems": [{"file": f, "line": ln, "message": m} for f, ln, m in self.problems],
+        }
+
+
+def _shown_path(directory: Path, relative: str) -> str:
+    """A root-relative problem path as the user's editor can open it from here."""
+    full = directory / relative
+    rel = os.path.relpath(full)
+    return str(full) if rel.startswith("..") else rel
+
+
+def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1,
+                  min_accuracy: float = 1.0) -> ScenarioReport:
+    """Run workflow scenarios through the real engine on a temporary database.
+
+    The decider is the one ``config`` names (``gemini``/``openai``); any other
+    provider runs with the stub, which skips the LLM cases.  LLM requests,
+    latency and token usage are read from the decider's interactions log.
+    """
+    import tempfile
+
+    llm = config.provider in ("gemini", "openai")
+    with tempfile.TemporaryDirectory(prefix="orchestrator-test-") as tmp:
+        config = dataclasses.replace(config, provider=config.provider if llm else "stub",
+                                     interactions_log=config.interactions_log or Path(tmp) / "interactions.jsonl")
+        store = StateStore(Path(tmp) / "test.sqlite").open()
+        library = Library(config.workflow_roots)
+        engine = Engine(library, store, make_decider(config))
+        tap = _InteractionsTap(config.interactions_log if llm else None)
+        run = ScenarioReport(config.provider, config.model if llm else None, repeat, min_accuracy)
+        try:
+            for name in names or library.names():
+                wf = library.load(name)
+                root, _ = library.locate(name)
+                scenarios, problems = parse_scenarios(wf, root)
+                if wf.valid:
+                    problems += lint_scenarios(wf, scenarios, root)
+                else:
+                    problems += [Problem(p.file, p.line, f"the workflow is invalid: {p.message}") for p in wf.errors]
+                run.problems += [(_shown_path(root, p.file), p.line, p.message) for p in problems]
+                run.scenario_counts[wf.name] = (len(scenarios), sum(not c.llm for s in scenarios for c in s.cases),
+                                                sum(c.llm for s in scenarios for c in s.cases))
+                declared = [f"{s.name}: {status}" for s in wf.steps for status in s.transitions]
+                covered: set[str] = set()
+                run.coverage[wf.name] = (declared, [])
+                if problems or not scenarios:
+                    continue
+                for _ in range(repeat):
+                    for scenario in scenarios:
+                        _run_scenario(engine, wf, root, scenario, llm, tap, run, covered)
+                run.coverage[wf.name] = (declared, [t for t in declared if t in covered])
+        finally:
+            store.close()
+    return run
+
+
+def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenario, llm: bool,
+                  tap: "_InteractionsTap", run: ScenarioReport, covered: set[str]) -> None:
+    shown = lambda case: _shown_path(root, _display(case.file, root))  # noqa: E731
+    try:
+        progress = engine.start(wf.name, scenario.context)
+    except OrchestratorError as exc:
+        case = scenario.cases[0]
+        run.results.append(CaseResult(wf.name, scenario.name, shown(case), scenario.line, "start", case.llm,
+                                      "", "", [], False, error=f"{exc.code}: {exc.message}"))
+        return
+    for index, case in enumerate(scenario.cases):
+        if case.llm and not llm:
+            rest = scenario.cases[index:]
+            run.skipped.append(SkipNote(wf.name, scenario.name, shown(case), case.line, sum(c.llm for c in rest),
+                                        "needs an LLM: the stub cannot judge a report no transition matches"))
+            return
+        at_step = progress.next_step.step_name
+        status_text = str(case.report.get("status", ""))
+        tap.take()
+        started = time.perf_counter()
+        result = CaseResult(wf.name, scenario.name, shown(case), case.line, case.kind, case.llm,
+                            at_step if case.kind == "report" else case.assumed_step or "", status_text,
+                            [f"{t} ({s})" for t, s in case.expected()], False)
+        try:
+            if case.kind == "report":
+                progress = engine.advance(progress.instance_id, {"step_id": at_step, **case.report},
+                                          case.context_updates)
+            else:
+                progress = engine.resume(progress.instance_id, case.assumed_step or "", case.report,
+                                         case.context_updates)
+        except OrchestratorError as exc:
+            result.error = f"{exc.code}: {exc.message}"
+        result.latency_s = round(time.perf_counter() - started, 4)
+        records = tap.take()
+        result.llm_requests = len(records)
+        usages = [u for u in map(_InteractionsTap.usage, records) if u]
+        if usages:
+            result.prompt_tokens = sum(u[0] for u in usages)
+            result.answer_tokens = sum(u[1] for u in usages)
+        if result.error is None:
+            result.got_step, result.got_state = progress.next_step.step_name, progress.status
+            result.decided_by, result.reasoning = progress.decided_by, progress.reasoning
+            result.right = case.accepts(progress.next_step.step_name, progress.status)
+            step = wf.step(at_step)
+            if progress.decided_by == "transition" and step is not None and case.kind == "report":
+                key = status_text.strip().lower()
+                covered.add(f"{step.name}: {key if key in step.transitions else 'default'}")
+        run.results.append(result)
+        if not result.right:
+            return  # later cases assumed this routing
+
+
+def format_test_run(run: ScenarioReport) -> str:
+    """The text report: problems and divergences with file:line, then a summary."""
+    out: list[str] = []
+    for file, line, message in run.problems:
+        out.append(f"{file}:{line}: {message}: error")
+    for r in run.results:
+        if r.right:
+            continue
+        got = (f"got {r.error}" if r.error else
+               f"got {r.got_step} ({r.got_state}) [{r.decided_by}: {clip(r.reasoning, 200)}]")
+        what = f"report {r.status!r} at {r.at_step!r}" if r.kind == "report" else f"resume assuming {r.at_step!r}"
+        out.append(f"{r.file}:{r.line}: {r.workflow} / {r.scenario}: {'llm ' if r.llm else ''}{what}: "
+                   f"expected {' or '.join(r.expected)}, {got}")
+    s = run.summary()
+    by_workflow: dict[str, list[SkipNote]] = {}
+    for note in run.skipped:
+        by_workflow.setdefault(note.workflow, []).append(note)
+    for name, notes in by_workflow.items():
+        out.append(f"note: {name}: {sum(n.cases for n in notes)} LLM case(s) in {len(notes)} scenario(s) skipped: "
+                   "the stub cannot judge free-form reports (run with --provider gemini or openai)")
+    for name, w in s["workflows"].items():
+        ran = [r for r in run.results if r.workflow == name]
+        line = (f"{name}: {w['scenarios']} scenarios, {w['offline_cases']} offline + {w['llm_cases']} LLM cases; "
+                f"{sum(r.right for r in ran)}/{len(ran)} right; "
+                f"transitions covered {w['transitions_covered']}/{w['transitions']}")
+        if w["uncovered"] and ran:
+            line += f" (not: {'; '.join(w['uncovered'])})"
+        out.append(line)
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f}%"
+
+    llm_run = s["llm_cases_run"]
+    out.append(f"provider: {s['provider']}{' (' + s['model'] + ')' if s['model'] else ''}"
+               f"{', repeat ' + str(s['repeat']) if s['repeat'] > 1 else ''}")
+    out.append(f"accuracy: {pct(s['accuracy'])} ({s['right']}/{s['cases_run']} cases right: step and run state); "
+               f"offline {pct(s['offline_accuracy'])}; "
+               + (f"LLM {pct(s['llm_accuracy'])} of {llm_run}" if llm_run else "LLM none run")
+               + (f" ({s['llm_cases_skipped']} skipped)" if s["llm_cases_skipped"] else ""))
+    out.append("decisions: " + (", ".join(f"{k} {v}" for k, v in s["decisions"].items()) or "none"))
+    latency = s["latency_s"]
+    out.append(f"LLM calls: {s['llm_requests']} requests"
+               + (f"; decision latency p50 {latency['p50']:.2f}s, p95 {latency['p95']:.2f}s" if latency else ""))
+    if s["tokens"]:
+        out.append(f"tokens: prompt {s['tokens']['prompt']:,}, answer {s['tokens']['answer']:,} "
+                   f"(as the provider reported for {s['tokens']['requests_with_usage']} requests)")
+    if not s["cases_run"] and not run.problems:
+        out.append("FAILED: no case ran (add scenario files under workflows/NAME/tests/)")
+    else:
+        out.append("PASSED" if s["passed"] else "FAILED" + (
+            f": LLM accuracy below --min-accuracy {pct(run.min_accuracy)}"
+            if s["llm_accuracy"] is not None and s["llm_accuracy"] < run.min_accuracy else ""))
+    return "\n".join(out)
+
+
+def _min_accuracy(text: str) -> float:
+    """``0.85`` or ``85%``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.85 or a percentage like 85%, got {text!r}")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"--min-accuracy must be between 0 and 1 (or 0% and 100%), got {text!r}")
+    return value
+
+
+def cmd_test(args: argparse.Namespace, config: Config) -> int:
+    """Run scenario files; 0 all right, 1 a divergence, a bad file or LLM accuracy below the bar."""
+    if args.repeat < 1:
+        raise InvalidArgument("--repeat must be at least 1")
+    quiet = logging.getLogger("orchestrator_mcp")
+    previous = quiet.level
+    if not args.log_level:
+        quiet.setLevel(logging.WARNING)  # one line per advance would bury the report
+    try:
+        run = run_scenarios(config, args.names, args.repeat, args.min_accuracy)
+    finally:
+        quiet.setLevel(previous)
+    _out(json.dumps(run.summary(), indent=2, ensure_ascii=False) if args.json else format_test_run(run))
+    return 0 if run.passed else 1
 
 
 def _bearer_guard(app: Any, token: str) -> Any:
@@ -4412,7 +5120,7 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
 
 
 COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui",
-            "migrate-db")
+            "test", "migrate-db")
 
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
 GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--db-url", "--provider", "--model", "--endpoint", "--log-level")
@@ -4488,6 +5196,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need "
                     "ORCHESTRATOR_AUTH_TOKEN)")
     ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    test = command("test", "run workflow scenario files (tests/*.md) through the engine")
+    test.add_argument("names", nargs="*", metavar="NAME", help="workflows to test (default: all)")
+    test.add_argument("--repeat", type=int, default=1, metavar="N", help="run every scenario N times")
+    test.add_argument("--min-accuracy", type=_min_accuracy, default=1.0, metavar="X",
+                      help="pass when LLM cases are at least this right (0.85 or 85%%; default 1)")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
     migrate = command("migrate-db", "copy all instances and history between SQLite files and PostgreSQL")
     migrate.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL",
                          help="the database to copy from: a SQLite file or postgresql://...")
@@ -4534,7 +5248,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         setup_logging(config.log_level)
         handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
                    "list": cmd_list, "status": cmd_status, "cancel": cmd_cancel, "workflows": cmd_workflows,
-                   "validate": cmd_validate, "ui": cmd_ui}[args.command]
+                   "validate": cmd_validate, "ui": cmd_ui,
+                   "test": cmd_test}[args.command]
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")

@@ -530,6 +530,149 @@ def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
     check()
 
 
+SCENARIO_GOOD = '''\
+Scenarios for TINY: prose before the first heading is ignored.
+
+# Happy path
+
+This scenario walks the main path.
+
+- start: {"topic": "cats", "n": 2}
+- report: success
+  result: first line
+    second line
+    - a list item stays in the value
+  details: {"files": ["a.py"], "count": 2}
+  context_updates: {"seen": true}
+  expect: Two
+- report: `done`
+  message: all good
+  expect: FINISH
+
+# Judged by an LLM
+
+1. report: success
+   expect: Two
+2. llm report: the user shrugged
+   message: maybe later
+   expect: Two | FINISH
+   state: running
+3. llm resume: one
+   status: success
+   expect: `SUSPEND`
+'''
+
+
+def tiny_workflow(root: Path) -> Path:
+    """One -success-> Two -done-> FINISH; Two -retry-> One."""
+    return simple_workflow(root, "TINY", [("One", {"success": "Two"}), ("Two", {"done": "FINISH", "retry": "One"})])
+
+
+def test_scenario_files_parse_beside_the_definitions(tmp_path: Path) -> None:
+    tiny_workflow(tmp_path)
+    before = om.Library([tmp_path]).load("TINY")
+    write(tmp_path, {"TINY/tests/routing.md": SCENARIO_GOOD, "TINY/tests/_notes.md": "# not a scenario file\n"})
+    wf = om.Library([tmp_path]).load("TINY")
+    assert wf.valid and [s.name for s in wf.steps] == ["One", "Two"] and wf.hash == before.hash
+    scenarios, problems = om.parse_scenarios(wf, tmp_path)
+    assert problems == []
+    happy, judged = scenarios
+    assert (happy.name, happy.line, happy.context) == ("Happy path", 3, {"topic": "cats", "n": 2})
+    first, second = happy.cases
+    assert (first.kind, first.llm, first.line, first.expect, first.state) == ("report", False, 8, ("Two",), None)
+    assert first.report == {"status": "success", "details": {"files": ["a.py"], "count": 2},
+                            "result": "first line\nsecond line\n- a list item stays in the value"}
+    assert first.context_updates == {"seen": True}
+    assert second.report == {"status": "done", "message": "all good"} and second.expected() == [("FINISH", "COMPLETED")]
+    _, llm_report, llm_resume = judged.cases
+    assert (llm_report.llm, llm_report.line, llm_report.report["status"]) == (True, 23, "the user shrugged")
+    assert llm_report.expected() == [("Two", "RUNNING"), ("FINISH", "RUNNING")]
+    assert (llm_resume.kind, llm_resume.assumed_step, llm_resume.report) == ("resume", "one", {"status": "success"})
+    assert llm_resume.accepts("One", "SUSPENDED") and not llm_resume.accepts("One", "RUNNING")
+    assert llm_report.accepts("two", "RUNNING") and not llm_report.accepts("FINISH", "COMPLETED")
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 0 and "TINY: ok (2 steps, 0 warnings, 2 scenarios)" in proc.stdout
+
+
+SCENARIO_BROKEN = '''\
+# Broken
+- start: [1]
+- report: success
+  expect: Two
+- reprot: success
+- report: done
+  expect: Nowhere | FINISH
+  state: DONE
+- report: x
+  result: {bad json
+  status: x
+  expect: FINISH
+- resume: Nowhere
+  expect: FINISH
+- report: y
+- report: z
+  expect: FINISH
+  expect: Two
+- start: {}
+
+# Broken
+
+# Empty
+Only prose here.
+'''
+
+
+def test_broken_scenario_files_name_file_and_line(tmp_path: Path) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/broken.md": SCENARIO_BROKEN, "TINY/tests/none.md": "no heading at all\n"})
+    wf = om.Library([tmp_path]).load("TINY")
+    scenarios, problems = om.parse_scenarios(wf, tmp_path)
+    assert scenarios == []
+    found = [(p.file, p.line, p.message.split(";")[0].split(":")[0]) for p in problems]
+    assert found == [
+        ("TINY/tests/broken.md", 2, "start context must be a JSON object like {\"topic\""),
+        ("TINY/tests/broken.md", 5, "unknown item 'reprot"),
+        ("TINY/tests/broken.md", 7, "expect names unknown step 'Nowhere'"),
+        ("TINY/tests/broken.md", 8, "state must be one of RUNNING, SUSPENDED, COMPLETED, FAILED, got 'DONE'"),
+        ("TINY/tests/broken.md", 10, "field 'result' starts like JSON but is not"),
+        ("TINY/tests/broken.md", 11, "the status of a report goes on its first line"),
+        ("TINY/tests/broken.md", 13, "'resume"),
+        ("TINY/tests/broken.md", 15, "'report' needs an 'expect"),
+        ("TINY/tests/broken.md", 18, "field 'expect' appears twice in one item"),
+        ("TINY/tests/broken.md", 19, "'start' must be the first item of a scenario"),
+        ("TINY/tests/broken.md", 21, "duplicate scenario name 'Broken' (first at TINY/tests/broken.md"),
+        ("TINY/tests/broken.md", 23, "scenario 'Empty' has no reports"),
+        ("TINY/tests/none.md", 1, "no scenarios"),
+    ], found
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1 and "TINY: INVALID (13 errors, 0 warnings)" in proc.stdout
+    assert "TINY/tests/broken.md:7: expect names unknown step 'Nowhere'; known: One, Two, FINISH, FAILED, " \
+           "SUSPEND: error" in proc.stdout
+
+
+def test_random_scenario_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    tiny_workflow(tmp_path)
+    wf = om.Library([tmp_path]).load("TINY")
+    pieces = ["# S", "#", "- report: success", "- llm report: meh", "- resume: One", "- start: {}", "- start: [",
+              "  expect: Two", "  expect: | |", "  state: x", "  result: {", "    more", "```", "\t- x", "1) report: a",
+              "  message:", "  context_updates: []", "- report:", "\x00", "text"]
+    path = tmp_path / "TINY" / "tests" / "r.md"
+    path.parent.mkdir()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(st.sampled_from(pieces), st.text(max_size=30)), max_size=30).map("\n".join))
+    def check(text: str) -> None:
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        scenarios, problems = om.parse_scenarios(wf, tmp_path)
+        assert all(isinstance(p, om.Problem) and p.line >= 1 for p in problems)
+        assert all(s.cases and all(c.expect for c in s.cases) for s in scenarios)
+        om.lint_scenarios(wf, scenarios, tmp_path)
+
+    check()
+
+
 # =============================================================================
 # 4. State store
 # =============================================================================
@@ -3280,6 +3423,237 @@ def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+TINY_SCENARIOS = '''\
+# Straight through
+- start: {"who": "tester"}
+- report: success
+  expect: Two
+- report: done
+  expect: FINISH
+
+# Round trip
+- report: success
+  expect: Two
+- report: retry
+  expect: One
+- resume: Two
+  message: the client thinks it is further on
+  expect: One
+
+# Judged
+- report: success
+  expect: Two
+- llm report: not sure
+  message: the user wants to think about it
+  expect: FINISH
+'''
+
+
+def test_test_command_passes_and_skips_llm_cases_under_the_stub(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/routing.md": TINY_SCENARIOS})
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "never.sqlite")}
+    code = om.main(["test", "--workflows", str(tmp_path)], env=env)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert not (tmp_path / "never.sqlite").exists()  # a temporary database, never the configured one
+    assert "note: TINY: 1 LLM case(s) in 1 scenario(s) skipped: the stub cannot judge" in out
+    assert "TINY: 3 scenarios, 6 offline + 1 LLM cases; 6/6 right; transitions covered 3/3" in out
+    assert "accuracy: 100.0% (6/6 cases right: step and run state); offline 100.0%; LLM none run (1 skipped)" in out
+    assert "decisions: stub 1, transition 5" in out and out.rstrip().endswith("PASSED")
+    code = om.main(["test", "TINY", "--json", "--repeat", "2"], env={**env, "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["passed"] is True and summary["cases_run"] == 12
+    assert summary["decisions"] == {"stub": 2, "transition": 10} and summary["llm_cases_skipped"] == 2
+    assert summary["workflows"]["TINY"] == {"scenarios": 3, "offline_cases": 6, "llm_cases": 1, "transitions": 3,
+                                            "transitions_covered": 3, "uncovered": []}
+    assert [(s["file"], s["line"]) for s in summary["skipped"]] == [(f"{tmp_path}/TINY/tests/routing.md", 20)] * 2
+
+
+def test_test_command_reports_divergences_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/a.md": TINY_SCENARIOS.replace("  expect: One\n\n", "  expect: Two\n\n"),
+                     "TINY/tests/b.md": "# Stops early\n- report: success\n  expect: One\n- report: success\n"
+                                        "  expect: Two\n"})
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)}
+    code = om.main(["test"], env=env)
+    out = capsys.readouterr().out
+    assert code == 1
+    lines = [ln for ln in out.splitlines() if "/tests/" in ln and ": TINY / " in ln]
+    assert lines == [
+        f"{tmp_path}/TINY/tests/a.md:13: TINY / Round trip: resume assuming 'Two': expected Two (RUNNING), "
+        "got One (RUNNING) [stub: resuming at the stored step 'One']",
+        f"{tmp_path}/TINY/tests/b.md:2: TINY / Stops early: report 'success' at 'One': expected One (RUNNING), "
+        "got Two (RUNNING) [transition: status 'success' of step 'One' goes to Two]"]
+    assert "TINY: 4 scenarios, 8 offline + 1 LLM cases; 5/7 right" in out  # b.md's second case never ran
+    assert out.rstrip().endswith("FAILED")
+    # a scenario file that does not parse fails the run before anything runs
+    write(tmp_path, {"TINY/tests/b.md": "# Bad\n- report: success\n"})
+    code = om.main(["test", "TINY"], env=env)
+    out = capsys.readouterr().out
+    assert code == 1 and f"{tmp_path}/TINY/tests/b.md:2: 'report' needs an 'expect" in out
+    # nothing to run is a failure, not a silent pass
+    (tmp_path / "TINY" / "tests" / "a.md").unlink()
+    (tmp_path / "TINY" / "tests" / "b.md").unlink()
+    assert om.main(["test", "TINY"], env=env) == 1
+    assert "FAILED: no case ran" in capsys.readouterr().out
+    assert om.main(["test", "NOPE"], env=env) == 1 and "DEFINITION_NOT_FOUND" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        om.main(["test", "--min-accuracy", "120%"], env=env)
+    assert "--min-accuracy must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_check_lints_scenarios_against_the_transitions(tmp_path: Path) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/lint.md": '''\
+        # Lint
+        - report: sucess
+          expect: Two
+        - llm report: done
+          expect: FINISH
+        - report: retry
+          expect: One
+        # After the end
+        - report: success
+          expect: Two
+        - report: done
+          expect: FINISH
+        - resume: Two
+          expect: Two
+        # Branches
+        - report: success
+          expect: Two
+        - llm report: hmm
+          expect: One | FINISH
+        - report: anything at all
+          expect: One
+        '''})
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1
+    assert [ln.replace(f"{tmp_path}/", "") for ln in proc.stdout.splitlines() if "/TINY/" in ln] == [
+        "TINY/tests/lint.md:2: status 'sucess' matches no transition of 'One' (declared: success); use a declared "
+        "status, or write 'llm report' for a case only an LLM can judge: error",
+        "TINY/tests/lint.md:4: status 'done' of an 'llm report' matches the transition of 'Two' to FINISH, so no "
+        "LLM is asked; write 'report', or use a status other than done, retry: error",
+        "TINY/tests/lint.md:6: a report after the run is COMPLETED: nothing can follow FINISH: error",
+        "TINY/tests/lint.md:13: a COMPLETED run cannot be resumed: error"]
+    assert "TINY: INVALID (4 errors, 0 warnings)" in proc.stdout
+
+
+def test_test_command_measures_llm_cases_against_a_fake_openai_server(tmp_path: Path, fake: FakeLLM,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/routing.md": TINY_SCENARIOS})
+    fake.script = [openai_ok("One")]  # the resume (stored step One), then the judged case
+    fake.default = openai_ok("FINISH")
+    log_path = tmp_path / "mine.jsonl"
+    env = {"WORKFLOW_DEFINITIONS_DIR": str(tmp_path), "AI_SERVICE_API_KEY": SECRET,
+           "AI_INTERACTIONS_LOG": str(log_path)}
+    args = ["test", "--provider", "openai", "--endpoint", fake.url, "--model", "llama-test"]
+    code = om.main(args + ["--json"], env=env)
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert (summary["provider"], summary["model"], summary["passed"]) == ("openai", "llama-test", True)
+    assert (summary["llm_cases_run"], summary["llm_accuracy"], summary["llm_cases_skipped"]) == (1, 1.0, 0)
+    # transitions decide every plain report; the resume and the judged case are the two LLM calls
+    assert summary["decisions"] == {"llm": 2, "transition": 5} and summary["llm_requests"] == 2 == len(fake.requests)
+    assert summary["tokens"] == {"prompt": 1800, "answer": 80, "requests_with_usage": 2}
+    assert summary["latency_s"]["p50"] > 0 and summary["latency_s"]["p95"] >= summary["latency_s"]["p50"]
+    assert len(log_path.read_text().splitlines()) == 2  # the user's own interactions log is kept and appended
+    assert "the user wants to think about it" in json.dumps(fake.requests[-1]["body"])
+    # a plain resume the model gets wrong is a divergence that --min-accuracy does not forgive
+    code = om.main(args + ["--min-accuracy", "0"], env=env)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "routing.md:13: TINY / Round trip: resume assuming 'Two': expected One (RUNNING), got FINISH " \
+           "(COMPLETED) [llm: because]" in out
+    assert "LLM calls: 2 requests; decision latency p50" in out and "tokens: prompt 1,800, answer 80" in out
+    # a wrong LLM case fails the run unless --min-accuracy allows it
+    for bar, expected_code in (("50%", 1), ("0", 0), (None, 1)):
+        fake.script = [openai_ok("One")]
+        fake.default = openai_ok("Two")
+        code = om.main(args + (["--min-accuracy", bar] if bar else []), env=env)
+        out = capsys.readouterr().out
+        assert code == expected_code and "LLM 0.0% of 1" in out
+        assert "routing.md:20: TINY / Judged: llm report 'not sure' at 'Two': expected FINISH (COMPLETED), " \
+               "got Two (RUNNING)" in out
+
+
+def test_documented_scenario_examples_are_valid_and_pass(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import re
+    guide = om.AUTHORING_GUIDE.split("## Testing routing")[1]
+    readme = (HERE / "README.md").read_text(encoding="utf-8").split("### Testing workflows")[1]
+    examples = [re.search(r"```markdown\n(.*?)```", text, re.DOTALL).group(1) for text in (guide, readme)]
+    wf = om.Library([BUNDLED]).load("COMMIT_SUGGESTER")
+    for example, llm_marks in zip(examples, ([False, False, True, False, True], [False] * 5 + [True])):
+        path = tmp_path / "example.md"
+        path.write_text(example, encoding="utf-8")
+        scenarios, problems = om.parse_scenarios(wf, tmp_path, [path])
+        assert problems == [] and len(scenarios) == 2
+        assert om.lint_scenarios(wf, scenarios, tmp_path) == []
+        assert [c.llm for s in scenarios for c in s.cases] == llm_marks
+    # the README's example, dropped into a copy of the workflow, passes offline
+    import shutil
+    shutil.copytree(BUNDLED / "COMMIT_SUGGESTER", tmp_path / "root" / "COMMIT_SUGGESTER")
+    shutil.rmtree(tmp_path / "root" / "COMMIT_SUGGESTER" / "tests", ignore_errors=True)
+    write(tmp_path / "root", {"COMMIT_SUGGESTER/tests/readme.md": examples[1]})
+    assert om.main(["test", "--workflows", str(tmp_path / "root")], env={"AI_PROVIDER": "stub"}) == 0
+    assert "accuracy: 100.0% (5/5 cases right" in capsys.readouterr().out
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any provider, key or workflow setting of the developer's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "AI_", "WORKFLOW_", "USE_STUB"))}
+    return {**env, **extra}
+
+
+def test_bundled_library_scenarios_pass_offline_and_cover_every_transition() -> None:
+    proc = subprocess.run([sys.executable, str(MODULE), "test"], capture_output=True, text=True, env=clean_env(),
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("PASSED") and proc.stderr == ""
+    proc = subprocess.run([sys.executable, str(MODULE), "test", "COMMIT_SUGGESTER", "--json"], capture_output=True,
+                          text=True, env=clean_env(), timeout=120)
+    assert proc.returncode == 0 and list(json.loads(proc.stdout)["workflows"]) == ["COMMIT_SUGGESTER"]
+    summary = om.run_scenarios(om.Config.load(clean_env())).summary()
+    assert summary["passed"] and summary["offline_accuracy"] == 1.0 and summary["provider"] == "stub"
+    assert list(summary["workflows"]) == BUNDLED_NAMES
+    for name, w in summary["workflows"].items():
+        assert w["uncovered"] == [] and w["transitions"] > 0, name
+        assert w["llm_cases"] >= 5 and w["offline_cases"] >= 10, name
+    assert sum(w["llm_cases"] for w in summary["workflows"].values()) >= 40
+    assert summary["llm_cases_skipped"] == sum(w["llm_cases"] for w in summary["workflows"].values())
+    assert set(summary["decisions"]) <= {"transition", "stub"} and summary["llm_requests"] == 0
+    # every judged category the routing must handle has cases
+    library = om.Library([BUNDLED])
+    cases = [c for wf in library.all() for s in om.parse_scenarios(wf, BUNDLED)[0] for c in s.cases if c.llm]
+    assert sum(c.kind == "resume" for c in cases) >= 9
+    assert sum(c.expect == (om.FINISH,) for c in cases) >= 10
+    assert sum(om.FAILED in c.expect for c in cases) >= 5
+    assert f"({len(cases)} LLM cases in all" in (HERE / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: FakeLLM) -> None:
+    """The README's command, verbatim but for the endpoint: every LLM case is sent, and a model that
+    always answers FINISH is far below --min-accuracy 0.85."""
+    fake.default = openai_ok("FINISH")
+    command = ("test --provider openai --endpoint http://127.0.0.1:8080/v1 --model local --repeat 3 "
+               "--min-accuracy 0.85")
+    assert f"orchestrator-mcp {command}" in (HERE / "README.md").read_text(encoding="utf-8")
+    args = command.replace("http://127.0.0.1:8080/v1", fake.url).split()
+    proc = subprocess.run([sys.executable, str(MODULE), *args, "--json"], capture_output=True, text=True,
+                          env=clean_env(), timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    n_llm = sum(w["llm_cases"] for w in summary["workflows"].values())
+    assert summary["llm_cases_run"] == 3 * n_llm and summary["llm_cases_skipped"] == 0
+    assert 0 < summary["llm_accuracy"] < 0.85 and summary["passed"] is False
+    assert summary["llm_requests"] == len(fake.requests) >= 3 * n_llm
+    assert summary["tokens"]["prompt"] == 900 * len(fake.requests)
+    assert all(r["body"]["model"] == "local" for r in fake.requests)
 
 
 def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path: Path, pg: Any) -> None:
