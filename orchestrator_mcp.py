@@ -1,6 +1,8 @@
 # /// script
 # requires-python = ">=3.10"
 # dependencies = ["mcp>=2.3,<3", "requests>=2.28"]
+# # Optional: WORKFLOW_DB_URL=postgresql://... (a state store shared by several servers) needs the
+# # [postgres] extra, psycopg 3 and psycopg_pool: pip install 'orchestrator-mcp[postgres]'
 # ///
 """orchestrator-mcp: an MCP server that walks coding agents through Markdown workflows.
 
@@ -16,7 +18,7 @@ The file reads top to bottom in the order data flows through it:
 1. errors         - exception classes, each mapped to one public error code
 2. configuration  - one frozen dataclass built from the environment and flags
 3. definitions    - heading splitter, parsers, includes, validation, cache, scenarios
-4. state store    - SQLite schema, migrations, versioned transactions
+4. state store    - SQLite or PostgreSQL: schema, migrations, versioned transactions
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
@@ -196,6 +198,20 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
+def is_postgres_url(text: str) -> bool:
+    """A PostgreSQL connection URL (as opposed to a SQLite file path)."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, fit for logs and errors (also ``password=`` query params)."""
+    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):[^@/?#]*@", r"\1:***@", url, flags=re.I)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+
+
+def describe_db(config: "Config") -> str:
+    """Where the state lives, safe to print: the SQLite path or the redacted URL."""
+    return redact_url(config.db_url) if config.db_url else str(config.db_path)
 _BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
 
 
@@ -218,12 +234,14 @@ class Config:
     interactions_log: Path | None = None
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
+    db_url: str | None = field(default=None, repr=False)  # postgresql://...; replaces db_path when set
+    db_pool_size: int = 10  # WORKFLOW_DB_POOL_SIZE: most connections one server holds to its database
     max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
              db: str | None = None, provider: str | None = None, model: str | None = None,
-             endpoint: str | None = None, log_level: str | None = None) -> "Config":
+             endpoint: str | None = None, log_level: str | None = None, db_url: str | None = None) -> "Config":
         """Build from ``env`` (default ``os.environ``); keyword flags override it.
 
         Raises ConfigError with a one-line message for any bad value.
@@ -242,6 +260,21 @@ class Config:
 
         db_text = db or env.get("WORKFLOW_DB_PATH")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
+        url = (db_url or env.get("WORKFLOW_DB_URL") or "").strip() or None
+        if url and db_text:
+            raise ConfigError("both a PostgreSQL URL (WORKFLOW_DB_URL / --db-url) and a SQLite file "
+                              "(WORKFLOW_DB_PATH / --db) are set; keep exactly one")
+        if url and not is_postgres_url(url):
+            raise ConfigError(f"WORKFLOW_DB_URL must start with postgresql:// or postgres://, got "
+                              f"{redact_url(url)!r}")
+        pool_text = env.get("WORKFLOW_DB_POOL_SIZE", "10")
+        try:
+            pool_size = int(pool_text)
+            if not 1 <= pool_size <= 1000:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"WORKFLOW_DB_POOL_SIZE must be a whole number from 1 to 1000, "
+                              f"got {pool_text!r}") from None
 
         chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
         if chosen not in PROVIDERS:  # checked before USE_STUB_AI_CLIENT, which must not hide a typo
@@ -293,8 +326,9 @@ class Config:
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
         ilog = env.get("AI_INTERACTIONS_LOG")
-        return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
-                   api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
+        return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen,
+                   provider_auto=provider_auto, api_key=api_key, model=model, endpoint=endpoint,
+                   timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
                    auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
@@ -1472,8 +1506,10 @@ def _parse_case(wf: WorkflowDef, kind: str, head_value: str, ln: Line, fields: l
 
 # =============================================================================
 # 4. State store
-#    SQLite through the standard library: WAL, synchronous=FULL, forward
-#    migrations in ``user_version``, and one versioned transaction per change.
+#    One interface, two databases: SQLite through the standard library (WAL,
+#    synchronous=FULL, ``user_version`` migrations) or PostgreSQL through
+#    psycopg 3 (JSONB, advisory-locked migrations), one versioned transaction
+#    per change on both.
 # =============================================================================
 
 
@@ -1556,136 +1592,97 @@ SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000
 
 
-class StateStore:
-    """Instances and their history in one SQLite file.
+class Store:
+    """What the engine needs from durable state, whichever database holds it.
 
-    Each thread gets its own connection (the SDK runs tools on worker threads);
-    several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
-    ``version`` check, so two writers can never both move one instance.
+    Two implementations with the same semantics: ``SQLiteStore`` (one file, the
+    default) and ``PostgresStore`` (a shared server, for several replicas).  The
+    shared SQL lives here; a subclass supplies connections, transactions, the
+    dialect's few differences and the mapping of its driver's errors.  Every
+    change is one transaction that checks the instance's ``version``, so two
+    writers (threads, processes or replicas) can never both move one instance.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._migrated = False
+    #: Printable location (a path, or a URL without its password).
+    location: str = ""
+    #: SQL fragments a dialect overrides: parameter marker, JSON and time parameters,
+    #: the column lists as read back, and the insertion-order tie-breaker.
+    _P, _J, _T = "?", "?", "?"
+    _INSTANCE_READ = ("instance_id, workflow_name, current_step_name, status, context, version, "
+                      "definition_hash, created_at, updated_at, completed_at, awaiting_approval")
+    _HISTORY_READ = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
+                     "determined_next_step, decided_by, reasoning, context_updates")
+    _ORDER = "rowid"
 
-    # -- connections ---------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except (OSError, sqlite3.Error) as exc:
-            raise PersistenceError(f"cannot open the state database {str(self.path)!r}: {exc}; "
-                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
-        with self._lock:
-            if not self._migrated:
-                self._migrate(conn)
-                self._migrated = True
-            self._all.append(conn)
-        self._local.conn = conn
-        return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current > SCHEMA_VERSION:
-                raise PersistenceError(f"the database {str(self.path)!r} has schema {current}, newer than this "
-                                       f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
-            for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-            if 0 < current < SCHEMA_VERSION:
-                log.info("migrated %s from schema %d to %d", self.path, current, SCHEMA_VERSION)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def open(self) -> "StateStore":
-        """Open (and migrate) now, so a bad path fails at start-up, not first use."""
-        self._conn()
-        return self
+    def open(self) -> "Store":
+        """Connect (and migrate when needed) now, so a bad database fails at start-up."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+        raise NotImplementedError
 
-    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn`` in one IMMEDIATE transaction; commit or roll back whole."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(conn)
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        """Run ``fn(connection)`` in one transaction (``write``) or plain read; driver errors
+        become ``PersistenceError`` and nothing half-done stays."""
+        raise NotImplementedError
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._P).replace("{J}", self._J).replace("{T}", self._T)
 
     # -- rows ------------------------------------------------------------------
 
-    _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
-                      "definition_hash, created_at, updated_at, completed_at, awaiting_approval")
-    _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
-                     "determined_next_step, decided_by, reasoning, context_updates")
+    @staticmethod
+    def _json_in(value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
 
     @staticmethod
-    def _instance(row: Sequence[Any]) -> Instance:
-        return Instance(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), row[5], row[6],
-                        row[7], row[8], row[9], json.loads(row[10]) if row[10] else None)
+    def _json_out(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) and value else value
 
-    @staticmethod
-    def _entry(row: Sequence[Any]) -> HistoryEntry:
+    @classmethod
+    def _instance(cls, row: Sequence[Any]) -> Instance:
+        return Instance(row[0], row[1], row[2], row[3], cls._json_out(row[4]) or {}, row[5], row[6],
+                        row[7], row[8], row[9], cls._json_out(row[10]) if row[10] else None)
+
+    @classmethod
+    def _entry(cls, row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
-                            user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
+                            user_report=cls._json_out(row[4]) if row[4] else None, outcome_status=row[5] or "",
                             determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
-                            context_updates=json.loads(row[9]) if row[9] else None)
+                            context_updates=cls._json_out(row[9]) if row[9] else None)
 
-    @staticmethod
-    def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
-        conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
-                     "outcome_status, determined_next_step, decided_by, reasoning, context_updates) "
-                     "VALUES (?,?,?,?,?,?,?,?,?)",
-                     (e.instance_id, e.timestamp, e.step_name,
-                      None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
-                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning,
-                      json.dumps(e.context_updates, ensure_ascii=False) if e.context_updates else None))
+    def _insert_instance(self, conn: Any, inst: Instance) -> None:
+        conn.execute(self._sql(
+            "INSERT INTO workflow_instances (instance_id, workflow_name, current_step_name, status, context, "
+            "version, definition_hash, created_at, updated_at, completed_at, awaiting_approval) "
+            "VALUES (?,?,?,?,{J},?,?,{T},{T},{T},{J})"),
+            (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
+             self._json_in(inst.context), inst.version, inst.definition_hash, inst.created_at, inst.updated_at,
+             inst.completed_at, self._json_in(inst.awaiting_approval) if inst.awaiting_approval else None))
 
-    # -- queries -------------------------------------------------------------
+    def _insert_entry(self, conn: Any, e: HistoryEntry, *, keep_id: bool = False) -> None:
+        cols = ("instance_id, timestamp, step_name, user_report, outcome_status, determined_next_step, "
+                "decided_by, reasoning, context_updates")
+        values = (e.instance_id, e.timestamp, e.step_name, self._json_in(e.user_report), e.outcome_status,
+                  e.determined_next_step, e.decided_by, e.reasoning,
+                  self._json_in(e.context_updates) if e.context_updates else None)
+        marks = "?,{T},?,{J},?,?,?,?,{J}"
+        if keep_id:
+            cols, values, marks = "id, " + cols, (e.id, *values), "?," + marks
+        conn.execute(self._sql(f"INSERT INTO workflow_history ({cols}) VALUES ({marks})"), values)
+
+    # -- the interface the engine uses -------------------------------------------
 
     def create(self, inst: Instance, entry: HistoryEntry) -> None:
-        def tx(conn: sqlite3.Connection) -> None:
-            conn.execute(f"INSERT INTO workflow_instances ({self._INSTANCE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                         (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
-                          json.dumps(inst.context, ensure_ascii=False), inst.version, inst.definition_hash,
-                          inst.created_at, inst.updated_at, inst.completed_at,
-                          json.dumps(inst.awaiting_approval) if inst.awaiting_approval else None))
+        def tx(conn: Any) -> None:
+            self._insert_instance(conn, inst)
             self._insert_entry(conn, entry)
-        self._write(tx)
+        self._tx(tx, write=True)
 
     def get(self, instance_id: str) -> Instance:
-        row = self._conn().execute(f"SELECT {self._INSTANCE_COLS} FROM workflow_instances WHERE instance_id = ?",
-                                   (instance_id,)).fetchone()
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._INSTANCE_READ} FROM workflow_instances WHERE instance_id = ?"),
+            (instance_id,)).fetchone(), write=False)
         if row is None:
             raise InstanceNotFound(f"no workflow instance {instance_id[:80]!r}; call list_instances to find yours, "
                                    "or start_workflow to begin a new one")
@@ -1693,39 +1690,40 @@ class StateStore:
 
     def history(self, instance_id: str, limit: int) -> list[HistoryEntry]:
         """The newest ``limit`` entries, oldest first."""
-        rows = self._conn().execute(
-            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?",
-            (instance_id, limit)).fetchall()
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._HISTORY_READ} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?"),
+            (instance_id, limit)).fetchall(), write=False)
         return [self._entry(r) for r in reversed(rows)]
 
     def last_accepted(self, instance_id: str) -> HistoryEntry | None:
         """The newest entry that moved the instance (failed attempts excluded)."""
-        row = self._conn().execute(
-            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? "
-            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1", (instance_id,)).fetchone()
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._HISTORY_READ} FROM workflow_history WHERE instance_id = ? "
+            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1"), (instance_id,)).fetchone(),
+            write=False)
         return self._entry(row) if row else None
 
     def update(self, before: Instance, after: Instance, entry: HistoryEntry) -> Instance:
         """Write ``after`` and its history entry if nobody moved ``before`` meanwhile."""
-        def tx(conn: sqlite3.Connection) -> Instance:
-            cur = conn.execute(
-                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = ?, version = ?, "
-                "definition_hash = ?, updated_at = ?, completed_at = ?, awaiting_approval = ? "
-                "WHERE instance_id = ? AND version = ?",
-                (after.current_step_name, after.status, json.dumps(after.context, ensure_ascii=False),
-                 before.version + 1, after.definition_hash, after.updated_at, after.completed_at,
-                 json.dumps(after.awaiting_approval, ensure_ascii=False) if after.awaiting_approval else None,
+        def tx(conn: Any) -> Instance:
+            cur = conn.execute(self._sql(
+                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = {J}, version = ?, "
+                "definition_hash = ?, updated_at = {T}, completed_at = {T}, awaiting_approval = {J} "
+                "WHERE instance_id = ? AND version = ?"),
+                (after.current_step_name, after.status, self._json_in(after.context), before.version + 1,
+                 after.definition_hash, after.updated_at, after.completed_at,
+                 self._json_in(after.awaiting_approval) if after.awaiting_approval else None,
                  before.instance_id, before.version))
             if cur.rowcount != 1:
                 raise Conflict(f"instance {before.instance_id} was changed by another client meanwhile; "
                                "call get_workflow_status and report on its current step")
             self._insert_entry(conn, entry)
             return dataclasses.replace(after, version=before.version + 1)
-        return self._write(tx)
+        return self._tx(tx, write=True)
 
     def append(self, entry: HistoryEntry) -> None:
         """Record a history entry that does not move the instance (a failed attempt)."""
-        self._write(lambda conn: self._insert_entry(conn, entry))
+        self._tx(lambda conn: self._insert_entry(conn, entry), write=True)
 
     def list(self, status: str | None, workflow_name: str | None, limit: int) -> list[Instance]:
         where, args = [], []
@@ -1736,10 +1734,389 @@ class StateStore:
             where.append("workflow_name = ?")
             args.append(workflow_name)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._conn().execute(
-            f"SELECT {self._INSTANCE_COLS} FROM workflow_instances {clause} "
-            "ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._INSTANCE_READ} FROM workflow_instances {clause} "
+            f"ORDER BY updated_at DESC, {self._ORDER} DESC LIMIT ?"), (*args, limit)).fetchall(), write=False)
         return [self._instance(r) for r in rows]
+
+    # -- whole-database copies (``migrate-db``) ------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """(instances, history rows)."""
+        return self._tx(lambda conn: (
+            conn.execute("SELECT COUNT(*) FROM workflow_instances").fetchone()[0],
+            conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0]), write=False)
+
+    def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
+        """Every instance in insertion order and every history row by id (one consistent read)."""
+        def tx(conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
+            insts = conn.execute(f"SELECT {self._INSTANCE_READ} FROM workflow_instances "
+                                 f"ORDER BY {self._ORDER}").fetchall()
+            hist = conn.execute(f"SELECT {self._HISTORY_READ} FROM workflow_history ORDER BY id").fetchall()
+            return [self._instance(r) for r in insts], [self._entry(r) for r in hist]
+        return self._tx(tx, write=True)  # a write transaction: one snapshot of both tables
+
+    def load(self, instances: Sequence[Instance], history: Sequence[HistoryEntry], *, replace: bool) -> None:
+        """Insert copied rows (history keeps its ids) in one transaction; ``replace``
+        first empties the target."""
+        def tx(conn: Any) -> None:
+            if replace:
+                conn.execute("DELETE FROM workflow_history")
+                conn.execute("DELETE FROM workflow_instances")
+            for inst in instances:
+                self._insert_instance(conn, inst)
+            for entry in history:
+                self._insert_entry(conn, entry, keep_id=True)
+            self._after_load(conn)
+        self._tx(tx, write=True)
+
+    def _after_load(self, conn: Any) -> None:
+        """Hook: a dialect re-aligns its id generator after rows kept their ids."""
+
+
+class _ConnectionPool:
+    """A small bounded pool of SQLite connections shared by all threads.
+
+    A connection per thread would outlive its thread (the SDK's worker threads
+    come and go) and leak its file descriptors; here at most ``size`` connections
+    ever exist, and a caller waits for a free one.
+    """
+
+    def __init__(self, factory: Callable[[], sqlite3.Connection], size: int) -> None:
+        self._factory = factory
+        self._size = size
+        self._idle: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._opened = 0
+        self._cv = threading.Condition()
+
+    def acquire(self) -> sqlite3.Connection:
+        with self._cv:
+            while not self._idle and self._opened >= self._size:
+                self._cv.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1  # reserve the slot while connecting
+        try:
+            conn = self._factory()
+        except BaseException:
+            with self._cv:
+                self._opened -= 1
+                self._cv.notify()
+            raise
+        with self._cv:
+            self._all.append(conn)
+        return conn
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # never hand on a half-done transaction
+            conn.rollback()
+        with self._cv:
+            self._idle.append(conn)
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._opened -= len(self._all)
+            self._all.clear()
+            self._idle.clear()
+
+
+class SQLiteStore(Store):
+    """Instances and their history in one SQLite file.
+
+    Several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
+    ``version`` check; connections come from a bounded pool, so open file
+    descriptors stay flat however many worker threads come and go.
+    """
+
+    def __init__(self, path: Path, pool_size: int = 8) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._pool = _ConnectionPool(self._connect, pool_size)
+        self._migrated = False
+        self._migrate_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                with self._migrate_lock:
+                    if not self._migrated:
+                        self._migrate(conn)
+                        self._migrated = True
+            except BaseException:
+                conn.close()
+                raise
+        except PersistenceError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            read_only = "readonly" in str(exc).replace(" ", "") or (
+                self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)))
+            why = "it is read-only for this process" if read_only else str(exc)
+            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; "
+                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
+        return conn
+
+    @property
+    def connection(self) -> Any:
+        """``with store.connection as conn``: borrow a pooled connection (tests, tools)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def borrow() -> Iterator[sqlite3.Connection]:
+            conn = self._pool.acquire()
+            try:
+                yield conn
+            finally:
+                self._pool.release(conn)
+        return borrow()
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the schema forward; a database already current is only read, so a
+        read-only file fails on the write probe with a clear message, not here."""
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise PersistenceError(f"the database {self.location!r} has schema {current}, newer than this "
+                                   f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+        if current == SCHEMA_VERSION:
+            # Probe, without changing anything, that this process can write the file:
+            # a read-only one opens and reads fine, then fails on the first advance.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                conn.execute("ROLLBACK")
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if 0 < current < SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, SCHEMA_VERSION)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def open(self) -> "SQLiteStore":
+        with self.connection:
+            pass
+        return self
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        if not write:
+            with self.connection as conn:
+                return fn(conn)
+        # SQLite has one writer at a time.  Threads of this process queue on a lock
+        # instead of on the file lock, whose busy handler sleeps in steps of up to
+        # 100 ms (long tails under concurrent advances); other processes still
+        # meet the busy timeout.
+        with self._write_lock, self.connection as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+
+#: The seed name of the SQLite store, kept for embedders and scripts.
+StateStore = SQLiteStore
+
+#: PostgreSQL schema, one entry per version in ``orchestrator_schema_version``.
+#: The same two tables as SQLite, with JSONB and UTC timestamps; ``seq`` plays
+#: SQLite's ``rowid`` (insertion order, the tie-breaker of ``list``).
+PG_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE workflow_instances (
+        instance_id TEXT PRIMARY KEY,
+        workflow_name TEXT NOT NULL,
+        current_step_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        context JSONB NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL DEFAULT 0,
+        definition_hash TEXT NOT NULL DEFAULT '',
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        completed_at TIMESTAMPTZ,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY
+    );
+    CREATE TABLE workflow_history (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        instance_id TEXT NOT NULL REFERENCES workflow_instances(instance_id) ON DELETE CASCADE,
+        timestamp TIMESTAMPTZ NOT NULL,
+        step_name TEXT NOT NULL,
+        user_report JSONB,
+        outcome_status TEXT,
+        determined_next_step TEXT,
+        decided_by TEXT NOT NULL DEFAULT '',
+        reasoning TEXT NOT NULL DEFAULT '',
+        context_updates JSONB
+    );
+    CREATE INDEX idx_history_instance ON workflow_history(instance_id, id);
+    CREATE INDEX idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN awaiting_approval JSONB;
+    """,
+)
+PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
+#: Advisory lock key taken while migrating, so replicas starting together migrate once.
+PG_MIGRATION_LOCK = 0x6F726368  # "orch"
+PG_TIMEOUT_S = 5.0
+
+
+def _pg_time(column: str) -> str:
+    """A timestamptz read back as the same ISO-8601 UTC text SQLite stores."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
+class PostgresStore(Store):
+    """Instances and their history in PostgreSQL, shared by any number of replicas.
+
+    psycopg 3 with a bounded ``psycopg_pool`` pool; each borrowed connection is
+    checked first, so after a database restart the pool replaces dead connections
+    by itself.  Any driver failure (connection lost, failover, restart) is a
+    retryable ``PERSISTENCE_ERROR`` and the transaction is rolled back whole.
+    """
+
+    _P, _J, _T = "%s", "%s::jsonb", "%s::timestamptz"
+    _INSTANCE_READ = ("instance_id, workflow_name, current_step_name, status, context::text, version, "
+                      f"definition_hash, {_pg_time('created_at')}, {_pg_time('updated_at')}, "
+                      f"{_pg_time('completed_at')}, awaiting_approval::text")
+    _HISTORY_READ = (f"id, instance_id, {_pg_time('timestamp')}, step_name, user_report::text, outcome_status, "
+                     "determined_next_step, decided_by, reasoning, context_updates::text")
+    _ORDER = "seq"
+
+    def __init__(self, url: str, pool_size: int = 10, timeout_s: float = PG_TIMEOUT_S) -> None:
+        self.url = url
+        self.location = redact_url(url)
+        self.pool_size = pool_size
+        self.timeout_s = timeout_s
+        self._pool: Any = None
+        self._errors: tuple[type[BaseException], ...] = ()
+
+    def _scrub(self, text: str) -> str:
+        """Driver messages never name our password, but make sure."""
+        match = re.match(r"^[a-z][a-z0-9+.-]*://[^:@/?#]*:([^@/?#]+)@", self.url, flags=re.I)
+        return text.replace(match.group(1), "***") if match else text
+
+    def open(self) -> "PostgresStore":
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError:
+            raise ConfigError("WORKFLOW_DB_URL needs the PostgreSQL driver: "
+                              "pip install 'orchestrator-mcp[postgres]' (psycopg 3 and psycopg_pool)") from None
+        self._errors = (psycopg.Error, PoolTimeout)
+        connect_timeout = max(1, int(self.timeout_s))
+        try:
+            # One direct connection first: a wrong URL or a server that is down fails
+            # now with the driver's own reason, and migrations run before any pool.
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=connect_timeout) as conn:
+                self._migrate(conn)
+            self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
+                                        timeout=self.timeout_s, check=ConnectionPool.check_connection,
+                                        kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+                                        num_workers=2, name="orchestrator-mcp")
+            self._pool.open(wait=True, timeout=self.timeout_s)
+        except self._errors as exc:
+            self.close()
+            first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+            raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: {first}; "
+                                   "check WORKFLOW_DB_URL and that the server is up", retryable=False) from exc
+        return self
+
+    def _migrate(self, conn: Any) -> None:
+        """Create or bring the schema forward under an advisory lock (replicas may
+        start at once); a current schema is only read."""
+        if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current == PG_SCHEMA_VERSION:
+                return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS orchestrator_schema_version (version INTEGER PRIMARY KEY, "
+                         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current > PG_SCHEMA_VERSION:
+                raise PersistenceError(f"the database {self.location} has schema {current}, newer than this "
+                                       f"server's {PG_SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+            for version in range(current, PG_SCHEMA_VERSION):
+                conn.execute(PG_MIGRATIONS[version])
+                conn.execute("INSERT INTO orchestrator_schema_version (version) VALUES (%s)", (version + 1,))
+            if current < PG_SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, PG_SCHEMA_VERSION)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        import psycopg
+
+        try:
+            with self._pool.connection() as conn:
+                if not write:
+                    return fn(conn)
+                with conn.transaction():
+                    return fn(conn)
+        except psycopg.DataError as exc:
+            if "\\u0000" in str(exc) or "0x00" in str(exc):
+                raise InvalidArgument("PostgreSQL cannot store the NUL character (\\u0000) in text or JSON; "
+                                      "remove it from the report or context") from exc
+            raise self._fault(exc) from exc
+        except self._errors as exc:
+            raise self._fault(exc) from exc
+
+    def _fault(self, exc: BaseException) -> PersistenceError:
+        first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("PostgreSQL error (%s): %s", type(exc).__name__, first)
+        return PersistenceError(f"the state database is unavailable ({type(exc).__name__}: {first[:200]}); "
+                                "nothing changed: retry the same call shortly")
+
+    def _after_load(self, conn: Any) -> None:
+        conn.execute("SELECT setval(pg_get_serial_sequence('workflow_history', 'id'), "
+                     "COALESCE((SELECT MAX(id) FROM workflow_history), 0) + 1, false)")
+
+
+def open_store(config: Config) -> Store:
+    """The configured store, opened: PostgreSQL when a URL is set, else the SQLite file."""
+    if config.db_url:
+        return PostgresStore(config.db_url, config.db_pool_size).open()
+    return SQLiteStore(config.db_path, config.db_pool_size).open()
+
+
+def store_for(target: str, pool_size: int = 2) -> Store:
+    """A store for a ``migrate-db`` argument: a PostgreSQL URL or a SQLite file path."""
+    if is_postgres_url(target):
+        return PostgresStore(target, pool_size)
+    return SQLiteStore(Path(target).expanduser(), pool_size)
 
 
 # =============================================================================
@@ -2898,9 +3275,9 @@ def check_json(name: str, value: Any) -> dict[str, Any]:
 
 
 class Engine:
-    """The workflow rules.  Thread-safe: all shared state lives in SQLite."""
+    """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
-    def __init__(self, library: Library, store: StateStore,
+    def __init__(self, library: Library, store: Store,
                  decider: "StubDecider | AgentDecider | LLMDecider") -> None:
         self.library = library
         self.store = store
@@ -3942,7 +4319,7 @@ def build_server(engine: Engine, config: Config) -> Any:
 
 def create_app(config: Config) -> tuple[Any, Engine]:
     """Wire configuration, library, store, decider and engine into a server."""
-    store = StateStore(config.db_path).open()
+    store = open_store(config)
     engine = Engine(Library(config.workflow_roots), store, make_decider(config))
     return build_server(engine, config), engine
 
@@ -4779,9 +5156,9 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
     return f"{seconds}s ago"
 
 
-def _engine(config: Config, decider: "StubDecider | LLMDecider | None" = None) -> Engine:
+def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | None" = None) -> Engine:
     """The same engine and database the server uses; SQLite's WAL lets both run at once."""
-    return Engine(Library(config.workflow_roots), StateStore(config.db_path).open(), decider or StubDecider())
+    return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider())
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
@@ -5010,9 +5387,9 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
 
 def cmd_approve(args: argparse.Namespace, config: Config) -> int:
     """A person approves (or rejects) leaving a gated step, from outside any MCP client."""
-    store = StateStore(config.db_path).open()
+    engine = _engine(config)  # the configured store: the SQLite file or PostgreSQL
+    store = engine.store
     try:
-        engine = Engine(Library(config.workflow_roots), store, StubDecider())
         progress = engine.approve(args.instance_id, not args.reject, args.comment,
                                   f"{_user()} (orchestrator-mcp approve)")
         _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
@@ -5183,6 +5560,37 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy every instance and history row from one store to another (SQLite or
+    PostgreSQL, either direction), in one target transaction, then compare counts."""
+    for given in (args.source, args.target):
+        if not given.strip():
+            raise ConfigError("migrate-db needs --from and --to: a SQLite file path or a postgresql:// URL")
+    if not is_postgres_url(args.source) and not Path(args.source).expanduser().is_file():
+        raise ConfigError(f"migrate-db: the source {args.source!r} is not an existing SQLite file")
+    if (is_postgres_url(args.source) == is_postgres_url(args.target)
+            and (args.source == args.target if is_postgres_url(args.source)
+                 else Path(args.source).expanduser().resolve() == Path(args.target).expanduser().resolve())):
+        raise ConfigError("migrate-db: --from and --to are the same database")
+    source, target = store_for(args.source).open(), store_for(args.target).open()
+    try:
+        existing = target.counts()
+        if any(existing) and not args.force:
+            raise ConfigError(f"migrate-db: the target {target.location} already holds {existing[0]} instances "
+                              f"and {existing[1]} history rows; pass --force to replace them")
+        instances, history = source.dump()
+        target.load(instances, history, replace=any(existing))
+        copied, expected = target.counts(), (len(instances), len(history))
+        if copied != expected:
+            raise PersistenceError(f"migrate-db: the target has {copied[0]} instances and {copied[1]} history "
+                                   f"rows after the copy, expected {expected[0]} and {expected[1]}",
+                                   retryable=False)
+        _out(f"copied {expected[0]} instances and {expected[1]} history rows from {source.location} "
+             f"to {target.location}; counts verified")
+        return 0
+    finally:
+        source.close()
+        target.close()
 # -- workflow tests: ``check`` lints scenarios, ``test`` runs them -----------
 
 
@@ -5634,7 +6042,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the calling agent decides "
                         "steps without a # Transitions match (AI_PROVIDER=agent)")
         log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
-                 config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
+                 describe_db(config), os.pathsep.join(str(r) for r in config.workflow_roots))
         if listener is None:
             server.run("stdio")
         else:
@@ -5649,8 +6057,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                             f"http://{args.host}:*"}))
             else:
                 security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+            # Streamable HTTP sessions live in one process's memory: a request carrying a
+            # session id that another replica created would be refused.  With a shared
+            # PostgreSQL store (the scale-out set-up) serve stateless HTTP instead, so any
+            # replica answers any request and a load balancer needs no session affinity.
             app = server.streamable_http_app(streamable_http_path="/mcp", host=args.host,
-                                             transport_security=security)
+                                             transport_security=security, stateless_http=bool(config.db_url))
             if config.auth_token:
                 app = _bearer_guard(app, config.auth_token)
             log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, listener.getsockname()[1])
@@ -5674,7 +6086,7 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
         engine.store.close()
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {config.db_path}; "
+    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {describe_db(config)}; "
          "Ctrl-C stops)")
     try:
         httpd.serve_forever()
@@ -5687,10 +6099,10 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
 
 
 COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui",
-            "approve", "test")
+            "approve", "test", "migrate-db")
 
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
-GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--provider", "--model", "--endpoint", "--log-level")
+GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--db-url", "--provider", "--model", "--endpoint", "--log-level")
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> None:
@@ -5705,6 +6117,9 @@ def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> No
                         help="workflow root (repeatable; default WORKFLOW_DEFINITIONS_DIR or the bundled library)")
     parser.add_argument("--db", metavar="FILE", default=default,
                         help="SQLite state file (default WORKFLOW_DB_PATH or per-user)")
+    parser.add_argument("--db-url", metavar="URL", default=default,
+                        help="PostgreSQL state store, postgresql://... (default WORKFLOW_DB_URL); needs the "
+                             "[postgres] extra")
     parser.add_argument("--provider", choices=PROVIDERS, default=default, help="decider (default AI_PROVIDER or auto)")
     parser.add_argument("--model", default=default, help="model id (default GEMINI_MODEL_NAME / AI_MODEL_NAME)")
     parser.add_argument("--endpoint", default=default, help="LLM base URL (default AI_SERVICE_ENDPOINT)")
@@ -5771,6 +6186,12 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--min-accuracy", type=_min_accuracy, default=1.0, metavar="X",
                       help="pass when LLM cases are at least this right (0.85 or 85%%; default 1)")
     test.add_argument("--json", action="store_true", help="print the results as JSON")
+    migrate = command("migrate-db", "copy all instances and history between SQLite files and PostgreSQL")
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL",
+                         help="the database to copy from: a SQLite file or postgresql://...")
+    migrate.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL",
+                         help="the database to copy into (created and migrated when needed)")
+    migrate.add_argument("--force", action="store_true", help="replace the target's rows if it is not empty")
     return parser
 
 
@@ -5803,8 +6224,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         setup_logging(early_level if early_level in LOG_LEVELS else "info")
         if args.command == "check":
             return cmd_check(args, env)
+        if args.command == "migrate-db":
+            return cmd_migrate_db(args)
         config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
-                             model=args.model, endpoint=args.endpoint, log_level=args.log_level)
+                             model=args.model, endpoint=args.endpoint, log_level=args.log_level,
+                             db_url=args.db_url)
         setup_logging(config.log_level)
         handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
                    "list": cmd_list, "status": cmd_status, "cancel": cmd_cancel, "workflows": cmd_workflows,
@@ -5827,6 +6251,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2 if isinstance(exc, PersistenceError) else 1
     except KeyboardInterrupt:
         return 130
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -68,11 +68,19 @@ def simple_workflow(root: Path, name: str, steps: list[tuple[str, dict[str, str]
 
 
 def make_app(tmp_path: Path, roots: list[Path] | None = None, **env: str) -> tuple[Any, om.Engine]:
-    base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
+    """A server on a SQLite file in ``tmp_path``, or on PostgreSQL in a test that
+    runs on both stores (see ``backend`` in the state-store section)."""
+    if _BACKEND["url"] and "WORKFLOW_DB_PATH" not in env:
+        base = {"WORKFLOW_DB_URL": _BACKEND["url"], "AI_PROVIDER": "stub"}
+    else:
+        base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
     if roots:
         base["WORKFLOW_DEFINITIONS_DIR"] = os.pathsep.join(str(r) for r in roots)
     base.update(env)
-    return om.create_app(om.Config.load(base))
+    server, engine = om.create_app(om.Config.load(base))
+    if _BACKEND["opened"] is not None:
+        _BACKEND["opened"].append(engine.store)  # closed when the test ends
+    return server, engine
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -181,6 +189,35 @@ def test_bad_configuration_is_one_line_and_exit_2(env: dict[str, str], words: st
     assert code == 2 and captured.out == ""
     lines = [ln for ln in captured.err.splitlines() if ln.startswith("orchestrator-mcp:")]
     assert len(lines) == 1 and words.split()[0] in lines[0] and "Traceback" not in captured.err
+
+
+def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    url = f"postgresql://orch:hunter2-pw@127.0.0.1:{free_port()}/db"  # nothing listens there
+    config = om.Config.load({"WORKFLOW_DB_URL": url})
+    assert config.db_url == url and "hunter2" not in repr(config)
+    assert om.describe_db(config) == url.replace("hunter2-pw", "***")
+    assert om.Config.load({}, db_url=url).db_url == url  # --db-url
+    assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
+    cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": url}, ["--db", str(tmp_path / "s.db")], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must start with postgresql://"),
+             ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
+             ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
+    for env, flags, words in cases:
+        code = om.main(["serve", *flags], env={"AI_PROVIDER": "stub", **env})
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == "", words
+        assert len(captured.err.strip().splitlines()) == 1 and words in captured.err, captured.err
+        assert "hunter2" not in captured.err and "Traceback" not in captured.err
+    # Without the [postgres] extra (the driver cannot be imported): one line naming what to install.
+    script = ("import sys; sys.modules['psycopg'] = None; import orchestrator_mcp as om; "
+              f"sys.exit(om.main(['serve'], env={{'WORKFLOW_DB_URL': {url!r}, 'AI_PROVIDER': 'stub'}}))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(HERE), timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "orchestrator-mcp: WORKFLOW_DB_URL needs the PostgreSQL driver: pip install 'orchestrator-mcp[postgres]' "
+        "(psycopg 3 and psycopg_pool)"]
 
 
 def test_unwritable_db_path_exits_2_without_traceback(tmp_path: Path) -> None:
@@ -713,24 +750,154 @@ def test_random_scenario_markdown_never_breaks_the_parser(tmp_path: Path) -> Non
 # =============================================================================
 
 
+# -- a real PostgreSQL for the tests ----------------------------------------------
+#
+# Debian's ``postgresql`` package (``.ci/run`` installs it when ``initdb`` is
+# missing), started once per session as a non-root user (``initdb`` refuses
+# root) in a temporary directory on a free loopback port, with password
+# authentication over TCP.  Tests that need it skip, saying why, only when no
+# server binaries exist or the cluster cannot start.
+
+PG_PASSWORD = "pg-s3cret-pw"
+
+
+class PgCluster:
+    """A throwaway PostgreSQL server: ``initdb`` + ``pg_ctl`` as a non-root user."""
+
+    def __init__(self, durable: bool = False) -> None:
+        """``durable`` keeps fsync on (benchmarks); tests spare the disk."""
+        import glob
+        import pwd
+        import shutil
+        import tempfile
+
+        found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                                                           reverse=True)), None)
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries (initdb); install Debian's postgresql package")
+        self.bin = Path(found).parent
+        self.user = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self.user = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            if self.user is None:
+                raise RuntimeError("running as root and no 'postgres' user to run the server as")
+        self.dir = Path(tempfile.mkdtemp(prefix="orch-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.durable = durable
+        (self.dir / "pw").write_text(PG_PASSWORD + "\n")
+        if self.user is not None:
+            os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
+            os.chown(self.dir / "pw", self.user.pw_uid, self.user.pw_gid)
+        self._pg("initdb", "-D", str(self.data), "-U", "orch", "--pwfile", str(self.dir / "pw"),
+                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+        self.start()
+        self.admin_url = f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+        self._schemas = 0
+
+    def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        kwargs: dict[str, Any] = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
+        proc = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, cwd=str(self.dir),
+                              timeout=120, **kwargs)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stderr.strip()[-500:]}")
+        return proc
+
+    def start(self) -> None:
+        # fsync=off only spares the disk: a server crash (``stop -m immediate``) still
+        # keeps every commit, since the operating system holds the written WAL.
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
+                + ("" if self.durable else " -c fsync=off"))
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", opts, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, schema: str) -> str:
+        """A URL whose connections see only ``schema``: a fresh, empty database per test."""
+        return (f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+                f"?options=-csearch_path%3D{schema}")
+
+    def fresh_url(self) -> str:
+        import psycopg
+
+        self._schemas += 1
+        schema = f"t{os.getpid()}_{self._schemas}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        return self.url(schema)
+
+    def close(self) -> None:
+        import shutil
+
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Any:
+    """The session's PostgreSQL server, or a skip that says why it cannot run."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the [postgres] extra: pip install -e '.[test,postgres]'")
+    try:
+        cluster = PgCluster()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot start a PostgreSQL server: {exc}")
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: Any, tmp_path: Path) -> Any:
+    """Runs a test once per store: ``make_app`` and ``new_store`` then use that store."""
+    url = request.getfixturevalue("pg").fresh_url() if request.param == "postgres" else None
+    _BACKEND.update(url=url, opened=[])
+    yield request.param
+    for store in _BACKEND["opened"]:
+        store.close()
+    _BACKEND.update(url=None, opened=None)
+
+
+#: The store the current test runs against (set by the ``backend`` fixture).
+_BACKEND: dict[str, Any] = {"url": None, "opened": None}
+BOTH_BACKENDS = pytest.mark.usefixtures("backend")
+
+
+def new_store(tmp_path: Path) -> om.Store:
+    """An open, empty store of the current backend."""
+    store = (om.PostgresStore(_BACKEND["url"]) if _BACKEND["url"] else om.SQLiteStore(tmp_path / "s.db")).open()
+    _BACKEND["opened"].append(store)
+    return store
+
+
 def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "state.sqlite"
     store = om.StateStore(path).open()
-    conn = store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
+    with store.connection as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {"k": 1}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
-    conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
-    assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
+    with store.connection as conn:
+        conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
+        assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
     store.close()
 
 
+@BOTH_BACKENDS
 def test_store_version_check_refuses_a_stale_writer(tmp_path: Path) -> None:
-    store = om.StateStore(tmp_path / "s.db").open()
+    store = new_store(tmp_path)
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
@@ -767,6 +934,65 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(om.PersistenceError, match="newer than this server"):
         om.StateStore(path).open()
+
+
+@BOTH_BACKENDS
+def test_nul_characters_are_stored_by_sqlite_and_refused_clearly_by_postgres(tmp_path: Path, backend: str) -> None:
+    """PostgreSQL cannot hold U+0000 in text or JSONB: there it is INVALID_ARGUMENT
+    and nothing is stored; SQLite keeps it."""
+    store = new_store(tmp_path)
+    now = om.utcnow()
+    inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
+    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    for bad in ({"ctx": "a\u0000b"}, {}):
+        after = om.dataclasses.replace(inst, context=bad, current_step_name="B")
+        entry = om.HistoryEntry("i1", now, "A\u0000" if not bad else "A", None, "x", "B", "stub", "")
+        if backend == "sqlite":
+            inst = store.update(inst, after, entry)
+            continue
+        with pytest.raises(om.InvalidArgument, match="NUL"):
+            store.update(inst, after, entry)
+        assert store.get("i1").version == 0 and len(store.history("i1", 10)) == 1  # nothing stored
+    if backend == "sqlite":
+        assert store.get("i1").context == {} and store.history("i1", 10)[-1].step_name == "A\u0000"
+
+
+def test_postgres_pool_is_bounded_by_its_setting(tmp_path: Path, pg: Any) -> None:
+    """Twelve threads at once through a pool of 3: PostgreSQL sees at most 3
+    connections from the server (counted by the server, in pg_stat_activity)."""
+    import psycopg
+
+    url = pg.fresh_url() + "&application_name=bounded-pool-test"
+    config = om.Config.load({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "3", "AI_PROVIDER": "stub"})
+    store = om.open_store(config)
+    now = om.utcnow()
+    store.create(om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now),
+                 om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            while not stop.is_set():
+                seen.append(conn.execute("SELECT COUNT(*) FROM pg_stat_activity "
+                                         "WHERE application_name = 'bounded-pool-test'").fetchone()[0])
+                time.sleep(0.01)
+
+    def reads() -> None:
+        for _ in range(30):
+            assert store.get("i1").status == om.RUNNING and len(store.history("i1", 5)) == 1
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=reads) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    watcher.join()
+    store.close()
+    assert seen and 2 <= max(seen) <= 3, seen  # it did grow under load, and stopped at the setting
 
 
 # =============================================================================
@@ -1407,6 +1633,7 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
         err(await c.call_tool("validate_workflow", {"workflow_name": "NOPE"}), "DEFINITION_NOT_FOUND")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1435,6 +1662,7 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_stub_refuses_a_status_the_step_does_not_route(tmp_path: Path) -> None:
     server, _ = make_app(tmp_path, [BUNDLED])
@@ -1540,9 +1768,10 @@ async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flo
         assert status["history"][1]["report"] == {"status": "error"} and status["created_at"].endswith("Z")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     value = {"int": 1, "float": 2.5, "bool": False, "null": None, "list": [1, "two", {"three": 3}],
              "nested": {"deep": {"deeper": ["x"]}}, "unicode": "žluťoučký 🐍", "empty": {}}
     async with client(server) as c:
@@ -1550,13 +1779,13 @@ async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> No
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
                                                       "context_updates": {"int": 2, "added": [True]}}))
         assert p["current_context"] == {**value, "int": 2, "added": [True]}
-    stored = db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances WHERE instance_id = ?", iid)
-    assert json.loads(stored[0][0]) == {**value, "int": 2, "added": [True]}
+    assert engine.store.get(iid).context == {**value, "int": 2, "added": [True]}
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     async with client(server) as c:
         iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
         args = {"instance_id": iid, "report": {"step_id": "One", "status": "success", "result": [1]}}
@@ -1564,13 +1793,13 @@ async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> N
         again = ok(await c.call_tool("advance_workflow", args))
         assert first["next_step"] == again["next_step"] and again["decided_by"] == "replay"
         assert again["reasoning"] == first["reasoning"]
-        count = db_rows(tmp_path / "state.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE instance_id = ?", iid)
-        assert count == [(2,)]  # STARTED + one transition
+        assert len(engine.store.history(iid, 100)) == 2  # STARTED + one transition
         changed = {**args, "report": {**args["report"], "result": [2]}}
         e = err(await c.call_tool("advance_workflow", changed), "STEP_MISMATCH")
         assert e["current_step_name"] == "Two" and "resume_workflow" in e["message"]
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1599,6 +1828,7 @@ async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -
         assert status["current_step_name"] == "One" and len(status["history"]) == 1  # nothing moved
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1629,6 +1859,7 @@ async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> 
         assert history[-1]["report"]["assumed_current_step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1646,6 +1877,7 @@ async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> N
         assert r["status"] == "RUNNING" and r["next_step"]["step_name"] == "One"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1666,6 +1898,7 @@ async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -
         assert r["next_step"]["step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", BUNDLED_NAMES)
 async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: str) -> None:
@@ -1699,6 +1932,7 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
         assert p["status"] == "COMPLETED", seen
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1741,6 +1975,58 @@ async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path
         simple_workflow(flows, "ADDED_LATER", [("Only", None)])
         assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
 
+
+def line_workflow(root: Path, n: int) -> Path:
+    """S1 -> S2 -> ... -> Sn -> FINISH, each by a ``success`` transition."""
+    return simple_workflow(root, "LINE", [(f"S{i}", {"success": f"S{i + 1}" if i < n else "FINISH"})
+                                          for i in range(1, n + 1)])
+
+
+@pytest.mark.anyio
+async def test_database_stop_mid_run_is_retryable_then_recovers_without_gaps(tmp_path: Path, pg: Any) -> None:
+    """``pg_ctl stop -m immediate`` in the middle of a run: calls answer a retryable
+    PERSISTENCE_ERROR and change nothing; after a restart the same calls succeed
+    and the history has every step exactly once."""
+    root = line_workflow(tmp_path / "wf", 6)
+    store = om.PostgresStore(pg.fresh_url(), pool_size=4, timeout_s=1.0).open()
+    engine = om.Engine(om.Library([root]), store, om.StubDecider())
+    server = om.build_server(engine, om.Config.load({"AI_PROVIDER": "stub"}))
+    try:
+        async with client(server) as c:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LINE"}))["instance_id"]
+            for step in ("S1", "S2"):
+                ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                          "report": {"step_id": step, "status": "success"}}))
+            pg.stop("immediate")
+            try:
+                call = {"instance_id": iid, "report": {"step_id": "S3", "status": "success"}}
+                for tool, args in (("advance_workflow", call), ("get_workflow_status", {"instance_id": iid}),
+                                   ("start_workflow", {"workflow_name": "LINE"})):
+                    e = err(await c.call_tool(tool, args), "PERSISTENCE_ERROR")
+                    assert e["retryable"] is True and "retry" in e["message"] and PG_PASSWORD not in e["message"]
+            finally:
+                pg.start()
+            deadline = time.monotonic() + 30
+            while True:  # the pool replaces its dead connections by itself
+                result = await c.call_tool("advance_workflow", call)
+                if not result.is_error or time.monotonic() > deadline:
+                    break
+                err(result, "PERSISTENCE_ERROR")
+                await anyio.sleep(0.2)
+            assert ok(result)["next_step"]["step_name"] == "S4"
+            for step in ("S4", "S5", "S6"):
+                p = ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                              "report": {"step_id": step, "status": "success"}}))
+            assert p["status"] == "COMPLETED"
+        history = store.history(iid, 100)
+        assert [h.step_name for h in history] == ["S1", "S1", "S2", "S3", "S4", "S5", "S6"]
+        assert [h.decided_by for h in history] == ["start"] + ["transition"] * 6
+        assert [h.id for h in history] == sorted({h.id for h in history})
+        assert store.get(iid).version == 6
+    finally:
+        store.close()
+
+
 def free_port() -> int:
     import socket
 
@@ -1758,8 +2044,8 @@ class HttpServer:
         self.proc = subprocess.Popen(
             [sys.executable, str(MODULE), "serve", "--transport", "http", "--port", str(self.port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite"), "AI_PROVIDER": "stub",
-                 "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env})
+            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env,
+                 **({} if "WORKFLOW_DB_URL" in env else {"WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite")})})
         import socket
 
         deadline = time.monotonic() + 30
@@ -1908,8 +2194,8 @@ async def test_required_evidence_is_checked_before_anything_moves(tmp_path: Path
 
 
 @pytest.mark.anyio
-async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path, gated: Path) -> None:
-    server, engine = make_app(tmp_path, [gated])
+async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path, gated: Path, backend: str) -> None:
+    server, engine = make_app(tmp_path, [gated])  # on SQLite and on PostgreSQL
     async with client(server) as c:
         tools = (await c.list_tools()).tools
         for tool in tools:  # no tool offers an argument that could stand for an approval
@@ -2290,6 +2576,180 @@ def test_two_processes_advance_one_instance_once(tmp_path: Path, same_report: bo
     assert moves == [(1,)] and engine.store.get(iid).current_step_name == "Two"
 
 
+# -- scale-out: replicas sharing one PostgreSQL --------------------------------
+
+
+def http_tool(session: Any, url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One stateless streamable-HTTP tool call (no session id), as a load balancer
+    may send it to any replica; returns the tool result."""
+    response = session.post(url, timeout=30, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                                   "params": {"name": name, "arguments": arguments}},
+                            headers={"Accept": "application/json, text/event-stream"})
+    response.raise_for_status()
+    data = [ln[5:] for ln in response.text.splitlines() if ln.startswith("data:")]
+    return json.loads(data[-1] if data else response.text)["result"]
+
+
+def test_replicas_share_postgres_steps_move_once_and_kill_9_loses_nothing(tmp_path: Path, pg: Any) -> None:
+    """Two server processes on their own ports, one database.  Clients race on a
+    shared instance and on their own ones through both; one replica is killed
+    with SIGKILL mid-burst and the clients carry on through the other."""
+    import requests
+
+    root = line_workflow(tmp_path / "wf", 40)
+    loop_workflow(root)
+    url = pg.fresh_url()
+    replicas = [HttpServer(tmp_path, WORKFLOW_DB_URL=url, WORKFLOW_DEFINITIONS_DIR=str(root), LOG_LEVEL="warning")
+                for _ in range(2)]  # quiet: nobody reads their stderr pipes until the end
+    dead: set[int] = set()
+    acked: dict[str, list[int]] = {}
+    problems: list[Any] = []
+    with requests.Session() as s:
+        shared = http_tool(s, replicas[0].url, "start_workflow", {"workflow_name": "LINE"})["structuredContent"]
+        shared_id = shared["instance_id"]
+
+    def call(session: Any, turn: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Round-robin over live replicas; a refused connection moves to the next one
+        and repeats the same call (a replayed retry if the first one was stored)."""
+        last: Exception | None = None
+        for attempt in range(4):
+            index = (turn + attempt) % 2
+            if index in dead:
+                continue
+            try:
+                return http_tool(session, replicas[index].url, name, args)
+            except requests.RequestException as exc:
+                last = exc
+                dead.add(index) if replicas[index].proc.poll() is not None else time.sleep(0.05)
+        raise AssertionError(f"no replica answered: {last!r}")
+
+    def client_loop(name: str) -> None:
+        own_acked: list[int] = []
+        with requests.Session() as session:
+            own = call(session, 0, "start_workflow", {"workflow_name": "LOOP"})["structuredContent"]["instance_id"]
+            for turn in range(1, 41):
+                try:
+                    status = call(session, turn, "get_workflow_status", {"instance_id": shared_id,
+                                                                         "history_limit": 0})["structuredContent"]
+                    if status["status"] == "RUNNING":
+                        step = status["current_step_name"]
+                        result = call(session, turn, "advance_workflow", {"instance_id": shared_id, "report": {
+                            "step_id": step, "status": "success", "by": name}})
+                        if result.get("isError"):
+                            code = json.loads(result["content"][0]["text"])["error"]["code"]
+                            if code not in ("CONFLICT", "STEP_MISMATCH", "INSTANCE_NOT_RUNNING"):
+                                problems.append((name, code))
+                    result = call(session, turn + 1, "advance_workflow", {"instance_id": own, "report": {
+                        "step_id": "Loop", "status": "again", "seq": turn}})
+                    if result.get("isError"):
+                        problems.append((name, result["content"][0]["text"]))
+                    else:
+                        own_acked.append(turn)
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    problems.append((name, repr(exc)))
+        acked[own] = own_acked
+
+    try:
+        threads = [threading.Thread(target=client_loop, args=(f"c{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        replicas[1].proc.send_signal(signal.SIGKILL)  # mid-burst
+        replicas[1].proc.wait(timeout=30)
+        for t in threads:
+            t.join(timeout=120)
+        assert not problems, problems[:5]
+        assert 1 in dead  # the clients did notice the kill and carried on
+    finally:
+        replicas[0].stop()
+        replicas[1].proc.kill() if replicas[1].proc.poll() is None else None
+    store = om.PostgresStore(url).open()
+    try:
+        moved = [h for h in store.history(shared_id, 1000) if h.decided_by == "transition"]
+        expected = [f"S{i}" for i in range(1, len(moved) + 1)]
+        assert [h.step_name for h in moved] == expected and len(moved) >= 10  # each step exactly once, in order
+        assert store.get(shared_id).version == len(moved)
+        for iid, seqs in acked.items():
+            stored = [h.user_report["seq"] for h in store.history(iid, 1000) if h.decided_by == "transition"]
+            assert stored == sorted(set(stored)) and set(seqs) <= set(stored)  # all acknowledged, none twice
+            assert store.get(iid).version == len(stored)
+        assert len(acked) == 6
+    finally:
+        store.close()
+
+
+def readme_block(after: str, lang: str = "bash") -> str:
+    """The first fenced ``lang`` block after the line ``after`` in README.md."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index(after):]
+    start = rest.index(f"```{lang}\n") + len(f"```{lang}\n")
+    return rest[start:rest.index("```", start)]
+
+
+def test_readme_two_replica_recipe_runs_verbatim(tmp_path: Path, pg: Any) -> None:
+    """The README's scale-out recipe, run by bash as written: only the database URL
+    and the two ports are swapped for the test's own."""
+
+    import requests
+
+    recipe = readme_block("**Two replicas against one database**")
+    assert "pip install 'orchestrator-mcp[postgres]'" in (HERE / "README.md").read_text()
+    assert "postgres = [" in (HERE / "pyproject.toml").read_text()  # the extra the README names exists
+    url, ports = pg.fresh_url(), [free_port(), free_port()]
+    assert "postgresql://orch:secret@127.0.0.1:5432/orchestrator" in recipe
+    script = recipe.replace("postgresql://orch:secret@127.0.0.1:5432/orchestrator", url)
+    script = script.replace("--port 8765", f"--port {ports[0]}").replace("--port 8766", f"--port {ports[1]}")
+    home = tmp_path / "home"
+    sqlite_file = home / ".local" / "share" / "orchestrator-mcp" / "workflows.sqlite"
+    _, engine = make_app(tmp_path, [BUNDLED], WORKFLOW_DB_PATH=str(sqlite_file))
+    old = engine.start("JOKE_GENERATOR").instance_id  # a run from the SQLite days, brought along
+    engine.store.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_DATA_HOME", "WORKFLOW_DB_PATH")}
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "orchestrator-mcp").exists():  # not installed as a script: the same entry point
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "orchestrator-mcp").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{MODULE}" "$@"\n')
+        (bin_dir / "orchestrator-mcp").chmod(0o755)
+    env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+               AI_PROVIDER="stub", LOG_LEVEL="warning", WORKFLOW_DEFINITIONS_DIR=str(BUNDLED))
+    log = tmp_path / "recipe.out"
+    with log.open("w") as out:  # a file, not a pipe: the servers live on after bash exits
+        shell = subprocess.Popen(["bash", "-e", "-c", script], env=env, start_new_session=True, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    try:
+        assert shell.wait(timeout=60) == 0, log.read_text()
+        assert "copied 1 instances and 1 history rows" in log.read_text()
+        urls = [f"http://127.0.0.1:{port}/mcp" for port in ports]
+        with requests.Session() as s:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    for u in urls:
+                        http_tool(s, u, "list_workflows", {})
+                    break
+                except requests.RequestException:
+                    assert time.monotonic() < deadline, "the recipe's servers did not start"
+                    time.sleep(0.1)
+            moved = http_tool(s, urls[0], "advance_workflow", {"instance_id": old, "report": {
+                "step_id": "Pick a Topic", "status": "success"}})["structuredContent"]
+            seen = http_tool(s, urls[1], "get_workflow_status", {"instance_id": old})["structuredContent"]
+            assert seen["current_step_name"] == moved["next_step"]["step_name"] != "Pick a Topic"
+
+        async def sdk_client() -> dict[str, Any]:  # the MCP SDK's own client, as agents connect
+            from mcp import Client
+
+            async with Client(urls[1]) as c:
+                return ok(await c.call_tool("get_workflow_status", {"instance_id": old}))
+
+        assert anyio.run(sdk_client)["current_step_name"] == seen["current_step_name"]
+    finally:
+        try:
+            os.killpg(shell.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
 # -- torture: crashes, races, hostile input -----------------------------------
 
 
@@ -2651,6 +3111,49 @@ async def test_hanging_provider_leaves_reads_prompt(tmp_path: Path, fake: FakeLL
         release.set()
 
 
+def db_descriptors(db: Path) -> int:
+    """Open file descriptors of this process that point at the SQLite file or its -wal/-shm."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += target.startswith(str(db))
+    return count
+
+
+def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
+    """Bursts of 8 concurrent advances from threads that then die: a connection
+    per thread used to outlive its thread (3 -> 19 -> 35 descriptors, +16 a
+    burst); the pool (2 connections here) bounds the count, so once the pool is
+    full it stays flat however many bursts come."""
+    root = loop_workflow(tmp_path / "wf")
+    db = tmp_path / "fd.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db), WORKFLOW_DB_POOL_SIZE="2")
+    ids = [engine.start("LOOP").instance_id for _ in range(8)]
+    counts, failures = [], []
+
+    def advance(iid: str) -> None:
+        try:
+            engine.advance(iid, {"status": "again"})
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    for _ in range(8):
+        threads = [threading.Thread(target=advance, args=(iid,)) for iid in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        counts.append(db_descriptors(db))
+    assert not failures
+    assert all(len(engine.store.history(iid, 100)) == 9 for iid in ids)  # STARTED + 8 advances each
+    assert 0 < max(counts) <= 3 * 2 and counts[-4:] == [counts[-1]] * 4, counts
+    engine.store.close()
+    assert db_descriptors(db) == 0
+
+
 def test_directory_links_never_make_hot_reload_walk_forever(tmp_path: Path) -> None:
     root = simple_workflow(tmp_path, "LOOPY", [("A", None), ("B", None)])
     for name, target in (("a", "."), ("b", "."), ("x", "/usr")):
@@ -2826,6 +3329,48 @@ def test_missing_dependencies_is_one_line_naming_the_install(tmp_path: Path) -> 
         "pip install mcp requests (or run: uv run orchestrator_mcp.py)"]
     checked = subprocess.run([*bare, str(MODULE), "check"], capture_output=True, text=True, env=env, timeout=60)
     assert checked.returncode == 0 and "9 valid, 0 invalid" in checked.stdout  # check needs no dependency
+
+
+def test_read_only_db_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A current, valid database file the server cannot write: one stderr line,
+    exit 2, no traceback (it used to migrate, writing ``user_version``, on every
+    start and die with a traceback).
+
+    Tests run as root, which ignores permission bits, so the file is made
+    immutable (``chattr +i``): the kernel refuses every write to it, for root
+    too, while its folder stays writable, exactly a read-only file.  Where the
+    file system has no such flag, the folder is bind-mounted read-only in a
+    private mount namespace (``unshare -m``) instead.  As an ordinary user, mode
+    0444 is enough."""
+    import shutil
+
+    folder = tmp_path / "ro"
+    db = folder / "state.sqlite"
+    om.StateStore(db).open().close()
+    env = {**os.environ, "WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub"}
+    command = [sys.executable, str(MODULE), "serve"]
+    immutable = False
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode == 0:
+        immutable = True
+    elif shutil.which("unshare"):
+        command = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" '
+                   '&& exec "$@"', str(folder), *command]
+    else:
+        pytest.skip("running as root without chattr or unshare: cannot make a file read-only")
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"orchestrator-mcp: PERSISTENCE_ERROR: cannot use the state database {str(db)!r}: it is read-only "
+        "for this process; set WORKFLOW_DB_PATH to a writable file"], proc.stderr
 
 
 @pytest.mark.anyio
@@ -3905,3 +4450,50 @@ def test_readme_agent_and_approval_commands_run_verbatim(tmp_path: Path, gated: 
     assert [(h.outcome_status, h.report["comment"]) for h in history if h.decided_by == "approval"] == [
         ("APPROVED", "diff reviewed"), ("REJECTED", "split the commit")]
     assert engine.status(iid).current_step_name == "Ship"  # approved Review -> Ship; rejected Ship -> Ship
+
+
+def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path: Path, pg: Any) -> None:
+    root = line_workflow(tmp_path / "wf", 3)
+    source = tmp_path / "from.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(source))
+    ids = [engine.start("LINE", {"n": i, "text": "žluťoučký 🐍", "nested": {"list": [1, 2.5, None]}}).instance_id
+           for i in range(5)]
+    for n, iid in enumerate(ids):
+        for step in [f"S{k}" for k in range(1, min(n, 3) + 1)]:
+            engine.advance(iid, {"step_id": step, "status": "success", "n": n})
+    engine.cancel(ids[0], "changed my mind")
+    engine.store.close()
+    before = om.SQLiteStore(source).open()
+    want = before.dump()
+    before.close()
+    url = pg.fresh_url()
+    proc = run_cli("migrate-db", "--from", str(source), "--to", url)
+    assert proc.returncode == 0, proc.stderr
+    counts = f"{len(want[0])} instances and {len(want[1])} history rows"
+    assert proc.stdout == (f"copied {counts} from {source} to {om.redact_url(url)}; counts verified\n")
+    assert PG_PASSWORD not in proc.stdout + proc.stderr
+    target = om.PostgresStore(url).open()
+    assert target.dump() == want  # every field of every row, history ids kept
+    refused = run_cli("migrate-db", "--from", str(source), "--to", url)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "already holds" in refused.stderr and "--force" in refused.stderr and PG_PASSWORD not in refused.stderr
+    # The copy is a working store: a run continues there and its history ids follow on.
+    moved = om.Engine(om.Library([root]), target, om.StubDecider()).advance(ids[2], {"status": "success"})
+    assert moved.status == "COMPLETED" and target.history(ids[2], 1)[0].id > max(h.id for h in want[1])
+    target.close()
+    back = tmp_path / "back" / "to.sqlite"
+    assert run_cli("migrate-db", "--from", url, "--to", str(back)).returncode == 0
+    copied = om.SQLiteStore(back).open()
+    instances, history = copied.dump()
+    assert len(instances) == len(want[0]) and len(history) == len(want[1]) + 1
+    assert copied.get(ids[2]).status == "COMPLETED" and copied.get(ids[0]).status == "CANCELLED"
+    copied.close()
+    forced = run_cli("migrate-db", "--from", str(source), "--to", str(back), "--force")
+    assert forced.returncode == 0, forced.stderr
+    again = om.SQLiteStore(back).open()
+    assert again.dump() == want
+    again.close()
+    for args, words in ((["--from", str(tmp_path / "missing.sqlite"), "--to", url], "not an existing SQLite file"),
+                        (["--from", str(source), "--to", str(source)], "the same database")):
+        proc = run_cli("migrate-db", *args)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
