@@ -1550,7 +1550,8 @@ class HistoryEntry:
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
 #: definition hash and decision provenance; 3 records each advance's
-#: ``context_updates``, so a retry is a replay only when the whole call matches.; 4 the pending approval of a gated step.
+#: ``context_updates``, so a retry is a replay only when the whole call matches; 4 the pending
+#: approval of a gated step.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -3989,7 +3990,8 @@ class WorkflowTools:
 
     @tool(WRITES)
     def advance_workflow(self, instance_id: InstanceIdArg, report: ReportArg,
-                         context_updates: UpdatesArg = {}, call: ClientCall = None) -> Progress:  # type: ignore[assignment]
+                         context_updates: UpdatesArg = {},
+                         call: ClientCall = None) -> Progress:  # type: ignore[assignment]
         """Report on the step you just did and get the next one. Include step_id (the step's name) so a
         retried call is answered once, and every field next_step.report_fields lists. Repeat until
         next_step.step_name is FINISH. If the result has routing_question, call advance_workflow again with

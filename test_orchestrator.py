@@ -557,7 +557,8 @@ def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> Non
                                  om.ReportField("ratio", "number", False), om.ReportField("flaky", "boolean", False),
                                  om.ReportField("names", "list", False), om.ReportField("commit_sha", "text", False)]
     assert run.conditions == [om.Condition("tests_passed", "<", 1, "Fix"), om.Condition("ratio", ">=", 0.5, "Ship"),
-                              om.Condition("flaky", "==", True, "Fix"), om.Condition("commit_sha", "!=", "none", "Ship")]
+                              om.Condition("flaky", "==", True, "Fix"),
+                              om.Condition("commit_sha", "!=", "none", "Ship")]
     assert run.transitions == {"success": "Ship"}
     assert ship.approval == "The release notes.\nAnd the version." and not run.approval
     assert ship.transitions == {"success": "FINISH", "rejected": "Fix"}
@@ -565,7 +566,8 @@ def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> Non
     cond = om.Condition("n", ">", 0, "X")
     assert cond.holds({"n": 2}) and not cond.holds({"n": 0}) and not cond.holds({})
     assert not cond.holds({"n": "5"}) and not cond.holds({"n": True})
-    assert om.Condition("ok", "==", True, "X").holds({"ok": True}) and not om.Condition("ok", "==", True, "X").holds({"ok": 1})
+    flag = om.Condition("ok", "==", True, "X")
+    assert flag.holds({"ok": True}) and not flag.holds({"ok": 1})
 
 
 def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> None:
@@ -582,8 +584,10 @@ def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> N
     messages = [(p.file, p.line, p.message) for p in wf.errors]
     assert messages == [
         ("W/steps/a.md", 9, "report field 'count' is declared twice"),
-        ("W/steps/a.md", 10, "report field name 'status' is reserved (step_id, status, choose_step have their own meaning)"),
-        ("W/steps/a.md", 11, "report field 'when' has unknown type 'date'; use one of text, integer, number, boolean, list"),
+        ("W/steps/a.md", 10, "report field name 'status' is reserved "
+                             "(step_id, status, choose_step have their own meaning)"),
+        ("W/steps/a.md", 11, "report field 'when' has unknown type 'date'; "
+                             "use one of text, integer, number, boolean, list"),
         ("W/steps/a.md", 12, "report field must look like '- name: integer, required' "
                              "(types: text, integer, number, boolean, list)"),
         ("W/steps/b.md", 11, "the '# Report' section declares no fields; list them as '- name: type, required' "
@@ -593,7 +597,8 @@ def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> N
                              "not declare (declared: count, label)"),
         ("W/steps/a.md", 17, "transition 'label > 3': '>' compares numbers only; 'label' is text"),
         ("W/steps/a.md", 18, "transition 'count == yes': \"yes\" does not fit 'count', which is integer"),
-        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; known: A, B, C, FINISH, FAILED, SUSPEND"),
+        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; "
+                             "known: A, B, C, FINISH, FAILED, SUSPEND"),
     ]
     assert [(p.file, p.message) for p in wf.warnings] == [
         ("W/steps/b.md", "step 'B' has a 'rejected' transition but no '# Approval' section, so only a report "
@@ -2159,7 +2164,8 @@ async def test_required_evidence_is_checked_before_anything_moves(tmp_path: Path
             {"name": "ratio", "type": "number", "required": False, "description": ""},
             {"name": "log", "type": "list", "required": False, "description": ""}]
         assert p["next_step"]["instructions"] == (
-            "Run the tests.\n\nReport status: one of `success`.\n\nInclude in your report (top-level keys): `tests_passed` (integer, required), "
+            "Run the tests.\n\nReport status: one of `success`.\n\n"
+            "Include in your report (top-level keys): `tests_passed` (integer, required), "
             "`tests_failed` (integer, required), `ratio` (number), `log` (list).")
         before = db_rows(db, "SELECT version, current_step_name FROM workflow_instances")
         e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
@@ -2253,7 +2259,7 @@ async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path,
         ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
         engine.approve(iid, True, None, "bob")
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
-        assert p["awaiting_approval"]["step_name"] == "Ship" and p["awaiting_approval"]["proposed_next_step"] == "FINISH"
+        assert (p["awaiting_approval"]["step_name"], p["awaiting_approval"]["proposed_next_step"]) == ("Ship", "FINISH")
         assert engine.approve(iid, False, None, "bob").next_step.step_name == "Ship"
         ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
         done = engine.approve(iid, True, "ship it", "bob")
@@ -2371,7 +2377,8 @@ async def test_agent_decider_asks_then_takes_a_validated_choice(tmp_path: Path, 
         answer = {**report, "choose_step": "fix bug", "reasoning": "a crash is a bug"}
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
                                                       "context_updates": {"kind": "bug"}}))
-        assert (p["next_step"]["step_name"], p["decided_by"], p["reasoning"]) == ("Fix Bug", "agent", "a crash is a bug")
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Fix Bug", "agent")
+        assert p["reasoning"] == "a crash is a bug"
         assert p["current_context"] == {"kind": "bug"}
         # A retried answer is replayed, not applied twice; an answer for the old step is a mismatch.
         again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
@@ -4163,13 +4170,15 @@ def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path:
     try:
         auth = {"Authorization": f"Bearer {token}"}
         page = ui.get(f"/run/{iid}", headers=auth)
-        assert page.status_code == 200 and "Approval needed" in page.text and "The diff and the test summary." in page.text
+        assert page.status_code == 200 and "Approval needed" in page.text
+        assert "The diff and the test summary." in page.text
         form = {"csrf": re_.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1),
                 "approval_id": re_.search(r'name="approval_id" value="([0-9a-f]+)"', page.text).group(1),
                 "decision": "approve", "comment": "<b>ok</b>"}
         assert ui.post(f"/run/{iid}/approve", form).status_code == 401  # no token, no cookie
         assert ui.post(f"/run/{iid}/approve", {**form, "csrf": "forged"}, headers=auth).status_code == 403
-        assert ui.post(f"/run/{iid}/approve", form, headers={**auth, "Origin": "http://evil.example"}).status_code == 403
+        foreign = {**auth, "Origin": "http://evil.example"}
+        assert ui.post(f"/run/{iid}/approve", form, headers=foreign).status_code == 403
         stale = ui.post(f"/run/{iid}/approve", {**form, "approval_id": "0" * 16}, headers=auth)
         assert stale.status_code == 409 and "no longer pending" in stale.text
         assert ui.post(f"/run/{iid}/approve", {**form, "decision": "maybe"}, headers=auth).status_code == 400

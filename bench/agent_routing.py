@@ -184,7 +184,8 @@ def main() -> int:
     library = om.Library([om.bundled_workflows_dir()])
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="agent-routing-") as tmp:
-        env = {"WORKFLOW_DEFINITIONS_DIR": str(om.bundled_workflows_dir()), "AI_REQUEST_TIMEOUT_MS": str(int(args.timeout * 1000)),
+        env = {"WORKFLOW_DEFINITIONS_DIR": str(om.bundled_workflows_dir()),
+               "AI_REQUEST_TIMEOUT_MS": str(int(args.timeout * 1000)),
                "AI_SERVICE_ENDPOINT": args.endpoint, "AI_MODEL_NAME": args.model}
         configs = {arm: om.Config.load({**env, "WORKFLOW_DB_PATH": str(Path(tmp) / f"{arm}.sqlite"),
                                         "AI_PROVIDER": "openai" if arm == "llm" else "agent"})
@@ -202,7 +203,8 @@ def main() -> int:
                 turn += 1
                 for arm in order:
                     anyio.run(drive, arm, configs[arm], wf, scenario, args, rows)
-                done = [r for r in rows if r["scenario"] == scenario.name and r["workflow"] == wf.name and r["llm_case"]]
+                done = [r for r in rows
+                        if r["scenario"] == scenario.name and r["workflow"] == wf.name and r["llm_case"]]
                 print(f"{wf.name} / {scenario.name}: " + ", ".join(
                     f"{r['arm']} {'ok' if r['right'] else 'WRONG ' + str(r['got'])}" for r in done), flush=True)
     if args.out:
