@@ -1,6 +1,8 @@
 # /// script
 # requires-python = ">=3.10"
 # dependencies = ["mcp>=2.3,<3", "requests>=2.28"]
+# # Optional: WORKFLOW_DB_URL=postgresql://... (a state store shared by several servers) needs the
+# # [postgres] extra, psycopg 3 and psycopg_pool: pip install 'orchestrator-mcp[postgres]'
 # ///
 """orchestrator-mcp: an MCP server that walks coding agents through Markdown workflows.
 
@@ -16,12 +18,13 @@ The file reads top to bottom in the order data flows through it:
 1. errors         - exception classes, each mapped to one public error code
 2. configuration  - one frozen dataclass built from the environment and flags
 3. definitions    - heading splitter, parsers, includes, validation, cache, scenarios
-4. state store    - SQLite schema, migrations, versioned transactions
+4. state store    - SQLite or PostgreSQL: schema, migrations, versioned transactions
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
 7b. web view      - ``ui``: read-only pages over the state database (http.server)
-8. command line   - serve, check, run, demo, diagram, test, the tools as commands, ui
+8. command line   - serve, check, run, demo, diagram, test, approve, the tools as
+                    commands, ui
 
 Importing this module has no side effects: no files, no network, no ``mcp``.
 """
@@ -37,6 +40,7 @@ import os
 import random
 import re
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -162,10 +166,12 @@ def error_body(exc: BaseException) -> dict[str, Any]:
 #    flags; nothing else in the module reads ``os.environ``.
 # =============================================================================
 
-PROVIDERS = ("auto", "gemini", "openai", "stub")
+PROVIDERS = ("auto", "gemini", "openai", "agent", "stub")
 DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Tools run on the MCP SDK's worker threads (40); provider calls stay well below that.
+MAX_LLM_CALLS_LIMIT = 32
 
 
 def bundled_workflows_dir() -> Path:
@@ -192,6 +198,23 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
+def is_postgres_url(text: str) -> bool:
+    """A PostgreSQL connection URL (as opposed to a SQLite file path)."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, fit for logs and errors (also ``password=`` query params)."""
+    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):[^@/?#]*@", r"\1:***@", url, flags=re.I)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+
+
+def describe_db(config: "Config") -> str:
+    """Where the state lives, safe to print: the SQLite path or the redacted URL."""
+    return redact_url(config.db_url) if config.db_url else str(config.db_path)
+_BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -202,8 +225,8 @@ class Config:
 
     workflow_roots: tuple[Path, ...]
     db_path: Path
-    provider: str  # gemini | openai | stub (``auto`` is resolved away)
-    provider_auto: bool = False  # True when ``auto`` fell back to the stub
+    provider: str  # gemini | openai | agent | stub (``auto`` is resolved away)
+    provider_auto: bool = False  # True when ``auto`` fell back to the agent (no key set)
     api_key: str | None = field(default=None, repr=False)
     model: str | None = None
     endpoint: str | None = None
@@ -211,11 +234,14 @@ class Config:
     interactions_log: Path | None = None
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
+    db_url: str | None = field(default=None, repr=False)  # postgresql://...; replaces db_path when set
+    db_pool_size: int = 10  # WORKFLOW_DB_POOL_SIZE: most connections one server holds to its database
+    max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
              db: str | None = None, provider: str | None = None, model: str | None = None,
-             endpoint: str | None = None, log_level: str | None = None) -> "Config":
+             endpoint: str | None = None, log_level: str | None = None, db_url: str | None = None) -> "Config":
         """Build from ``env`` (default ``os.environ``); keyword flags override it.
 
         Raises ConfigError with a one-line message for any bad value.
@@ -234,17 +260,35 @@ class Config:
 
         db_text = db or env.get("WORKFLOW_DB_PATH")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
+        url = (db_url or env.get("WORKFLOW_DB_URL") or "").strip() or None
+        if url and db_text:
+            raise ConfigError("both a PostgreSQL URL (WORKFLOW_DB_URL / --db-url) and a SQLite file "
+                              "(WORKFLOW_DB_PATH / --db) are set; keep exactly one")
+        if url and not is_postgres_url(url):
+            raise ConfigError(f"WORKFLOW_DB_URL must start with postgresql:// or postgres://, got "
+                              f"{redact_url(url)!r}")
+        pool_text = env.get("WORKFLOW_DB_POOL_SIZE", "10")
+        try:
+            pool_size = int(pool_text)
+            if not 1 <= pool_size <= 1000:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"WORKFLOW_DB_POOL_SIZE must be a whole number from 1 to 1000, "
+                              f"got {pool_text!r}") from None
 
         chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
-        if _truthy(env.get("USE_STUB_AI_CLIENT")) and not provider:
-            chosen = "stub"
-        if chosen not in PROVIDERS:
+        if chosen not in PROVIDERS:  # checked before USE_STUB_AI_CLIENT, which must not hide a typo
             raise ConfigError(f"unknown AI_PROVIDER {chosen!r}; use one of {', '.join(PROVIDERS)}")
+        use_stub = (env.get("USE_STUB_AI_CLIENT") or "").strip().lower()
+        if use_stub not in _BOOLEAN_WORDS:
+            raise ConfigError(f"USE_STUB_AI_CLIENT must be true or false, got {env.get('USE_STUB_AI_CLIENT')!r}")
+        if _truthy(use_stub) and not provider:
+            chosen = "stub"
         api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
         provider_auto = False
         if chosen == "auto":
-            chosen = "gemini" if api_key else "stub"
-            provider_auto = chosen == "stub"
+            chosen = "gemini" if api_key else "agent"
+            provider_auto = chosen == "agent"
         model = model or env.get("GEMINI_MODEL_NAME") or env.get("AI_MODEL_NAME") or None
         endpoint = (endpoint or env.get("AI_SERVICE_ENDPOINT") or "").rstrip("/") or None
         if chosen == "gemini":
@@ -269,14 +313,24 @@ class Config:
         except ValueError:
             raise ConfigError(f"AI_REQUEST_TIMEOUT_MS must be a positive whole number, got {timeout_text!r}") from None
 
+        calls_text = env.get("AI_MAX_CONCURRENT_CALLS", "8")
+        try:
+            max_calls = int(calls_text)
+            if not 1 <= max_calls <= MAX_LLM_CALLS_LIMIT:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"AI_MAX_CONCURRENT_CALLS must be a whole number from 1 to {MAX_LLM_CALLS_LIMIT} "
+                              f"(below the server's worker threads), got {calls_text!r}") from None
+
         level = (log_level or env.get("LOG_LEVEL") or "info").strip().lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
         ilog = env.get("AI_INTERACTIONS_LOG")
-        return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
-                   api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
+        return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen,
+                   provider_auto=provider_auto, api_key=api_key, model=model, endpoint=endpoint,
+                   timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
-                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None)
+                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -310,6 +364,17 @@ def setup_logging(level: str) -> None:
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 INCLUDE_RE = re.compile(r"\{\{\s*file:\s*([^}]*?)\s*\}\}")
 MAX_INCLUDE_DEPTH = 10
+#: Largest definition file (index.md, a step, an include) read; a bigger one is an error naming it.
+MAX_DEFINITION_FILE_BYTES = 1024 * 1024
+#: Largest assembled workflow: includes repeated many times cannot multiply past this.
+MAX_WORKFLOW_TEXT_BYTES = 4 * 1024 * 1024
+#: Longest path a step link or an include may name.
+MAX_LINK_CHARS = 1000
+#: Bounds of the hot-reload walk over one workflow folder (directory links are never followed).
+MAX_WORKFLOW_FILES = 5000
+MAX_WORKFLOW_DEPTH = 16
+#: Only these end a line, as in editors: a form feed or U+2028 inside a line keeps line numbers right.
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
@@ -348,6 +413,90 @@ class Section:
         return "\n".join(ln.text for ln in self.lines).strip()
 
 
+#: Types a ``# Report`` field may declare, and the JSON values each accepts.
+REPORT_TYPES = ("text", "integer", "number", "boolean", "list")
+#: Report keys with a meaning of their own; a ``# Report`` field may not reuse them.
+RESERVED_REPORT_KEYS = ("step_id", "status", "choose_step")
+_REPORT_FIELD_RE = re.compile(
+    r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*:\s*`?([A-Za-z]+)`?"
+    r"\s*(?:,\s*(required|optional))?\s*(?:(?:\u2014|\u2013|--|-|:)\s*(.*?))?\s*$", re.IGNORECASE)
+_CONDITION_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)$")
+
+
+@dataclass(frozen=True)
+class ReportField:
+    """One piece of evidence a step's report must (or may) carry, at the report's top level."""
+    name: str
+    type: str  # one of REPORT_TYPES
+    required: bool
+    description: str = ""
+
+
+def report_type_of(value: Any) -> str:
+    """The ``# Report`` type a JSON value has (``bool`` is not a number in JSON)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "object" if isinstance(value, dict) else "null"
+
+
+def report_value_fits(expected: str, value: Any) -> bool:
+    """An integer is also a number; nothing else converts (``"3"`` is text, not an integer)."""
+    got = report_type_of(value)
+    return got == expected or (expected == "number" and got == "integer")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An evidence transition: ``- field OP literal: Target``, one field against one literal.
+
+    Deliberately no expression language: no ``and``/``or``, no arithmetic, no
+    second field.  A missing field or a value of another type never matches.
+    """
+    field: str
+    op: str
+    value: Any
+    target: str
+
+    def holds(self, report: Mapping[str, Any]) -> bool:
+        if self.field not in report:
+            return False
+        got = report[self.field]
+        numeric = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+        if numeric(self.value) != numeric(got) or (isinstance(self.value, bool) != isinstance(got, bool)):
+            return False
+        if isinstance(self.value, str) and not isinstance(got, str):
+            return False
+        ops: dict[str, Callable[[Any, Any], bool]] = {
+            "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+        return ops[self.op](got, self.value)
+
+    def describe(self) -> str:
+        return f"{self.field} {self.op} {json.dumps(self.value)}"
+
+
+def parse_literal(text: str) -> Any:
+    """A condition's right-hand side: a number, true/false, or text (quoted or bare)."""
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text):
+        return float(text)
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
 @dataclass
 class StepDef:
     name: str
@@ -357,6 +506,9 @@ class StepDef:
     goal: str
     transitions: dict[str, str]  # lower-case status -> canonical target
     text: str  # the whole expanded step file
+    report_fields: list[ReportField] = field(default_factory=list)  # the ``# Report`` section
+    conditions: list[Condition] = field(default_factory=list)  # evidence transitions, in file order
+    approval: str = ""  # the ``# Approval`` section: what a person approves before the run leaves this step
 
 
 @dataclass
@@ -409,37 +561,127 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[\s_]+", "", name).lower()
 
 
+def _printable(text: str) -> str:
+    """Text safe to return as JSON: undecodable file-name bytes become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _display(path: Path, root: Path) -> str:
-    """Problems name files relative to their definitions root (``W/steps/a.md``)."""
+    """Problems name files relative to their definitions root (``W/steps/a.md``).
+
+    A link that leaves the root is named by where it stands, not where it points.
+    """
+    for where, base in ((_real(path), _real(root)), (Path(os.path.abspath(path)), Path(os.path.abspath(root)))):
+        if where is not None and base is not None:
+            try:
+                return _printable(where.relative_to(base).as_posix())
+            except ValueError:
+                continue
+    return _printable(str(path))
+
+
+def _real(path: Path) -> Path | None:
+    """The real path, or None when the OS cannot resolve it (a NUL byte, a name too long)."""
     try:
-        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
-    except ValueError:
-        return str(path)
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+
+
+def _inside(real: Path, root: Path) -> bool:
+    return real == root or root in real.parents
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on newlines only (``str.splitlines``
+    also splits on form feeds and other separators, which shifts line numbers)."""
+    lines = _LINE_END_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def confine(base: Path, rel: str, root: Path) -> tuple[Path | None, str]:
+    """Resolve a step link or include path inside ``root``: (real path, "") or
+    (None, why not).  Never raises, whatever the text: the parser reports it."""
+    if len(rel) > MAX_LINK_CHARS:
+        return None, f"is longer than {MAX_LINK_CHARS} characters"
+    if "\x00" in rel:
+        return None, "contains a NUL byte"
+    real = _real(base / rel)
+    if real is None:
+        return None, "is not a usable path"
+    if not _inside(real, root):
+        return None, f"leaves the definitions root {str(root)!r}"
+    try:
+        found = real.is_file()
+    except (OSError, ValueError):
+        found = False
+    return (real, "") if found else (None, "not found")
 
 
 class _Includes:
-    """Expands ``{{file:...}}`` recursively, confined to one definitions root."""
+    """Reads definition files for one workflow, confined to its definitions root.
+
+    Every file the parser reads comes through ``expand``: it must resolve inside
+    the root, be a regular file within the size cap, and be UTF-8; otherwise it
+    is an error naming the file and not one byte of it is returned.
+    ``{{file:...}}`` directives are expanded recursively.
+    """
 
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+        self.root = _real(root) or root.absolute()
         self.errors: list[Problem] = []
         self.files: set[Path] = set()
+        self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
         self.errors.append(Problem(_display(where, self.root), at.lineno if at else 1, message))
 
+    def read(self, path: Path, at: Line | None) -> str | None:
+        """The text of one definition file, or None (with a problem recorded)."""
+        name = _display(path, self.root)
+        real = _real(path)
+        if real is None or not _inside(real, self.root):
+            self.problem(at, path, f"{name} is a link that leaves the definitions root; it was not read")
+            return None
+        try:
+            # O_NONBLOCK: opening a FIFO planted in a workflow must not hang the server.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    self.problem(at, path, f"{name} is not a regular file")
+                    return None
+                data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
+        except OSError as exc:
+            self.problem(at, path, f"cannot read {name}: {exc.__class__.__name__}")
+            return None
+        if len(data) > MAX_DEFINITION_FILE_BYTES:
+            self.problem(at, path, f"{name} is larger than {MAX_DEFINITION_FILE_BYTES} bytes (1 MiB), the limit "
+                                   "for a definition file; split it")
+            return None
+        self.total += len(data)
+        if self.total > MAX_WORKFLOW_TEXT_BYTES:
+            self.problem(at, path, f"the assembled workflow exceeds {MAX_WORKFLOW_TEXT_BYTES} bytes (4 MiB) at "
+                                   f"{name}; include less")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problem(at, path, f"{name} is not UTF-8 text")
+            return None
+        self.files.add(path)
+        return text[1:] if text.startswith("\ufeff") else text  # a BOM is an encoding mark, not content
+
     def expand(self, path: Path, chain: tuple[Path, ...] = (), at: Line | None = None) -> list[Line]:
         """Read ``path`` and return its lines with includes spliced in."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(at, path, f"cannot read {path.name}: {exc.__class__.__name__}")
+        text = self.read(path, at)
+        if text is None:
             return []
-        self.files.add(path)
-        real_path = Path(os.path.realpath(path))  # once per file: cycle checks compare real paths
+        real_path = _real(path) or path  # once per file: cycle checks compare real paths
         out: list[Line] = []
-        for lineno, raw in enumerate(text.splitlines(), 1):
+        for lineno, raw in enumerate(split_lines(text), 1):
             here = Line(raw, path, lineno)
             if "{{" not in raw:
                 out.append(here)
@@ -465,15 +707,12 @@ class _Includes:
             self.problem(at, including, "empty include path in {{file:}}")
             return None
         if os.path.isabs(rel) or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-            self.problem(at, including, f"include {rel!r} is an absolute path; use a path relative to the file")
+            self.problem(at, including, f"include {rel[:80]!r} is an absolute path; use a path relative "
+                                        "to the file")
             return None
-        target = (including.parent / rel)
-        real = Path(os.path.realpath(target))
-        if real != self.root and self.root not in real.parents:
-            self.problem(at, including, f"include {rel!r} leaves the definitions root {str(self.root)!r}")
-            return None
-        if not real.is_file():
-            self.problem(at, including, f"include {rel!r} not found")
+        real, why = confine(including.parent, rel, self.root)
+        if real is None:
+            self.problem(at, including, f"include {rel[:80]!r} {why}")
             return None
         if real in chain or real == real_including:
             names = " -> ".join(_display(p, self.root) for p in chain + (real_including, real))
@@ -593,6 +832,11 @@ def _parse_transitions(section: Section, root: Path, errors: list[Problem]) -> l
                                       "transition must look like '- status: Step Name'"))
             continue
         status, target = m.group(1).strip().lower(), m.group(2).strip().strip("`*").strip()
+        cond = _CONDITION_RE.match(m.group(1).strip())
+        if cond:
+            # Kept as "field op literal" text; the step's parser turns it into a Condition.
+            out.append((f"{cond.group(1)} {cond.group(2)} {cond.group(3)}", target, ln))
+            continue
         if not re.match(r"^[\w .-]+$", status):
             errors.append(Problem(_display(ln.file, root), ln.lineno, f"bad transition status {status!r}"))
             continue
@@ -619,11 +863,22 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
         into.append(Problem(_display(file, root), line, message))
 
     if not WORKFLOW_NAME_RE.match(name):
-        problem(wf.errors, directory, "workflow folder name must match [A-Za-z0-9_-]+")
-    if not index.is_file():
+        problem(wf.errors, directory, "workflow folder name must be 1-100 letters, digits, '_' or '-'")
+    real_dir = _real(directory)
+    if real_dir is None or real_dir == inc.root or not _inside(real_dir, inc.root):
+        problem(wf.errors, directory, "the workflow folder is a link that leaves the definitions root; "
+                                      "nothing in it was read")
+        return _finish(wf, inc, [], [])
+    try:
+        has_index = index.is_file()
+    except OSError:
+        has_index = False
+    if not has_index:
         problem(wf.errors, index, "index.md is missing")
         return _finish(wf, inc, [], [])
     index_lines = inc.expand(index)
+    if not index_lines and inc.errors:  # unreadable: say so once, not as a missing title and list
+        return _finish(wf, inc, [], [])
     title_line = next((ln for ln, f in _scan(index_lines) if (h := _heading(ln, f)) and h[0] == 1), None)
     heading = _heading(title_line, False) if title_line else None
     wf.title = heading[1] if heading and heading[1] else name
@@ -644,11 +899,9 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
                                    "when case, spaces and underscores are ignored)")
         else:
             seen[key] = ln
-            real = Path(os.path.realpath(ln.file.parent / target))
-            if real != inc.root and inc.root not in real.parents:
-                problem(wf.errors, ln, f"step file {target!r} leaves the definitions root")
-            elif not real.is_file():
-                problem(wf.errors, ln, f"step file {target!r} not found")
+            real, why = confine(ln.file.parent, target, inc.root)
+            if real is None:
+                problem(wf.errors, ln, f"step file {target[:80]!r} {why}")
             else:
                 parsed.append(_parse_step(step_name, real, inc, root, wf.errors))
     wf.steps = [step for step, _ in parsed]
@@ -656,15 +909,70 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
     for step, transitions in parsed:
         for status, target, ln in transitions:
             resolved = wf.resolve_target(target)
+            cond = _CONDITION_RE.match(status)
             if resolved is None:
                 hint = (" (a run waits through the reserved target SUSPEND)"
                         if normalize_name(target) in ("suspended", "suspend", "wait") else "")
                 problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}{hint}; "
                                        f"known: {', '.join(wf.targets + [SUSPEND])}")
+            elif cond:
+                _add_condition(step, cond, resolved, lambda msg, at=ln: problem(wf.errors, at, msg))
             else:
                 step.transitions[status] = resolved
     _warn(wf, root)
     return _finish(wf, inc, index_lines, wf.steps)
+
+
+def _add_condition(step: StepDef, cond: "re.Match[str]", target: str, error: Callable[[str], None]) -> None:
+    """Check an evidence transition against the step's ``# Report`` fields and keep it."""
+    name, op, literal = cond.group(1), cond.group(2), parse_literal(cond.group(3))
+    declared = {f.name: f for f in step.report_fields}
+    if name not in declared:
+        error(f"transition '{cond.group(0)}' tests {name!r}, which the step's '# Report' section does not "
+              f"declare (declared: {', '.join(declared) or 'none'})")
+        return
+    kind = declared[name].type
+    numeric = isinstance(literal, (int, float)) and not isinstance(literal, bool)
+    if op in (">", ">=", "<", "<=") and not (kind in ("integer", "number") and numeric):
+        error(f"transition '{cond.group(0)}': '{op}' compares numbers only; {name!r} is {kind}")
+        return
+    fits = {"integer": numeric, "number": numeric, "boolean": isinstance(literal, bool),
+            "text": isinstance(literal, str), "list": False}[kind]
+    if not fits:
+        error(f"transition '{cond.group(0)}': {json.dumps(literal)} does not fit {name!r}, which is {kind}")
+        return
+    step.conditions.append(Condition(name, op, literal, target))
+
+
+def _parse_report_fields(section: Section, root: Path, errors: list[Problem]) -> list[ReportField]:
+    """Read ``- name: type[, required][ - description]`` items of a ``# Report`` section."""
+    fields: list[ReportField] = []
+    for ln, in_fence in _scan(section.lines):
+        if in_fence or not _LIST_ITEM_RE.match(ln.text):
+            continue
+        where = (_display(ln.file, root), ln.lineno)
+        m = _REPORT_FIELD_RE.match(ln.text)
+        if not m:
+            errors.append(Problem(*where, "report field must look like '- name: integer, required' "
+                                          f"(types: {', '.join(REPORT_TYPES)})"))
+            continue
+        name, kind = m.group(1), m.group(2).lower()
+        if kind not in REPORT_TYPES:
+            errors.append(Problem(*where, f"report field {name!r} has unknown type {kind!r}; "
+                                          f"use one of {', '.join(REPORT_TYPES)}"))
+        elif name.lower() in RESERVED_REPORT_KEYS:
+            errors.append(Problem(*where, f"report field name {name!r} is reserved "
+                                          f"({', '.join(RESERVED_REPORT_KEYS)} have their own meaning)"))
+        elif any(f.name == name for f in fields):
+            errors.append(Problem(*where, f"report field {name!r} is declared twice"))
+        else:
+            fields.append(ReportField(name, kind, (m.group(3) or "").lower() == "required", (m.group(4) or "")))
+    if not fields:
+        at = section.at
+        errors.append(Problem(_display(at.file if at else Path("?"), root), at.lineno if at else 1,
+                              "the '# Report' section declares no fields; list them as "
+                              "'- name: type, required' or remove the section"))
+    return fields
 
 
 def _index_goal(lines: Sequence[Line], title: Line | None, list_at: int | None) -> str:
@@ -703,7 +1011,13 @@ def _parse_step(name: str, path: Path, inc: _Includes, root: Path,
     get = lambda key: by_key[key].text if key in by_key else ""  # noqa: E731
     step = StepDef(name=name, file=path, guidance=get("orchestrator guidance"),
                    instructions=get("client instructions"), goal=get("goal"), transitions={},
-                   text=_lines_text(lines))
+                   text=_lines_text(lines), approval=get("approval"))
+    if "report" in by_key:
+        step.report_fields = _parse_report_fields(by_key["report"], root, errors)
+    if "approval" in by_key and not step.approval:
+        at = by_key["approval"].at
+        errors.append(Problem(_display(path, root), at.lineno if at else 1,
+                              f"step {name!r} has an empty '# Approval' section; say what the person approves"))
     return step, transitions
 
 
@@ -711,7 +1025,13 @@ def _warn(wf: WorkflowDef, root: Path) -> None:
     """Unreachable steps and guidance that names steps which do not exist."""
     if not wf.steps:
         return
-    targets = {t for s in wf.steps for t in s.transitions.values()}
+    targets = {t for s in wf.steps for t in s.transitions.values()} | {c.target for s in wf.steps
+                                                                         for c in s.conditions}
+    for step in wf.steps:
+        if "rejected" in step.transitions and not step.approval:
+            wf.warnings.append(Problem(_display(step.file, root), 1,
+                                       f"step {step.name!r} has a 'rejected' transition but no '# Approval' "
+                                       "section, so only a report status can take it"))
     guidance = [s.guidance.lower() for s in wf.steps]
     for i, step in enumerate(wf.steps):
         if i == 0 or step.name in targets:
@@ -751,6 +1071,7 @@ class Library:
     A cache entry is keyed by a stat signature (path, mtime, size) of every file
     in the workflow folder plus every file it includes, so an edit, an added
     file or a removed file is seen by the next call without re-reading files.
+    One bad folder never breaks the others: it is listed as invalid.
     """
 
     def __init__(self, roots: Sequence[Path]) -> None:
@@ -770,14 +1091,21 @@ class Library:
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.startswith((".", "_")) or not entry.is_dir():
+                try:
+                    if entry.name.startswith((".", "_")) or not entry.is_dir():
+                        continue
+                except OSError:
                     continue
                 found.setdefault(entry.name, (root, Path(entry.path)))
         return found
 
     def locate(self, name: str) -> tuple[Path, Path]:
+        if isinstance(name, str) and name[:1] in ("_", ".") and WORKFLOW_NAME_RE.match(name[1:] or "-"):
+            # '_shared', '.git': folders of shared files, never workflows
+            raise DefinitionNotFound(f"{name!r} is not a workflow: folders starting with '_' or '.' hold shared "
+                                     "files; call list_workflows to see the names", available=self.names())
         if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
-            raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
+            raise InvalidArgument(f"workflow_name {_printable(str(name)[:80])!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
         for root in self.roots:
             if os.path.isdir(os.path.join(root, name)):
@@ -788,12 +1116,23 @@ class Library:
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
         root, directory = self.locate(name)
+        return self._load_at(name, root, directory)
+
+    def _load_at(self, name: str, root: Path, directory: Path) -> WorkflowDef:
         with self._lock:
             cached = self._cache.get(directory)
-        if cached is not None and self._signature(directory, cached[1]) == cached[0]:
+        if cached is not None and self._signature(root, directory, cached[1])[0] == cached[0]:
             return cached[1]
-        wf = parse_workflow(name, directory, root)
-        signature = self._signature(directory, wf)
+        try:
+            wf = parse_workflow(_printable(name), directory, root)
+        except Exception as exc:  # noqa: BLE001 - content must never break the library
+            log.error("parsing workflow %r failed", name, exc_info=exc)
+            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                              "the server log has the details")])
+        signature, overflow = self._signature(root, directory, wf)
+        if overflow:
+            wf.errors.append(Problem(_display(directory, root), 1, overflow))
         with self._lock:
             self._cache[directory] = (signature, wf)
         return wf
@@ -808,39 +1147,67 @@ class Library:
         return wf
 
     def all(self) -> list[WorkflowDef]:
-        return [self.load(n) for n in self.names()]
+        """Every workflow folder, parsed; a folder with a bad name is listed as invalid."""
+        return [self._load_at(name, root, directory)
+                for name, (root, directory) in sorted(self._locations().items())]
 
     @staticmethod
-    def _signature(directory: Path, wf: WorkflowDef) -> tuple:
-        """(path, mtime, size) of every file in the folder and every file it includes.
+    def _signature(root: Path, directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
+        """(path, mtime, size) of every file in the folder and every file it includes,
+        and a message when the folder is too big to watch.
 
         Built with ``os.scandir`` (one stat per file, no path objects): this runs
-        on every call, so it is the price of hot reload.
+        on every call, so it is the price of hot reload.  Directory links are
+        recorded but never followed, so links to ``.`` or to ``/usr`` cannot make
+        the walk loop or leave the workflow; the walk is bounded in files and depth.
         """
         sig: list[tuple[str, int, int]] = []
-        pending = [str(directory)]
-        while pending:
-            folder = pending.pop()
+        pending = [(str(directory), 0)]
+        overflow = ""
+        if os.path.islink(directory):  # a linked workflow folder is walked only when it stays in the root
+            real, real_root = _real(directory), _real(root)
+            try:
+                sig.append((str(directory), os.lstat(directory).st_mtime_ns, -2))
+            except OSError:
+                pass
+            if real is None or real_root is None or real == real_root or not _inside(real, real_root):
+                pending = []
+        while pending and not overflow:
+            folder, depth = pending.pop()
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
                 continue
             for entry in entries:
                 try:
-                    if entry.is_dir():
-                        pending.append(entry.path)
+                    if entry.is_symlink():
+                        st = entry.stat(follow_symlinks=False)
+                        sig.append((entry.path, st.st_mtime_ns, -2))
+                        if not entry.is_dir():  # a file link: its target's changes count too
+                            st = entry.stat()
+                            sig.append((entry.path, st.st_mtime_ns, st.st_size))
+                    elif entry.is_dir(follow_symlinks=False):
+                        if depth + 1 > MAX_WORKFLOW_DEPTH:
+                            overflow = (f"the workflow folder is nested deeper than {MAX_WORKFLOW_DEPTH} "
+                                        "levels; hot reload does not watch it, flatten it")
+                            break
+                        pending.append((entry.path, depth + 1))
                     else:
                         st = entry.stat()
                         sig.append((entry.path, st.st_mtime_ns, st.st_size))
                 except OSError:
                     continue
+                if len(sig) > MAX_WORKFLOW_FILES:
+                    overflow = (f"the workflow folder holds more than {MAX_WORKFLOW_FILES} files; hot reload "
+                                "does not watch it, keep only the workflow's files in it")
+                    break
         for path in wf.included_outside:
             try:
                 st = os.stat(path)
                 sig.append((path, st.st_mtime_ns, st.st_size))
             except OSError:
                 sig.append((path, -1, -1))
-        return tuple(sig)
+        return tuple(sig), overflow
 
 
 def mermaid(wf: WorkflowDef) -> str:
@@ -850,16 +1217,21 @@ def mermaid(wf: WorkflowDef) -> str:
     ids.update({r: r for r in RESERVED_STEPS})
     quote = lambda text: text.replace('"', "#quot;")  # noqa: E731
     lines = ["flowchart TD", "    START((start))"]
-    lines += [f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
+    # A step gated by '# Approval' is a hexagon labelled with what needs approving.
+    lines += [f'    {ids[s.name]}{{{{"{quote(s.name)}<br/>approval: {quote(clip(s.approval.splitlines()[0], 60))}"}}}}'
+              if s.approval else f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
     referenced = {t for s in wf.steps for t in s.transitions.values()} | {
+        c.target for s in wf.steps for c in s.conditions} | {
         r for r in RESERVED_STEPS if any(re.search(rf"\b{r}\b", s.guidance) for s in wf.steps)}
     lines += [f"    {r}(({r}))" for r in RESERVED_STEPS if r == FINISH or r in referenced]
     if wf.steps:
         lines.append(f"    START --> {ids[wf.first_step.name]}")
     for step in wf.steps:
+        for cond in step.conditions:
+            lines.append(f'    {ids[step.name]} -->|"{quote(cond.describe())}"| {ids[cond.target]}')
         for status, target in step.transitions.items():
             lines.append(f'    {ids[step.name]} -->|"{quote(status)}"| {ids[target]}')
-        declared = set(step.transitions.values())
+        declared = set(step.transitions.values()) | {c.target for c in step.conditions}
         text = step.guidance
         for name in wf.targets + [SUSPEND]:
             if name == step.name or name in declared:
@@ -933,6 +1305,19 @@ def scenario_files(wf: WorkflowDef) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+def typed_evidence(step: StepDef | None, report: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's field for a step's ``# Report`` field of another type than text takes that type
+    (``tests_failed: 2`` is the integer 2), so evidence reads naturally in scenario files."""
+    out = dict(report)
+    for f in step.report_fields if step else []:
+        if f.type != "text" and isinstance(out.get(f.name), str):
+            try:
+                out[f.name] = json.loads(out[f.name])
+            except ValueError:
+                pass  # left as text: the engine names the wrong type
+    return out
 
 
 def _scenario_value(text: str) -> Any:
@@ -1121,8 +1506,10 @@ def _parse_case(wf: WorkflowDef, kind: str, head_value: str, ln: Line, fields: l
 
 # =============================================================================
 # 4. State store
-#    SQLite through the standard library: WAL, synchronous=FULL, forward
-#    migrations in ``user_version``, and one versioned transaction per change.
+#    One interface, two databases: SQLite through the standard library (WAL,
+#    synchronous=FULL, ``user_version`` migrations) or PostgreSQL through
+#    psycopg 3 (JSONB, advisory-locked migrations), one versioned transaction
+#    per change on both.
 # =============================================================================
 
 
@@ -1143,6 +1530,7 @@ class Instance:
     created_at: str
     updated_at: str
     completed_at: str | None = None
+    awaiting_approval: dict[str, Any] | None = None  # set while a SUSPENDED run waits for a person
 
 
 @dataclass
@@ -1156,11 +1544,14 @@ class HistoryEntry:
     decided_by: str
     reasoning: str
     id: int | None = None
+    context_updates: dict[str, Any] | None = None  # what the advance carried besides its report
 
 
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
-#: definition hash and decision provenance.
+#: definition hash and decision provenance; 3 records each advance's
+#: ``context_updates``, so a retry is a replay only when the whole call matches; 4 the pending
+#: approval of a gated step.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -1191,137 +1582,108 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS idx_history_instance ON workflow_history(instance_id, id);
     CREATE INDEX IF NOT EXISTS idx_instances_updated ON workflow_instances(updated_at);
     """,
+    """
+    ALTER TABLE workflow_history ADD COLUMN context_updates TEXT;
+    """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN awaiting_approval TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000
 
 
-class StateStore:
-    """Instances and their history in one SQLite file.
+class Store:
+    """What the engine needs from durable state, whichever database holds it.
 
-    Each thread gets its own connection (the SDK runs tools on worker threads);
-    several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
-    ``version`` check, so two writers can never both move one instance.
+    Two implementations with the same semantics: ``SQLiteStore`` (one file, the
+    default) and ``PostgresStore`` (a shared server, for several replicas).  The
+    shared SQL lives here; a subclass supplies connections, transactions, the
+    dialect's few differences and the mapping of its driver's errors.  Every
+    change is one transaction that checks the instance's ``version``, so two
+    writers (threads, processes or replicas) can never both move one instance.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._migrated = False
+    #: Printable location (a path, or a URL without its password).
+    location: str = ""
+    #: SQL fragments a dialect overrides: parameter marker, JSON and time parameters,
+    #: the column lists as read back, and the insertion-order tie-breaker.
+    _P, _J, _T = "?", "?", "?"
+    _INSTANCE_READ = ("instance_id, workflow_name, current_step_name, status, context, version, "
+                      "definition_hash, created_at, updated_at, completed_at, awaiting_approval")
+    _HISTORY_READ = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
+                     "determined_next_step, decided_by, reasoning, context_updates")
+    _ORDER = "rowid"
 
-    # -- connections ---------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except (OSError, sqlite3.Error) as exc:
-            raise PersistenceError(f"cannot open the state database {str(self.path)!r}: {exc}; "
-                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
-        with self._lock:
-            if not self._migrated:
-                self._migrate(conn)
-                self._migrated = True
-            self._all.append(conn)
-        self._local.conn = conn
-        return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current > SCHEMA_VERSION:
-                raise PersistenceError(f"the database {str(self.path)!r} has schema {current}, newer than this "
-                                       f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
-            for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-            if 0 < current < SCHEMA_VERSION:
-                log.info("migrated %s from schema %d to %d", self.path, current, SCHEMA_VERSION)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def open(self) -> "StateStore":
-        """Open (and migrate) now, so a bad path fails at start-up, not first use."""
-        self._conn()
-        return self
+    def open(self) -> "Store":
+        """Connect (and migrate when needed) now, so a bad database fails at start-up."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+        raise NotImplementedError
 
-    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn`` in one IMMEDIATE transaction; commit or roll back whole."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(conn)
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        """Run ``fn(connection)`` in one transaction (``write``) or plain read; driver errors
+        become ``PersistenceError`` and nothing half-done stays."""
+        raise NotImplementedError
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._P).replace("{J}", self._J).replace("{T}", self._T)
 
     # -- rows ------------------------------------------------------------------
 
-    _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
-                      "definition_hash, created_at, updated_at, completed_at")
-    _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
-                     "determined_next_step, decided_by, reasoning")
+    @staticmethod
+    def _json_in(value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
 
     @staticmethod
-    def _instance(row: Sequence[Any]) -> Instance:
-        return Instance(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), row[5], row[6],
-                        row[7], row[8], row[9])
+    def _json_out(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) and value else value
 
-    @staticmethod
-    def _entry(row: Sequence[Any]) -> HistoryEntry:
+    @classmethod
+    def _instance(cls, row: Sequence[Any]) -> Instance:
+        return Instance(row[0], row[1], row[2], row[3], cls._json_out(row[4]) or {}, row[5], row[6],
+                        row[7], row[8], row[9], cls._json_out(row[10]) if row[10] else None)
+
+    @classmethod
+    def _entry(cls, row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
-                            user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
-                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "")
+                            user_report=cls._json_out(row[4]) if row[4] else None, outcome_status=row[5] or "",
+                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
+                            context_updates=cls._json_out(row[9]) if row[9] else None)
 
-    @staticmethod
-    def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
-        conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
-                     "outcome_status, determined_next_step, decided_by, reasoning) VALUES (?,?,?,?,?,?,?,?)",
-                     (e.instance_id, e.timestamp, e.step_name,
-                      None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
-                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning))
+    def _insert_instance(self, conn: Any, inst: Instance) -> None:
+        conn.execute(self._sql(
+            "INSERT INTO workflow_instances (instance_id, workflow_name, current_step_name, status, context, "
+            "version, definition_hash, created_at, updated_at, completed_at, awaiting_approval) "
+            "VALUES (?,?,?,?,{J},?,?,{T},{T},{T},{J})"),
+            (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
+             self._json_in(inst.context), inst.version, inst.definition_hash, inst.created_at, inst.updated_at,
+             inst.completed_at, self._json_in(inst.awaiting_approval) if inst.awaiting_approval else None))
 
-    # -- queries -------------------------------------------------------------
+    def _insert_entry(self, conn: Any, e: HistoryEntry, *, keep_id: bool = False) -> None:
+        cols = ("instance_id, timestamp, step_name, user_report, outcome_status, determined_next_step, "
+                "decided_by, reasoning, context_updates")
+        values = (e.instance_id, e.timestamp, e.step_name, self._json_in(e.user_report), e.outcome_status,
+                  e.determined_next_step, e.decided_by, e.reasoning,
+                  self._json_in(e.context_updates) if e.context_updates else None)
+        marks = "?,{T},?,{J},?,?,?,?,{J}"
+        if keep_id:
+            cols, values, marks = "id, " + cols, (e.id, *values), "?," + marks
+        conn.execute(self._sql(f"INSERT INTO workflow_history ({cols}) VALUES ({marks})"), values)
+
+    # -- the interface the engine uses -------------------------------------------
 
     def create(self, inst: Instance, entry: HistoryEntry) -> None:
-        def tx(conn: sqlite3.Connection) -> None:
-            conn.execute(f"INSERT INTO workflow_instances ({self._INSTANCE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
-                          json.dumps(inst.context, ensure_ascii=False), inst.version, inst.definition_hash,
-                          inst.created_at, inst.updated_at, inst.completed_at))
+        def tx(conn: Any) -> None:
+            self._insert_instance(conn, inst)
             self._insert_entry(conn, entry)
-        self._write(tx)
+        self._tx(tx, write=True)
 
     def get(self, instance_id: str) -> Instance:
-        row = self._conn().execute(f"SELECT {self._INSTANCE_COLS} FROM workflow_instances WHERE instance_id = ?",
-                                   (instance_id,)).fetchone()
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._INSTANCE_READ} FROM workflow_instances WHERE instance_id = ?"),
+            (instance_id,)).fetchone(), write=False)
         if row is None:
             raise InstanceNotFound(f"no workflow instance {instance_id[:80]!r}; call list_instances to find yours, "
                                    "or start_workflow to begin a new one")
@@ -1329,37 +1691,40 @@ class StateStore:
 
     def history(self, instance_id: str, limit: int) -> list[HistoryEntry]:
         """The newest ``limit`` entries, oldest first."""
-        rows = self._conn().execute(
-            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?",
-            (instance_id, limit)).fetchall()
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._HISTORY_READ} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?"),
+            (instance_id, limit)).fetchall(), write=False)
         return [self._entry(r) for r in reversed(rows)]
 
     def last_accepted(self, instance_id: str) -> HistoryEntry | None:
         """The newest entry that moved the instance (failed attempts excluded)."""
-        row = self._conn().execute(
-            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? "
-            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1", (instance_id,)).fetchone()
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._HISTORY_READ} FROM workflow_history WHERE instance_id = ? "
+            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1"), (instance_id,)).fetchone(),
+            write=False)
         return self._entry(row) if row else None
 
     def update(self, before: Instance, after: Instance, entry: HistoryEntry) -> Instance:
         """Write ``after`` and its history entry if nobody moved ``before`` meanwhile."""
-        def tx(conn: sqlite3.Connection) -> Instance:
-            cur = conn.execute(
-                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = ?, version = ?, "
-                "definition_hash = ?, updated_at = ?, completed_at = ? WHERE instance_id = ? AND version = ?",
-                (after.current_step_name, after.status, json.dumps(after.context, ensure_ascii=False),
-                 before.version + 1, after.definition_hash, after.updated_at, after.completed_at,
+        def tx(conn: Any) -> Instance:
+            cur = conn.execute(self._sql(
+                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = {J}, version = ?, "
+                "definition_hash = ?, updated_at = {T}, completed_at = {T}, awaiting_approval = {J} "
+                "WHERE instance_id = ? AND version = ?"),
+                (after.current_step_name, after.status, self._json_in(after.context), before.version + 1,
+                 after.definition_hash, after.updated_at, after.completed_at,
+                 self._json_in(after.awaiting_approval) if after.awaiting_approval else None,
                  before.instance_id, before.version))
             if cur.rowcount != 1:
                 raise Conflict(f"instance {before.instance_id} was changed by another client meanwhile; "
                                "call get_workflow_status and report on its current step")
             self._insert_entry(conn, entry)
             return dataclasses.replace(after, version=before.version + 1)
-        return self._write(tx)
+        return self._tx(tx, write=True)
 
     def append(self, entry: HistoryEntry) -> None:
         """Record a history entry that does not move the instance (a failed attempt)."""
-        self._write(lambda conn: self._insert_entry(conn, entry))
+        self._tx(lambda conn: self._insert_entry(conn, entry), write=True)
 
     def list(self, status: str | None, workflow_name: str | None, limit: int) -> list[Instance]:
         where, args = [], []
@@ -1370,10 +1735,389 @@ class StateStore:
             where.append("workflow_name = ?")
             args.append(workflow_name)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._conn().execute(
-            f"SELECT {self._INSTANCE_COLS} FROM workflow_instances {clause} "
-            "ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._INSTANCE_READ} FROM workflow_instances {clause} "
+            f"ORDER BY updated_at DESC, {self._ORDER} DESC LIMIT ?"), (*args, limit)).fetchall(), write=False)
         return [self._instance(r) for r in rows]
+
+    # -- whole-database copies (``migrate-db``) ------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """(instances, history rows)."""
+        return self._tx(lambda conn: (
+            conn.execute("SELECT COUNT(*) FROM workflow_instances").fetchone()[0],
+            conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0]), write=False)
+
+    def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
+        """Every instance in insertion order and every history row by id (one consistent read)."""
+        def tx(conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
+            insts = conn.execute(f"SELECT {self._INSTANCE_READ} FROM workflow_instances "
+                                 f"ORDER BY {self._ORDER}").fetchall()
+            hist = conn.execute(f"SELECT {self._HISTORY_READ} FROM workflow_history ORDER BY id").fetchall()
+            return [self._instance(r) for r in insts], [self._entry(r) for r in hist]
+        return self._tx(tx, write=True)  # a write transaction: one snapshot of both tables
+
+    def load(self, instances: Sequence[Instance], history: Sequence[HistoryEntry], *, replace: bool) -> None:
+        """Insert copied rows (history keeps its ids) in one transaction; ``replace``
+        first empties the target."""
+        def tx(conn: Any) -> None:
+            if replace:
+                conn.execute("DELETE FROM workflow_history")
+                conn.execute("DELETE FROM workflow_instances")
+            for inst in instances:
+                self._insert_instance(conn, inst)
+            for entry in history:
+                self._insert_entry(conn, entry, keep_id=True)
+            self._after_load(conn)
+        self._tx(tx, write=True)
+
+    def _after_load(self, conn: Any) -> None:
+        """Hook: a dialect re-aligns its id generator after rows kept their ids."""
+
+
+class _ConnectionPool:
+    """A small bounded pool of SQLite connections shared by all threads.
+
+    A connection per thread would outlive its thread (the SDK's worker threads
+    come and go) and leak its file descriptors; here at most ``size`` connections
+    ever exist, and a caller waits for a free one.
+    """
+
+    def __init__(self, factory: Callable[[], sqlite3.Connection], size: int) -> None:
+        self._factory = factory
+        self._size = size
+        self._idle: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._opened = 0
+        self._cv = threading.Condition()
+
+    def acquire(self) -> sqlite3.Connection:
+        with self._cv:
+            while not self._idle and self._opened >= self._size:
+                self._cv.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1  # reserve the slot while connecting
+        try:
+            conn = self._factory()
+        except BaseException:
+            with self._cv:
+                self._opened -= 1
+                self._cv.notify()
+            raise
+        with self._cv:
+            self._all.append(conn)
+        return conn
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # never hand on a half-done transaction
+            conn.rollback()
+        with self._cv:
+            self._idle.append(conn)
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._opened -= len(self._all)
+            self._all.clear()
+            self._idle.clear()
+
+
+class SQLiteStore(Store):
+    """Instances and their history in one SQLite file.
+
+    Several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
+    ``version`` check; connections come from a bounded pool, so open file
+    descriptors stay flat however many worker threads come and go.
+    """
+
+    def __init__(self, path: Path, pool_size: int = 8) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._pool = _ConnectionPool(self._connect, pool_size)
+        self._migrated = False
+        self._migrate_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                with self._migrate_lock:
+                    if not self._migrated:
+                        self._migrate(conn)
+                        self._migrated = True
+            except BaseException:
+                conn.close()
+                raise
+        except PersistenceError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            read_only = "readonly" in str(exc).replace(" ", "") or (
+                self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)))
+            why = "it is read-only for this process" if read_only else str(exc)
+            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; "
+                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
+        return conn
+
+    @property
+    def connection(self) -> Any:
+        """``with store.connection as conn``: borrow a pooled connection (tests, tools)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def borrow() -> Iterator[sqlite3.Connection]:
+            conn = self._pool.acquire()
+            try:
+                yield conn
+            finally:
+                self._pool.release(conn)
+        return borrow()
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the schema forward; a database already current is only read, so a
+        read-only file fails on the write probe with a clear message, not here."""
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise PersistenceError(f"the database {self.location!r} has schema {current}, newer than this "
+                                   f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+        if current == SCHEMA_VERSION:
+            # Probe, without changing anything, that this process can write the file:
+            # a read-only one opens and reads fine, then fails on the first advance.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                conn.execute("ROLLBACK")
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if 0 < current < SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, SCHEMA_VERSION)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def open(self) -> "SQLiteStore":
+        with self.connection:
+            pass
+        return self
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        if not write:
+            with self.connection as conn:
+                return fn(conn)
+        # SQLite has one writer at a time.  Threads of this process queue on a lock
+        # instead of on the file lock, whose busy handler sleeps in steps of up to
+        # 100 ms (long tails under concurrent advances); other processes still
+        # meet the busy timeout.
+        with self._write_lock, self.connection as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+
+#: The seed name of the SQLite store, kept for embedders and scripts.
+StateStore = SQLiteStore
+
+#: PostgreSQL schema, one entry per version in ``orchestrator_schema_version``.
+#: The same two tables as SQLite, with JSONB and UTC timestamps; ``seq`` plays
+#: SQLite's ``rowid`` (insertion order, the tie-breaker of ``list``).
+PG_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE workflow_instances (
+        instance_id TEXT PRIMARY KEY,
+        workflow_name TEXT NOT NULL,
+        current_step_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        context JSONB NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL DEFAULT 0,
+        definition_hash TEXT NOT NULL DEFAULT '',
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        completed_at TIMESTAMPTZ,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY
+    );
+    CREATE TABLE workflow_history (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        instance_id TEXT NOT NULL REFERENCES workflow_instances(instance_id) ON DELETE CASCADE,
+        timestamp TIMESTAMPTZ NOT NULL,
+        step_name TEXT NOT NULL,
+        user_report JSONB,
+        outcome_status TEXT,
+        determined_next_step TEXT,
+        decided_by TEXT NOT NULL DEFAULT '',
+        reasoning TEXT NOT NULL DEFAULT '',
+        context_updates JSONB
+    );
+    CREATE INDEX idx_history_instance ON workflow_history(instance_id, id);
+    CREATE INDEX idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN awaiting_approval JSONB;
+    """,
+)
+PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
+#: Advisory lock key taken while migrating, so replicas starting together migrate once.
+PG_MIGRATION_LOCK = 0x6F726368  # "orch"
+PG_TIMEOUT_S = 5.0
+
+
+def _pg_time(column: str) -> str:
+    """A timestamptz read back as the same ISO-8601 UTC text SQLite stores."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
+class PostgresStore(Store):
+    """Instances and their history in PostgreSQL, shared by any number of replicas.
+
+    psycopg 3 with a bounded ``psycopg_pool`` pool; each borrowed connection is
+    checked first, so after a database restart the pool replaces dead connections
+    by itself.  Any driver failure (connection lost, failover, restart) is a
+    retryable ``PERSISTENCE_ERROR`` and the transaction is rolled back whole.
+    """
+
+    _P, _J, _T = "%s", "%s::jsonb", "%s::timestamptz"
+    _INSTANCE_READ = ("instance_id, workflow_name, current_step_name, status, context::text, version, "
+                      f"definition_hash, {_pg_time('created_at')}, {_pg_time('updated_at')}, "
+                      f"{_pg_time('completed_at')}, awaiting_approval::text")
+    _HISTORY_READ = (f"id, instance_id, {_pg_time('timestamp')}, step_name, user_report::text, outcome_status, "
+                     "determined_next_step, decided_by, reasoning, context_updates::text")
+    _ORDER = "seq"
+
+    def __init__(self, url: str, pool_size: int = 10, timeout_s: float = PG_TIMEOUT_S) -> None:
+        self.url = url
+        self.location = redact_url(url)
+        self.pool_size = pool_size
+        self.timeout_s = timeout_s
+        self._pool: Any = None
+        self._errors: tuple[type[BaseException], ...] = ()
+
+    def _scrub(self, text: str) -> str:
+        """Driver messages never name our password, but make sure."""
+        match = re.match(r"^[a-z][a-z0-9+.-]*://[^:@/?#]*:([^@/?#]+)@", self.url, flags=re.I)
+        return text.replace(match.group(1), "***") if match else text
+
+    def open(self) -> "PostgresStore":
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError:
+            raise ConfigError("WORKFLOW_DB_URL needs the PostgreSQL driver: "
+                              "pip install 'orchestrator-mcp[postgres]' (psycopg 3 and psycopg_pool)") from None
+        self._errors = (psycopg.Error, PoolTimeout)
+        connect_timeout = max(1, int(self.timeout_s))
+        try:
+            # One direct connection first: a wrong URL or a server that is down fails
+            # now with the driver's own reason, and migrations run before any pool.
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=connect_timeout) as conn:
+                self._migrate(conn)
+            self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
+                                        timeout=self.timeout_s, check=ConnectionPool.check_connection,
+                                        kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+                                        num_workers=2, name="orchestrator-mcp")
+            self._pool.open(wait=True, timeout=self.timeout_s)
+        except self._errors as exc:
+            self.close()
+            first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+            raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: {first}; "
+                                   "check WORKFLOW_DB_URL and that the server is up", retryable=False) from exc
+        return self
+
+    def _migrate(self, conn: Any) -> None:
+        """Create or bring the schema forward under an advisory lock (replicas may
+        start at once); a current schema is only read."""
+        if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current == PG_SCHEMA_VERSION:
+                return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS orchestrator_schema_version (version INTEGER PRIMARY KEY, "
+                         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current > PG_SCHEMA_VERSION:
+                raise PersistenceError(f"the database {self.location} has schema {current}, newer than this "
+                                       f"server's {PG_SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+            for version in range(current, PG_SCHEMA_VERSION):
+                conn.execute(PG_MIGRATIONS[version])
+                conn.execute("INSERT INTO orchestrator_schema_version (version) VALUES (%s)", (version + 1,))
+            if current < PG_SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, PG_SCHEMA_VERSION)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        import psycopg
+
+        try:
+            with self._pool.connection() as conn:
+                if not write:
+                    return fn(conn)
+                with conn.transaction():
+                    return fn(conn)
+        except psycopg.DataError as exc:
+            if "\\u0000" in str(exc) or "0x00" in str(exc):
+                raise InvalidArgument("PostgreSQL cannot store the NUL character (\\u0000) in text or JSON; "
+                                      "remove it from the report or context") from exc
+            raise self._fault(exc) from exc
+        except self._errors as exc:
+            raise self._fault(exc) from exc
+
+    def _fault(self, exc: BaseException) -> PersistenceError:
+        first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("PostgreSQL error (%s): %s", type(exc).__name__, first)
+        return PersistenceError(f"the state database is unavailable ({type(exc).__name__}: {first[:200]}); "
+                                "nothing changed: retry the same call shortly")
+
+    def _after_load(self, conn: Any) -> None:
+        conn.execute("SELECT setval(pg_get_serial_sequence('workflow_history', 'id'), "
+                     "COALESCE((SELECT MAX(id) FROM workflow_history), 0) + 1, false)")
+
+
+def open_store(config: Config) -> Store:
+    """The configured store, opened: PostgreSQL when a URL is set, else the SQLite file."""
+    if config.db_url:
+        return PostgresStore(config.db_url, config.db_pool_size).open()
+    return SQLiteStore(config.db_path, config.db_pool_size).open()
+
+
+def store_for(target: str, pool_size: int = 2) -> Store:
+    """A store for a ``migrate-db`` argument: a PostgreSQL URL or a SQLite file path."""
+    if is_postgres_url(target):
+        return PostgresStore(target, pool_size)
+    return SQLiteStore(Path(target).expanduser(), pool_size)
 
 
 # =============================================================================
@@ -1404,7 +2148,13 @@ class Decision:
 
 
 def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision | None:
-    """The author's ``# Transitions`` table, matched on the report status."""
+    """The author's ``# Transitions`` table: evidence conditions first (in file order,
+    so the facts outrank the status the agent chose), then the status, then ``default``."""
+    for cond in step.conditions:
+        if cond.holds(report):
+            return Decision(cond.target, "transition",
+                            f"evidence {cond.field}={json.dumps(report[cond.field])} matches "
+                            f"'{cond.describe()}' of step '{step.name}', which goes to {cond.target}")
     status = str(report.get("status", "")).strip().lower()
     if status in step.transitions:
         return Decision(step.transitions[status], "transition",
@@ -1418,7 +2168,9 @@ def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision |
 
 def expected_statuses(step: StepDef) -> list[str]:
     """The statuses a report can use to take a declared route, in the author's order."""
-    return [status for status in step.transitions if status != "default"]
+    # 'rejected' on a gated step is the route of a person's rejection, not a status to report.
+    return [status for status in step.transitions
+            if status != "default" and not (status == "rejected" and step.approval)]
 
 
 class StubDecider:
@@ -1541,6 +2293,8 @@ def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
         if name and name not in names:
             names.append(name)
 
+    for cond in step.conditions:  # evidence routes are the author's routes too
+        add(cond.target)
     for target in step.transitions.values():
         add(target)
     for other in wf.steps:
@@ -1571,6 +2325,12 @@ def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
             target = wf.step(name)
             out.append((name, step_description(target) if target else ""))
     return out
+
+
+def resume_candidates(wf: WorkflowDef) -> list[tuple[str, str]]:
+    """Where a resumed run may be: any step (the agent reads the history to say which), or the end."""
+    ends = [(n, d) for n, d in candidate_targets(wf, wf.first_step) if n in (FINISH, FAILED)]
+    return [(s.name, step_description(s)) for s in wf.steps] + ends
 
 
 def _routes(step: StepDef) -> str:
@@ -1777,12 +2537,198 @@ def parse_decision(text: str) -> dict[str, Any]:
             "reasoning": clip(reasoning, REASONING_LIMIT)}
 
 
+# -- the agent decides: the routing question and its answer ---------------
+
+
+@dataclass
+class Candidate:
+    step_name: str
+    description: str
+
+
+@dataclass
+class RoutingQuestion:
+    """What the agent must decide, returned instead of a decision when the provider is ``agent``."""
+    kind: str  # advance | resume
+    step_name: str  # the step the report is about (resume: the stored current step)
+    guidance: str  # that step's Orchestrator Guidance
+    report: Any  # the report as received
+    candidates: list[Candidate]
+    how_to_answer: str
+    history: list[str] = field(default_factory=list)  # resume only: the stored history, one line each
+
+    def render(self) -> str:
+        """The question as text, for ``next_step.instructions``."""
+        parts = ["No declared transition matched, so you decide the next step." if self.kind == "advance"
+                 else "You are resuming this run: decide which step is to be done now."]
+        if self.history:
+            parts.append("Stored history, oldest first:\n" + "\n".join(f"- {h}" for h in self.history))
+        parts.append(f"Orchestrator Guidance of step '{self.step_name}':\n{self.guidance or '(none)'}")
+        parts.append("Report as received:\n" + clip_json(self.report, 2000))
+        parts.append("Candidates:\n" + "\n".join(f"- {c.step_name}: {c.description}" for c in self.candidates))
+        parts.append(self.how_to_answer)
+        return "\n\n".join(parts)
+
+
+class AskAgent(Exception):
+    """Raised by the agent decider when the calling agent must choose: not a failure,
+    the engine turns it into a result carrying the routing question."""
+
+    def __init__(self, question: RoutingQuestion) -> None:
+        super().__init__(question.how_to_answer)
+        self.question = question
+
+
+class AgentDecider:
+    """The calling agent decides (no LLM configured): without ``report.choose_step`` it
+    gets the routing question; with it, the choice is checked against the candidates.
+
+    The answer travels in the same tool call as the report (``advance_workflow`` or
+    ``resume_workflow`` again, plus ``report.choose_step``) rather than a new tool,
+    so the report and the choice are stored together and replay, CONFLICT and
+    ``step_id`` work exactly as for every other decision.
+    """
+
+    name = "agent"
+
+    def decide(self, req: DecisionRequest) -> Decision:
+        wf = req.workflow
+        step = wf.step(req.instance.current_step_name)
+        candidates = (resume_candidates(wf) if req.kind == "resume" or step is None
+                      else candidate_targets(wf, step))
+        report = {k: v for k, v in req.report.items() if k != "choose_step"}
+        choice = req.report.get("choose_step")
+        tool = "resume_workflow" if req.kind == "resume" else "advance_workflow"
+        if choice is None:
+            history = [f"{h.timestamp} step '{h.step_name}' status {h.outcome_status or '-'} -> "
+                       f"{h.determined_next_step or '(no decision)'} [{h.decided_by}]"
+                       for h in req.history] if req.kind == "resume" else []
+            how = (f"Answer by calling {tool} again with the same arguments and the same report plus "
+                   f"report.choose_step set to exactly one candidate name ({', '.join(n for n, _ in candidates)}); "
+                   "add report.reasoning with one sentence saying why.")
+            if req.kind == "resume":
+                how += (f" The stored current step is '{req.instance.current_step_name}'; you assumed "
+                        f"'{req.assumed_step}'.")
+            raise AskAgent(RoutingQuestion(req.kind, step.name if step else req.instance.current_step_name,
+                                           step.guidance if step else "", report,
+                                           [Candidate(n, d) for n, d in candidates], how, history))
+        names = [n for n, _ in candidates]
+        target = wf.resolve_target(choice) if isinstance(choice, str) else None
+        if target not in names:
+            raise InvalidArgument(f"report.choose_step {str(choice)[:100]!r} is not one of the candidates: "
+                                  f"{', '.join(names)}; send the same report with one of them",
+                                  candidates=names)
+        why = req.report.get("reasoning")
+        return Decision(target, "agent", why if isinstance(why, str) and why.strip()
+                        else f"the agent chose '{target}'")
+
+
 # -- HTTP with retries, shared by both providers ---------------------------
 
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.25
 RETRY_DELAY_CAP_S = 10.0
+#: Largest provider response body read; a bigger one is a fault, not a memory hog.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+def _shutdown_socket(sock: Any) -> None:
+    import socket
+
+    try:  # the plain-socket method, also for TLS sockets: it only ends the blocked read
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, TypeError):
+        pass
+
+
+class _AttemptDeadline:
+    """A wall-clock deadline for one HTTP attempt, headers and body included.
+
+    A socket timeout bounds each read, not their sum: a provider that sends a
+    byte every half second never trips it.  At the deadline this shuts the
+    attempt's socket down, which ends any blocked read at once.  The sockets
+    are registered by the connection classes of ``_deadline_session``.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.001), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_AttemptDeadline":
+        _AttemptDeadline._current.active = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+        _AttemptDeadline._current.active = None
+
+    @classmethod
+    def watch(cls, sock: Any) -> None:
+        """Put the calling thread's attempt in charge of ``sock``."""
+        active = getattr(cls._current, "active", None)
+        if active is None or sock is None:
+            return
+        with active._lock:
+            active._sockets.append(sock)
+            if active.expired.is_set():
+                _shutdown_socket(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired.set()
+            for sock in self._sockets:
+                _shutdown_socket(sock)
+
+
+def _deadline_session(requests: Any) -> Any:
+    """A ``requests.Session`` whose connections report their sockets to the
+    current ``_AttemptDeadline`` (new and reused connections alike)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import ProxyManager
+
+    def watched(base: Any) -> Any:
+        class Watched(base):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                _AttemptDeadline.watch(self.sock)
+
+            def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+                _AttemptDeadline.watch(self.sock)
+                return super().getresponse(*args, **kwargs)
+        return Watched
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if type(manager) is ProxyManager:  # SOCKS managers keep their own pools
+                manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, DeadlineAdapter())
+    return session
 
 
 @dataclass
@@ -1808,8 +2754,11 @@ class LLMDecider:
 
         self.config = config
         self._requests = requests
-        self._session = requests.Session()
+        self._session = _deadline_session(requests)
         self._log_lock = threading.Lock()
+        # Provider calls in flight are capped below the SDK's worker pool (40
+        # threads), so a hanging provider can never take every thread from reads.
+        self._slots = threading.BoundedSemaphore(config.max_llm_calls)
 
     # subclasses fill these three in
     def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
@@ -1832,8 +2781,9 @@ class LLMDecider:
         system = system_prompt(req.workflow)
         turns: list[tuple[str, str]] = [("user", build_prompt(req, candidates))]
         schema = decision_schema(names)
+        deadline = time.monotonic() + self.call_budget_s()  # shared by the corrective round
         for round_ in (1, 2):
-            text = self._post_with_retries(system, turns, schema, req)
+            text = self._post_with_retries(system, turns, schema, req, deadline)
             data = parse_decision(text)
             target = req.workflow.resolve_target(data["next_step_name"])
             if target is not None and (target in names or target != SUSPEND):
@@ -1847,40 +2797,105 @@ class LLMDecider:
         raise AIServiceError(f"the model named an unknown step {clip(data['next_step_name'], 100)!r} twice; "
                              f"valid names are {', '.join(names)}", retryable=True)
 
+    def call_budget_s(self) -> float:
+        """The most one decision may take: every attempt's timeout plus the retry waits."""
+        return MAX_ATTEMPTS * self.config.timeout_s + (MAX_ATTEMPTS - 1) * RETRY_DELAY_CAP_S
+
     def _redact(self, text: str) -> str:
         key = self.config.api_key
         return text.replace(key, "[REDACTED]") if key else text
 
+    def _redact_value(self, value: Any) -> Any:
+        """Redact every string of a parsed response (keys included), whatever escapes hid it."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_value(v) for v in value]
+        if isinstance(value, dict):
+            return {self._redact(k) if isinstance(k, str) else k: self._redact_value(v) for k, v in value.items()}
+        return value
+
+    def _payload(self, raw: bytes) -> Any:
+        """The response as JSON (else text), redacted whole before anything reads or cuts it."""
+        text = self._redact(raw.decode("utf-8", "replace"))
+        try:
+            return self._redact_value(json.loads(text))
+        except (ValueError, RecursionError):
+            return text[:2000]
+
+    def _attempt(self, url: str, body: Any, headers: Mapping[str, str], seconds: float
+                 ) -> tuple[int, Mapping[str, str], Any] | _HttpFault:
+        """One POST under a wall-clock deadline: (status, headers, payload) or a fault.
+
+        Redirects are never followed: ``requests`` would re-send the key header
+        (and on 307/308 the prompt) to whatever host the redirect names.
+        """
+        timed_out = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
+        with _AttemptDeadline(seconds) as deadline:
+            try:
+                # The read timeout is a second longer than the deadline, so the deadline ends reads first.
+                resp = self._session.post(url, json=body, headers=dict(headers), timeout=(seconds, seconds + 1),
+                                          allow_redirects=False, stream=True)
+                try:
+                    chunks, size = [], 0
+                    for chunk in resp.iter_content(64 * 1024):
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            return _HttpFault(f"the response is larger than {MAX_RESPONSE_BYTES} bytes", False)
+                        chunks.append(chunk)
+                finally:
+                    resp.close()
+            except self._requests.Timeout:
+                return timed_out
+            except self._requests.RequestException as exc:
+                if deadline.expired.is_set():
+                    return timed_out
+                return _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            if deadline.expired.is_set():
+                return timed_out
+        if 300 <= resp.status_code < 400:
+            where = resp.headers.get("Location", "")
+            return _HttpFault(f"{self.config.endpoint} answered HTTP {resp.status_code}, a redirect"
+                              f"{' to ' + where[:200] if where else ''}; redirects are not followed, so the key "
+                              "and the prompt stay with the configured host: set AI_SERVICE_ENDPOINT to the final "
+                              "URL", False)
+        return resp.status_code, resp.headers, self._payload(b"".join(chunks))
+
     def _post_with_retries(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
-                           req: DecisionRequest) -> str:
+                           req: DecisionRequest, deadline: float | None = None) -> str:
+        if not self._slots.acquire(blocking=False):
+            raise AIServiceError(f"{self.config.max_llm_calls} LLM calls are already in progress "
+                                 "(AI_MAX_CONCURRENT_CALLS); retry in a moment", retryable=True, retry_after_s=1)
+        try:
+            return self._post_locked(system, turns, schema, req,
+                                     deadline if deadline is not None else time.monotonic() + self.call_budget_s())
+        finally:
+            self._slots.release()
+
+    def _post_locked(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
+                     req: DecisionRequest, deadline: float) -> str:
         url, headers, body = self._request(system, turns, schema)
         fault = _HttpFault("no attempt made", True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             started = time.monotonic()
-            try:
-                resp = self._session.post(url, json=body, headers=headers, timeout=self.config.timeout_s)
-            except self._requests.Timeout:
-                fault = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
-                self._log_interaction(req, attempt, body, started, error=fault.message)
-            except self._requests.RequestException as exc:
-                fault = _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            outcome = self._attempt(url, body, headers, min(self.config.timeout_s, deadline - started))
+            if isinstance(outcome, _HttpFault):
+                fault = outcome
                 self._log_interaction(req, attempt, body, started, error=fault.message)
             else:
-                try:
-                    payload = resp.json()
-                except ValueError:
-                    payload = resp.text[:2000]
-                if resp.status_code == 200:
+                status, resp_headers, payload = outcome
+                if status == 200:
                     try:
                         text = self._answer(payload)
                     except AIServiceError as exc:
                         self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
                         raise
                     self._log_interaction(req, attempt, body, started, response=payload)
-                    return self._redact(text)  # a model echoing the key must not store it
-                fault = self._fault(resp.status_code, payload, resp.headers)
-                if fault.delay is None and resp.headers.get("Retry-After", "").strip().isdigit():
-                    fault.delay = float(resp.headers["Retry-After"])
+                    # Answers assembled from several parts can carry a key no single part held whole.
+                    return self._redact(text)
+                fault = self._fault(status, payload, resp_headers)
+                if fault.delay is None and resp_headers.get("Retry-After", "").strip().isdigit():
+                    fault.delay = float(resp_headers["Retry-After"])
                 self._log_interaction(req, attempt, body, started, error=fault.message, response=payload)
             if fault.retryable and fault.delay is not None and fault.delay > RETRY_DELAY_CAP_S:
                 raise AIServiceError(self._redact(f"{self.provider}: {fault.message}; the provider asks to wait "
@@ -1889,9 +2904,12 @@ class LLMDecider:
             if not fault.retryable or attempt == MAX_ATTEMPTS:
                 break
             wait = fault.delay if fault.delay is not None else BACKOFF_BASE_S * 2 ** (attempt - 1)
+            wait += random.uniform(0, BACKOFF_BASE_S / 2)
+            if time.monotonic() + wait + 0.05 >= deadline:
+                break  # the call's budget is spent: answer now rather than overrun it
             log.warning("%s attempt %d failed (%s); retrying in %.2fs", self.provider, attempt,
                         self._redact(fault.message), wait)
-            time.sleep(wait + random.uniform(0, BACKOFF_BASE_S / 2))
+            time.sleep(wait)
         raise AIServiceError(self._redact(f"{self.provider}: {fault.message}"), retryable=fault.retryable)
 
     def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
@@ -2083,11 +3101,13 @@ class OpenAIDecider(LLMDecider):
         return _HttpFault(f"HTTP {status}: {message}", False)
 
 
-def make_decider(config: Config) -> "StubDecider | LLMDecider":
+def make_decider(config: Config) -> "StubDecider | AgentDecider | LLMDecider":
     if config.provider == "gemini":
         return GeminiDecider(config)
     if config.provider == "openai":
         return OpenAIDecider(config)
+    if config.provider == "agent":
+        return AgentDecider()
     return StubDecider()
 
 
@@ -2106,6 +3126,7 @@ class NextStep:
     step_name: str
     instructions: str
     expected_statuses: list[str] = field(default_factory=list)
+    report_fields: list[ReportField] = field(default_factory=list)  # evidence the report must carry
 
 
 @dataclass
@@ -2118,6 +3139,8 @@ class Progress:
     decided_by: str
     reasoning: str
     definition_changed: bool
+    awaiting_approval: dict[str, Any] | None = None  # the run waits for a person: what, and how to approve
+    routing_question: RoutingQuestion | None = None  # the agent decides: answer with report.choose_step
 
 
 @dataclass
@@ -2144,6 +3167,7 @@ class Status:
     completed_at: str | None
     history: list[HistoryItem]
     definition_changed: bool
+    awaiting_approval: dict[str, Any] | None = None
 
 
 @dataclass
@@ -2183,7 +3207,42 @@ class Validation:
     warnings: list[dict[str, Any]]
 
 
-ADVANCE_DECIDERS = ("transition", "stub", "llm")
+ADVANCE_DECIDERS = ("transition", "stub", "llm", "agent")
+
+
+def public_approval(pending: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A pending approval as clients see it: without its id, which only answers carry back."""
+    return {k: v for k, v in pending.items() if k != "approval_id"} if pending else None
+
+
+def evidence_line(fields: Sequence[ReportField]) -> str:
+    """The one generated line that ends the instructions of a step with a ``# Report``."""
+    return ("Include in your report (top-level keys): "
+            + ", ".join(f"`{f.name}` ({f.type}{', required' if f.required else ''})" for f in fields) + ".")
+
+
+def check_evidence(step: StepDef, report: Mapping[str, Any]) -> None:
+    """Refuse a report that lacks a required ``# Report`` field or has one of the wrong type.
+
+    ``null`` counts as absent.  Raised before anything is written, so nothing moves.
+    """
+    missing = [f.name for f in step.report_fields if f.required and report.get(f.name) is None]
+    wrong = [{"name": f.name, "expected": f.type, "got": report_type_of(report[f.name])}
+             for f in step.report_fields
+             if report.get(f.name) is not None and not report_value_fits(f.type, report[f.name])]
+    if not missing and not wrong:
+        return
+    parts = []
+    if missing:
+        parts.append(f"missing required field(s): {', '.join(missing)}")
+    if wrong:
+        parts.append("wrong type: " + ", ".join(f"{w['name']} must be {w['expected']}, got {w['got']}"
+                                                for w in wrong))
+    raise InvalidArgument(f"the report for step {step.name!r} lacks its evidence: {'; '.join(parts)}. Nothing "
+                          "moved: send the report again with every required field as a top-level key of "
+                          "report (next_step.report_fields lists them)",
+                          missing_fields=missing, wrong_type=wrong,
+                          report_fields=[dataclasses.asdict(f) for f in step.report_fields])
 
 
 MAX_JSON_DEPTH = 64
@@ -2223,9 +3282,10 @@ def check_json(name: str, value: Any) -> dict[str, Any]:
 
 
 class Engine:
-    """The workflow rules.  Thread-safe: all shared state lives in SQLite."""
+    """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
-    def __init__(self, library: Library, store: StateStore, decider: "StubDecider | LLMDecider") -> None:
+    def __init__(self, library: Library, store: Store,
+                 decider: "StubDecider | AgentDecider | LLMDecider") -> None:
         self.library = library
         self.store = store
         self.decider = decider
@@ -2251,13 +3311,14 @@ class Engine:
         try:
             wf = self.library.load(inst.workflow_name)
             changed = bool(inst.definition_hash) and wf.hash != inst.definition_hash
-            next_step = self._next_step(wf, inst.current_step_name, inst.status, "")
+            next_step = self._next_step(wf, inst, "")
         except (DefinitionNotFound, InvalidArgument):
             pass
         return Status(inst.instance_id, inst.workflow_name, inst.status, inst.current_step_name, next_step,
                       inst.context, inst.created_at, inst.updated_at, inst.completed_at,
                       [HistoryItem(h.timestamp, h.step_name, h.outcome_status, h.user_report,
-                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed)
+                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed,
+                      public_approval(inst.awaiting_approval))
 
     def list_instances(self, status: str | None = None, workflow_name: str | None = None,
                        limit: int = 20) -> InstanceList:
@@ -2299,7 +3360,7 @@ class Engine:
         report = self._report(report, required=True)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        replay = self._replay(inst, report)
+        replay = self._replay(inst, report, updates)
         if replay is not None:
             return replay
         if inst.status != RUNNING:
@@ -2317,14 +3378,19 @@ class Engine:
                 f"the report is for step {str(step_id)[:100]!r} but the instance is at {step.name!r}; do the "
                 f"current step's instructions (get_workflow_status shows them), or call resume_workflow if "
                 "you are continuing from another conversation", current_step_name=step.name)
+        check_evidence(step, report)
         merged = {**inst.context, **updates}
         working = dataclasses.replace(inst, context=merged)
         decision = decide_by_transition(step, report)
         if decision is None:
-            decision = self._ask(DecisionRequest("advance", wf, working,
-                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
-                                 inst, step.name, report)
-        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
+            try:
+                decision = self._ask(DecisionRequest("advance", wf, working,
+                                                     self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
+                                     inst, step.name, report)
+            except AskAgent as ask:
+                return self._question(wf, inst, ask.question)
+        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")),
+                           updates)
 
     def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
                context_updates: dict[str, Any] | None = None) -> Progress:
@@ -2341,7 +3407,7 @@ class Engine:
         report = self._report(report or {}, required=False)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS):
+        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS) or inst.awaiting_approval:
             raise self._not_running(inst)
         wf = self.library.load_valid(inst.workflow_name)
         where = inst.current_step_name
@@ -2365,9 +3431,12 @@ class Engine:
                 decision = Decision(stored.name, "resume", f"the client is at the stored step '{stored.name}' and "
                                                            "reports no status: do it now")
         if decision is None:
-            decision = self._ask(DecisionRequest("resume", wf, working,
-                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS), report,
-                                                 assumed_current_step_name), inst, where, record)
+            try:
+                decision = self._ask(DecisionRequest("resume", wf, working,
+                                                     self.store.history(instance_id, PROMPT_HISTORY_ROWS),
+                                                     report, assumed_current_step_name), inst, where, record)
+            except AskAgent as ask:
+                return self._question(wf, working, ask.question)
         if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
             decision = dataclasses.replace(decision, next_step=where)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")
@@ -2381,11 +3450,63 @@ class Engine:
         if inst.status in (COMPLETED, CANCELLED):
             raise self._not_running(inst)
         now = utcnow()
-        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now)
+        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now, awaiting_approval=None)
         self.store.update(inst, after, HistoryEntry(instance_id, now, inst.current_step_name,
                                                     {"reason": reason} if reason else None, "CANCELLED",
                                                     inst.current_step_name, "client", reason or "cancelled"))
         return self.status(instance_id)
+
+    def approve(self, instance_id: str, approved: bool, comment: str | None = None, by: str = "unknown",
+                approval_id: str | None = None) -> Progress:
+        """A person's answer to a pending approval; never reachable from an agent's tool.
+
+        Approval moves the run to the step decided when the agent reported; a
+        rejection takes the step's ``rejected`` transition, else returns to the
+        gated step so the agent can redo it.  Who answered and the comment go
+        into history.  ``approval_id``, when given, must name the pending request,
+        so a stale answer (say, an elicitation reply after a CLI approval) is refused.
+        """
+        instance_id = self._instance_id(instance_id)
+        if comment is not None and (not isinstance(comment, str) or len(comment) > 10_000):
+            raise InvalidArgument("comment must be text up to 10,000 characters")
+        inst = self.store.get(instance_id)
+        pending = inst.awaiting_approval
+        if not pending:
+            raise InvalidArgument(f"instance {instance_id} is not waiting for an approval (it is {inst.status} at "
+                                  f"step {inst.current_step_name!r}); nothing to approve",
+                                  status=inst.status, current_step_name=inst.current_step_name)
+        if approval_id is not None and approval_id != pending.get("approval_id"):
+            raise InvalidArgument("this answer is for an approval request that is no longer pending; "
+                                  "get_workflow_status shows the current one")
+        wf = self.library.load_valid(inst.workflow_name)
+        gated = wf.step(pending["step_name"])
+        if approved:
+            target = wf.resolve_target(pending["proposed_next_step"]) or pending["step_name"]
+        else:
+            target = (gated.transitions.get("rejected") if gated else None) or pending["step_name"]
+        target = wf.resolve_target(target) or wf.first_step.name
+        now = utcnow()
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
+        after = dataclasses.replace(inst, current_step_name=target, status=status, awaiting_approval=None,
+                                    updated_at=now, definition_hash=wf.hash,
+                                    completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
+        verdict = "approved" if approved else "rejected"
+        reasoning = f"{verdict} by {by}" + (f": {comment}" if comment else "")
+        if not approved:
+            reasoning += f"; back to '{target}'" if target == pending["step_name"] else f"; rejected goes to '{target}'"
+        record = {"approval": verdict, "by": by, "comment": comment, "approval_id": pending.get("approval_id"),
+                  "what": pending.get("approval")}
+        after = self.store.update(inst, after, HistoryEntry(instance_id, now, pending["step_name"], record,
+                                                            verdict.upper(), target, "approval", reasoning))
+        log.info("%s %s: %s by %s -> %s", wf.name, instance_id, verdict, by, target)
+        return self._progress(wf, after, "approval", reasoning, False)
+
+    def waiting(self, instance_id: str) -> Progress:
+        """The run as it stands while it waits for an approval (the user dismissed the question)."""
+        inst = self.store.get(instance_id)
+        wf = self.library.load_valid(inst.workflow_name)
+        return self._progress(wf, inst, (inst.awaiting_approval or {}).get("decided_by", ""),
+                              "waiting for a person to approve", False)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -2408,6 +3529,14 @@ class Engine:
 
     @staticmethod
     def _not_running(inst: Instance) -> InstanceNotRunning:
+        if inst.awaiting_approval:
+            return InstanceNotRunning(
+                f"instance {inst.instance_id} waits for a person to approve leaving step "
+                f"{inst.current_step_name!r} ({clip(inst.awaiting_approval.get('approval', ''), 200)}). You cannot "
+                f"approve it: ask the user to run `orchestrator-mcp approve {inst.instance_id}` (or add --reject "
+                "--comment '...') or to use the run's page in `orchestrator-mcp ui`; then call get_workflow_status "
+                "for the next step", status=inst.status,
+                current_step_name=inst.current_step_name, awaiting_approval=public_approval(inst.awaiting_approval))
         hint = {SUSPENDED: "call resume_workflow to continue it",
                 FAILED_STATUS: "call resume_workflow to retry it, or start_workflow for a fresh run",
                 COMPLETED: "it is finished; call start_workflow for a new run",
@@ -2428,7 +3557,7 @@ class Engine:
             raise
 
     def _apply(self, wf: WorkflowDef, inst: Instance, working: Instance, decision: Decision,
-               step_name: str, report: Any, outcome: str) -> Progress:
+               step_name: str, report: Any, outcome: str, updates: dict[str, Any] | None = None) -> Progress:
         target = wf.resolve_target(decision.next_step)
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
@@ -2439,31 +3568,55 @@ class Engine:
         reasoning = decision.reasoning
         if decision.warnings:
             reasoning += "".join(f" [warning: {w}]" for w in decision.warnings)
-        after = dataclasses.replace(
-            working, current_step_name=target, status=status,
-            context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
-            updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
-        entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                             decision.decided_by, reasoning)
+        leaving = wf.step(step_name)
+        if leaving is not None and leaving.approval and target != leaving.name:
+            # A gated step is left only with a person's approval: the run stays at the
+            # step, SUSPENDED, with the decision kept until someone approves or rejects it.
+            awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": leaving.name,
+                        "approval": leaving.approval, "proposed_next_step": target,
+                        "decided_by": decision.decided_by, "requested_at": now,
+                        "how_to_approve": f"orchestrator-mcp approve {inst.instance_id} [--reject] [--comment TEXT]"}
+            after = dataclasses.replace(
+                working, current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
+                context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+                updated_at=now, completed_at=None)
+            reasoning += f" [waiting for a person to approve leaving '{leaving.name}' for '{target}']"
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, leaving.name,
+                                 decision.decided_by, reasoning, context_updates=updates or None)
+        else:
+            after = dataclasses.replace(
+                working, current_step_name=target, status=status,
+                context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+                updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None,
+                awaiting_approval=None)
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
+                                 decision.decided_by, reasoning, context_updates=updates or None)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
             again = self.store.get(inst.instance_id)
-            replay = self._replay(again, report) if isinstance(report, dict) and "step_id" in report else None
+            replay = (self._replay(again, report, updates or {})
+                      if isinstance(report, dict) and "step_id" in report else None)
             if replay is not None:
                 return replay
             raise
-        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, target, decision.decided_by)
+        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, after.current_step_name,
+                 decision.decided_by)
         return self._progress(wf, after, decision.decided_by, reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
-    def _replay(self, inst: Instance, report: dict[str, Any]) -> Progress | None:
-        """The same report for the same step again (a retry after a lost reply)?"""
+    def _replay(self, inst: Instance, report: dict[str, Any], updates: dict[str, Any]) -> Progress | None:
+        """The same call for the same step again (a retry after a lost reply)?
+
+        Everything the call carries must match, the context updates included: a
+        call that differs in any part is a new advance, applied normally.
+        """
         step_id = report.get("step_id")
         if not isinstance(step_id, str):
             return None
         last = self.store.last_accepted(inst.instance_id)
         if (last is None or last.decided_by not in ADVANCE_DECIDERS or last.user_report != report
+                or (last.context_updates or {}) != updates
                 or normalize_name(last.step_name) != normalize_name(step_id)
                 or last.determined_next_step != inst.current_step_name):
             return None
@@ -2476,11 +3629,22 @@ class Engine:
     def _progress(self, wf: WorkflowDef, inst: Instance, decided_by: str, reasoning: str,
                   changed: bool) -> Progress:
         return Progress(inst.instance_id, inst.workflow_name, inst.status,
-                        self._next_step(wf, inst.current_step_name, inst.status, reasoning),
-                        inst.context, decided_by, reasoning, changed)
+                        self._next_step(wf, inst, reasoning),
+                        inst.context, decided_by, reasoning, changed, public_approval(inst.awaiting_approval))
+
+    def _question(self, wf: WorkflowDef, inst: Instance, question: RoutingQuestion) -> Progress:
+        """The routing question as the call's result; nothing is stored until the agent answers."""
+        step = wf.step(question.step_name)
+        return Progress(inst.instance_id, inst.workflow_name, inst.status,
+                        NextStep(question.step_name, question.render(),
+                                 expected_statuses=expected_statuses(step) if step else [],
+                                 report_fields=list(step.report_fields) if step else []),
+                        inst.context, "question", "no declared transition matched: the agent decides",
+                        bool(inst.definition_hash) and inst.definition_hash != wf.hash, None, question)
 
     @staticmethod
-    def _next_step(wf: WorkflowDef, step_name: str, status: str, reasoning: str) -> NextStep:
+    def _next_step(wf: WorkflowDef, inst: Instance, reasoning: str) -> NextStep:
+        step_name, status = inst.current_step_name, inst.status
         if step_name == FINISH or status == COMPLETED:
             return NextStep(FINISH, f"Workflow '{wf.title or wf.name}' is complete. Tell the user what was "
                                     "done, briefly; there are no more steps.")
@@ -2495,14 +3659,23 @@ class Engine:
             return NextStep(step_name, f"Step {step_name!r} is no longer in the workflow definition; "
                                        "call resume_workflow to pick up from the current definition.")
         text = step.instructions
-        if status == SUSPENDED:
-            text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
-                    "resume_workflow. The step to do then:\n\n" + text)
         statuses = expected_statuses(step)
         if statuses:
             other = " (any other status takes the default route)" if "default" in step.transitions else ""
             text += f"\n\nReport status: one of {', '.join(f'`{s}`' for s in statuses)}{other}."
-        return NextStep(step.name, text, statuses)
+        if step.report_fields:  # the evidence line is the last line of the instructions
+            text += "\n\n" + evidence_line(step.report_fields)
+        pending = inst.awaiting_approval
+        if status == SUSPENDED and pending:
+            text = (f"WAITING FOR APPROVAL. A person must approve leaving step '{step.name}' before the run goes "
+                    f"on to '{pending.get('proposed_next_step')}'. What they approve:\n\n{pending.get('approval')}"
+                    f"\n\nYou cannot approve it yourself. Ask the user to run `orchestrator-mcp approve "
+                    f"{inst.instance_id}` (or `--reject --comment '...'`), or to use the run's page in "
+                    "`orchestrator-mcp ui`; then call get_workflow_status, which shows the next step.")
+        elif status == SUSPENDED:
+            text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
+                    "resume_workflow. The step to do then:\n\n" + text)
+        return NextStep(step.name, text, expected_statuses=statuses, report_fields=list(step.report_fields))
 
 
 # =============================================================================
@@ -2516,7 +3689,10 @@ SERVER_INSTRUCTIONS = (
     "This server holds step-by-step workflows: call start_workflow (list_workflows shows them), do exactly what "
     "next_step.instructions say, then call advance_workflow with an honest report, and repeat until the next "
     "step is FINISH. In a new conversation, find the run with list_instances and continue it with "
-    "resume_workflow instead of starting over."
+    "resume_workflow instead of starting over. "
+    "When a result carries routing_question, choose one of its candidates and call the same tool again with "
+    "the same report plus report.choose_step; when it carries awaiting_approval, stop and ask the user to "
+    "approve as it says, since no tool can approve for them."
 )
 
 AUTHORING_GUIDE = """\
@@ -2534,6 +3710,11 @@ workflows/
 ```
 
 Folders starting with `.` or `_` are not workflows: keep shared snippets in `_shared/`.
+
+Every file a workflow uses must resolve inside the workflow root: a folder, `index.md`, step or include
+that is a link pointing elsewhere is an error, and nothing is read from it. A definition file may be at
+most 1 MiB (a whole workflow, includes expanded, 4 MiB), UTF-8 (a byte-order mark is ignored), and a
+folder holds at most 5,000 files, 16 levels deep.
 
 ## index.md
 
@@ -2554,6 +3735,8 @@ Each step file has H1 sections (a `#` heading outside code fences; `##` and deep
 | `# Client Instructions` | yes | the agent: returned verbatim as `next_step.instructions` |
 | `# Goal` | no | the decider, as context |
 | `# Transitions` | no | the engine: deterministic routing, no LLM call |
+| `# Report` | no | the engine: evidence the report must carry (checked before anything moves) |
+| `# Approval` | no | a person: what they approve before the run may leave the step |
 | anything else | no | the decider, as context |
 
 Client Instructions should end by saying what to report: which `status` values mean what, and which
@@ -2595,6 +3778,52 @@ no routes, the step itself (repeat), `FINISH`, `FAILED` where the step names it 
 routes), and `SUSPEND` where offered. Keep guidance short and concrete: say for each kind of outcome
 where to go.
 
+## Required evidence: `# Report`
+
+```
+# Report
+- tests_passed: integer, required
+- tests_failed: integer, required
+- commit_sha: text - the new commit's hash
+```
+
+Each item is `- name: type[, required][ - description]`; types are `text`, `integer`, `number`
+(an integer is also a number), `boolean` and `list`. Fields are top-level keys of the report, next to
+`status`, and `next_step.report_fields` lists them; the instructions end with one generated line naming
+them. A report that lacks a required field (`null` counts as missing) or has a field of the wrong type
+is refused with `INVALID_ARGUMENT` naming the fields, and the run does not move. `step_id`, `status`
+and `choose_step` are reserved names.
+
+A transition may compare one declared field with one literal: `==`, `!=`, `>`, `>=`, `<`, `<=`
+(the ordering ones on numbers only), a literal being a number, `true`/`false` or text:
+
+```
+# Transitions
+- tests_failed > 0: Fix Failures
+- success: Review Changes
+```
+
+Evidence transitions are tried first, in file order, then the status ones, then `default`: the facts
+outrank the status the agent chose. A field the report lacks never matches. There is nothing more:
+no `and`/`or`, no arithmetic, no second field.
+
+## Approval gates: `# Approval`
+
+```
+# Approval
+The commit message, exactly as it will be committed.
+```
+
+The section says what a person approves. When a report would take the run away from this step (to
+another step, FINISH or FAILED), the run stops instead: it stays at the step as `SUSPENDED` with
+`awaiting_approval` (what, the proposed next step, how to approve). Where the client supports
+elicitation, the server asks the user directly during that call; otherwise the person runs
+`orchestrator-mcp approve ID` (or `--reject --comment "..."`) or uses the form on the run's page in
+`orchestrator-mcp ui`. No tool argument can approve. Approval
+continues to the proposed step; rejection follows the step's `rejected:` transition if it has one,
+else goes back to the step itself. Who answered and the comment are kept in the history. Repeating
+the step (a transition to itself) needs no approval.
+
 ## Includes
 
 `{{file:relative/path.md}}` anywhere in a definition file is replaced by that file's content, resolved
@@ -2604,9 +3833,10 @@ root: absolute paths, `..` that climbs out, and symlinks pointing out are errors
 ## Checking
 
 `orchestrator-mcp check path/to/workflows` (or the `validate_workflow` tool) prints `file:line: message`
-for each problem and exits 1 if any workflow (or, for `check`, any scenario file) is invalid. Warnings
-flag steps nothing leads to and guidance that names a step that does not exist. Edits are picked up
-without a restart.
+for each problem and exits 1 if any workflow (or, for `check`, any scenario file) is invalid: unknown report
+types, conditions on undeclared fields or with a literal of the wrong type, and an empty `# Approval` are
+errors too. Warnings flag steps nothing leads to, guidance that names a step that does not exist, and a
+`rejected:` transition on a step without `# Approval`. Edits are picked up without a restart.
 
 ## Testing routing: scenario files
 
@@ -2644,10 +3874,12 @@ ignored, so say in it what the scenario proves. The scenario is a list of items:
 | item | what it does |
 |---|---|
 | `start: {JSON}` | optional, first: the context the run starts with (default `{}`) |
-| `report: STATUS` | an advance with this status, which a `# Transitions` entry (or `default`) matches; on a step without transitions the stub decides |
-| `llm report: STATUS` | an advance whose status matches no transition: a free-form report only an LLM can judge |
-| `resume: STEP` | `resume_workflow` assuming STEP, for cases whose right answer is the stored step (the stub's answer) |
-| `llm resume: STEP` | a resume that needs judgement: given the history and the report, which step is to be done now |
+| `report: STATUS` | an advance whose status a `# Transitions` entry (or `default`) matches |
+| `llm report: STATUS` | an advance whose status matches no transition: only an LLM can judge it |
+| `resume: STEP` | `resume_workflow` assuming STEP, where the right answer is the stored step |
+| `llm resume: STEP` | a resume that needs judgement: which step is to be done now |
+
+On a step without transitions, a `report` is decided by the stub (next step in index order).
 
 Under an item, one `field: value` per line (deeper-indented lines continue the value):
 
@@ -2656,7 +3888,9 @@ Under an item, one `field: value` per line (deeper-indented lines continue the v
   `COMPLETED`, `FAILED` means `FAILED`, `SUSPEND` means `SUSPENDED`, and a step means `RUNNING`;
 - `context_updates:` a JSON object sent with the report;
 - anything else (`message`, `result`, `details`, `error`, `status` of a resume, ...) goes into the report. A value
-  that starts with `{` or `[` is JSON; otherwise it is text. Reports carry `step_id` = the current step.
+  that starts with `{` or `[` is JSON; otherwise it is text, except a field the step declares in `# Report`
+  with another type, which takes that type (`tests_failed: 2` is the integer 2). Reports carry
+  `step_id` = the current step.
 
 `orchestrator-mcp test [NAME ...]` runs every scenario through the real engine on a temporary database
 and prints each divergence as `file:line`, then a summary: accuracy (right step and right run state),
@@ -2730,6 +3964,12 @@ ReportArg = Annotated[dict[str, Any], Arg(
     "for such as 'success' or 'failure', result/details/message/error: what you found}.")]
 UpdatesArg = Annotated[dict[str, Any], Arg("Context keys to set for later steps (any JSON).")]
 
+
+class ClientCall:
+    """Marks a tool parameter that receives the SDK's request ``Context`` (the
+    client connection: its capabilities, elicitation).  It is no argument a
+    client sends; ``_sdk_tool`` swaps in the SDK's type when registering."""
+
 #: Tool annotations (``ToolAnnotations`` fields) by kind of tool.
 READ_ONLY = {"read_only_hint": True, "idempotent_hint": True, "open_world_hint": False}
 WRITES = {"read_only_hint": False, "destructive_hint": False, "open_world_hint": False}
@@ -2791,11 +4031,16 @@ class WorkflowTools:
 
     @tool(WRITES)
     def advance_workflow(self, instance_id: InstanceIdArg, report: ReportArg,
-                         context_updates: UpdatesArg = {}) -> Progress:
+                         context_updates: UpdatesArg = {},
+                         call: ClientCall = None) -> Progress:  # type: ignore[assignment]
         """Report on the step you just did and get the next one. Include step_id (the step's name) so a
-        retried call is answered once. Repeat until next_step.step_name is FINISH. On STEP_MISMATCH, call
-        get_workflow_status; on AI_SERVICE_ERROR with retryable true, send the same call again."""
-        return guarded(lambda: self.engine.advance(instance_id, report, context_updates))
+        retried call is answered once, and every field next_step.report_fields lists. Repeat until
+        next_step.step_name is FINISH. If the result has routing_question, call advance_workflow again with
+        the same report plus report.choose_step = one of its candidates; if it has awaiting_approval, ask
+        the user to approve (it says how) and wait. On STEP_MISMATCH, call get_workflow_status; on
+        AI_SERVICE_ERROR with retryable true, send the same call again."""
+        return self._with_approval(call, instance_id,
+                                   lambda: self.engine.advance(instance_id, report, context_updates))
 
     @tool(WRITES)
     def resume_workflow(
@@ -2804,10 +4049,13 @@ class WorkflowTools:
         assumed_current_step_name: Annotated[str, Arg("The step you believe you are at.", 200)],
         report: Annotated[dict[str, Any], Arg("What you know of the work so far.")] = {},
         context_updates: UpdatesArg = {},
+        call: ClientCall = None,  # type: ignore[assignment]
     ) -> Progress:
         """Continue a run in a new conversation (or after SUSPENDED/FAILED). The server reconciles your
-        assumed step with its stored state and returns the step to do now."""
-        return guarded(lambda: self.engine.resume(instance_id, assumed_current_step_name, report, context_updates))
+        assumed step with its stored state and returns the step to do now. If the result has
+        routing_question, read its history and call resume_workflow again with report.choose_step."""
+        return self._with_approval(call, instance_id, lambda: self.engine.resume(
+            instance_id, assumed_current_step_name, report, context_updates))
 
     @tool(READ_ONLY)
     def get_workflow_status(
@@ -2847,6 +4095,87 @@ class WorkflowTools:
     def get_workflow_authoring_guide(self) -> str:
         """The guide to writing workflows: folder layout, sections, transitions, includes, an example."""
         return AUTHORING_GUIDE
+
+    # -- approval through the client (elicitation) ----------------------------
+    # The answer comes from the person through the client's own form, never from a
+    # tool argument.  Clients on the request/response protocol of 2026-07-28 get an
+    # InputRequiredResult and retry the call with the answer; older sessions get a
+    # server-initiated elicitation/create request while the call waits.
+
+    APPROVAL_SCHEMA = {
+        "type": "object",
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject"], "title": "Decision",
+                         "description": "approve lets the workflow go on; reject sends it back"},
+            "comment": {"type": "string", "title": "Comment", "description": "optional, kept in the history"},
+        },
+        "required": ["decision"],
+    }
+
+    @staticmethod
+    def _who(call: Any) -> str:
+        """Who answered, as far as the connection tells: the client's declared name."""
+        try:
+            params = call.session.client_params
+            name = params.client_info.name if params and params.client_info else ""
+        except Exception:  # noqa: BLE001 - the identity is best effort
+            name = ""
+        return f"the user via {name or 'the MCP client'} (elicitation)"
+
+    def _apply_answer(self, call: Any, iid: str, pending: dict[str, Any], answer: Any,
+                      waiting: Callable[[], Any]) -> Any:
+        """The client's elicitation result as an approval; a dismissed form leaves the run waiting."""
+        action = answer.get("action") if isinstance(answer, dict) else getattr(answer, "action", None)
+        content = answer.get("content") if isinstance(answer, dict) else getattr(answer, "content", None)
+        content = content if isinstance(content, dict) else {}
+        if action == "accept" and content.get("decision") in ("approve", "reject"):
+            approved = content["decision"] == "approve"
+        elif action == "decline":
+            approved = False  # the person explicitly said no
+        else:
+            return waiting()
+        comment = content.get("comment") if isinstance(content.get("comment"), str) else None
+        return self.engine.approve(iid, approved, comment or None, self._who(call), approval_id=pending["approval_id"])
+
+    def _with_approval(self, call: Any, iid: str, move: Callable[[], Progress]) -> Any:
+        """Run an advance or resume; when it stops at a gated step, ask the person through the client."""
+        def body() -> Any:
+            import anyio.from_thread
+            from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
+
+            responses = getattr(call, "input_responses", None) if call is not None else None
+            if responses and "approval" in responses:  # the retry that carries the person's answer
+                inst = self.engine.store.get(self.engine._instance_id(iid))
+                pending = inst.awaiting_approval
+                if pending and pending.get("approval_id") == call.request_state:
+                    return self._apply_answer(call, inst.instance_id, pending, responses["approval"],
+                                              lambda: self.engine.waiting(inst.instance_id))
+            progress = move()
+            if progress.awaiting_approval is None or call is None or progress.status != SUSPENDED:
+                return progress
+            try:
+                caps = call.client_capabilities
+            except ValueError:  # no request context: called outside a session
+                caps = None
+            pending = self.engine.store.get(progress.instance_id).awaiting_approval
+            if caps is None or caps.elicitation is None or not pending:
+                return progress
+            params = ElicitRequestFormParams(
+                message=(f"Approve leaving step '{pending['step_name']}' for '{pending['proposed_next_step']}'?"
+                         f"\n\n{pending['approval']}\n\n(instance {progress.instance_id})"),
+                requested_schema=self.APPROVAL_SCHEMA)
+            if not call.session.can_send_request:
+                return InputRequiredResult(input_requests={"approval": ElicitRequest(params=params)},
+                                           request_state=pending["approval_id"])
+            try:
+                answer = anyio.from_thread.run(lambda: call.session.elicit_form(
+                    message=params.message, requested_schema=params.requested_schema,
+                    related_request_id=call.request_context.request_id))
+            except Exception as exc:  # noqa: BLE001 - no answer: the run keeps waiting, visibly
+                log.info("approval elicitation failed (%s); the run waits for orchestrator-mcp approve", exc)
+                return progress
+            return self._apply_answer(call, progress.instance_id, pending, answer, lambda: progress)
+        return guarded(body)
 
 
 class WorkflowResources:
@@ -2970,6 +4299,10 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     from pydantic import Field
 
     def sdk_hint(hint: Any) -> Any:
+        if hint is ClientCall:
+            from mcp.server.mcpserver import Context
+
+            return Context
         metadata = getattr(hint, "__metadata__", ())
         arg = next((m for m in metadata if isinstance(m, Arg)), None)
         if arg is None:
@@ -2981,7 +4314,9 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     call = functools.wraps(method)(lambda **kwargs: method(**kwargs))
     call.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=sdk_hint(p.annotation)) for p in signature.parameters.values()])
+    context_kwarg = next((p.name for p in signature.parameters.values() if p.annotation is ClientCall), None)
     return Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
+                              context_kwarg=context_kwarg,
                               annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
 
 
@@ -2989,6 +4324,7 @@ def build_server(engine: Engine, config: Config) -> Any:
     """The MCPServer: the ``WorkflowTools``, the ``WorkflowResources`` and one prompt per workflow."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
+    from mcp_types import Resource
 
     class OrchestratorServer(MCPServer):
         """MCPServer whose argument errors use our error shape and whose prompts
@@ -3026,7 +4362,7 @@ def build_server(engine: Engine, config: Config) -> Any:
 
 def create_app(config: Config) -> tuple[Any, Engine]:
     """Wire configuration, library, store, decider and engine into a server."""
-    store = StateStore(config.db_path).open()
+    store = open_store(config)
     engine = Engine(Library(config.workflow_roots), store, make_decider(config))
     return build_server(engine, config), engine
 
@@ -3112,6 +4448,7 @@ class WebView:
              lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
             ("GET", re.compile(r"/login"), self.login_page),
             ("POST", re.compile(r"/login"), self.login),
+            ("POST", re.compile(r"/run/(?P<instance_id>[A-Za-z0-9_-]{1,200})/approve"), self.approve),
         ]
 
     # -- security helpers ------------------------------------------------------
@@ -3270,7 +4607,38 @@ class WebView:
                 + "<h2>Context</h2><pre class=\"json\" id=\"context\">"
                 + h(json.dumps(st.context, ensure_ascii=False, indent=2)) + "</pre></div>"
                 + "<div><h2>History</h2>" + self.timeline(st.history) + "</div></section>")
-        return self.page(f"{title} run", main, req, live=True)
+        # The approval form sits outside <main>, so the live refresh never wipes a comment being typed.
+        return self.page(f"{title} run", main, req, live=True, toolbar=self.approval_form(st))
+
+    def approval_form(self, st: Status) -> str:
+        """Approve / reject for a run waiting at a gated step; carries the pending request's id so a
+        form left open after someone answered elsewhere cannot answer the next request."""
+        if not st.awaiting_approval:
+            return ""
+        pending = self.engine.store.get(st.instance_id).awaiting_approval or {}
+        return (f"<form class=\"approval\" method=\"post\" action=\"/run/{h(st.instance_id)}/approve\">"
+                f"<h2>Approval needed</h2><p>Leaving <b>{h(pending.get('step_name'))}</b> for "
+                f"<b>{h(pending.get('proposed_next_step'))}</b> needs a person's approval of:</p>"
+                f"<pre class=\"text\">{h(pending.get('approval'))}</pre>"
+                f"<label>Comment (kept in the history) <textarea name=\"comment\" rows=\"2\"></textarea></label>"
+                f"<input type=\"hidden\" name=\"csrf\" value=\"{h(self.csrf_token())}\">"
+                f"<input type=\"hidden\" name=\"approval_id\" value=\"{h(pending.get('approval_id'))}\">"
+                f"<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> "
+                f"<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></form>")
+
+    def approve(self, req: UIRequest, instance_id: str) -> UIResponse:
+        """The form's POST (CSRF and the token already checked by ``handle``): a person's answer."""
+        decision = req.form.get("decision")
+        if decision not in ("approve", "reject"):
+            return self.page("Not approved", "<p class=\"problem\">Choose Approve or Reject.</p>", req, 400)
+        by = "a person in the ui (signed in with the token)" if self.token else "a person in the ui (local)"
+        try:
+            self.engine.approve(instance_id, decision == "approve", req.form.get("comment", "").strip() or None,
+                                by, approval_id=req.form.get("approval_id", ""))
+        except InvalidArgument as exc:
+            return self.page("Not approved", f"<p class=\"problem\">{h(cli_text(exc.message))}</p>"
+                                             f"<p><a href=\"/run/{h(instance_id)}\">Back to the run</a></p>", req, 409)
+        return UIResponse(303, "", headers=[("Location", f"/run/{instance_id}")])
 
     @staticmethod
     def _visits(wf: WorkflowDef, history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int],
@@ -3532,6 +4900,8 @@ def markdownish(text: str) -> str:
 
 
 UI_CSS = """\
+form.approval { margin: 1rem; padding: .75rem 1rem; border: 2px solid #b45309; border-radius: 6px; }
+form.approval textarea { display: block; width: 100%; margin: .5rem 0; }
 :root{--fg:#1d2330;--muted:#5f6b7a;--line:#dde2ea;--bg:#f6f7f9;--card:#fff;--accent:#2456d6;--accent-bg:#eaf0ff;
 --ok:#1f7a44;--ok-bg:#e6f4ec;--bad:#b42318;--bad-bg:#fdecea;--warn:#8a5a00;--warn-bg:#fff4d6}
 *{box-sizing:border-box}
@@ -3711,8 +5081,9 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
 # 8. Command line
 #    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, the
 #    tools as commands for people (``list``, ``status``, ``cancel``,
-#    ``workflows``, ``validate``), ``ui`` and ``test``.  Global flags work before or after
-#    the subcommand.  Bad configuration ends in one stderr line and exit code 2.
+#    ``workflows``, ``validate``), ``ui``, ``test`` (workflow scenarios) and
+#    ``approve``.  Global flags work before or after the subcommand.  Bad
+#    configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
 def is_loopback(host: str) -> bool:
@@ -3828,9 +5199,9 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
     return f"{seconds}s ago"
 
 
-def _engine(config: Config, decider: "StubDecider | LLMDecider | None" = None) -> Engine:
+def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | None" = None) -> Engine:
     """The same engine and database the server uses; SQLite's WAL lets both run at once."""
-    return Engine(Library(config.workflow_roots), StateStore(config.db_path).open(), decider or StubDecider())
+    return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider())
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
@@ -4030,6 +5401,47 @@ def resume_command(args: argparse.Namespace, instance_id: str) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers): still say where it came from
+        return "unknown user"
+
+
+def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]) -> Progress | None:
+    """Advance; when the agent decider asks, the person at the terminal is the agent."""
+    progress = engine.advance(progress.instance_id, report)
+    while progress.routing_question is not None:
+        question = progress.routing_question
+        _out("\n" + question.render() + "\n")
+        names = [c.step_name for c in question.candidates]
+        choice = _read_line(f"choose the next step [{names[0]}]: ")
+        if choice is None:
+            return None
+        choice = choice.strip() or names[0]
+        try:
+            progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
+        except InvalidArgument as exc:
+            _out(exc.message)
+    return progress
+
+
+def cmd_approve(args: argparse.Namespace, config: Config) -> int:
+    """A person approves (or rejects) leaving a gated step, from outside any MCP client."""
+    engine = _engine(config)  # the configured store: the SQLite file or PostgreSQL
+    store = engine.store
+    try:
+        progress = engine.approve(args.instance_id, not args.reject, args.comment,
+                                  f"{_user()} (orchestrator-mcp approve)")
+        _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
+             f"at {progress.next_step.step_name}")
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Drive a workflow at the terminal with the same engine and database.
 
@@ -4045,7 +5457,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
     engine = _engine(config, make_decider(config))
-    llm_decides = config.provider in ("gemini", "openai")
+    llm_decides = config.provider in ("gemini", "openai", "agent")  # agent: the person answers the question
     instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
@@ -4072,19 +5484,51 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if progress.status in (COMPLETED, FAILED_STATUS, CANCELLED):
                 _out(f"\n== {step.step_name} ==\n{step.instructions}")
                 return 0 if progress.status == COMPLETED else 1
+            if progress.awaiting_approval:
+                # The person at the terminal is the user, so they may answer the gate here.
+                _out(f"\n== Approval needed: {step.step_name} ==\n\n{progress.awaiting_approval['approval']}\n")
+                answer = _read_line(f"approve going on to '{progress.awaiting_approval['proposed_next_step']}'? "
+                                    "[a]pprove / [r]eject: ")
+                comment = _read_line("comment (optional): ") if answer is not None else None
+                if answer is None or comment is None or answer.strip().lower()[:1] not in ("a", "r"):
+                    _out(f"\nstill waiting for approval; later: orchestrator-mcp approve {progress.instance_id}")
+                    return 130
+                progress = engine.approve(progress.instance_id, answer.strip().lower().startswith("a"),
+                                          comment.strip() or None,
+                                          f"{_user()} (orchestrator-mcp run)")
+                _out(f"-> {progress.next_step.step_name}  [{progress.reasoning}]")
+                continue
             _out(f"\n== Step: {step.step_name} ==\n\n{step.instructions}\n")
             step_def = engine.library.load(progress.workflow_name).step(step.step_name)
             status_text = ask_status(step_def, llm_decides)
             if status_text is not None and result_text is None:
                 result_text = ask_result()
+            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
+            for f in step.report_fields if status_text is not None else []:
+                value = _read_line(f"{f.name} ({f.type}{', required' if f.required else ''}): ")
+                if value is None:
+                    status_text = None
+                    break
+                if value.strip():
+                    try:
+                        report[f.name] = value.strip() if f.type == "text" else json.loads(value)
+                    except ValueError:
+                        report[f.name] = value.strip()
             if status_text is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
                 return 130
-            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
             if result_text:
                 report["result"] = result_text
             result_text = None
-            progress = engine.advance(progress.instance_id, report)
+            try:
+                answered = _answer_questions(engine, progress, report)
+            except InvalidArgument as exc:  # an unplanned status under the stub, or missing evidence: ask again
+                _out(f"{exc.message}")
+                continue
+            if answered is None:
+                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+                return 130
+            progress = answered
             _out(f"-> {progress.next_step.step_name}  [decided by {progress.decided_by}] {progress.reasoning}")
     except KeyboardInterrupt:
         if instance_id:
@@ -4159,6 +5603,37 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy every instance and history row from one store to another (SQLite or
+    PostgreSQL, either direction), in one target transaction, then compare counts."""
+    for given in (args.source, args.target):
+        if not given.strip():
+            raise ConfigError("migrate-db needs --from and --to: a SQLite file path or a postgresql:// URL")
+    if not is_postgres_url(args.source) and not Path(args.source).expanduser().is_file():
+        raise ConfigError(f"migrate-db: the source {args.source!r} is not an existing SQLite file")
+    if (is_postgres_url(args.source) == is_postgres_url(args.target)
+            and (args.source == args.target if is_postgres_url(args.source)
+                 else Path(args.source).expanduser().resolve() == Path(args.target).expanduser().resolve())):
+        raise ConfigError("migrate-db: --from and --to are the same database")
+    source, target = store_for(args.source).open(), store_for(args.target).open()
+    try:
+        existing = target.counts()
+        if any(existing) and not args.force:
+            raise ConfigError(f"migrate-db: the target {target.location} already holds {existing[0]} instances "
+                              f"and {existing[1]} history rows; pass --force to replace them")
+        instances, history = source.dump()
+        target.load(instances, history, replace=any(existing))
+        copied, expected = target.counts(), (len(instances), len(history))
+        if copied != expected:
+            raise PersistenceError(f"migrate-db: the target has {copied[0]} instances and {copied[1]} history "
+                                   f"rows after the copy, expected {expected[0]} and {expected[1]}",
+                                   retryable=False)
+        _out(f"copied {expected[0]} instances and {expected[1]} history rows from {source.location} "
+             f"to {target.location}; counts verified")
+        return 0
+    finally:
+        source.close()
+        target.close()
 # -- workflow tests: ``check`` lints scenarios, ``test`` runs them -----------
 
 
@@ -4440,8 +5915,8 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
                             [f"{t} ({s})" for t, s in case.expected()], False)
         try:
             if case.kind == "report":
-                progress = engine.advance(progress.instance_id, {"step_id": at_step, **case.report},
-                                          case.context_updates)
+                report = typed_evidence(wf.step(at_step), {"step_id": at_step, **case.report})
+                progress = engine.advance(progress.instance_id, report, case.context_updates)
             else:
                 progress = engine.resume(progress.instance_id, case.assumed_step or "", case.report,
                                          case.context_updates)
@@ -4550,15 +6025,22 @@ def cmd_test(args: argparse.Namespace, config: Config) -> int:
 
 
 def _bearer_guard(app: Any, token: str) -> Any:
-    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
+
+    The scheme name is case-insensitive (RFC 7235); the token is compared in
+    constant time.
+    """
     import hmac
 
-    expected = f"Bearer {token}".encode()
+    expected = token.encode()
+
+    def authorized(header: bytes) -> bool:
+        scheme, _, given = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), expected)
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, expected):
+            if not authorized(dict(scope.get("headers") or []).get(b"authorization", b"")):
                 body = json.dumps({"error": {"code": "UNAUTHORIZED", "message": "send Authorization: Bearer "
                                              "<ORCHESTRATOR_AUTH_TOKEN>", "retryable": False}}).encode()
                 await send({"type": "http.response.start", "status": 401,
@@ -4571,18 +6053,40 @@ def _bearer_guard(app: Any, token: str) -> Any:
     return guarded
 
 
+def _listen(host: str, port: int) -> Any:
+    """Bind the HTTP port ourselves, so a port in use is one clear line, not uvicorn's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}; check --host and --port") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or stop the "
+                          "program using it") from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     if args.transport == "http" and not is_loopback(args.host) and not config.auth_token:
         raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
-    if config.provider_auto:
-        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
-                    "decides steps without a # Transitions match")
     server, engine = create_app(config)
-    log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
-             config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
     try:
-        if args.transport == "stdio":
+        listener = _listen(args.host, args.port) if args.transport == "http" else None
+        # Only now that start-up cannot fail: a failure is exactly one line on stderr.
+        if config.provider_auto:
+            log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the calling agent decides "
+                        "steps without a # Transitions match (AI_PROVIDER=agent)")
+        log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
+                 describe_db(config), os.pathsep.join(str(r) for r in config.workflow_roots))
+        if listener is None:
             server.run("stdio")
         else:
             import uvicorn
@@ -4596,12 +6100,18 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                             f"http://{args.host}:*"}))
             else:
                 security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+            # Streamable HTTP sessions live in one process's memory: a request carrying a
+            # session id that another replica created would be refused.  With a shared
+            # PostgreSQL store (the scale-out set-up) serve stateless HTTP instead, so any
+            # replica answers any request and a load balancer needs no session affinity.
             app = server.streamable_http_app(streamable_http_path="/mcp", host=args.host,
-                                             transport_security=security)
+                                             transport_security=security, stateless_http=bool(config.db_url))
             if config.auth_token:
                 app = _bearer_guard(app, config.auth_token)
-            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, args.port)
-            uvicorn.run(app, host=args.host, port=args.port, log_level=config.log_level, access_log=False)
+            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, listener.getsockname()[1])
+            settings = uvicorn.Config(app, host=args.host, port=listener.getsockname()[1],
+                                      log_level=config.log_level, access_log=False)
+            uvicorn.Server(settings).run(sockets=[listener])
     finally:
         engine.store.close()
     return 0
@@ -4619,7 +6129,7 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
         engine.store.close()
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {config.db_path}; "
+    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {describe_db(config)}; "
          "Ctrl-C stops)")
     try:
         httpd.serve_forever()
@@ -4631,10 +6141,11 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui", "test")
+COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui",
+            "approve", "test", "migrate-db")
 
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
-GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--provider", "--model", "--endpoint", "--log-level")
+GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--db-url", "--provider", "--model", "--endpoint", "--log-level")
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> None:
@@ -4649,6 +6160,9 @@ def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> No
                         help="workflow root (repeatable; default WORKFLOW_DEFINITIONS_DIR or the bundled library)")
     parser.add_argument("--db", metavar="FILE", default=default,
                         help="SQLite state file (default WORKFLOW_DB_PATH or per-user)")
+    parser.add_argument("--db-url", metavar="URL", default=default,
+                        help="PostgreSQL state store, postgresql://... (default WORKFLOW_DB_URL); needs the "
+                             "[postgres] extra")
     parser.add_argument("--provider", choices=PROVIDERS, default=default, help="decider (default AI_PROVIDER or auto)")
     parser.add_argument("--model", default=default, help="model id (default GEMINI_MODEL_NAME / AI_MODEL_NAME)")
     parser.add_argument("--endpoint", default=default, help="LLM base URL (default AI_SERVICE_ENDPOINT)")
@@ -4704,11 +6218,23 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need "
                     "ORCHESTRATOR_AUTH_TOKEN)")
     ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    test = command("test", "run workflow scenario files (tests/*.md) through the engine", json_flag=True)
+    approve = command("approve", "approve (or --reject) a run waiting at a step with '# Approval'")
+    approve.add_argument("instance_id", metavar="ID")
+    approve.add_argument("--reject", action="store_true", help="reject: the step's 'rejected' transition, else "
+                                                                "back to the step")
+    approve.add_argument("--comment", help="why; kept in the history")
+    test = command("test", "run workflow scenario files (tests/*.md) through the engine")
     test.add_argument("names", nargs="*", metavar="NAME", help="workflows to test (default: all)")
     test.add_argument("--repeat", type=int, default=1, metavar="N", help="run every scenario N times")
     test.add_argument("--min-accuracy", type=_min_accuracy, default=1.0, metavar="X",
                       help="pass when LLM cases are at least this right (0.85 or 85%%; default 1)")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
+    migrate = command("migrate-db", "copy all instances and history between SQLite files and PostgreSQL")
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL",
+                         help="the database to copy from: a SQLite file or postgresql://...")
+    migrate.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL",
+                         help="the database to copy into (created and migrated when needed)")
+    migrate.add_argument("--force", action="store_true", help="replace the target's rows if it is not empty")
     return parser
 
 
@@ -4741,15 +6267,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         setup_logging(early_level if early_level in LOG_LEVELS else "info")
         if args.command == "check":
             return cmd_check(args, env)
+        if args.command == "migrate-db":
+            return cmd_migrate_db(args)
         config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
-                             model=args.model, endpoint=args.endpoint, log_level=args.log_level)
+                             model=args.model, endpoint=args.endpoint, log_level=args.log_level,
+                             db_url=args.db_url)
         setup_logging(config.log_level)
         handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
                    "list": cmd_list, "status": cmd_status, "cancel": cmd_cancel, "workflows": cmd_workflows,
-                   "validate": cmd_validate, "ui": cmd_ui, "test": cmd_test}[args.command]
+                   "validate": cmd_validate, "ui": cmd_ui, "approve": cmd_approve,
+                   "test": cmd_test}[args.command]
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
+        return 2
+    except ModuleNotFoundError as exc:
+        # Run as a bare file without its dependencies: say how to get them, in one line.
+        sys.stderr.write(f"orchestrator-mcp: the Python package {exc.name!r} is missing; install the "
+                         "dependencies with: pip install mcp requests (or run: uv run orchestrator_mcp.py)\n")
         return 2
     except OrchestratorError as exc:
         if getattr(args, "json", False):
@@ -4759,6 +6294,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2 if isinstance(exc, PersistenceError) else 1
     except KeyboardInterrupt:
         return 130
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,7 @@ servers, written below, that speak the providers' wire formats.
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -67,11 +68,19 @@ def simple_workflow(root: Path, name: str, steps: list[tuple[str, dict[str, str]
 
 
 def make_app(tmp_path: Path, roots: list[Path] | None = None, **env: str) -> tuple[Any, om.Engine]:
-    base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
+    """A server on a SQLite file in ``tmp_path``, or on PostgreSQL in a test that
+    runs on both stores (see ``backend`` in the state-store section)."""
+    if _BACKEND["url"] and "WORKFLOW_DB_PATH" not in env:
+        base = {"WORKFLOW_DB_URL": _BACKEND["url"], "AI_PROVIDER": "stub"}
+    else:
+        base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
     if roots:
         base["WORKFLOW_DEFINITIONS_DIR"] = os.pathsep.join(str(r) for r in roots)
     base.update(env)
-    return om.create_app(om.Config.load(base))
+    server, engine = om.create_app(om.Config.load(base))
+    if _BACKEND["opened"] is not None:
+        _BACKEND["opened"].append(engine.store)  # closed when the test ends
+    return server, engine
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -137,7 +146,7 @@ def test_error_body_shapes_and_hides_internals() -> None:
 def test_config_defaults_and_per_platform_db_path(tmp_path: Path) -> None:
     config = om.Config.load({"HOME": str(tmp_path)})
     assert config.workflow_roots == (BUNDLED,)
-    assert config.provider == "stub" and config.provider_auto is True
+    assert config.provider == "agent" and config.provider_auto is True
     assert config.db_path == tmp_path / ".local/share/orchestrator-mcp/workflows.sqlite"
     assert om.default_db_path({"HOME": "/h", "XDG_DATA_HOME": "/x"}, "linux") == \
         Path("/x/orchestrator-mcp/workflows.sqlite")
@@ -180,6 +189,35 @@ def test_bad_configuration_is_one_line_and_exit_2(env: dict[str, str], words: st
     assert code == 2 and captured.out == ""
     lines = [ln for ln in captured.err.splitlines() if ln.startswith("orchestrator-mcp:")]
     assert len(lines) == 1 and words.split()[0] in lines[0] and "Traceback" not in captured.err
+
+
+def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    url = f"postgresql://orch:hunter2-pw@127.0.0.1:{free_port()}/db"  # nothing listens there
+    config = om.Config.load({"WORKFLOW_DB_URL": url})
+    assert config.db_url == url and "hunter2" not in repr(config)
+    assert om.describe_db(config) == url.replace("hunter2-pw", "***")
+    assert om.Config.load({}, db_url=url).db_url == url  # --db-url
+    assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
+    cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": url}, ["--db", str(tmp_path / "s.db")], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must start with postgresql://"),
+             ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
+             ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
+    for env, flags, words in cases:
+        code = om.main(["serve", *flags], env={"AI_PROVIDER": "stub", **env})
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == "", words
+        assert len(captured.err.strip().splitlines()) == 1 and words in captured.err, captured.err
+        assert "hunter2" not in captured.err and "Traceback" not in captured.err
+    # Without the [postgres] extra (the driver cannot be imported): one line naming what to install.
+    script = ("import sys; sys.modules['psycopg'] = None; import orchestrator_mcp as om; "
+              f"sys.exit(om.main(['serve'], env={{'WORKFLOW_DB_URL': {url!r}, 'AI_PROVIDER': 'stub'}}))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(HERE), timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "orchestrator-mcp: WORKFLOW_DB_URL needs the PostgreSQL driver: pip install 'orchestrator-mcp[postgres]' "
+        "(psycopg 3 and psycopg_pool)"]
 
 
 def test_unwritable_db_path_exits_2_without_traceback(tmp_path: Path) -> None:
@@ -443,21 +481,28 @@ def test_import_and_version_stay_light() -> None:
 
 
 def test_installed_wheel_finds_bundled_workflows(tmp_path: Path) -> None:
+    # The wheel goes into a private --target folder: installing it into the running
+    # environment (even with --prefix) would uninstall the editable install the
+    # Quickstart made, and .venv/bin/orchestrator-mcp with it.
+    script = Path(sys.executable).parent / "orchestrator-mcp"
+    had_script = script.is_file()
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(HERE)],
                    check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("orchestrator_mcp-*.whl"))
-    prefix = tmp_path / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(prefix), str(wheel)],
+    target = tmp_path / "target"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    site = next(prefix.glob("lib/python*/site-packages"))
-    assert (site / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    assert (target / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("WORKFLOW_DEFINITIONS_DIR", None)
-    proc = subprocess.run([str(prefix / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
+    proc = subprocess.run([str(target / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "9 valid, 0 invalid" in proc.stdout and str(site / "orchestrator_mcp_workflows") in proc.stdout
+    assert "9 valid, 0 invalid" in proc.stdout and str(target / "orchestrator_mcp_workflows") in proc.stdout
+    if had_script:  # the environment running the tests is untouched
+        version = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+        assert version.returncode == 0 and version.stdout.strip() == f"orchestrator-mcp {om.__version__}"
 
 
 MARKDOWN_PIECES = ["# Orchestrator Guidance", "# Client Instructions", "# Transitions", "## Steps", "# Goal",
@@ -491,6 +536,75 @@ def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
             assert wf.first_step.name and all(s.instructions is not None for s in wf.steps)
 
     check()
+
+
+def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [Run](steps/run.md)\n2. [Fix](steps/fix.md)\n3. [Ship](steps/ship.md)\n",
+        "W/steps/run.md": step_md(extra=(
+            "\n# Report\n- tests_passed: integer, required - tests that passed\n- `ratio`: number\n"
+            "- flaky: boolean, optional\n- names: list\n- commit_sha: text\n\n# Transitions\n"
+            "- tests_passed < 1: Fix\n- ratio >= 0.5: Ship\n- flaky == true: Fix\n- commit_sha != 'none': Ship\n"
+            "- success: Ship\n")),
+        "W/steps/fix.md": step_md(transitions={"default": "Run"}),
+        "W/steps/ship.md": step_md(transitions={"success": "FINISH", "rejected": "Fix"},
+                                   extra="\n# Approval\nThe release notes.\nAnd the version.\n"),
+    })
+    wf = om.Library([tmp_path]).load("W")
+    assert wf.valid, wf.errors
+    run, ship = wf.step("Run"), wf.step("Ship")
+    assert run.report_fields == [om.ReportField("tests_passed", "integer", True, "tests that passed"),
+                                 om.ReportField("ratio", "number", False), om.ReportField("flaky", "boolean", False),
+                                 om.ReportField("names", "list", False), om.ReportField("commit_sha", "text", False)]
+    assert run.conditions == [om.Condition("tests_passed", "<", 1, "Fix"), om.Condition("ratio", ">=", 0.5, "Ship"),
+                              om.Condition("flaky", "==", True, "Fix"),
+                              om.Condition("commit_sha", "!=", "none", "Ship")]
+    assert run.transitions == {"success": "Ship"}
+    assert ship.approval == "The release notes.\nAnd the version." and not run.approval
+    assert ship.transitions == {"success": "FINISH", "rejected": "Fix"}
+    # Comparisons never cross types, and a missing field never matches.
+    cond = om.Condition("n", ">", 0, "X")
+    assert cond.holds({"n": 2}) and not cond.holds({"n": 0}) and not cond.holds({})
+    assert not cond.holds({"n": "5"}) and not cond.holds({"n": True})
+    flag = om.Condition("ok", "==", True, "X")
+    assert flag.holds({"ok": True}) and not flag.holds({"ok": 1})
+
+
+def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [A](steps/a.md)\n2. [B](steps/b.md)\n3. [C](steps/c.md)\n",
+        "W/steps/a.md": step_md(extra=(
+            "\n# Report\n- count: integer, required\n- count: text\n- status: text\n- when: date\n"
+            "- nonsense line here\n- label: text\n\n# Transitions\n- missing > 1: B\n- label > 3: B\n"
+            "- count == yes: B\n- count > 1: Nowhere\n- success: B\n")),
+        "W/steps/b.md": step_md(transitions={"rejected": "A", "success": "C"}, extra="\n# Report\nnothing listed\n"),
+        "W/steps/c.md": step_md(transitions={"success": "FINISH"}, extra="\n# Approval\n\n"),
+    })
+    wf = om.Library([tmp_path]).load("W")
+    messages = [(p.file, p.line, p.message) for p in wf.errors]
+    assert messages == [
+        ("W/steps/a.md", 9, "report field 'count' is declared twice"),
+        ("W/steps/a.md", 10, "report field name 'status' is reserved "
+                             "(step_id, status, choose_step have their own meaning)"),
+        ("W/steps/a.md", 11, "report field 'when' has unknown type 'date'; "
+                             "use one of text, integer, number, boolean, list"),
+        ("W/steps/a.md", 12, "report field must look like '- name: integer, required' "
+                             "(types: text, integer, number, boolean, list)"),
+        ("W/steps/b.md", 11, "the '# Report' section declares no fields; list them as '- name: type, required' "
+                            "or remove the section"),
+        ("W/steps/c.md", 10, "step 'C' has an empty '# Approval' section; say what the person approves"),
+        ("W/steps/a.md", 16, "transition 'missing > 1' tests 'missing', which the step's '# Report' section does "
+                             "not declare (declared: count, label)"),
+        ("W/steps/a.md", 17, "transition 'label > 3': '>' compares numbers only; 'label' is text"),
+        ("W/steps/a.md", 18, "transition 'count == yes': \"yes\" does not fit 'count', which is integer"),
+        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; "
+                             "known: A, B, C, FINISH, FAILED, SUSPEND"),
+    ]
+    assert [(p.file, p.message) for p in wf.warnings] == [
+        ("W/steps/b.md", "step 'B' has a 'rejected' transition but no '# Approval' section, so only a report "
+                         "status can take it")]
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1 and "W/steps/a.md:17: transition 'label > 3'" in proc.stdout
 
 
 SCENARIO_GOOD = '''\
@@ -641,24 +755,154 @@ def test_random_scenario_markdown_never_breaks_the_parser(tmp_path: Path) -> Non
 # =============================================================================
 
 
+# -- a real PostgreSQL for the tests ----------------------------------------------
+#
+# Debian's ``postgresql`` package (``.ci/run`` installs it when ``initdb`` is
+# missing), started once per session as a non-root user (``initdb`` refuses
+# root) in a temporary directory on a free loopback port, with password
+# authentication over TCP.  Tests that need it skip, saying why, only when no
+# server binaries exist or the cluster cannot start.
+
+PG_PASSWORD = "pg-s3cret-pw"
+
+
+class PgCluster:
+    """A throwaway PostgreSQL server: ``initdb`` + ``pg_ctl`` as a non-root user."""
+
+    def __init__(self, durable: bool = False) -> None:
+        """``durable`` keeps fsync on (benchmarks); tests spare the disk."""
+        import glob
+        import pwd
+        import shutil
+        import tempfile
+
+        found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                                                           reverse=True)), None)
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries (initdb); install Debian's postgresql package")
+        self.bin = Path(found).parent
+        self.user = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self.user = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            if self.user is None:
+                raise RuntimeError("running as root and no 'postgres' user to run the server as")
+        self.dir = Path(tempfile.mkdtemp(prefix="orch-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.durable = durable
+        (self.dir / "pw").write_text(PG_PASSWORD + "\n")
+        if self.user is not None:
+            os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
+            os.chown(self.dir / "pw", self.user.pw_uid, self.user.pw_gid)
+        self._pg("initdb", "-D", str(self.data), "-U", "orch", "--pwfile", str(self.dir / "pw"),
+                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+        self.start()
+        self.admin_url = f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+        self._schemas = 0
+
+    def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        kwargs: dict[str, Any] = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
+        proc = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, cwd=str(self.dir),
+                              timeout=120, **kwargs)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stderr.strip()[-500:]}")
+        return proc
+
+    def start(self) -> None:
+        # fsync=off only spares the disk: a server crash (``stop -m immediate``) still
+        # keeps every commit, since the operating system holds the written WAL.
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
+                + ("" if self.durable else " -c fsync=off"))
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", opts, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, schema: str) -> str:
+        """A URL whose connections see only ``schema``: a fresh, empty database per test."""
+        return (f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+                f"?options=-csearch_path%3D{schema}")
+
+    def fresh_url(self) -> str:
+        import psycopg
+
+        self._schemas += 1
+        schema = f"t{os.getpid()}_{self._schemas}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        return self.url(schema)
+
+    def close(self) -> None:
+        import shutil
+
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Any:
+    """The session's PostgreSQL server, or a skip that says why it cannot run."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the [postgres] extra: pip install -e '.[test,postgres]'")
+    try:
+        cluster = PgCluster()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot start a PostgreSQL server: {exc}")
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: Any, tmp_path: Path) -> Any:
+    """Runs a test once per store: ``make_app`` and ``new_store`` then use that store."""
+    url = request.getfixturevalue("pg").fresh_url() if request.param == "postgres" else None
+    _BACKEND.update(url=url, opened=[])
+    yield request.param
+    for store in _BACKEND["opened"]:
+        store.close()
+    _BACKEND.update(url=None, opened=None)
+
+
+#: The store the current test runs against (set by the ``backend`` fixture).
+_BACKEND: dict[str, Any] = {"url": None, "opened": None}
+BOTH_BACKENDS = pytest.mark.usefixtures("backend")
+
+
+def new_store(tmp_path: Path) -> om.Store:
+    """An open, empty store of the current backend."""
+    store = (om.PostgresStore(_BACKEND["url"]) if _BACKEND["url"] else om.SQLiteStore(tmp_path / "s.db")).open()
+    _BACKEND["opened"].append(store)
+    return store
+
+
 def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "state.sqlite"
     store = om.StateStore(path).open()
-    conn = store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
+    with store.connection as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {"k": 1}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
-    conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
-    assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
+    with store.connection as conn:
+        conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
+        assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
     store.close()
 
 
+@BOTH_BACKENDS
 def test_store_version_check_refuses_a_stale_writer(tmp_path: Path) -> None:
-    store = om.StateStore(tmp_path / "s.db").open()
+    store = new_store(tmp_path)
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
@@ -697,6 +941,65 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
         om.StateStore(path).open()
 
 
+@BOTH_BACKENDS
+def test_nul_characters_are_stored_by_sqlite_and_refused_clearly_by_postgres(tmp_path: Path, backend: str) -> None:
+    """PostgreSQL cannot hold U+0000 in text or JSONB: there it is INVALID_ARGUMENT
+    and nothing is stored; SQLite keeps it."""
+    store = new_store(tmp_path)
+    now = om.utcnow()
+    inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
+    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    for bad in ({"ctx": "a\u0000b"}, {}):
+        after = om.dataclasses.replace(inst, context=bad, current_step_name="B")
+        entry = om.HistoryEntry("i1", now, "A\u0000" if not bad else "A", None, "x", "B", "stub", "")
+        if backend == "sqlite":
+            inst = store.update(inst, after, entry)
+            continue
+        with pytest.raises(om.InvalidArgument, match="NUL"):
+            store.update(inst, after, entry)
+        assert store.get("i1").version == 0 and len(store.history("i1", 10)) == 1  # nothing stored
+    if backend == "sqlite":
+        assert store.get("i1").context == {} and store.history("i1", 10)[-1].step_name == "A\u0000"
+
+
+def test_postgres_pool_is_bounded_by_its_setting(tmp_path: Path, pg: Any) -> None:
+    """Twelve threads at once through a pool of 3: PostgreSQL sees at most 3
+    connections from the server (counted by the server, in pg_stat_activity)."""
+    import psycopg
+
+    url = pg.fresh_url() + "&application_name=bounded-pool-test"
+    config = om.Config.load({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "3", "AI_PROVIDER": "stub"})
+    store = om.open_store(config)
+    now = om.utcnow()
+    store.create(om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now),
+                 om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            while not stop.is_set():
+                seen.append(conn.execute("SELECT COUNT(*) FROM pg_stat_activity "
+                                         "WHERE application_name = 'bounded-pool-test'").fetchone()[0])
+                time.sleep(0.01)
+
+    def reads() -> None:
+        for _ in range(30):
+            assert store.get("i1").status == om.RUNNING and len(store.history("i1", 5)) == 1
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=reads) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    watcher.join()
+    store.close()
+    assert seen and 2 <= max(seen) <= 3, seen  # it did grow under load, and stopped at the setting
+
+
 # =============================================================================
 # 5. Deciders: LLM providers against fake HTTP servers speaking their formats
 # =============================================================================
@@ -709,7 +1012,10 @@ class FakeLLM:
 
     Script items: ``(status, body)`` or ``(status, body, headers)`` answers with
     JSON (or raw text when ``body`` is a str); ``"drop"`` closes the connection
-    without answering; ``("sleep", seconds)`` stalls past the client's timeout.
+    without answering; ``("sleep", seconds)`` stalls past the client's timeout;
+    ``("redirect", status, location)`` answers a 3xx; ``("trickle", seconds,
+    "headers" | "body")`` sends one byte per interval for about a minute;
+    ``("hang", event)`` holds the request until ``event`` is set.
     An empty script answers with ``self.default``.
     """
 
@@ -721,17 +1027,53 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self.default: Any = None
         self.received = threading.Event()
+        self.active = self.most_active = 0
+        self._lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
             def do_POST(self) -> None:
+                with fake._lock:
+                    fake.active += 1
+                    fake.most_active = max(fake.most_active, fake.active)
+                try:
+                    self.answer()
+                except OSError:
+                    pass  # the client hung up (a deadline or a test ending)
+                finally:
+                    with fake._lock:
+                        fake.active -= 1
+
+            def trickle(self, interval: float, part: str) -> None:
+                self.close_connection = True
+                if part == "headers":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: ")
+                    tail = b"x" * 300
+                else:
+                    tail = json.dumps(gemini_ok("Step Two")[1]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(tail)))
+                    self.end_headers()
+                for i in range(len(tail)):
+                    time.sleep(interval)
+                    self.wfile.write(tail[i:i + 1])
+
+            def answer(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw),
                                       "time": time.monotonic()})
                 fake.received.set()
                 item = fake.script.pop(0) if fake.script else fake.default
+                if isinstance(item, tuple) and item[0] == "trickle":
+                    return self.trickle(item[1], item[2])
+                if isinstance(item, tuple) and item[0] == "hang":
+                    item[1].wait(60)
+                    item = fake.default
+                if isinstance(item, tuple) and item[0] == "redirect":
+                    item = (item[1], {"moved": True}, {"Location": item[2]})
                 if item == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -1450,17 +1792,20 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
         err(await c.call_tool("validate_workflow", {"workflow_name": "NOPE"}), "DEFINITION_NOT_FOUND")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
         started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
         assert started["next_step"] == {
-            "step_name": "Check", "expected_statuses": ["success", "no_files", "failure"],
+            "step_name": "Check", "expected_statuses": ["success", "no_files", "failure"], "report_fields": [],
             "instructions": "Instructions for Check.\n\nReport status: one of `success`, `no_files`, `failure`."}
         assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
         assert set(started) == {"instance_id", "workflow_name", "status", "next_step", "current_context",
-                                "decided_by", "reasoning", "definition_changed"}
+                                "decided_by", "reasoning", "definition_changed", "awaiting_approval",
+                                "routing_question"}
+        assert started["awaiting_approval"] is None and started["routing_question"] is None
         iid = started["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Check",
                                                                                      "status": "NO_FILES"}}))
@@ -1476,6 +1821,7 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_stub_refuses_a_status_the_step_does_not_route(tmp_path: Path) -> None:
     server, _ = make_app(tmp_path, [BUNDLED])
@@ -1575,15 +1921,18 @@ async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flo
         assert [h["determined_next_step"] for h in status["history"]] == ["One", "One", "Two", "Three", "FINISH"]
         assert status["completed_at"] and status["history"][0]["outcome_status"] == "STARTED"
         assert set(status) == {"instance_id", "workflow_name", "status", "current_step_name", "next_step", "context",
-                               "created_at", "updated_at", "completed_at", "history", "definition_changed"}
+                               "created_at", "updated_at", "completed_at", "history", "definition_changed",
+                               "awaiting_approval"}
+        assert status["awaiting_approval"] is None
         assert set(status["history"][1]) == {"timestamp", "step_name", "outcome_status", "report",
                                              "determined_next_step", "decided_by", "reasoning"}
         assert status["history"][1]["report"] == {"status": "error"} and status["created_at"].endswith("Z")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     value = {"int": 1, "float": 2.5, "bool": False, "null": None, "list": [1, "two", {"three": 3}],
              "nested": {"deep": {"deeper": ["x"]}}, "unicode": "žluťoučký 🐍", "empty": {}}
     async with client(server) as c:
@@ -1591,13 +1940,13 @@ async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> No
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
                                                       "context_updates": {"int": 2, "added": [True]}}))
         assert p["current_context"] == {**value, "int": 2, "added": [True]}
-    stored = db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances WHERE instance_id = ?", iid)
-    assert json.loads(stored[0][0]) == {**value, "int": 2, "added": [True]}
+    assert engine.store.get(iid).context == {**value, "int": 2, "added": [True]}
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     async with client(server) as c:
         iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
         args = {"instance_id": iid, "report": {"step_id": "One", "status": "success", "result": [1]}}
@@ -1605,13 +1954,13 @@ async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> N
         again = ok(await c.call_tool("advance_workflow", args))
         assert first["next_step"] == again["next_step"] and again["decided_by"] == "replay"
         assert again["reasoning"] == first["reasoning"]
-        count = db_rows(tmp_path / "state.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE instance_id = ?", iid)
-        assert count == [(2,)]  # STARTED + one transition
+        assert len(engine.store.history(iid, 100)) == 2  # STARTED + one transition
         changed = {**args, "report": {**args["report"], "result": [2]}}
         e = err(await c.call_tool("advance_workflow", changed), "STEP_MISMATCH")
         assert e["current_step_name"] == "Two" and "resume_workflow" in e["message"]
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1640,6 +1989,7 @@ async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -
         assert status["current_step_name"] == "One" and len(status["history"]) == 1  # nothing moved
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1670,6 +2020,7 @@ async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> 
         assert history[-1]["report"]["assumed_current_step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1687,6 +2038,7 @@ async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> N
         assert r["status"] == "RUNNING" and r["next_step"]["step_name"] == "One"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1707,6 +2059,7 @@ async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -
         assert r["next_step"]["step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", BUNDLED_NAMES)
 async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: str) -> None:
@@ -1725,15 +2078,22 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
             expected = p["next_step"]["expected_statuses"]
             assert expected == [s for s in routes if s != "default"]
             if expected:
-                assert p["next_step"]["instructions"].endswith(
-                    "Report status: one of " + ", ".join(f"`{s}`" for s in expected) + ".")
+                assert ("\n\nReport status: one of " + ", ".join(f"`{s}`" for s in expected) + "."
+                        in p["next_step"]["instructions"])
             fresh = [s for s in expected if routes[s] == "FINISH"] + [s for s in expected if routes[s] not in seen]
             status = (fresh or expected or ["success"])[0]
-            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"],
-                                                          "report": {"step_id": seen[-1], "status": status}}))
+            # Declared evidence, filled from next_step.report_fields alone: zero failures, so no detour.
+            fields = p["next_step"]["report_fields"]
+            if fields:
+                assert p["next_step"]["instructions"].endswith(om.evidence_line([om.ReportField(**f) for f in fields]))
+            evidence = {f["name"]: {"integer": 0, "number": 0, "text": "abc123", "boolean": True, "list": []}[f["type"]]
+                        for f in fields}
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"], "report": {
+                "step_id": seen[-1], "status": status, **evidence}}))
         assert p["status"] == "COMPLETED", seen
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1776,6 +2136,58 @@ async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path
         simple_workflow(flows, "ADDED_LATER", [("Only", None)])
         assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
 
+
+def line_workflow(root: Path, n: int) -> Path:
+    """S1 -> S2 -> ... -> Sn -> FINISH, each by a ``success`` transition."""
+    return simple_workflow(root, "LINE", [(f"S{i}", {"success": f"S{i + 1}" if i < n else "FINISH"})
+                                          for i in range(1, n + 1)])
+
+
+@pytest.mark.anyio
+async def test_database_stop_mid_run_is_retryable_then_recovers_without_gaps(tmp_path: Path, pg: Any) -> None:
+    """``pg_ctl stop -m immediate`` in the middle of a run: calls answer a retryable
+    PERSISTENCE_ERROR and change nothing; after a restart the same calls succeed
+    and the history has every step exactly once."""
+    root = line_workflow(tmp_path / "wf", 6)
+    store = om.PostgresStore(pg.fresh_url(), pool_size=4, timeout_s=1.0).open()
+    engine = om.Engine(om.Library([root]), store, om.StubDecider())
+    server = om.build_server(engine, om.Config.load({"AI_PROVIDER": "stub"}))
+    try:
+        async with client(server) as c:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LINE"}))["instance_id"]
+            for step in ("S1", "S2"):
+                ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                          "report": {"step_id": step, "status": "success"}}))
+            pg.stop("immediate")
+            try:
+                call = {"instance_id": iid, "report": {"step_id": "S3", "status": "success"}}
+                for tool, args in (("advance_workflow", call), ("get_workflow_status", {"instance_id": iid}),
+                                   ("start_workflow", {"workflow_name": "LINE"})):
+                    e = err(await c.call_tool(tool, args), "PERSISTENCE_ERROR")
+                    assert e["retryable"] is True and "retry" in e["message"] and PG_PASSWORD not in e["message"]
+            finally:
+                pg.start()
+            deadline = time.monotonic() + 30
+            while True:  # the pool replaces its dead connections by itself
+                result = await c.call_tool("advance_workflow", call)
+                if not result.is_error or time.monotonic() > deadline:
+                    break
+                err(result, "PERSISTENCE_ERROR")
+                await anyio.sleep(0.2)
+            assert ok(result)["next_step"]["step_name"] == "S4"
+            for step in ("S4", "S5", "S6"):
+                p = ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                              "report": {"step_id": step, "status": "success"}}))
+            assert p["status"] == "COMPLETED"
+        history = store.history(iid, 100)
+        assert [h.step_name for h in history] == ["S1", "S1", "S2", "S3", "S4", "S5", "S6"]
+        assert [h.decided_by for h in history] == ["start"] + ["transition"] * 6
+        assert [h.id for h in history] == sorted({h.id for h in history})
+        assert store.get(iid).version == 6
+    finally:
+        store.close()
+
+
 def free_port() -> int:
     import socket
 
@@ -1793,8 +2205,8 @@ class HttpServer:
         self.proc = subprocess.Popen(
             [sys.executable, str(MODULE), "serve", "--transport", "http", "--port", str(self.port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite"), "AI_PROVIDER": "stub",
-                 "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env})
+            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env,
+                 **({} if "WORKFLOW_DB_URL" in env else {"WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite")})})
         import socket
 
         deadline = time.monotonic() + 30
@@ -1859,6 +2271,317 @@ def test_http_refuses_public_bind_without_token_and_requires_bearer(tmp_path: Pa
         assert server.post({"Authorization": "Bearer t0ken-value"}).status_code == 200
     finally:
         assert "t0ken-value" not in server.stop()
+
+
+# -- required evidence, approval gates, the agent decider ---------------------
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> Path:
+    """Run Tests (evidence, an evidence transition) -> Review (approval, rejected: Fix) -> Ship (approval) -> FINISH."""
+    root = tmp_path / "gated"
+    write(root, {
+        "GATED/index.md": ("# Gated\n\n## Steps\n1. [Run Tests](steps/run.md)\n2. [Fix](steps/fix.md)\n"
+                           "3. [Review](steps/review.md)\n4. [Ship](steps/ship.md)\n"),
+        "GATED/steps/run.md": step_md("Green goes to `Review`, red to `Fix`.", "Run the tests.", extra=(
+            "\n# Report\n- tests_passed: integer, required\n- tests_failed: integer, required\n- ratio: number\n"
+            "- log: list\n\n# Transitions\n- tests_failed > 0: Fix\n- success: Review\n")),
+        "GATED/steps/fix.md": step_md("Back to `Run Tests`.", "Fix the failures.", {"fixed": "Run Tests"}),
+        "GATED/steps/review.md": step_md("Approved work goes to `Ship`.", "Show the diff to the user.",
+                                         {"success": "Ship", "again": "Review", "rejected": "Fix"},
+                                         extra="\n# Approval\nThe diff and the test summary.\n"),
+        "GATED/steps/ship.md": step_md("Finish.", "Ship it.", {"success": "FINISH"},
+                                       extra="\n# Approval\nThe release.\n"),
+    })
+    return root
+
+
+async def history_of(c: Any, iid: str) -> list[dict[str, Any]]:
+    return ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 100}))["history"]
+
+
+async def at_review(c: Any) -> str:
+    iid = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+    ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+        "step_id": "Run Tests", "status": "success", "tests_passed": 3, "tests_failed": 0}}))
+    return iid
+
+
+@pytest.mark.anyio
+async def test_required_evidence_is_checked_before_anything_moves(tmp_path: Path, gated: Path) -> None:
+    server, _ = make_app(tmp_path, [gated])
+    db = tmp_path / "state.sqlite"
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))
+        iid = p["instance_id"]
+        assert p["next_step"]["report_fields"] == [
+            {"name": "tests_passed", "type": "integer", "required": True, "description": ""},
+            {"name": "tests_failed", "type": "integer", "required": True, "description": ""},
+            {"name": "ratio", "type": "number", "required": False, "description": ""},
+            {"name": "log", "type": "list", "required": False, "description": ""}]
+        assert p["next_step"]["instructions"] == (
+            "Run the tests.\n\nReport status: one of `success`.\n\n"
+            "Include in your report (top-level keys): `tests_passed` (integer, required), "
+            "`tests_failed` (integer, required), `ratio` (number), `log` (list).")
+        before = db_rows(db, "SELECT version, current_step_name FROM workflow_instances")
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Run Tests", "status": "success", "tests_passed": 3}}), "INVALID_ARGUMENT")
+        assert e["missing_fields"] == ["tests_failed"] and e["wrong_type"] == []
+        assert "missing required field(s): tests_failed" in e["message"] and "Nothing moved" in e["message"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": "3", "tests_failed": True, "ratio": "high", "log": "x"}}),
+            "INVALID_ARGUMENT")
+        assert e["missing_fields"] == [] and e["wrong_type"] == [
+            {"name": "tests_passed", "expected": "integer", "got": "text"},
+            {"name": "tests_failed", "expected": "integer", "got": "boolean"},
+            {"name": "ratio", "expected": "number", "got": "text"},
+            {"name": "log", "expected": "list", "got": "text"}]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 2.5, "tests_failed": None}}), "INVALID_ARGUMENT")
+        assert e["missing_fields"] == ["tests_failed"] and e["wrong_type"][0]["got"] == "number"
+        assert len(e["report_fields"]) == 4
+        assert db_rows(db, "SELECT version, current_step_name FROM workflow_instances") == before
+        assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(1,)]
+        # The evidence outranks the status: 'success' with a failure goes to Fix.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Run Tests", "status": "success", "tests_passed": 2, "tests_failed": 1, "ratio": 1}}))
+        assert p["next_step"]["step_name"] == "Fix" and p["decided_by"] == "transition"
+        assert p["reasoning"] == ("evidence tests_failed=1 matches 'tests_failed > 0' of step 'Run Tests', "
+                                  "which goes to Fix")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 3, "tests_failed": 0, "log": ["a"]}}))
+        assert p["next_step"]["step_name"] == "Review"
+        assert (await history_of(c, iid))[-1]["report"]["tests_passed"] == 3
+
+
+@pytest.mark.anyio
+async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path, gated: Path, backend: str) -> None:
+    server, engine = make_app(tmp_path, [gated])  # on SQLite and on PostgreSQL
+    async with client(server) as c:
+        tools = (await c.list_tools()).tools
+        for tool in tools:  # no tool offers an argument that could stand for an approval
+            assert not any(re.search(r"approv|reject|decision|elicit", name)
+                           for name in tool.input_schema.get("properties", {})), tool.name
+        iid = await at_review(c)
+        # Repeating the gated step is not leaving it.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "again"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Review", None)
+        report = {"step_id": "Review", "status": "success", "approved": True}
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Review")
+        assert p["awaiting_approval"] == {
+            "step_name": "Review", "approval": "The diff and the test summary.", "proposed_next_step": "Ship",
+            "decided_by": "transition", "requested_at": p["awaiting_approval"]["requested_at"],
+            "how_to_approve": f"orchestrator-mcp approve {iid} [--reject] [--comment TEXT]"}
+        assert p["next_step"]["instructions"].startswith("WAITING FOR APPROVAL.")
+        assert f"orchestrator-mcp approve {iid}" in p["next_step"]["instructions"]
+        # A lost reply retried gets the same answer; nothing moves twice.
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert again["decided_by"] == "replay" and again["status"] == "SUSPENDED"
+        # Everything an agent could try: another advance, resume, approval-looking words anywhere.
+        attempts = [
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "approved", "approval": "approved",
+                                                                 "approve": True}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
+                                  "context_updates": {"approved": True, "awaiting_approval": None}}),
+            ("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Ship",
+                                 "report": {"status": "approved", "choose_step": "Ship"}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "success"}, "approve": True}),
+        ]
+        for tool, args in attempts:
+            result = await c.call_tool(tool, args)
+            assert result.is_error, (tool, args)
+            body = json.loads(result.content[0].text)["error"]
+            assert body["code"] in ("INSTANCE_NOT_RUNNING", "INVALID_ARGUMENT"), body
+            if body["code"] == "INSTANCE_NOT_RUNNING":
+                assert f"orchestrator-mcp approve {iid}" in body["message"]
+                assert body["awaiting_approval"]["proposed_next_step"] == "Ship"
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["status"] == "SUSPENDED" and status["awaiting_approval"]["step_name"] == "Review"
+        # A person rejects: the step's 'rejected' transition goes to Fix, with who and why in history.
+        p = engine.approve(iid, False, "tests are too thin", "alice (test)")
+        assert (p.status, p.next_step.step_name, p.decided_by) == ("RUNNING", "Fix", "approval")
+        last = (await history_of(c, iid))[-1]
+        assert last["outcome_status"] == "REJECTED" and last["decided_by"] == "approval"
+        assert last["report"]["by"] == "alice (test)" and last["report"]["comment"] == "tests are too thin"
+        assert last["reasoning"] == "rejected by alice (test): tests are too thin; rejected goes to 'Fix'"
+        with pytest.raises(om.InvalidArgument, match="not waiting for an approval"):
+            engine.approve(iid, True, None, "alice")
+        # Ship has no 'rejected' transition: a rejection returns to Ship itself; approval finishes.
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        engine.approve(iid, True, None, "bob")
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["awaiting_approval"]["step_name"], p["awaiting_approval"]["proposed_next_step"]) == ("Ship", "FINISH")
+        assert engine.approve(iid, False, None, "bob").next_step.step_name == "Ship"
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        done = engine.approve(iid, True, "ship it", "bob")
+        assert done.status == "COMPLETED" and done.next_step.step_name == "FINISH"
+
+
+class Elicited:
+    """An SDK client elicitation callback that answers like a person would, and remembers what it saw."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.seen: list[Any] = []
+
+    async def __call__(self, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
+        self.seen.append(params)
+        action, content = self.answers.pop(0)
+        return ElicitResult(action=action, content=content)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_elicitation_asks_the_user_during_the_advance(tmp_path: Path, gated: Path, mode: str) -> None:
+    """Both protocol styles: a server-initiated request (legacy) and InputRequiredResult (2026-07-28)."""
+    from mcp import Client
+
+    server, _ = make_app(tmp_path, [gated])
+    answers = Elicited(("accept", {"decision": "reject", "comment": "needs a test"}), ("cancel", None),
+                       ("accept", {"decision": "approve", "comment": "lgtm"}), ("decline", None))
+    async with Client(server, mode=mode, elicitation_callback=answers) as c:
+        iid = await at_review(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("RUNNING", "Fix", "approval")
+        form = answers.seen[0]
+        assert "Approve leaving step 'Review' for 'Ship'?" in form.message
+        assert "The diff and the test summary." in form.message
+        assert form.requested_schema["properties"]["decision"]["enum"] == ["approve", "reject"]
+        last = (await history_of(c, iid))[-1]
+        assert last["report"]["approval"] == "rejected" and last["report"]["comment"] == "needs a test"
+        assert last["report"]["by"] == "the user via mcp (elicitation)"
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        # Dismissed: the run waits visibly for another way to approve.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+    # Someone rejects outside the client (back through Fix); the next time, the client asks and the user approves.
+    server2, engine = make_app(tmp_path, [gated])
+    assert engine.approve(iid, False, None, "carol").next_step.step_name == "Fix"
+    async with Client(server2, mode=mode, elicitation_callback=answers) as c:
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")
+        assert (await history_of(c, iid))[-1]["reasoning"] == "approved by the user via mcp (elicitation): lgtm"
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")  # declined = rejected
+        assert (await history_of(c, iid))[-1]["outcome_status"] == "REJECTED"
+    assert answers.answers == []
+
+
+@pytest.fixture
+def judgment(tmp_path: Path) -> Path:
+    root = tmp_path / "judgment"
+    write(root, {
+        "TRIAGE/index.md": ("# Triage\n\n## Steps\n1. [Read Issue](steps/read.md)\n2. [Fix Bug](steps/fix.md)\n"
+                            "3. [Write Docs](steps/docs.md)\n4. [Ask User](steps/ask.md)\n"),
+        "TRIAGE/steps/read.md": ("# Goal\nUnderstand the issue. More text.\n\n# Orchestrator Guidance\n"
+                                 "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`.\n\n"
+                                 "# Client Instructions\nRead the issue and report what it is.\n\n"
+                                 "# Transitions\n- unclear: Ask User\n"),
+        "TRIAGE/steps/fix.md": step_md("Finish after the fix.", "Fix the bug with a test.", {"success": "FINISH"}),
+        "TRIAGE/steps/docs.md": step_md("Finish.", "Write the missing docs.", {"success": "FINISH"}),
+        "TRIAGE/steps/ask.md": step_md("Back to `Read Issue`.", "Ask the user.", {"default": "Read Issue"}),
+    })
+    return root
+
+
+@pytest.mark.anyio
+async def test_agent_decider_asks_then_takes_a_validated_choice(tmp_path: Path, judgment: Path) -> None:
+    server, engine = make_app(tmp_path, [judgment], AI_PROVIDER="agent")
+    wf = engine.library.load("TRIAGE")
+    db = tmp_path / "state.sqlite"
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        report = {"step_id": "Read Issue", "status": "success", "result": "a crash in the parser"}
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,
+                                                      "context_updates": {"kind": "bug"}}))
+        assert (q["status"], q["decided_by"], q["next_step"]["step_name"]) == ("RUNNING", "question", "Read Issue")
+        question = q["routing_question"]
+        assert question["guidance"] == "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`."
+        assert question["report"] == report and question["kind"] == "advance"
+        assert question["candidates"] == [  # the same narrowed list, in the same order, the LLM is shown
+            {"step_name": n, "description": d} for n, d in om.candidate_targets(wf, wf.step("Read Issue"))]
+        assert question["candidates"] == [
+            {"step_name": "Ask User", "description": "Ask the user."},
+            {"step_name": "Fix Bug", "description": "Fix the bug with a test."},
+            {"step_name": "Write Docs", "description": "Write the missing docs."},
+            {"step_name": "Read Issue", "description": "this step, again: Understand the issue."},
+            {"step_name": "FINISH", "description": "finish: end the run as done (goal met, nothing to do, or the "
+                                                   "user stops)."}]  # no FAILED: the step routes and never names it
+        assert "report.choose_step" in question["how_to_answer"]
+        assert "Candidates:\n- Ask User: Ask the user.\n- Fix Bug:" in q["next_step"]["instructions"]
+        # Asking stores nothing: the agent's answer is the decision.
+        assert db_rows(db, "SELECT COUNT(*), MAX(decided_by) FROM workflow_history") == [(1, "start")]
+        assert q["current_context"] == {}
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            **report, "choose_step": "Deploy"}}), "INVALID_ARGUMENT")
+        assert e["candidates"] == ["Ask User", "Fix Bug", "Write Docs", "Read Issue", "FINISH"]
+        assert "Ask User, Fix Bug, Write Docs, Read Issue, FINISH;" in e["message"]
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {**report, "choose_step": 7}}),
+            "INVALID_ARGUMENT")
+        answer = {**report, "choose_step": "fix bug", "reasoning": "a crash is a bug"}
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
+                                                      "context_updates": {"kind": "bug"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Fix Bug", "agent")
+        assert p["reasoning"] == "a crash is a bug"
+        assert p["current_context"] == {"kind": "bug"}
+        # A retried answer is replayed, not applied twice; an answer for the old step is a mismatch.
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
+                                                          "context_updates": {"kind": "bug"}}))
+        assert again["decided_by"] == "replay" and again["next_step"]["step_name"] == "Fix Bug"
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            **answer, "choose_step": "Write Docs"}}), "STEP_MISMATCH")
+        history = await history_of(c, iid)
+        assert [(h["step_name"], h["determined_next_step"], h["decided_by"]) for h in history] == [
+            ("Read Issue", "Read Issue", "start"), ("Read Issue", "Fix Bug", "agent")]
+        # Declared transitions still decide without asking.
+        iid2 = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid2, "report": {"status": "unclear"}}))
+        assert p["decided_by"] == "transition" and p["routing_question"] is None
+
+
+@pytest.mark.anyio
+async def test_agent_decider_resume_shows_history_and_gates_still_hold(tmp_path: Path, judgment: Path,
+                                                                        gated: Path) -> None:
+    server, _ = make_app(tmp_path, [judgment, gated], AI_PROVIDER="agent")
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "unclear"}}))
+        q = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Fix Bug"}))
+        question = q["routing_question"]
+        assert question["kind"] == "resume" and question["step_name"] == "Ask User"
+        assert [c["step_name"] for c in question["candidates"]] == ["Read Issue", "Fix Bug", "Write Docs",
+                                                                    "Ask User", "FINISH"]
+        assert len(question["history"]) == 2 and "status unclear -> Ask User [transition]" in question["history"][1]
+        assert "The stored current step is 'Ask User'; you assumed 'Fix Bug'." in question["how_to_answer"]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Fix Bug",
+                                                     "report": {"choose_step": "Write Docs"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Write Docs", "agent")
+        assert (await history_of(c, iid))[-1]["outcome_status"] == "RESUMING"
+        # A question on a step with evidence keeps next_step's shape: statuses and fields.
+        eid = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": eid, "report": {
+            "status": "green", "tests_passed": 2, "tests_failed": 0}}))
+        assert q["routing_question"] and q["next_step"]["expected_statuses"] == ["success"]
+        assert [f["name"] for f in q["next_step"]["report_fields"]] == ["tests_passed", "tests_failed", "ratio", "log"]
+        # The agent's choice leaving a gated step still waits for a person.
+        gid = await at_review(c)
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {"status": "looks good"}}))
+        assert [x["step_name"] for x in q["routing_question"]["candidates"]] == ["Ship", "Review", "Fix",
+                                                                               "FINISH"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {
+            "status": "looks good", "choose_step": "Ship"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["decided_by"] == "agent"
 
 
 # =============================================================================
@@ -1966,7 +2689,7 @@ def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
     assert failure["isError"] is True
     assert json.loads(failure["content"][0]["text"])["error"]["code"] == "INSTANCE_NOT_FOUND"
     stderr = server.close()
-    assert stderr.count("the deterministic stub decides") == 1  # the auto-provider warning, once
+    assert stderr.count("the calling agent decides") == 1  # the auto-provider warning, once
     assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
     assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(7,)]
 
@@ -2013,6 +2736,180 @@ def test_two_processes_advance_one_instance_once(tmp_path: Path, same_report: bo
         assert code in ("CONFLICT", "STEP_MISMATCH")
     moves = db_rows(tmp_path / "race.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE decided_by = 'stub'")
     assert moves == [(1,)] and engine.store.get(iid).current_step_name == "Two"
+
+
+# -- scale-out: replicas sharing one PostgreSQL --------------------------------
+
+
+def http_tool(session: Any, url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One stateless streamable-HTTP tool call (no session id), as a load balancer
+    may send it to any replica; returns the tool result."""
+    response = session.post(url, timeout=30, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                                   "params": {"name": name, "arguments": arguments}},
+                            headers={"Accept": "application/json, text/event-stream"})
+    response.raise_for_status()
+    data = [ln[5:] for ln in response.text.splitlines() if ln.startswith("data:")]
+    return json.loads(data[-1] if data else response.text)["result"]
+
+
+def test_replicas_share_postgres_steps_move_once_and_kill_9_loses_nothing(tmp_path: Path, pg: Any) -> None:
+    """Two server processes on their own ports, one database.  Clients race on a
+    shared instance and on their own ones through both; one replica is killed
+    with SIGKILL mid-burst and the clients carry on through the other."""
+    import requests
+
+    root = line_workflow(tmp_path / "wf", 40)
+    loop_workflow(root)
+    url = pg.fresh_url()
+    replicas = [HttpServer(tmp_path, WORKFLOW_DB_URL=url, WORKFLOW_DEFINITIONS_DIR=str(root), LOG_LEVEL="warning")
+                for _ in range(2)]  # quiet: nobody reads their stderr pipes until the end
+    dead: set[int] = set()
+    acked: dict[str, list[int]] = {}
+    problems: list[Any] = []
+    with requests.Session() as s:
+        shared = http_tool(s, replicas[0].url, "start_workflow", {"workflow_name": "LINE"})["structuredContent"]
+        shared_id = shared["instance_id"]
+
+    def call(session: Any, turn: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Round-robin over live replicas; a refused connection moves to the next one
+        and repeats the same call (a replayed retry if the first one was stored)."""
+        last: Exception | None = None
+        for attempt in range(4):
+            index = (turn + attempt) % 2
+            if index in dead:
+                continue
+            try:
+                return http_tool(session, replicas[index].url, name, args)
+            except requests.RequestException as exc:
+                last = exc
+                dead.add(index) if replicas[index].proc.poll() is not None else time.sleep(0.05)
+        raise AssertionError(f"no replica answered: {last!r}")
+
+    def client_loop(name: str) -> None:
+        own_acked: list[int] = []
+        with requests.Session() as session:
+            own = call(session, 0, "start_workflow", {"workflow_name": "LOOP"})["structuredContent"]["instance_id"]
+            for turn in range(1, 41):
+                try:
+                    status = call(session, turn, "get_workflow_status", {"instance_id": shared_id,
+                                                                         "history_limit": 0})["structuredContent"]
+                    if status["status"] == "RUNNING":
+                        step = status["current_step_name"]
+                        result = call(session, turn, "advance_workflow", {"instance_id": shared_id, "report": {
+                            "step_id": step, "status": "success", "by": name}})
+                        if result.get("isError"):
+                            code = json.loads(result["content"][0]["text"])["error"]["code"]
+                            if code not in ("CONFLICT", "STEP_MISMATCH", "INSTANCE_NOT_RUNNING"):
+                                problems.append((name, code))
+                    result = call(session, turn + 1, "advance_workflow", {"instance_id": own, "report": {
+                        "step_id": "Loop", "status": "again", "seq": turn}})
+                    if result.get("isError"):
+                        problems.append((name, result["content"][0]["text"]))
+                    else:
+                        own_acked.append(turn)
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    problems.append((name, repr(exc)))
+        acked[own] = own_acked
+
+    try:
+        threads = [threading.Thread(target=client_loop, args=(f"c{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        replicas[1].proc.send_signal(signal.SIGKILL)  # mid-burst
+        replicas[1].proc.wait(timeout=30)
+        for t in threads:
+            t.join(timeout=120)
+        assert not problems, problems[:5]
+        assert 1 in dead  # the clients did notice the kill and carried on
+    finally:
+        replicas[0].stop()
+        replicas[1].proc.kill() if replicas[1].proc.poll() is None else None
+    store = om.PostgresStore(url).open()
+    try:
+        moved = [h for h in store.history(shared_id, 1000) if h.decided_by == "transition"]
+        expected = [f"S{i}" for i in range(1, len(moved) + 1)]
+        assert [h.step_name for h in moved] == expected and len(moved) >= 10  # each step exactly once, in order
+        assert store.get(shared_id).version == len(moved)
+        for iid, seqs in acked.items():
+            stored = [h.user_report["seq"] for h in store.history(iid, 1000) if h.decided_by == "transition"]
+            assert stored == sorted(set(stored)) and set(seqs) <= set(stored)  # all acknowledged, none twice
+            assert store.get(iid).version == len(stored)
+        assert len(acked) == 6
+    finally:
+        store.close()
+
+
+def readme_block(after: str, lang: str = "bash") -> str:
+    """The first fenced ``lang`` block after the line ``after`` in README.md."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index(after):]
+    start = rest.index(f"```{lang}\n") + len(f"```{lang}\n")
+    return rest[start:rest.index("```", start)]
+
+
+def test_readme_two_replica_recipe_runs_verbatim(tmp_path: Path, pg: Any) -> None:
+    """The README's scale-out recipe, run by bash as written: only the database URL
+    and the two ports are swapped for the test's own."""
+
+    import requests
+
+    recipe = readme_block("**Two replicas against one database**")
+    assert "pip install 'orchestrator-mcp[postgres]'" in (HERE / "README.md").read_text()
+    assert "postgres = [" in (HERE / "pyproject.toml").read_text()  # the extra the README names exists
+    url, ports = pg.fresh_url(), [free_port(), free_port()]
+    assert "postgresql://orch:secret@127.0.0.1:5432/orchestrator" in recipe
+    script = recipe.replace("postgresql://orch:secret@127.0.0.1:5432/orchestrator", url)
+    script = script.replace("--port 8765", f"--port {ports[0]}").replace("--port 8766", f"--port {ports[1]}")
+    home = tmp_path / "home"
+    sqlite_file = home / ".local" / "share" / "orchestrator-mcp" / "workflows.sqlite"
+    _, engine = make_app(tmp_path, [BUNDLED], WORKFLOW_DB_PATH=str(sqlite_file))
+    old = engine.start("JOKE_GENERATOR").instance_id  # a run from the SQLite days, brought along
+    engine.store.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_DATA_HOME", "WORKFLOW_DB_PATH")}
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "orchestrator-mcp").exists():  # not installed as a script: the same entry point
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "orchestrator-mcp").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{MODULE}" "$@"\n')
+        (bin_dir / "orchestrator-mcp").chmod(0o755)
+    env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+               AI_PROVIDER="stub", LOG_LEVEL="warning", WORKFLOW_DEFINITIONS_DIR=str(BUNDLED))
+    log = tmp_path / "recipe.out"
+    with log.open("w") as out:  # a file, not a pipe: the servers live on after bash exits
+        shell = subprocess.Popen(["bash", "-e", "-c", script], env=env, start_new_session=True, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    try:
+        assert shell.wait(timeout=60) == 0, log.read_text()
+        assert "copied 1 instances and 1 history rows" in log.read_text()
+        urls = [f"http://127.0.0.1:{port}/mcp" for port in ports]
+        with requests.Session() as s:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    for u in urls:
+                        http_tool(s, u, "list_workflows", {})
+                    break
+                except requests.RequestException:
+                    assert time.monotonic() < deadline, "the recipe's servers did not start"
+                    time.sleep(0.1)
+            moved = http_tool(s, urls[0], "advance_workflow", {"instance_id": old, "report": {
+                "step_id": "Pick a Topic", "status": "success"}})["structuredContent"]
+            seen = http_tool(s, urls[1], "get_workflow_status", {"instance_id": old})["structuredContent"]
+            assert seen["current_step_name"] == moved["next_step"]["step_name"] != "Pick a Topic"
+
+        async def sdk_client() -> dict[str, Any]:  # the MCP SDK's own client, as agents connect
+            from mcp import Client
+
+            async with Client(urls[1]) as c:
+                return ok(await c.call_tool("get_workflow_status", {"instance_id": old}))
+
+        assert anyio.run(sdk_client)["current_step_name"] == seen["current_step_name"]
+    finally:
+        try:
+            os.killpg(shell.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 # -- torture: crashes, races, hostile input -----------------------------------
@@ -2199,6 +3096,463 @@ async def test_hostile_tool_arguments_get_coded_answers(tmp_path: Path, flows: P
 
 
 # =============================================================================
+# Hostile input: every promise at the edges
+#   Each README promise in "Security and reliability", tried as an attacker and
+#   as a clumsy user would: real files and symlinks, real processes, a real
+#   SQLite file and the fake LLM server misbehaving on purpose.
+# =============================================================================
+
+PLANTED = "planted-secret-7d1f0c"
+
+
+def test_links_out_of_the_root_leak_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    simple_workflow(root, "GOOD", [("Only", None)])
+    elsewhere = simple_workflow(tmp_path / "elsewhere", "AWAY", [("Far", None)],
+                                guidance={"Far": f"outside-marker {PLANTED}"})
+    (root / "ENVIRON").mkdir()
+    (root / "ENVIRON" / "index.md").symlink_to("/proc/self/environ")  # the server's own environment
+    (root / "AWAY").symlink_to(elsewhere / "AWAY", target_is_directory=True)  # a folder that is a link out
+    write(root, {"STEPLINK/index.md": "# Step link\n1. [Env](steps/env.md)\n"})
+    (root / "STEPLINK" / "steps").mkdir()
+    (root / "STEPLINK" / "steps" / "env.md").symlink_to("/proc/self/environ")
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(root), "ORCHESTRATOR_AUTH_TOKEN": PLANTED}
+    server = RawServer(env)
+    listed = {w["name"]: w for w in structured(server.tool("list_workflows", {}))["workflows"]}
+    assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
+    assert listed["ENVIRON"]["errors"] == [
+        "ENVIRON/index.md:1: ENVIRON/index.md is a link that leaves the definitions root; it was not read"]
+    assert listed["AWAY"]["errors"] == [
+        "AWAY:1: the workflow folder is a link that leaves the definitions root; nothing in it was read"]
+    assert any(e.startswith("STEPLINK/index.md:2: step file 'steps/env.md' leaves the definitions root")
+               for e in listed["STEPLINK"]["errors"])
+    for name in ("ENVIRON", "AWAY", "STEPLINK"):
+        report = structured(server.tool("validate_workflow", {"workflow_name": name}))
+        assert report["valid"] is False and report["errors"][0]["line"] >= 1
+        server.call("resources/read", {"uri": f"workflow://{name}"})
+        server.call("resources/read", {"uri": f"workflow://{name}/diagram"})
+        server.tool("start_workflow", {"workflow_name": name})
+    prompts = server.call("prompts/list")["result"]["prompts"]
+    assert [p["name"] for p in prompts] == ["GOOD"]
+    server.close()
+    wire = "".join(server.lines)
+    assert "AWAY" in wire and PLANTED not in wire and "outside-marker" not in wire
+    proc = run_cli("check", env=env)
+    assert proc.returncode == 1 and "1 valid, 3 invalid" in proc.stdout
+    assert PLANTED not in proc.stdout + proc.stderr and "outside-marker" not in proc.stdout
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_llm_redirects_are_refused_and_the_key_stays_home(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                provider: str) -> None:
+    elsewhere = FakeLLM()
+    try:
+        elsewhere.default = gemini_ok("Step Two") if provider == "gemini" else openai_ok("Step Two")
+        server, _ = llm_app(tmp_path, fake, judged, provider=provider)
+        fake.script = [("redirect", code, f"{elsewhere.url}/stolen") for code in (301, 302, 307, 308)]
+        async with client(server) as c:
+            iid = await start_at(c)
+            for code in (301, 302, 307, 308):
+                e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+                assert e["retryable"] is False and f"HTTP {code}, a redirect" in e["message"], e
+                assert fake.url in e["message"] and "set AI_SERVICE_ENDPOINT" in e["message"]
+                await assert_unchanged(c, iid)
+        assert len(fake.requests) == 4  # one attempt each: a redirect is not retried
+        assert elsewhere.requests == []  # neither the key nor the prompt left for the other host
+    finally:
+        elsewhere.close()
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+def test_redaction_covers_every_string_a_decider_returns(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                         provider: str) -> None:
+    fragment = SECRET[:10]  # a key cut at a length limit must not leave its start behind
+    padded = "p" * 495 + SECRET  # straddles the 500-character cut of provider messages
+    if provider == "gemini":
+        fake.script = [(200, {"promptFeedback": {"blockReason": f"BLOCKED_{SECRET}"}}),
+                       (200, {"candidates": [{"content": {"parts": [{"text": "{}"}]},
+                                              "finishReason": f"ODD_{SECRET}"}]}),
+                       (400, {"error": {"code": 400, "message": padded, "status": "INVALID_ARGUMENT"}}),
+                       # the key hidden behind a JSON escape in the raw body
+                       (200, '{"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "'
+                             + f"\\u{ord(SECRET[0]):04x}{SECRET[1:]}" + '"}]}')]
+        keys = {"GEMINI_API_KEY": SECRET, "GEMINI_MODEL_NAME": "gemini-test"}
+    else:
+        refusal = {"choices": [{"index": 0, "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": None,
+                                            "refusal": f"I will not route with {SECRET}"}}]}
+        fake.script = [(200, refusal), (400, {"error": {"message": padded}}),
+                       (200, {"choices": [{"message": {"content": f"not json {SECRET}"}}]})]
+        keys = {"AI_SERVICE_API_KEY": SECRET, "AI_MODEL_NAME": "llama-test"}
+    log_path, db = tmp_path / "llm.jsonl", tmp_path / "redact.sqlite"
+    server = RawServer({"AI_PROVIDER": provider, "AI_SERVICE_ENDPOINT": fake.url, "LOG_LEVEL": "debug",
+                        "AI_INTERACTIONS_LOG": str(log_path), "WORKFLOW_DB_PATH": str(db),
+                        "WORKFLOW_DEFINITIONS_DIR": str(judged), **keys})
+    iid = structured(server.tool("start_workflow", {"workflow_name": "JUDGED"}))["instance_id"]
+    answers = [server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}})
+               for _ in fake.script[:]]
+    stderr = server.close()
+    assert all(a["isError"] for a in answers) and len(answers) >= 3
+    texts = [a["content"][0]["text"] for a in answers]
+    assert all(fragment not in t for t in texts), texts
+    assert sum("[REDACTED]" in t for t in texts) >= 2
+    reasons = [r[0] for r in db_rows(db, "SELECT reasoning FROM workflow_history WHERE decided_by = 'error'")]
+    assert len(reasons) == len(answers) and all(fragment not in r for r in reasons)
+    assert fragment.encode() not in b"".join(f.read_bytes() for f in tmp_path.glob("redact.sqlite*"))
+    assert fragment not in stderr and fragment not in log_path.read_text()
+
+
+def test_bearer_scheme_is_case_insensitive(tmp_path: Path) -> None:
+    server = HttpServer(tmp_path, ORCHESTRATOR_AUTH_TOKEN="t0ken-value")
+    try:
+        for header, status in (("bearer t0ken-value", 200), ("BEARER t0ken-value", 200),
+                               ("Bearer t0ken-value", 200), ("Basic t0ken-value", 401),
+                               ("bearer t0ken-valuex", 401), ("bearer", 401), ("t0ken-value", 401)):
+            assert server.post({"Authorization": header}).status_code == status, header
+    finally:
+        assert "t0ken-value" not in server.stop()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("part", ["body", "headers"])
+async def test_trickling_provider_is_cut_at_the_wall_clock_deadline(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                    part: str) -> None:
+    server, engine = llm_app(tmp_path, fake, judged, AI_REQUEST_TIMEOUT_MS="500")
+    fake.script = [("trickle", 0.2, part)] * 3  # each would take a minute, one byte per 0.2 s
+    async with client(server) as c:
+        iid = await start_at(c)
+        began = time.monotonic()
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        elapsed = time.monotonic() - began
+        assert "no answer within 0.5s" in e["message"] and e["retryable"] is True, e
+        assert len(fake.requests) == 3
+        # attempts x timeout + backoff (0.25 s + 0.5 s, plus jitter), with slack for a loaded machine
+        assert elapsed < 3 * 0.5 + 0.75 + 0.25 + 3.0
+        assert elapsed <= engine.decider.call_budget_s()
+        await assert_unchanged(c, iid)
+    errors = [json.loads(line)["error"] for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert errors == ["no answer within 0.5s (AI_REQUEST_TIMEOUT_MS)"] * 3  # timed-out attempts are logged too
+
+
+@pytest.mark.anyio
+async def test_hanging_provider_leaves_reads_prompt(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, engine = llm_app(tmp_path, fake, judged, AI_MAX_CONCURRENT_CALLS="2", AI_REQUEST_TIMEOUT_MS="30000")
+    release = threading.Event()
+    fake.default = ("hang", release)
+    answers: list[Any] = []
+    try:
+        async with client(server) as c:
+            ids = [await start_at(c) for _ in range(45)]  # more advances than the SDK has worker threads (40)
+
+            async def go(iid: str) -> None:
+                answers.append(await advance(c, iid))
+
+            async with anyio.create_task_group() as tg:
+                for iid in ids:
+                    tg.start_soon(go, iid)
+                with anyio.fail_after(30):
+                    while len(answers) < 43 or len(fake.requests) < 2:
+                        await anyio.sleep(0.05)
+                # two provider calls hang; every read still answers at once
+                with anyio.fail_after(10):
+                    listed = ok(await c.call_tool("list_instances", {"limit": 100}))
+                    status = ok(await c.call_tool("get_workflow_status", {"instance_id": ids[0]}))
+                    ok(await c.call_tool("list_workflows", {}))
+                assert len(listed["instances"]) == 45 and status["status"] == "RUNNING"
+                assert len(answers) == 43 and fake.active == 2
+                fake.default = gemini_ok("Step Two")
+                release.set()
+        busy = [json.loads(a.content[0].text)["error"] for a in answers if a.is_error]
+        assert len(busy) == 43 and fake.most_active == 2 and len(fake.requests) == 2
+        assert all(b["retryable"] is True and "AI_MAX_CONCURRENT_CALLS" in b["message"] for b in busy)
+        moved = [a.structured_content["next_step"]["step_name"] for a in answers if not a.is_error]
+        assert moved == ["Step Two", "Step Two"]
+    finally:
+        release.set()
+
+
+def db_descriptors(db: Path) -> int:
+    """Open file descriptors of this process that point at the SQLite file or its -wal/-shm."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += target.startswith(str(db))
+    return count
+
+
+def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
+    """Bursts of 8 concurrent advances from threads that then die: a connection
+    per thread used to outlive its thread (3 -> 19 -> 35 descriptors, +16 a
+    burst); the pool (2 connections here) bounds the count, so once the pool is
+    full it stays flat however many bursts come."""
+    root = loop_workflow(tmp_path / "wf")
+    db = tmp_path / "fd.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db), WORKFLOW_DB_POOL_SIZE="2")
+    ids = [engine.start("LOOP").instance_id for _ in range(8)]
+    counts, failures = [], []
+
+    def advance(iid: str) -> None:
+        try:
+            engine.advance(iid, {"status": "again"})
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    for _ in range(8):
+        threads = [threading.Thread(target=advance, args=(iid,)) for iid in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        counts.append(db_descriptors(db))
+    assert not failures
+    assert all(len(engine.store.history(iid, 100)) == 9 for iid in ids)  # STARTED + 8 advances each
+    assert 0 < max(counts) <= 3 * 2 and counts[-4:] == [counts[-1]] * 4, counts
+    engine.store.close()
+    assert db_descriptors(db) == 0
+
+
+def test_directory_links_never_make_hot_reload_walk_forever(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path, "LOOPY", [("A", None), ("B", None)])
+    for name, target in (("a", "."), ("b", "."), ("x", "/usr")):
+        (root / "LOOPY" / name).symlink_to(target, target_is_directory=True)
+    (root / "LOOPY" / "steps" / "up").symlink_to("../..", target_is_directory=True)
+    simple_workflow(root, "DEEP", [("A", None)])
+    deep = root / "DEEP" / "steps"
+    for i in range(om.MAX_WORKFLOW_DEPTH + 1):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    simple_workflow(root, "BIG", [("A", None)])
+    (root / "BIG" / "junk").mkdir()
+    for i in range(om.MAX_WORKFLOW_FILES + 1):
+        (root / "BIG" / "junk" / f"{i}.txt").touch()
+
+    async def scenario() -> None:
+        server, _ = make_app(tmp_path, [root])
+        async with client(server) as c:
+            with anyio.fail_after(60):
+                listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {}))["workflows"]}
+                assert listed["LOOPY"]["valid"] is True
+                assert listed["DEEP"]["errors"] == [f"DEEP:1: the workflow folder is nested deeper than "
+                                                    f"{om.MAX_WORKFLOW_DEPTH} levels; hot reload does not watch "
+                                                    "it, flatten it"]
+                assert f"more than {om.MAX_WORKFLOW_FILES} files" in listed["BIG"]["errors"][0]
+                step = root / "LOOPY" / "steps" / "s1.md"
+                step.write_text(step.read_text().replace("Instructions for A.", "Edited through the loop."))
+                started = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOPY"}))
+                assert started["next_step"]["instructions"] == "Edited through the loop."  # hot reload works
+
+    anyio.run(scenario)
+
+
+def test_one_bad_folder_or_link_never_breaks_the_library(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path / "defs", "GOOD", [("Only", None)])
+    for name in ("GOOD copy", "GOOD.bak", "ÜBER", "x" * 150):
+        simple_workflow(root, name, [("Only", None)])
+    os.mkdir(os.fsencode(root) + b"/BAD\xffBYTES")
+    long_path = "d/" * 2500
+    write(root, {
+        "NULLINK/index.md": "# Nul link\n\n1. [A](steps/a\x00.md)\n",
+        "LONGLINK/index.md": f"# Long link\n\n1. [A]({long_path}a.md)\n",
+        "NULINCLUDE/index.md": "# Nul include\n1. [A](a.md)\n",
+        "NULINCLUDE/a.md": step_md(instructions="{{file:x\x00y.md}}"),
+        "LONGINCLUDE/index.md": "# Long include\n1. [A](a.md)\n",
+        "LONGINCLUDE/a.md": step_md(instructions=f"{{{{file:{long_path}x.md}}}}"),
+    })
+    expected = {"NULLINK": "NULLINK/index.md:3: step file 'steps/a\\x00.md' contains a NUL byte",
+                "LONGLINK": "LONGLINK/index.md:3: step file 'd/d/d/",
+                "NULINCLUDE": "NULINCLUDE/a.md:5: include 'x\\x00y.md' contains a NUL byte",
+                "LONGINCLUDE": "LONGINCLUDE/a.md:5: include 'd/d/d/"}
+
+    async def scenario() -> None:
+        server, _ = make_app(tmp_path, [root])
+        async with client(server) as c:
+            listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {}))["workflows"]}
+            assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
+            assert {"GOOD copy", "GOOD.bak", "ÜBER", "x" * 150, "BAD\ufffdBYTES"} <= set(listed)
+            assert listed["GOOD.bak"]["errors"][0].startswith("GOOD.bak:1: workflow folder name must be")
+            for name, start in expected.items():
+                assert listed[name]["errors"][0].startswith(start), listed[name]
+                report = ok(await c.call_tool("validate_workflow", {"workflow_name": name}))
+                assert report["valid"] is False and report["errors"][0]["line"] in (3, 5)
+                err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_INVALID")
+            assert [p.name for p in (await c.list_prompts()).prompts] == ["GOOD"]
+            ok(await c.call_tool("start_workflow", {"workflow_name": "GOOD"}))
+
+    anyio.run(scenario)
+    proc = run_cli("check", str(root))
+    assert proc.returncode == 1 and "GOOD: ok" in proc.stdout and "Traceback" not in proc.stderr
+    assert "1 valid, 9 invalid" in proc.stdout
+
+
+@pytest.mark.anyio
+async def test_oversized_definition_files_are_refused_by_name(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    write(root, {"HUGE/index.md": "# Huge\n1. [A](a.md)\n", "HUGE/a.md": step_md(instructions="{{file:../_s/big.md}}"),
+                 "SPARSE/index.md": "# Sparse\n1. [A](a.md)\n",
+                 "MANY/index.md": "# Many\n1. [A](a.md)\n", "MANY/a.md": step_md(instructions="{{file:../_s/ten.md}}"),
+                 "_s/ten.md": "{{file:piece.md}}\n" * 10, "_s/piece.md": "p" * 500_000 + "\n"})
+    (root / "_s" / "big.md").write_text("b" * om.MAX_DEFINITION_FILE_BYTES + "!")  # one byte over
+    with open(root / "SPARSE" / "a.md", "wb") as fh:
+        fh.truncate(100 * 1024 * 1024)  # a sparse 100 MB step file: cheap to make, must not be read whole
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        for name, words in (("HUGE", "_s/big.md is larger than 1048576 bytes (1 MiB)"),
+                            ("SPARSE", "SPARSE/a.md is larger than 1048576 bytes (1 MiB)"),
+                            ("MANY", "the assembled workflow exceeds 4194304 bytes (4 MiB)")):
+            report = ok(await c.call_tool("validate_workflow", {"workflow_name": name}))
+            assert any(words in e["message"] for e in report["errors"]), report["errors"]
+            e = err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_INVALID")
+            assert len(e["message"]) < 5000
+            text = (await c.read_resource(f"workflow://{name}")).contents[0].text
+            assert len(text) < om.MAX_WORKFLOW_TEXT_BYTES + 1000 and "bbbbbbbbbb" not in text
+
+
+def test_bom_and_form_feeds_keep_steps_valid_and_lines_right(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "\ufeff# Title after a BOM\n\n1. [A](a.md)\n2. [B](b.md)\n",
+        "W/a.md": "\ufeff" + step_md(instructions="Before {{file:snippet.md}} after", transitions={"done": "B"}),
+        "W/snippet.md": "\ufeffsnippet text\n",
+        "W/b.md": "# Orchestrator Guidance\nPage one\f\x0bstill line two\u2028same line\x1c\x85\n"
+                  "# Client Instructions\nDo B.\n# Transitions\n- done: Nowhere\n",
+    })
+    wf = om.Library([tmp_path]).load("W")
+    assert wf.title == "Title after a BOM" and wf.steps[0].instructions == "Before snippet text after"
+    assert "\ufeff" not in wf.text
+    assert [str(p) for p in wf.errors] == [
+        "W/b.md:6: transition 'done' goes to unknown step 'Nowhere'; known: A, B, FINISH, FAILED, SUSPEND"]
+
+
+@pytest.mark.anyio
+async def test_a_retry_with_different_context_updates_is_applied(tmp_path: Path) -> None:
+    root = loop_workflow(tmp_path / "wf")
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP"}))["instance_id"]
+        call = {"instance_id": iid, "report": {"step_id": "Loop", "status": "again"}, "context_updates": {"n": 1}}
+        first = ok(await c.call_tool("advance_workflow", call))
+        second = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {"n": 2}}))
+        assert (first["decided_by"], second["decided_by"]) == ("transition", "transition")
+        assert second["current_context"] == {"n": 2}
+        third = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {}}))
+        assert third["decided_by"] == "transition"  # no updates differs from some updates, too
+        again = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {}}))
+        assert again["decided_by"] == "replay" and again["current_context"] == {"n": 2}  # the same call: replayed
+    rows = db_rows(tmp_path / "state.sqlite", "SELECT decided_by, context_updates FROM workflow_history "
+                                              "WHERE instance_id = ? ORDER BY id", iid)
+    assert rows == [("start", None), ("transition", '{"n": 1}'), ("transition", '{"n": 2}'), ("transition", None)]
+
+
+@pytest.mark.parametrize("case", ["unwritable db", "unknown provider with stub flag", "stub flag maybe",
+                                  "port in use"])
+def test_start_up_problems_are_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    import socket
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ok.sqlite"), "AI_PROVIDER": "", "GEMINI_API_KEY": "",
+           "AI_SERVICE_API_KEY": "", "USE_STUB_AI_CLIENT": "", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    args = ["serve"]
+    taken = socket.socket()
+    try:
+        if case == "unwritable db":  # with AI_PROVIDER=auto, whose stub warning must not come first
+            env["WORKFLOW_DB_PATH"], words = str(blocker / "sub" / "db.sqlite"), "WORKFLOW_DB_PATH"
+        elif case == "unknown provider with stub flag":
+            env.update(AI_PROVIDER="martian", USE_STUB_AI_CLIENT="true")
+            words = "unknown AI_PROVIDER 'martian'"
+        elif case == "stub flag maybe":
+            env["USE_STUB_AI_CLIENT"], words = "maybe", "USE_STUB_AI_CLIENT must be true or false"
+        else:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            args, words = ["serve", "--transport", "http", "--port", str(port)], f"cannot listen on 127.0.0.1:{port}"
+        proc = run_cli(*args, env=env)
+    finally:
+        taken.close()
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("orchestrator-mcp: ")
+    assert words in proc.stderr, proc.stderr
+
+
+def test_missing_dependencies_is_one_line_naming_the_install(tmp_path: Path) -> None:
+    bare = [sys.executable, "-I", "-S"]  # no site-packages: neither mcp nor requests can be imported
+    probe = subprocess.run([*bare, "-c", "import mcp"], capture_output=True, text=True)
+    assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr
+    env = {"PATH": os.environ.get("PATH", ""), "WORKFLOW_DB_PATH": str(tmp_path / "d.sqlite"), "AI_PROVIDER": "stub"}
+    proc = subprocess.run([*bare, str(MODULE)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.splitlines() == [
+        "orchestrator-mcp: the Python package 'mcp' is missing; install the dependencies with: "
+        "pip install mcp requests (or run: uv run orchestrator_mcp.py)"]
+    checked = subprocess.run([*bare, str(MODULE), "check"], capture_output=True, text=True, env=env, timeout=60)
+    assert checked.returncode == 0 and "9 valid, 0 invalid" in checked.stdout  # check needs no dependency
+
+
+def test_read_only_db_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A current, valid database file the server cannot write: one stderr line,
+    exit 2, no traceback (it used to migrate, writing ``user_version``, on every
+    start and die with a traceback).
+
+    Tests run as root, which ignores permission bits, so the file is made
+    immutable (``chattr +i``): the kernel refuses every write to it, for root
+    too, while its folder stays writable, exactly a read-only file.  Where the
+    file system has no such flag, the folder is bind-mounted read-only in a
+    private mount namespace (``unshare -m``) instead.  As an ordinary user, mode
+    0444 is enough."""
+    import shutil
+
+    folder = tmp_path / "ro"
+    db = folder / "state.sqlite"
+    om.StateStore(db).open().close()
+    env = {**os.environ, "WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub"}
+    command = [sys.executable, str(MODULE), "serve"]
+    immutable = False
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode == 0:
+        immutable = True
+    elif shutil.which("unshare"):
+        command = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" '
+                   '&& exec "$@"', str(folder), *command]
+    else:
+        pytest.skip("running as root without chattr or unshare: cannot make a file read-only")
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"orchestrator-mcp: PERSISTENCE_ERROR: cannot use the state database {str(db)!r}: it is read-only "
+        "for this process; set WORKFLOW_DB_PATH to a writable file"], proc.stderr
+
+
+@pytest.mark.anyio
+async def test_underscore_and_dot_folders_are_not_workflows(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path / "defs", "REAL", [("A", None)])
+    simple_workflow(root, "_shared", [("A", None)])
+    simple_workflow(root, ".hidden", [("A", None)])
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        for name in ("_shared", ".hidden"):
+            e = err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_NOT_FOUND")
+            assert e["available"] == ["REAL"]
+            err(await c.call_tool("validate_workflow", {"workflow_name": name}), "DEFINITION_NOT_FOUND")
+            from mcp.shared.exceptions import MCPError
+            with pytest.raises(MCPError, match="DEFINITION_NOT_FOUND"):
+                await c.read_resource(f"workflow://{name}")
+        assert [w["name"] for w in ok(await c.call_tool("list_workflows", {}))["workflows"]] == ["REAL"]
+
+
+# =============================================================================
 # 8. Command line
 # =============================================================================
 
@@ -2234,7 +3588,7 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     import re
     iid = re.search(r"\n  orchestrator-mcp run --resume (\w+)\n", proc.stdout).group(1)
     assert "== Step: Get Staged Diffs ==" in proc.stdout
-    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\n")
+    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\nabc1234\n")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.index("== Step: Get Staged Diffs ==") < proc.stdout.index("== Step: Commit Changes ==")
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
@@ -2882,6 +4236,121 @@ def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+
+def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
+    """A person answers from a terminal while the agent's server process holds the same database."""
+    db = tmp_path / "shared.sqlite"
+    # The README's launch line for no key: AI_PROVIDER=agent orchestrator-mcp
+    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "agent", "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    server = RawServer(env)
+    try:
+        iid = structured(server.tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+        structured(server.tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 4, "tests_failed": 0}}))
+        p = structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+        proc = run_cli("approve", iid, "--comment", "diff reviewed", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"approved: instance {iid} is RUNNING at Ship\n"
+        status = structured(server.tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"], status["awaiting_approval"]) == ("RUNNING", "Ship", None)
+        last = status["history"][-1]
+        assert last["decided_by"] == "approval" and last["report"]["comment"] == "diff reviewed"
+        assert last["report"]["by"].endswith("(orchestrator-mcp approve)")
+        proc = run_cli("approve", iid, env=env)  # nothing is waiting now
+        assert proc.returncode == 1 and "INVALID_ARGUMENT" in proc.stderr and "not waiting" in proc.stderr
+        structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        proc = run_cli("approve", iid, "--reject", "--comment", "not today", env=env)
+        assert proc.returncode == 0 and proc.stdout == f"rejected: instance {iid} is RUNNING at Ship\n"
+        assert structured(server.tool("get_workflow_status", {"instance_id": iid}))["history"][-1]["reasoning"] \
+            .endswith("not today; back to 'Ship'")
+        proc = run_cli("approve", "no-such-run", env=env)
+        assert proc.returncode == 1 and "INSTANCE_NOT_FOUND" in proc.stderr
+    finally:
+        stderr = server.close()
+    assert "provider=agent" in stderr and "no LLM configured" not in stderr  # chosen, so no warning
+
+
+def test_diagram_shows_approval_gates_and_evidence_edges(tmp_path: Path, gated: Path) -> None:
+    proc = run_cli("diagram", "GATED", env={"WORKFLOW_DEFINITIONS_DIR": str(gated)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == textwrap.dedent('''\
+        flowchart TD
+            START((start))
+            s0["Run Tests"]
+            s1["Fix"]
+            s2{{"Review<br/>approval: The diff and the test summary."}}
+            s3{{"Ship<br/>approval: The release."}}
+            FINISH((FINISH))
+            START --> s0
+            s0 -->|"tests_failed > 0"| s1
+            s0 -->|"success"| s2
+            s1 -->|"fixed"| s0
+            s2 -->|"success"| s3
+            s2 -->|"again"| s2
+            s2 -->|"rejected"| s1
+            s3 -->|"success"| FINISH
+        ''')
+
+
+def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, gated: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "agent",
+           "WORKFLOW_DEFINITIONS_DIR": os.pathsep.join([str(judgment), str(gated)])}
+    # TRIAGE: no transition matches 'success', so the person at the terminal answers the routing question.
+    proc = run_cli("run", "TRIAGE", env=env, input="success\n\nDeploy\nWrite Docs\nsuccess\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "Candidates:\n- Ask User: Ask the user." in proc.stdout
+    assert "report.choose_step 'Deploy' is not one of the candidates" in proc.stdout
+    assert "-> Write Docs  [decided by agent]" in proc.stdout
+    # GATED: evidence prompted per field, then the gate asks the person at the terminal.
+    proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\nfine\n")
+    assert proc.returncode == 130, proc.stderr  # input ends at the Ship step: saved, resumable
+    assert "tests_passed (integer, required): " in proc.stdout
+    assert "== Approval needed: Review ==\n\nThe diff and the test summary." in proc.stdout
+    assert "-> Ship  [approved by " in proc.stdout and "(orchestrator-mcp run): fine]" in proc.stdout
+
+
+def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:
+    import re as re_
+    token = "gate-t0ken"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(gated),
+           "ORCHESTRATOR_AUTH_TOKEN": token, "AI_PROVIDER": "stub"}
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("GATED").instance_id
+    engine.advance(iid, {"status": "success", "tests_passed": 1, "tests_failed": 0})
+    engine.advance(iid, {"status": "success"})
+    ui = UiProcess(env=env)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        page = ui.get(f"/run/{iid}", headers=auth)
+        assert page.status_code == 200 and "Approval needed" in page.text
+        assert "The diff and the test summary." in page.text
+        form = {"csrf": re_.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1),
+                "approval_id": re_.search(r'name="approval_id" value="([0-9a-f]+)"', page.text).group(1),
+                "decision": "approve", "comment": "<b>ok</b>"}
+        assert ui.post(f"/run/{iid}/approve", form).status_code == 401  # no token, no cookie
+        assert ui.post(f"/run/{iid}/approve", {**form, "csrf": "forged"}, headers=auth).status_code == 403
+        foreign = {**auth, "Origin": "http://evil.example"}
+        assert ui.post(f"/run/{iid}/approve", form, headers=foreign).status_code == 403
+        stale = ui.post(f"/run/{iid}/approve", {**form, "approval_id": "0" * 16}, headers=auth)
+        assert stale.status_code == 409 and "no longer pending" in stale.text
+        assert ui.post(f"/run/{iid}/approve", {**form, "decision": "maybe"}, headers=auth).status_code == 400
+        assert engine.status(iid).awaiting_approval is not None  # none of those answered
+        done = ui.post(f"/run/{iid}/approve", form, headers=auth)
+        assert done.status_code == 303 and done.headers["Location"] == f"/run/{iid}"
+        st = engine.status(iid, 100)
+        assert (st.status, st.current_step_name, st.awaiting_approval) == ("RUNNING", "Ship", None)
+        assert st.history[-1].report["by"] == "a person in the ui (signed in with the token)"
+        assert st.history[-1].report["comment"] == "<b>ok</b>"
+        assert "Approval needed" not in ui.get(f"/run/{iid}", headers=auth).text
+        again = ui.post(f"/run/{iid}/approve", form, headers=auth)  # the same form twice answers nothing
+        assert again.status_code == 409 and "not waiting" in again.text
+    finally:
+        assert token not in ui.stop()
+
+
 TINY_SCENARIOS = '''\
 # Straight through
 - start: {"who": "tester"}
@@ -3083,13 +4552,15 @@ def test_bundled_library_scenarios_pass_offline_and_cover_every_transition() -> 
         assert w["llm_cases"] >= 5 and w["offline_cases"] >= 10, name
     assert sum(w["llm_cases"] for w in summary["workflows"].values()) >= 40
     assert summary["llm_cases_skipped"] == sum(w["llm_cases"] for w in summary["workflows"].values())
-    assert set(summary["decisions"]) <= {"transition", "stub"} and summary["llm_requests"] == 0
+    # (a resume at the stored step without a status re-issues it: decided_by "resume")
+    assert set(summary["decisions"]) <= {"transition", "stub", "resume"} and summary["llm_requests"] == 0
     # every judged category the routing must handle has cases
     library = om.Library([BUNDLED])
     cases = [c for wf in library.all() for s in om.parse_scenarios(wf, BUNDLED)[0] for c in s.cases if c.llm]
     assert sum(c.kind == "resume" for c in cases) >= 9
     assert sum(c.expect == (om.FINISH,) for c in cases) >= 10
-    assert sum(om.FAILED in c.expect for c in cases) >= 2
+    assert sum(om.FAILED in c.expect for c in cases) >= 5
+    assert f"({len(cases)} LLM cases in all" in (HERE / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: FakeLLM) -> None:
@@ -3107,6 +4578,95 @@ def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: 
     n_llm = sum(w["llm_cases"] for w in summary["workflows"].values())
     assert summary["llm_cases_run"] == 3 * n_llm and summary["llm_cases_skipped"] == 0
     assert 0 < summary["llm_accuracy"] < 0.85 and summary["passed"] is False
-    assert summary["llm_requests"] == len(fake.requests) >= 3 * n_llm
+    # a resume at the stored step with a status that step routes on follows the transition: no request
+    n_routed_resumes = 0
+    for wf in om.Library([BUNDLED]).all():
+        for scenario in om.parse_scenarios(wf, BUNDLED)[0]:
+            for case in scenario.cases:
+                step = wf.step(case.assumed_step or "")
+                n_routed_resumes += bool(case.llm and case.kind == "resume" and step
+                                         and str(case.report.get("status", "")).lower() in step.transitions)
+    assert summary["llm_requests"] == len(fake.requests) >= 3 * (n_llm - n_routed_resumes) > 0
     assert summary["tokens"]["prompt"] == 900 * len(fake.requests)
     assert all(r["body"]["model"] == "local" for r in fake.requests)
+
+
+def test_readme_agent_and_approval_commands_run_verbatim(tmp_path: Path, gated: Path) -> None:
+    """The bash lines of 'No API key needed' and 'Approval gates', run as written with ID set to a waiting run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    (launch,) = readme_commands("## No API key needed")
+    assert launch == "AI_PROVIDER=agent orchestrator-mcp"
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "1"}}})
+    proc = subprocess.run(["bash", "-c", launch], env=env, input=init + "\n", capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[0])["result"]["serverInfo"]
+    assert "provider=agent" in proc.stderr
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("GATED").instance_id
+    engine.advance(iid, {"status": "success", "tests_passed": 1, "tests_failed": 0})
+    env["ID"] = iid
+    commands = readme_commands("## Approval gates")
+    assert len(commands) == 2
+    for command in commands:
+        engine.advance(iid, {"status": "success"})  # leaving a gated step: the run waits
+        assert engine.status(iid).awaiting_approval is not None
+        proc = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (command, proc.stderr)
+    history = engine.status(iid, 100).history
+    assert [(h.outcome_status, h.report["comment"]) for h in history if h.decided_by == "approval"] == [
+        ("APPROVED", "diff reviewed"), ("REJECTED", "split the commit")]
+    assert engine.status(iid).current_step_name == "Ship"  # approved Review -> Ship; rejected Ship -> Ship
+
+
+def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path: Path, pg: Any) -> None:
+    root = line_workflow(tmp_path / "wf", 3)
+    source = tmp_path / "from.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(source))
+    ids = [engine.start("LINE", {"n": i, "text": "žluťoučký 🐍", "nested": {"list": [1, 2.5, None]}}).instance_id
+           for i in range(5)]
+    for n, iid in enumerate(ids):
+        for step in [f"S{k}" for k in range(1, min(n, 3) + 1)]:
+            engine.advance(iid, {"step_id": step, "status": "success", "n": n})
+    engine.cancel(ids[0], "changed my mind")
+    engine.store.close()
+    before = om.SQLiteStore(source).open()
+    want = before.dump()
+    before.close()
+    url = pg.fresh_url()
+    proc = run_cli("migrate-db", "--from", str(source), "--to", url)
+    assert proc.returncode == 0, proc.stderr
+    counts = f"{len(want[0])} instances and {len(want[1])} history rows"
+    assert proc.stdout == (f"copied {counts} from {source} to {om.redact_url(url)}; counts verified\n")
+    assert PG_PASSWORD not in proc.stdout + proc.stderr
+    target = om.PostgresStore(url).open()
+    assert target.dump() == want  # every field of every row, history ids kept
+    refused = run_cli("migrate-db", "--from", str(source), "--to", url)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "already holds" in refused.stderr and "--force" in refused.stderr and PG_PASSWORD not in refused.stderr
+    # The copy is a working store: a run continues there and its history ids follow on.
+    moved = om.Engine(om.Library([root]), target, om.StubDecider()).advance(ids[2], {"status": "success"})
+    assert moved.status == "COMPLETED" and target.history(ids[2], 1)[0].id > max(h.id for h in want[1])
+    target.close()
+    back = tmp_path / "back" / "to.sqlite"
+    assert run_cli("migrate-db", "--from", url, "--to", str(back)).returncode == 0
+    copied = om.SQLiteStore(back).open()
+    instances, history = copied.dump()
+    assert len(instances) == len(want[0]) and len(history) == len(want[1]) + 1
+    assert copied.get(ids[2]).status == "COMPLETED" and copied.get(ids[0]).status == "CANCELLED"
+    copied.close()
+    forced = run_cli("migrate-db", "--from", str(source), "--to", str(back), "--force")
+    assert forced.returncode == 0, forced.stderr
+    again = om.SQLiteStore(back).open()
+    assert again.dump() == want
+    again.close()
+    for args, words in ((["--from", str(tmp_path / "missing.sqlite"), "--to", url], "not an existing SQLite file"),
+                        (["--from", str(source), "--to", str(source)], "the same database")):
+        proc = run_cli("migrate-db", *args)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
