@@ -2239,8 +2239,9 @@ SYSTEM_PROMPT = (
     "when the guidance itself says the workflow has FAILED.\n"
     "- SUSPEND only when it is a candidate and the run must wait for something outside it.\n"
     "Answer with one JSON object: \"reasoning\" first, at most 25 words, in the form \"Report: <what "
-    "happened, in a few words>. Guidance: <what it says to do in that case>.\", then \"next_step_name\" (exactly one candidate name), then "
-    "\"context_updates\" (a list of {\"key\", \"value\"} string pairs that later steps need; usually [])."
+    "happened, in a few words>. Guidance: <what it says to do in that case>.\", then \"next_step_name\" "
+    "(exactly one candidate name), then \"context_updates\" (a list of {\"key\", \"value\"} string pairs "
+    "that later steps need; usually [])."
 )
 
 

@@ -1200,7 +1200,8 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     prompt = body["contents"][0]["parts"][0]["text"]
     assert body["contents"][0]["role"] == "user"
     for piece in ('Current step: "Step One"', 'Orchestrator Guidance of "Step One"', "If the report mentions tests",
-                  "The step declares no routes: judge from what the report says.", '"seed": 1', '"result": "ran the tests"',
+                  "The step declares no routes: judge from what the report says.", '"seed": 1',
+                  '"result": "ran the tests"',
                   "Recent history (oldest first):\n(none)", '- "Step Two": Instructions for Step Two.',
                   '- "Step One": this step, again: Instructions for Step One.'):
         assert piece in prompt, piece
@@ -1284,8 +1285,9 @@ async def test_resume_at_the_stored_step_needs_no_llm(tmp_path: Path, fake: Fake
         for status in ("success", "success"):
             ok(await advance(c, iid, status))
         # the client is where the run is and reports a status the step routes on: the table answers
-        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "suggest commit message",
-                                                     "report": {"status": "accepted", "message": "accepted earlier"}}))
+        r = ok(await c.call_tool("resume_workflow", {
+            "instance_id": iid, "assumed_current_step_name": "suggest commit message",
+            "report": {"status": "accepted", "message": "accepted earlier"}}))
         assert (r["next_step"]["step_name"], r["decided_by"]) == ("Commit Changes", "transition")
         # no status: nothing was reported done, so the stored step is re-issued
         r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit Changes",
@@ -1538,7 +1540,8 @@ async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, 
     big = "x" * (om.MAX_JSON_BYTES + 10)
     answers = [
         # a 5,000-level-deep value inside a pair, and a 100-level one: dropped, decision kept
-        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "deep", "value": deep}]}),
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two",
+                    "context_updates": [{"key": "deep", "value": deep}]}),
         json.dumps({"reasoning": "r", "next_step_name": "Routed",
                     "context_updates": [{"key": "d", "value": "[" * 100 + "]" * 100}]}),
         # NaN and Infinity in an object-shaped update: dropped, never stored
