@@ -42,7 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 __version__ = "0.1.0"
 
@@ -749,6 +749,9 @@ class Library:
         self.roots = tuple(Path(r) for r in roots)
         self._cache: dict[Path, tuple[tuple, WorkflowDef]] = {}
         self._lock = threading.Lock()
+        #: Held while parsing, so a call that needs a workflow the warm-up is
+        #: parsing waits for that parse instead of doing it a second time.
+        self._parsing = threading.Lock()
 
     def names(self) -> list[str]:
         """Every workflow name across the roots, the first root winning a clash."""
@@ -780,15 +783,39 @@ class Library:
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
         root, directory = self.locate(name)
+        cached = self._cached(directory)
+        if cached is not None:
+            return cached
+        with self._parsing:
+            cached = self._cached(directory)  # parsed by another thread while we waited?
+            if cached is not None:
+                return cached
+            wf = parse_workflow(name, directory, root)
+            signature = self._signature(directory, wf)
+            with self._lock:
+                self._cache[directory] = (signature, wf)
+            return wf
+
+    def _cached(self, directory: Path) -> WorkflowDef | None:
         with self._lock:
             cached = self._cache.get(directory)
         if cached is not None and self._signature(directory, cached[1]) == cached[0]:
             return cached[1]
-        wf = parse_workflow(name, directory, root)
-        signature = self._signature(directory, wf)
-        with self._lock:
-            self._cache[directory] = (signature, wf)
-        return wf
+        return None
+
+    def warm(self) -> None:
+        """Parse and validate every workflow now, so later calls find them cached.
+
+        Run on a background thread after the client's handshake.  It sleeps for
+        0 s between workflows: that hands the GIL over, so a request arriving
+        meanwhile waits for one workflow's parse at most, not the whole library.
+        """
+        for name in self.names():
+            try:
+                self.load(name)
+            except OrchestratorError:
+                pass
+            time.sleep(0)
 
     def load_valid(self, name: str) -> WorkflowDef:
         wf = self.load(name)
@@ -1164,6 +1191,8 @@ class StubDecider:
     step, and a ``failure``/``error`` status repeats the current step."""
 
     name = "stub"
+    #: The stub never reads history, so the engine does not fetch it for it.
+    reads_history = False
 
     def decide(self, req: DecisionRequest) -> Decision:
         wf, current = req.workflow, req.workflow.step(req.instance.current_step_name)
@@ -1629,12 +1658,17 @@ class InstanceSummary:
 
 @dataclass
 class WorkflowSummary:
+    """What a client needs to choose a workflow; ``steps`` and ``errors`` only
+    with ``detail`` (else omitted from the reply: see ``plain``)."""
     name: str
     title: str
     description: str
-    steps: list[str]
+    step_count: int
     valid: bool
-    errors: list[str]
+    steps: list[str] | None = None
+    errors: list[str] | None = None
+
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("steps", "errors")
 
 
 @dataclass
@@ -1656,6 +1690,15 @@ class Validation:
 
 
 ADVANCE_DECIDERS = ("transition", "stub", "llm")
+
+#: Longest one-line description ``list_workflows`` returns.
+DESCRIPTION_LIMIT = 160
+
+
+def one_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """The first paragraph of ``text`` on one line, cut at ``limit`` characters with an ellipsis."""
+    first = " ".join(text.strip().split("\n\n", 1)[0].split())
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
 
 
 MAX_JSON_DEPTH = 64
@@ -1704,9 +1747,13 @@ class Engine:
 
     # -- reading -------------------------------------------------------------
 
-    def list_workflows(self) -> WorkflowList:
-        return WorkflowList([WorkflowSummary(wf.name, wf.title, wf.goal, [s.name for s in wf.steps], wf.valid,
-                                             [str(p) for p in wf.errors]) for wf in self.library.all()])
+    def list_workflows(self, detail: bool = False) -> WorkflowList:
+        """Every workflow, lean by default: name, title, one-line description,
+        step count, validity.  ``detail`` adds the step names and the errors."""
+        return WorkflowList([WorkflowSummary(wf.name, wf.title, one_line(wf.goal), len(wf.steps), wf.valid,
+                                             [s.name for s in wf.steps] if detail else None,
+                                             [str(p) for p in wf.errors] if detail else None)
+                             for wf in self.library.all()])
 
     def validate(self, workflow_name: str) -> Validation:
         wf = self.library.load(workflow_name)
@@ -1793,8 +1840,7 @@ class Engine:
         working = dataclasses.replace(inst, context=merged)
         decision = decide_by_transition(step, report)
         if decision is None:
-            decision = self._ask(DecisionRequest("advance", wf, working,
-                                                 self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
+            decision = self._ask(DecisionRequest("advance", wf, working, self._recent(instance_id), report),
                                  inst, step.name, report)
         return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
 
@@ -1823,8 +1869,8 @@ class Engine:
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
         working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
-        decision = self._ask(DecisionRequest("resume", wf, working, self.store.history(instance_id, PROMPT_HISTORY_ROWS),
-                                             report, assumed_current_step_name), inst, where, record)
+        decision = self._ask(DecisionRequest("resume", wf, working, self._recent(instance_id), report,
+                                             assumed_current_step_name), inst, where, record)
         if decision.status_suggestion == SUSPENDED:
             decision = dataclasses.replace(decision, status_suggestion=None)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")
@@ -1862,6 +1908,12 @@ class Engine:
         if status is not None and (not isinstance(status, str) or len(status) > 200):
             raise InvalidArgument("report.status must be text up to 200 characters")
         return report
+
+    def _recent(self, instance_id: str) -> list[HistoryEntry]:
+        """The history a decider reads, fetched only for deciders that read it."""
+        if not getattr(self.decider, "reads_history", True):
+            return []
+        return self.store.history(instance_id, PROMPT_HISTORY_ROWS)
 
     @staticmethod
     def _not_running(inst: Instance) -> InstanceNotRunning:
@@ -2120,10 +2172,53 @@ def tool_failure(exc: BaseException) -> Any:
                           is_error=True)
 
 
+def plain(value: Any) -> Any:
+    """A result dataclass as JSON-ready dicts and lists.
+
+    Unlike ``dataclasses.asdict`` this does not deep-copy: contexts and reports
+    are plain JSON already (``check_json`` saw to that), and the result is
+    encoded at once, so copying a context of up to 1 MiB would buy nothing.
+    It reads each dataclass's ``__dict__`` (fields, in order) and descends only
+    into the values that hold dataclasses: this runs on every tool call.
+    """
+    if isinstance(value, list):
+        return [plain(item) for item in value] if value and hasattr(value[0], "__dataclass_fields__") else value
+    if not hasattr(value, "__dataclass_fields__"):
+        return value
+    out = dict(value.__dict__)
+    for key, item in out.items():
+        if hasattr(item, "__dataclass_fields__") or (isinstance(item, list) and item
+                                                     and hasattr(item[0], "__dataclass_fields__")):
+            out[key] = plain(item)
+    for key in getattr(value, "OMIT_WHEN_NONE", ()):
+        if out[key] is None:
+            del out[key]
+    return out
+
+
+def tool_result(value: Any) -> Any:
+    """A successful call: the result as structured content and the same JSON as text.
+
+    Built here, encoded once (compact, by pydantic's encoder, the SDK's own),
+    and assembled with ``model_construct``: the content is ours and typed, so
+    pydantic re-validating it, and the SDK re-encoding a dataclass as indented
+    text, then validating and dumping it again against the output schema,
+    would cost time on every call and buy nothing.
+    """
+    from mcp_types import CallToolResult, TextContent
+    from pydantic_core import to_json
+
+    data = plain(value)
+    text = to_json(data).decode()
+    return CallToolResult.model_construct(content=[TextContent.model_construct(type="text", text=text)],
+                                          structured_content=data)
+
+
 def guarded(fn: Callable[[], Any]) -> Any:
-    """Run a tool body; every failure becomes a coded tool error, never a protocol error."""
+    """Run a tool body; its result becomes ``tool_result`` and every failure a
+    coded tool error, never a protocol error."""
     try:
-        return fn()
+        return tool_result(fn())
     except Exception as exc:  # noqa: BLE001 - every failure becomes a coded tool error
         if isinstance(exc, OrchestratorError):
             log.info("tool error %s: %s", exc.code, exc.message)
@@ -2135,17 +2230,22 @@ class WorkflowTools:
 
     A method's name is the tool's name, its docstring the description (cleaned
     of indentation), its signature the input schema and its return annotation
-    the output schema.
+    the output schema.  Methods return the ``CallToolResult`` that ``guarded``
+    builds, whose structured content is the annotated type, as plain JSON.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @tool(READ_ONLY)
-    def list_workflows(self) -> WorkflowList:
-        """List the workflows this server can run, with their steps. Invalid ones are listed with their
-        errors. Pick one and call start_workflow."""
-        return guarded(self.engine.list_workflows)
+    def list_workflows(
+        self,
+        detail: Annotated[bool, Arg("Also list each workflow's step names and validation errors.")] = False,
+    ) -> WorkflowList:
+        """List the workflows this server can run: name, title, one-line description, step count and
+        whether it is valid. Pick one and call start_workflow. For steps and errors pass detail=true,
+        or call validate_workflow."""
+        return guarded(lambda: self.engine.list_workflows(detail))
 
     @tool(WRITES)
     def start_workflow(
@@ -2331,8 +2431,35 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     call = functools.wraps(method)(lambda **kwargs: method(**kwargs))
     call.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=sdk_hint(p.annotation)) for p in signature.parameters.values()])
-    return Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
-                              annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
+    sdk_tool = Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
+                                  annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
+    if signature.return_annotation is not str:
+        # The output schema stays published; the SDK's check of every result
+        # against it goes, as tool_result builds the content from the typed
+        # dataclass itself (the SDK reads this field on each call).
+        sdk_tool.fn_metadata.output_model = None
+    return sdk_tool
+
+
+class WarmLibrary:
+    """Server middleware that warms the workflow library once the client is in.
+
+    ``notifications/initialized`` comes after the client has the ``initialize``
+    reply, so start-up never waits for parsing; the first request that is not
+    ``initialize`` (whichever comes first) starts ``Library.warm`` on a daemon
+    thread, so the first ``list_workflows`` or ``start_workflow`` finds the
+    definitions parsed.
+    """
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.started = False
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        if not self.started and ctx.method != "initialize":
+            self.started = True
+            threading.Thread(target=self.library.warm, name="warm-library", daemon=True).start()
+        return await call_next(ctx)
 
 
 def build_server(engine: Engine, config: Config) -> Any:
@@ -2362,7 +2489,7 @@ def build_server(engine: Engine, config: Config) -> Any:
     tools = WorkflowTools(engine)
     server = OrchestratorServer(
         "orchestrator-mcp", title="Workflow Orchestrator", version=__version__, instructions=SERVER_INSTRUCTIONS,
-        log_level=config.log_level.upper(),
+        log_level=config.log_level.upper(), middleware=[WarmLibrary(engine.library)],
         tools=[_sdk_tool(getattr(tools, name)) for name, fn in vars(WorkflowTools).items()
                if hasattr(fn, "tool_hints")])
     resources = WorkflowResources(engine)

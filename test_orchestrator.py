@@ -972,13 +972,47 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
         by_name = {w["name"]: w for w in listed}
         assert list(by_name) == ["BRANCHY", "BROKEN", "PLAIN"]
         assert by_name["BRANCHY"] == {"name": "BRANCHY", "title": "BRANCHY title", "description": "Goal of BRANCHY.",
-                                      "steps": ["Check", "Build", "Handle Empty"], "valid": True, "errors": []}
-        assert by_name["BROKEN"]["valid"] is False and "a.md:1" in by_name["BROKEN"]["errors"][0]
+                                      "step_count": 3, "valid": True}
+        assert by_name["BROKEN"] == {"name": "BROKEN", "title": "Broken", "description": "", "step_count": 1,
+                                     "valid": False}
+        detailed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {"detail": True}))["workflows"]}
+        assert detailed["BRANCHY"] == {**by_name["BRANCHY"], "steps": ["Check", "Build", "Handle Empty"], "errors": []}
+        assert detailed["BROKEN"]["valid"] is False and "a.md:1" in detailed["BROKEN"]["errors"][0]
+        bad = await c.call_tool("list_workflows", {"detail": "very"})
+        assert err(bad, "INVALID_ARGUMENT")["message"].startswith("invalid arguments for list_workflows: detail")
         report = ok(await c.call_tool("validate_workflow", {"workflow_name": "BROKEN"}))
         assert report["valid"] is False and report["errors"][0]["file"] == "BROKEN/a.md"
         assert report["errors"][0]["line"] == 1 and "Orchestrator Guidance" in report["errors"][0]["message"]
         err(await c.call_tool("start_workflow", {"workflow_name": "BROKEN"}), "DEFINITION_INVALID")
         err(await c.call_tool("validate_workflow", {"workflow_name": "NOPE"}), "DEFINITION_NOT_FOUND")
+
+
+@pytest.mark.anyio
+async def test_list_workflows_describes_each_in_one_line(tmp_path: Path) -> None:
+    root = write(tmp_path / "wf", {
+        "LONG/index.md": "# Long\n\n## Overall Goal\n" + "word " * 100 + "\nmore\n\nSecond paragraph.\n\n"
+                         "## Steps\n1. [A](a.md)\n",
+        "LONG/a.md": step_md("Guidance.", "Do it.", None)})
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        [listed] = ok(await c.call_tool("list_workflows", {}))["workflows"]
+    assert "\n" not in listed["description"] and "Second" not in listed["description"]
+    assert len(listed["description"]) == om.DESCRIPTION_LIMIT and listed["description"].endswith("…")
+    assert listed["description"].startswith("word word")
+
+
+@pytest.mark.anyio
+async def test_library_is_parsed_after_initialize_not_before(tmp_path: Path, flows: Path) -> None:
+    server, engine = make_app(tmp_path, [flows])
+    assert engine.library._cache == {}  # building the server parses nothing: start-up does not wait for it
+    async with client(server) as c:  # initialize, then notifications/initialized starts the warm-up
+        deadline = time.monotonic() + 30
+        while len(engine.library._cache) < 3 and time.monotonic() < deadline:
+            await anyio.sleep(0.01)
+        assert len(engine.library._cache) == 3  # every workflow, the broken one too, with no tool call yet
+        warmed = dict(engine.library._cache)
+        ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))
+        assert all(engine.library._cache[d][1] is wf for d, (_, wf) in warmed.items())  # no second parse
 
 
 @pytest.mark.anyio
