@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -737,25 +738,179 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
     return wf
 
 
+class _FolderWatch:
+    """Linux inotify, through ``ctypes``: has anything changed in the watched folders?
+
+    The kernel queues an event in the same system call that writes, renames,
+    creates or deletes a file in a watched folder, so a call that arrives after
+    an edit always sees it; asking costs one non-blocking ``read``.  ``create``
+    returns None where inotify is missing (macOS, Windows) or fails; the
+    library then checks stat signatures on every call, as before.
+    """
+
+    #: IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
+    #: IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF
+    MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
+
+    def __init__(self, libc: Any, fd: int) -> None:
+        import select
+
+        self._libc = libc
+        self._fd = fd
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
+        self._watched: set[str] = set()
+
+    @classmethod
+    def create(cls) -> "_FolderWatch | None":
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return None
+        return cls(libc, fd) if fd >= 0 else None
+
+    def watch(self, folder: str) -> bool:
+        """Watch ``folder`` (its entries, not its subfolders); False if the kernel refused.
+
+        Remembered until ``changed`` reports an event: a folder deleted and
+        made again loses its kernel watch, so after any event every folder is
+        watched afresh by the next look at it.
+        """
+        if folder in self._watched:
+            return True
+        if self._libc.inotify_add_watch(self._fd, os.fsencode(folder), self.MASK) < 0:
+            return False
+        self._watched.add(folder)
+        return True
+
+    def changed(self) -> bool:
+        """True if any event arrived since the last call (the queue is drained)."""
+        if not self._poll.poll(0):
+            return False
+        while True:
+            try:
+                if not os.read(self._fd, 65536):
+                    break
+            except OSError:  # BlockingIOError: drained
+                break
+        self._watched.clear()
+        return True
+
+    def close(self) -> None:
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
 class Library:
     """The workflow roots, scanned on demand, with parsed definitions cached.
 
     A cache entry is keyed by a stat signature (path, mtime, size) of every file
     in the workflow folder plus every file it includes, so an edit, an added
     file or a removed file is seen by the next call without re-reading files.
+    On Linux the folders are also watched with inotify (``_FolderWatch``): once
+    an entry's signature has been checked, later calls trust it until an event
+    arrives, so a call that changes nothing costs one ``poll`` instead of a
+    ``stat`` of every file of every workflow it reads.
     """
 
-    def __init__(self, roots: Sequence[Path]) -> None:
+    def __init__(self, roots: Sequence[Path], watch: bool = True) -> None:
         self.roots = tuple(Path(r) for r in roots)
         self._cache: dict[Path, tuple[tuple, WorkflowDef]] = {}
         self._lock = threading.Lock()
         #: Held while parsing, so a call that needs a workflow the warm-up is
         #: parsing waits for that parse instead of doing it a second time.
         self._parsing = threading.Lock()
+        #: Asked for; the watch itself is made on first use (no side effect before).
+        self._want_watch = watch
+        self._watch: _FolderWatch | None = None
+        #: Folders whose every (sub)folder and included file's folder is watched.
+        self._watched: set[Path] = set()
+        #: Cache entries checked since the last event, and names located since then.
+        self._current: set[Path] = set()
+        self._located: dict[str, tuple[Path, Path]] = {}
+        self._names: list[str] | None = None
+        #: Bumped whenever an event makes the library forget; what was checked
+        #: under an older generation is not remembered as current.
+        self._generation = 0
+
+    # -- freshness -------------------------------------------------------------
+
+    def _fresh(self) -> int | None:
+        """Start watching on first use; on any event forget what was checked.
+
+        The current generation while the watch is active (then ``_current``,
+        ``_located`` and ``_names`` can be trusted); None where there is no
+        watch, and every call checks stats.
+        """
+        with self._lock:
+            if self._want_watch:
+                self._want_watch = False
+                watch = _FolderWatch.create()
+                if watch is not None:
+                    weakref.finalize(self, watch.close)
+                    if self._watch_roots(watch):
+                        self._watch = watch
+            if self._watch is None:
+                return None
+            if self._watch.changed():
+                self._generation += 1
+                self._current.clear()
+                self._located.clear()
+                self._watched.clear()
+                self._names = None
+                if not self._watch_roots(self._watch):  # a root is gone: back to stat checks
+                    self._watch = None
+                    return None
+            return self._generation
+
+    def _remember(self, generation: int | None, fn: Callable[[], None]) -> None:
+        """Record a checked fact, unless an event arrived since ``generation`` was read."""
+        if generation is None:
+            return
+        with self._lock:
+            if generation == self._generation:
+                fn()
+
+    def _watch_roots(self, watch: "_FolderWatch") -> bool:
+        return all(watch.watch(str(root)) for root in self.roots)
+
+    def _watch_tree(self, directory: Path, wf: WorkflowDef | None) -> None:
+        """Watch every folder of a workflow, and the folders of files it includes from outside."""
+        if self._watch is None:
+            return
+        folders, pending = [str(directory)], [str(directory)]
+        while pending:
+            try:
+                with os.scandir(pending.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append(entry.path)
+                            pending.append(entry.path)
+            except OSError:
+                continue
+        if wf is not None:
+            folders += sorted({os.path.dirname(path) for path in wf.included_outside})
+        if all(self._watch.watch(folder) for folder in folders):
+            with self._lock:
+                self._watched.add(directory)
+
+    # -- names -------------------------------------------------------------------
 
     def names(self) -> list[str]:
         """Every workflow name across the roots, the first root winning a clash."""
-        return sorted(self._locations())
+        generation = self._fresh()
+        if generation is not None and self._names is not None:
+            return list(self._names)
+        names = sorted(self._locations())
+        self._remember(generation, lambda: setattr(self, "_names", names))
+        return list(names)
 
     def _locations(self) -> dict[str, tuple[Path, Path]]:
         found: dict[str, tuple[Path, Path]] = {}
@@ -771,37 +926,61 @@ class Library:
         return found
 
     def locate(self, name: str) -> tuple[Path, Path]:
+        return self._locate(name, self._fresh())
+
+    def _locate(self, name: str, generation: int | None) -> tuple[Path, Path]:
+        if generation is not None:
+            found = self._located.get(name)
+            if found is not None:
+                return found
         if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
             raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
         for root in self.roots:
             if os.path.isdir(os.path.join(root, name)):
+                self._remember(generation, lambda: self._located.__setitem__(name, (root, root / name)))
                 return root, root / name
         raise DefinitionNotFound(f"no workflow named {name!r}; call list_workflows to see the names",
                                  available=self.names())
 
+    # -- definitions ---------------------------------------------------------------
+
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
-        root, directory = self.locate(name)
-        cached = self._cached(directory)
+        return self._load(name, self._fresh())
+
+    def _load(self, name: str, generation: int | None) -> WorkflowDef:
+        root, directory = self._locate(name, generation)
+        cached = self._cached(directory, generation)
         if cached is not None:
             return cached
         with self._parsing:
-            cached = self._cached(directory)  # parsed by another thread while we waited?
+            cached = self._cached(directory, generation)  # parsed by another thread while we waited?
             if cached is not None:
                 return cached
+            self._watch_tree(directory, None)  # before reading: an edit during the parse is an event
             wf = parse_workflow(name, directory, root)
+            self._watch_tree(directory, wf)
             signature = self._signature(directory, wf)
             with self._lock:
                 self._cache[directory] = (signature, wf)
             return wf
 
-    def _cached(self, directory: Path) -> WorkflowDef | None:
+    def _cached(self, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:
             cached = self._cache.get(directory)
-        if cached is not None and self._signature(directory, cached[1]) == cached[0]:
+            current = generation is not None and generation == self._generation and directory in self._current
+        if cached is None:
+            return None
+        if current:
             return cached[1]
-        return None
+        if self._signature(directory, cached[1]) != cached[0]:
+            return None
+        if generation is not None:
+            if directory not in self._watched:
+                self._watch_tree(directory, cached[1])
+            self._remember(generation, lambda: self._current.add(directory) if directory in self._watched else None)
+        return cached[1]
 
     def warm(self) -> None:
         """Parse and validate every workflow now, so later calls find them cached.
@@ -827,7 +1006,8 @@ class Library:
         return wf
 
     def all(self) -> list[WorkflowDef]:
-        return [self.load(n) for n in self.names()]
+        generation = self._fresh()
+        return [self._load(n, generation) for n in self.names()]
 
     @staticmethod
     def _signature(directory: Path, wf: WorkflowDef) -> tuple:

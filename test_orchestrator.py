@@ -8,6 +8,7 @@ servers, written below, that speak the providers' wire formats.
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -357,11 +358,12 @@ def test_several_roots_first_wins(tmp_path: Path) -> None:
     assert lib.load("SHARED").steps[0].name == "From One"
 
 
-def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path, watch: bool) -> None:
     simple_workflow(tmp_path, "W", [("A", None), ("B", None)])
-    lib = om.Library([tmp_path])
+    lib = om.Library([tmp_path], watch=watch)
     first = lib.load("W")
-    assert lib.load("W") is first  # unchanged files: served from the cache
+    assert lib.load("W") is first and lib.load("W") is first  # unchanged files: served from the cache
     step = tmp_path / "W/steps/s1.md"
     step.write_text(step.read_text().replace("Instructions for A.", "Edited instructions, longer."))
     edited = lib.load("W")
@@ -373,13 +375,33 @@ def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path) -> None:
     assert [s.name for s in lib.load("W").steps] == ["A", "B", "C"]
     (tmp_path / "W/steps/s2.md").unlink()
     assert "step file 'steps/s2.md' not found" in str(lib.load("W").errors[0])
+    shutil.rmtree(tmp_path / "W")  # a folder removed and made again: watched afresh
+    assert lib.names() == []
+    simple_workflow(tmp_path, "W", [("New", None)])
+    assert lib.names() == ["W"] and [s.name for s in lib.load("W").steps] == ["New"]
+    lib.load("W")
+    step = tmp_path / "W/steps/s1.md"
+    step.write_text(step.read_text() + "More instructions.\n")
+    assert lib.load("W").steps[0].instructions.endswith("More instructions.")
+    simple_workflow(tmp_path, "V", [("A", None)])  # a new workflow folder
+    assert lib.names() == ["V", "W"] and lib.load("V").valid
 
 
-def test_hot_reload_sees_changed_shared_include(tmp_path: Path) -> None:
+def test_hot_reload_sees_a_same_name_folder_in_an_earlier_root(tmp_path: Path) -> None:
+    simple_workflow(tmp_path / "two", "W", [("From Two", None)])
+    (tmp_path / "one").mkdir()
+    lib = om.Library([tmp_path / "one", tmp_path / "two"])
+    assert lib.load("W").steps[0].name == "From Two" and lib.load("W").steps[0].name == "From Two"
+    simple_workflow(tmp_path / "one", "W", [("From One", None)])
+    assert lib.load("W").steps[0].name == "From One"
+
+
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_changed_shared_include(tmp_path: Path, watch: bool) -> None:
     write(tmp_path, {"_shared/x.md": "v1\n", "W/index.md": "# W\n1. [A](a.md)\n",
                      "W/a.md": step_md(instructions="{{file:../_shared/x.md}}")})
-    lib = om.Library([tmp_path])
-    assert lib.load("W").steps[0].instructions == "v1"
+    lib = om.Library([tmp_path], watch=watch)
+    assert lib.load("W").steps[0].instructions == "v1" and lib.load("W").steps[0].instructions == "v1"
     (tmp_path / "_shared/x.md").write_text("version two\n")
     assert lib.load("W").steps[0].instructions == "version two"
 
