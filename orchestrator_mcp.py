@@ -929,7 +929,7 @@ class Library:
         return self._locate(name, self._fresh())
 
     def _locate(self, name: str, generation: int | None) -> tuple[Path, Path]:
-        if generation is not None:
+        if generation is not None and isinstance(name, str):
             found = self._located.get(name)
             if found is not None:
                 return found
@@ -2621,25 +2621,31 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     return sdk_tool
 
 
-class WarmLibrary:
+class WarmUp:
     """Server middleware that warms the workflow library once the client is in.
 
     ``notifications/initialized`` comes after the client has the ``initialize``
     reply, so start-up never waits for parsing; the first request that is not
-    ``initialize`` (whichever comes first) starts ``Library.warm`` on a daemon
-    thread, so the first ``list_workflows`` or ``start_workflow`` finds the
-    definitions parsed.
+    ``initialize`` (whichever comes first) starts ``warm`` on a daemon thread,
+    so the first ``list_workflows`` or ``start_workflow`` finds the definitions
+    parsed, checked and watched, and the reply encoder loaded.
     """
 
-    def __init__(self, library: Library) -> None:
-        self.library = library
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.started = False
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         if not self.started and ctx.method != "initialize":
             self.started = True
-            threading.Thread(target=self.library.warm, name="warm-library", daemon=True).start()
+            threading.Thread(target=self.warm, name="warm-up", daemon=True).start()
         return await call_next(ctx)
+
+    def warm(self) -> None:
+        self.engine.library.warm()
+        # A second, read-only pass checks each definition's stat signature
+        # once, after which the folder watch is trusted, and builds one reply.
+        tool_result(self.engine.list_workflows())
 
 
 def build_server(engine: Engine, config: Config) -> Any:
@@ -2669,7 +2675,7 @@ def build_server(engine: Engine, config: Config) -> Any:
     tools = WorkflowTools(engine)
     server = OrchestratorServer(
         "orchestrator-mcp", title="Workflow Orchestrator", version=__version__, instructions=SERVER_INSTRUCTIONS,
-        log_level=config.log_level.upper(), middleware=[WarmLibrary(engine.library)],
+        log_level=config.log_level.upper(), middleware=[WarmUp(engine)],
         tools=[_sdk_tool(getattr(tools, name)) for name, fn in vars(WorkflowTools).items()
                if hasattr(fn, "tool_hints")])
     resources = WorkflowResources(engine)

@@ -23,6 +23,7 @@ benchmark and never done by the module.
 
 import argparse
 import importlib.util
+import logging
 import statistics
 import sys
 import tempfile
@@ -100,13 +101,15 @@ def stages(server: Any, tool_name: str, arguments: dict[str, Any], n: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--db-dir", default=None, help="where the SQLite file goes (/dev/shm: no real fsync)")
     args = parser.parse_args()
+    logging.disable(logging.INFO)  # the engine's per-call info lines would time stderr, not the call
     print(f"machine: {rpc_bench.machine()}\n{rpc_bench.load()}")
     spec = importlib.util.spec_from_file_location("bare_server", HERE / "bare_server.py")
     bare = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(bare)  # type: ignore[union-attr]
     rows: dict[str, dict[str, float]] = {"floor noop": stages(bare.server, "noop", {}, args.n, None)}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         env = rpc_bench.ours_env(Path(tmp))
         config = om.Config.load(env)
         server, engine = om.create_app(config)

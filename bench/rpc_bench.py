@@ -263,25 +263,48 @@ def table(title: str, rows: list[dict[str, Any]]) -> None:
         print("  ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)))
 
 
+TARGETS = {"advance_workflow (transition)": 1.2, "start_workflow": 1.2, "get_workflow_status (10 history rows)": 1.1,
+           "list_workflows (11 workflows)": 1.2}
+
+
+def markdown(warm: list[dict[str, Any]], first: list[dict[str, Any]]) -> str:
+    """The README's tables, from one run."""
+    lines = ["| call | floor p50 ms | ours p50 ms | ours p95 ms | ours / floor (median of rounds) | rounds' range "
+             "| target | reply bytes |", "|---|---|---|---|---|---|---|---|"]
+    for r in warm:
+        target = TARGETS.get(r["call"])
+        lines.append(f"| `{r['call'].split(' ')[0]}` {' '.join(r['call'].split(' ')[1:])} | {r['floor_p50_ms']:.3f} "
+                     f"| {r['ours_p50_ms']:.3f} | {r['ours_p95_ms']:.3f} | **{r['ratio_median']:.2f}x** "
+                     f"| {r['ratio_range']} | {f'<= {target}x' if target else ''} | {r['reply_bytes']:,} |")
+    lines += ["", "| first tool call | p50 ms | vs the floor's first call |", "|---|---|---|"]
+    for r in first:
+        ratio = f"{r['x_floor']:.2f}x" if "x_floor" in r else ""
+        lines.append(f"| {r['first call']} | {r['p50_ms']} | {ratio} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--calls", type=int, default=100, help="calls per tool per round (each beside a floor call)")
-    parser.add_argument("--cold", type=int, default=10, help="fresh-process runs for the first-call figures")
+    parser.add_argument("--cold", type=int, default=10, help="fresh-process runs for the first-call figures (0: skip)")
+    parser.add_argument("--db-dir", default=None, help="where the SQLite file goes (default: the system's temp "
+                        "folder); /dev/shm (no real fsync) shows what durability costs")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"before: {load()}")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         warm = warm_calls(args.rounds, args.calls, Path(tmp))
         mid = load()
-        cold = first_calls(args.cold, Path(tmp))
+        cold = first_calls(args.cold, Path(tmp)) if args.cold else []
     after = load()
     table(f"Tool calls over stdio, raw JSON-RPC client, {args.rounds} rounds x {args.calls} calls, "
           "interleaved with the floor", warm)
     table(f"First call after initialize ({args.cold} fresh processes each, interleaved)", cold)
     print(f"\nafter warm calls: {mid}\nafter first calls: {after}")
+    print("\nREADME tables:\n\n" + markdown(warm, cold))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rpc.json").write_text(json.dumps({"machine": machine(), "load": [mid, after], "rounds": args.rounds,
+    (RESULTS / ("rpc.json" if not args.db_dir else "rpc-dbdir.json")).write_text(json.dumps({"machine": machine(), "load": [mid, after], "rounds": args.rounds,
                                                   "calls": args.calls, "warm": warm, "first": cold}, indent=2))
 
 
