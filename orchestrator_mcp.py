@@ -20,7 +20,8 @@ The file reads top to bottom in the order data flows through it:
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
-8. command line   - serve, check, run, demo, diagram
+7b. web view      - ``ui``: read-only pages over the state database (http.server)
+8. command line   - serve, check, run, demo, diagram, the tools as commands, ui
 
 Importing this module has no side effects: no files, no network, no ``mcp``.
 """
@@ -28,6 +29,7 @@ Importing this module has no side effects: no files, no network, no ``mcp``.
 import argparse
 import dataclasses
 import hashlib
+import html
 import inspect
 import json
 import logging
@@ -35,6 +37,7 @@ import os
 import random
 import re
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -162,6 +165,8 @@ PROVIDERS = ("auto", "gemini", "openai", "stub")
 DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Tools run on the MCP SDK's worker threads (40); provider calls stay well below that.
+MAX_LLM_CALLS_LIMIT = 32
 
 
 def bundled_workflows_dir() -> Path:
@@ -188,6 +193,9 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
+_BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -207,6 +215,7 @@ class Config:
     interactions_log: Path | None = None
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
+    max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
@@ -232,10 +241,13 @@ class Config:
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
 
         chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
-        if _truthy(env.get("USE_STUB_AI_CLIENT")) and not provider:
-            chosen = "stub"
-        if chosen not in PROVIDERS:
+        if chosen not in PROVIDERS:  # checked before USE_STUB_AI_CLIENT, which must not hide a typo
             raise ConfigError(f"unknown AI_PROVIDER {chosen!r}; use one of {', '.join(PROVIDERS)}")
+        use_stub = (env.get("USE_STUB_AI_CLIENT") or "").strip().lower()
+        if use_stub not in _BOOLEAN_WORDS:
+            raise ConfigError(f"USE_STUB_AI_CLIENT must be true or false, got {env.get('USE_STUB_AI_CLIENT')!r}")
+        if _truthy(use_stub) and not provider:
+            chosen = "stub"
         api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
         provider_auto = False
         if chosen == "auto":
@@ -265,6 +277,15 @@ class Config:
         except ValueError:
             raise ConfigError(f"AI_REQUEST_TIMEOUT_MS must be a positive whole number, got {timeout_text!r}") from None
 
+        calls_text = env.get("AI_MAX_CONCURRENT_CALLS", "8")
+        try:
+            max_calls = int(calls_text)
+            if not 1 <= max_calls <= MAX_LLM_CALLS_LIMIT:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"AI_MAX_CONCURRENT_CALLS must be a whole number from 1 to {MAX_LLM_CALLS_LIMIT} "
+                              f"(below the server's worker threads), got {calls_text!r}") from None
+
         level = (log_level or env.get("LOG_LEVEL") or "info").strip().lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
@@ -272,7 +293,7 @@ class Config:
         return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
                    api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
-                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None)
+                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -306,6 +327,17 @@ def setup_logging(level: str) -> None:
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 INCLUDE_RE = re.compile(r"\{\{\s*file:\s*([^}]*?)\s*\}\}")
 MAX_INCLUDE_DEPTH = 10
+#: Largest definition file (index.md, a step, an include) read; a bigger one is an error naming it.
+MAX_DEFINITION_FILE_BYTES = 1024 * 1024
+#: Largest assembled workflow: includes repeated many times cannot multiply past this.
+MAX_WORKFLOW_TEXT_BYTES = 4 * 1024 * 1024
+#: Longest path a step link or an include may name.
+MAX_LINK_CHARS = 1000
+#: Bounds of the hot-reload walk over one workflow folder (directory links are never followed).
+MAX_WORKFLOW_FILES = 5000
+MAX_WORKFLOW_DEPTH = 16
+#: Only these end a line, as in editors: a form feed or U+2028 inside a line keeps line numbers right.
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
@@ -404,37 +436,127 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[\s_]+", "", name).lower()
 
 
+def _printable(text: str) -> str:
+    """Text safe to return as JSON: undecodable file-name bytes become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _display(path: Path, root: Path) -> str:
-    """Problems name files relative to their definitions root (``W/steps/a.md``)."""
+    """Problems name files relative to their definitions root (``W/steps/a.md``).
+
+    A link that leaves the root is named by where it stands, not where it points.
+    """
+    for where, base in ((_real(path), _real(root)), (Path(os.path.abspath(path)), Path(os.path.abspath(root)))):
+        if where is not None and base is not None:
+            try:
+                return _printable(where.relative_to(base).as_posix())
+            except ValueError:
+                continue
+    return _printable(str(path))
+
+
+def _real(path: Path) -> Path | None:
+    """The real path, or None when the OS cannot resolve it (a NUL byte, a name too long)."""
     try:
-        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
-    except ValueError:
-        return str(path)
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+
+
+def _inside(real: Path, root: Path) -> bool:
+    return real == root or root in real.parents
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on newlines only (``str.splitlines``
+    also splits on form feeds and other separators, which shifts line numbers)."""
+    lines = _LINE_END_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def confine(base: Path, rel: str, root: Path) -> tuple[Path | None, str]:
+    """Resolve a step link or include path inside ``root``: (real path, "") or
+    (None, why not).  Never raises, whatever the text: the parser reports it."""
+    if len(rel) > MAX_LINK_CHARS:
+        return None, f"is longer than {MAX_LINK_CHARS} characters"
+    if "\x00" in rel:
+        return None, "contains a NUL byte"
+    real = _real(base / rel)
+    if real is None:
+        return None, "is not a usable path"
+    if not _inside(real, root):
+        return None, f"leaves the definitions root {str(root)!r}"
+    try:
+        found = real.is_file()
+    except (OSError, ValueError):
+        found = False
+    return (real, "") if found else (None, "not found")
 
 
 class _Includes:
-    """Expands ``{{file:...}}`` recursively, confined to one definitions root."""
+    """Reads definition files for one workflow, confined to its definitions root.
+
+    Every file the parser reads comes through ``expand``: it must resolve inside
+    the root, be a regular file within the size cap, and be UTF-8; otherwise it
+    is an error naming the file and not one byte of it is returned.
+    ``{{file:...}}`` directives are expanded recursively.
+    """
 
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+        self.root = _real(root) or root.absolute()
         self.errors: list[Problem] = []
         self.files: set[Path] = set()
+        self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
         self.errors.append(Problem(_display(where, self.root), at.lineno if at else 1, message))
 
+    def read(self, path: Path, at: Line | None) -> str | None:
+        """The text of one definition file, or None (with a problem recorded)."""
+        name = _display(path, self.root)
+        real = _real(path)
+        if real is None or not _inside(real, self.root):
+            self.problem(at, path, f"{name} is a link that leaves the definitions root; it was not read")
+            return None
+        try:
+            # O_NONBLOCK: opening a FIFO planted in a workflow must not hang the server.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    self.problem(at, path, f"{name} is not a regular file")
+                    return None
+                data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
+        except OSError as exc:
+            self.problem(at, path, f"cannot read {name}: {exc.__class__.__name__}")
+            return None
+        if len(data) > MAX_DEFINITION_FILE_BYTES:
+            self.problem(at, path, f"{name} is larger than {MAX_DEFINITION_FILE_BYTES} bytes (1 MiB), the limit "
+                                   "for a definition file; split it")
+            return None
+        self.total += len(data)
+        if self.total > MAX_WORKFLOW_TEXT_BYTES:
+            self.problem(at, path, f"the assembled workflow exceeds {MAX_WORKFLOW_TEXT_BYTES} bytes (4 MiB) at "
+                                   f"{name}; include less")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problem(at, path, f"{name} is not UTF-8 text")
+            return None
+        self.files.add(path)
+        return text[1:] if text.startswith("\ufeff") else text  # a BOM is an encoding mark, not content
+
     def expand(self, path: Path, chain: tuple[Path, ...] = (), at: Line | None = None) -> list[Line]:
         """Read ``path`` and return its lines with includes spliced in."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(at, path, f"cannot read {path.name}: {exc.__class__.__name__}")
+        text = self.read(path, at)
+        if text is None:
             return []
-        self.files.add(path)
-        real_path = Path(os.path.realpath(path))  # once per file: cycle checks compare real paths
+        real_path = _real(path) or path  # once per file: cycle checks compare real paths
         out: list[Line] = []
-        for lineno, raw in enumerate(text.splitlines(), 1):
+        for lineno, raw in enumerate(split_lines(text), 1):
             here = Line(raw, path, lineno)
             if "{{" not in raw:
                 out.append(here)
@@ -460,15 +582,12 @@ class _Includes:
             self.problem(at, including, "empty include path in {{file:}}")
             return None
         if os.path.isabs(rel) or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-            self.problem(at, including, f"include {rel!r} is an absolute path; use a path relative to the file")
+            self.problem(at, including, f"include {rel[:80]!r} is an absolute path; use a path relative "
+                                        "to the file")
             return None
-        target = (including.parent / rel)
-        real = Path(os.path.realpath(target))
-        if real != self.root and self.root not in real.parents:
-            self.problem(at, including, f"include {rel!r} leaves the definitions root {str(self.root)!r}")
-            return None
-        if not real.is_file():
-            self.problem(at, including, f"include {rel!r} not found")
+        real, why = confine(including.parent, rel, self.root)
+        if real is None:
+            self.problem(at, including, f"include {rel[:80]!r} {why}")
             return None
         if real in chain or real == real_including:
             names = " -> ".join(_display(p, self.root) for p in chain + (real_including, real))
@@ -614,11 +733,22 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
         into.append(Problem(_display(file, root), line, message))
 
     if not WORKFLOW_NAME_RE.match(name):
-        problem(wf.errors, directory, "workflow folder name must match [A-Za-z0-9_-]+")
-    if not index.is_file():
+        problem(wf.errors, directory, "workflow folder name must be 1-100 letters, digits, '_' or '-'")
+    real_dir = _real(directory)
+    if real_dir is None or real_dir == inc.root or not _inside(real_dir, inc.root):
+        problem(wf.errors, directory, "the workflow folder is a link that leaves the definitions root; "
+                                      "nothing in it was read")
+        return _finish(wf, inc, [], [])
+    try:
+        has_index = index.is_file()
+    except OSError:
+        has_index = False
+    if not has_index:
         problem(wf.errors, index, "index.md is missing")
         return _finish(wf, inc, [], [])
     index_lines = inc.expand(index)
+    if not index_lines and inc.errors:  # unreadable: say so once, not as a missing title and list
+        return _finish(wf, inc, [], [])
     title_line = next((ln for ln, f in _scan(index_lines) if (h := _heading(ln, f)) and h[0] == 1), None)
     heading = _heading(title_line, False) if title_line else None
     wf.title = heading[1] if heading and heading[1] else name
@@ -639,11 +769,9 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
                                    "when case, spaces and underscores are ignored)")
         else:
             seen[key] = ln
-            real = Path(os.path.realpath(ln.file.parent / target))
-            if real != inc.root and inc.root not in real.parents:
-                problem(wf.errors, ln, f"step file {target!r} leaves the definitions root")
-            elif not real.is_file():
-                problem(wf.errors, ln, f"step file {target!r} not found")
+            real, why = confine(ln.file.parent, target, inc.root)
+            if real is None:
+                problem(wf.errors, ln, f"step file {target[:80]!r} {why}")
             else:
                 parsed.append(_parse_step(step_name, real, inc, root, wf.errors))
     wf.steps = [step for step, _ in parsed]
@@ -814,6 +942,7 @@ class Library:
     A cache entry is keyed by a stat signature (path, mtime, size) of every file
     in the workflow folder plus every file it includes, so an edit, an added
     file or a removed file is seen by the next call without re-reading files.
+    One bad folder never breaks the others: it is listed as invalid.
     On Linux the folders are also watched with inotify (``_FolderWatch``): once
     an entry's signature has been checked, later calls trust it until an event
     arrives, so a call that changes nothing costs one ``poll`` instead of a
@@ -835,7 +964,7 @@ class Library:
         #: Cache entries checked since the last event, and names located since then.
         self._current: set[Path] = set()
         self._located: dict[str, tuple[Path, Path]] = {}
-        self._names: list[str] | None = None
+        self._found: dict[str, tuple[Path, Path]] | None = None
         #: Bumped whenever an event makes the library forget; what was checked
         #: under an older generation is not remembered as current.
         self._generation = 0
@@ -846,7 +975,7 @@ class Library:
         """Start watching on first use; on any event forget what was checked.
 
         The current generation while the watch is active (then ``_current``,
-        ``_located`` and ``_names`` can be trusted); None where there is no
+        ``_located`` and ``_found`` can be trusted); None where there is no
         watch, and every call checks stats.
         """
         with self._lock:
@@ -864,7 +993,7 @@ class Library:
                 self._current.clear()
                 self._located.clear()
                 self._watched.clear()
-                self._names = None
+                self._found = None
                 if not self._watch_roots(self._watch):  # a root is gone: back to stat checks
                     self._watch = None
                     return None
@@ -882,17 +1011,25 @@ class Library:
         return all(watch.watch(str(root)) for root in self.roots)
 
     def _watch_tree(self, directory: Path, wf: WorkflowDef | None) -> None:
-        """Watch every folder of a workflow, and the folders of files it includes from outside."""
-        if self._watch is None:
+        """Watch every folder of a workflow, and the folders of files it includes from outside.
+
+        A folder that is or holds a link, or is too big for the stat signature,
+        is left unwatched: an edit behind a link happens in a folder the watch
+        does not see, so such a workflow keeps its stat check on every call.
+        """
+        if self._watch is None or os.path.islink(directory):
             return
-        folders, pending = [str(directory)], [str(directory)]
+        folders, pending = [str(directory)], [(str(directory), 0)]
         while pending:
+            folder, depth = pending.pop()
             try:
-                with os.scandir(pending.pop()) as entries:
+                with os.scandir(folder) as entries:
                     for entry in entries:
+                        if entry.is_symlink() or depth + 1 > MAX_WORKFLOW_DEPTH or len(folders) > MAX_WORKFLOW_FILES:
+                            return
                         if entry.is_dir(follow_symlinks=False):
                             folders.append(entry.path)
-                            pending.append(entry.path)
+                            pending.append((entry.path, depth + 1))
             except OSError:
                 continue
         if wf is not None:
@@ -905,12 +1042,15 @@ class Library:
 
     def names(self) -> list[str]:
         """Every workflow name across the roots, the first root winning a clash."""
-        generation = self._fresh()
-        if generation is not None and self._names is not None:
-            return list(self._names)
-        names = sorted(self._locations())
-        self._remember(generation, lambda: setattr(self, "_names", names))
-        return list(names)
+        return sorted(self._found_now(self._fresh()))
+
+    def _found_now(self, generation: int | None) -> dict[str, tuple[Path, Path]]:
+        """``_locations``, remembered while the roots are watched and unchanged."""
+        if generation is not None and self._found is not None:
+            return self._found
+        found = self._locations()
+        self._remember(generation, lambda: setattr(self, "_found", found))
+        return found
 
     def _locations(self) -> dict[str, tuple[Path, Path]]:
         found: dict[str, tuple[Path, Path]] = {}
@@ -920,7 +1060,10 @@ class Library:
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.startswith((".", "_")) or not entry.is_dir():
+                try:
+                    if entry.name.startswith((".", "_")) or not entry.is_dir():
+                        continue
+                except OSError:
                     continue
                 found.setdefault(entry.name, (root, Path(entry.path)))
         return found
@@ -933,8 +1076,12 @@ class Library:
             found = self._located.get(name)
             if found is not None:
                 return found
+        if isinstance(name, str) and name[:1] in ("_", ".") and WORKFLOW_NAME_RE.match(name[1:] or "-"):
+            # '_shared', '.git': folders of shared files, never workflows
+            raise DefinitionNotFound(f"{name!r} is not a workflow: folders starting with '_' or '.' hold shared "
+                                     "files; call list_workflows to see the names", available=self.names())
         if not isinstance(name, str) or not WORKFLOW_NAME_RE.match(name):
-            raise InvalidArgument(f"workflow_name {str(name)[:80]!r} is not a workflow name "
+            raise InvalidArgument(f"workflow_name {_printable(str(name)[:80])!r} is not a workflow name "
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
         for root in self.roots:
             if os.path.isdir(os.path.join(root, name)):
@@ -947,26 +1094,35 @@ class Library:
 
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
-        return self._load(name, self._fresh())
-
-    def _load(self, name: str, generation: int | None) -> WorkflowDef:
+        generation = self._fresh()
         root, directory = self._locate(name, generation)
-        cached = self._cached(directory, generation)
+        return self._load_at(name, root, directory, generation)
+
+    def _load_at(self, name: str, root: Path, directory: Path, generation: int | None = None) -> WorkflowDef:
+        cached = self._cached(root, directory, generation)
         if cached is not None:
             return cached
         with self._parsing:
-            cached = self._cached(directory, generation)  # parsed by another thread while we waited?
+            cached = self._cached(root, directory, generation)  # parsed by another thread while we waited?
             if cached is not None:
                 return cached
             self._watch_tree(directory, None)  # before reading: an edit during the parse is an event
-            wf = parse_workflow(name, directory, root)
+            try:
+                wf = parse_workflow(_printable(name), directory, root)
+            except Exception as exc:  # noqa: BLE001 - content must never break the library
+                log.error("parsing workflow %r failed", name, exc_info=exc)
+                wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                    _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                                  "the server log has the details")])
             self._watch_tree(directory, wf)
-            signature = self._signature(directory, wf)
+            signature, overflow = self._signature(root, directory, wf)
+            if overflow:
+                wf.errors.append(Problem(_display(directory, root), 1, overflow))
             with self._lock:
                 self._cache[directory] = (signature, wf)
             return wf
 
-    def _cached(self, directory: Path, generation: int | None) -> WorkflowDef | None:
+    def _cached(self, root: Path, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:
             cached = self._cache.get(directory)
             current = generation is not None and generation == self._generation and directory in self._current
@@ -974,7 +1130,7 @@ class Library:
             return None
         if current:
             return cached[1]
-        if self._signature(directory, cached[1]) != cached[0]:
+        if self._signature(root, directory, cached[1])[0] != cached[0]:
             return None
         if generation is not None:
             if directory not in self._watched:
@@ -989,11 +1145,8 @@ class Library:
         0 s between workflows: that hands the GIL over, so a request arriving
         meanwhile waits for one workflow's parse at most, not the whole library.
         """
-        for name in self.names():
-            try:
-                self.load(name)
-            except OrchestratorError:
-                pass
+        for name, (root, directory) in sorted(self._found_now(self._fresh()).items()):
+            self._load_at(name, root, directory, self._fresh())
             time.sleep(0)
 
     def load_valid(self, name: str) -> WorkflowDef:
@@ -1006,40 +1159,68 @@ class Library:
         return wf
 
     def all(self) -> list[WorkflowDef]:
+        """Every workflow folder, parsed; a folder with a bad name is listed as invalid."""
         generation = self._fresh()
-        return [self._load(n, generation) for n in self.names()]
+        return [self._load_at(name, root, directory, generation)
+                for name, (root, directory) in sorted(self._found_now(generation).items())]
 
     @staticmethod
-    def _signature(directory: Path, wf: WorkflowDef) -> tuple:
-        """(path, mtime, size) of every file in the folder and every file it includes.
+    def _signature(root: Path, directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
+        """(path, mtime, size) of every file in the folder and every file it includes,
+        and a message when the folder is too big to watch.
 
         Built with ``os.scandir`` (one stat per file, no path objects): this runs
-        on every call, so it is the price of hot reload.
+        on every call, so it is the price of hot reload.  Directory links are
+        recorded but never followed, so links to ``.`` or to ``/usr`` cannot make
+        the walk loop or leave the workflow; the walk is bounded in files and depth.
         """
         sig: list[tuple[str, int, int]] = []
-        pending = [str(directory)]
-        while pending:
-            folder = pending.pop()
+        pending = [(str(directory), 0)]
+        overflow = ""
+        if os.path.islink(directory):  # a linked workflow folder is walked only when it stays in the root
+            real, real_root = _real(directory), _real(root)
+            try:
+                sig.append((str(directory), os.lstat(directory).st_mtime_ns, -2))
+            except OSError:
+                pass
+            if real is None or real_root is None or real == real_root or not _inside(real, real_root):
+                pending = []
+        while pending and not overflow:
+            folder, depth = pending.pop()
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
                 continue
             for entry in entries:
                 try:
-                    if entry.is_dir():
-                        pending.append(entry.path)
+                    if entry.is_symlink():
+                        st = entry.stat(follow_symlinks=False)
+                        sig.append((entry.path, st.st_mtime_ns, -2))
+                        if not entry.is_dir():  # a file link: its target's changes count too
+                            st = entry.stat()
+                            sig.append((entry.path, st.st_mtime_ns, st.st_size))
+                    elif entry.is_dir(follow_symlinks=False):
+                        if depth + 1 > MAX_WORKFLOW_DEPTH:
+                            overflow = (f"the workflow folder is nested deeper than {MAX_WORKFLOW_DEPTH} "
+                                        "levels; hot reload does not watch it, flatten it")
+                            break
+                        pending.append((entry.path, depth + 1))
                     else:
                         st = entry.stat()
                         sig.append((entry.path, st.st_mtime_ns, st.st_size))
                 except OSError:
                     continue
+                if len(sig) > MAX_WORKFLOW_FILES:
+                    overflow = (f"the workflow folder holds more than {MAX_WORKFLOW_FILES} files; hot reload "
+                                "does not watch it, keep only the workflow's files in it")
+                    break
         for path in wf.included_outside:
             try:
                 st = os.stat(path)
                 sig.append((path, st.st_mtime_ns, st.st_size))
             except OSError:
                 sig.append((path, -1, -1))
-        return tuple(sig)
+        return tuple(sig), overflow
 
 
 def mermaid(wf: WorkflowDef) -> str:
@@ -1106,11 +1287,13 @@ class HistoryEntry:
     decided_by: str
     reasoning: str
     id: int | None = None
+    context_updates: dict[str, Any] | None = None  # what the advance carried besides its report
 
 
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
-#: definition hash and decision provenance.
+#: definition hash and decision provenance; 3 records each advance's
+#: ``context_updates``, so a retry is a replay only when the whole call matches.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -1140,6 +1323,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE workflow_history ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS idx_history_instance ON workflow_history(instance_id, id);
     CREATE INDEX IF NOT EXISTS idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_history ADD COLUMN context_updates TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1237,7 +1423,7 @@ class StateStore:
     _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
                       "definition_hash, created_at, updated_at, completed_at")
     _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
-                     "determined_next_step, decided_by, reasoning")
+                     "determined_next_step, decided_by, reasoning, context_updates")
 
     @staticmethod
     def _instance(row: Sequence[Any]) -> Instance:
@@ -1248,15 +1434,18 @@ class StateStore:
     def _entry(row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
                             user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
-                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "")
+                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
+                            context_updates=json.loads(row[9]) if row[9] else None)
 
     @staticmethod
     def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
         conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
-                     "outcome_status, determined_next_step, decided_by, reasoning) VALUES (?,?,?,?,?,?,?,?)",
+                     "outcome_status, determined_next_step, decided_by, reasoning, context_updates) "
+                     "VALUES (?,?,?,?,?,?,?,?,?)",
                      (e.instance_id, e.timestamp, e.step_name,
                       None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
-                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning))
+                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning,
+                      json.dumps(e.context_updates, ensure_ascii=False) if e.context_updates else None))
 
     # -- queries -------------------------------------------------------------
 
@@ -1500,6 +1689,106 @@ RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.25
 RETRY_DELAY_CAP_S = 10.0
+#: Largest provider response body read; a bigger one is a fault, not a memory hog.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+def _shutdown_socket(sock: Any) -> None:
+    import socket
+
+    try:  # the plain-socket method, also for TLS sockets: it only ends the blocked read
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, TypeError):
+        pass
+
+
+class _AttemptDeadline:
+    """A wall-clock deadline for one HTTP attempt, headers and body included.
+
+    A socket timeout bounds each read, not their sum: a provider that sends a
+    byte every half second never trips it.  At the deadline this shuts the
+    attempt's socket down, which ends any blocked read at once.  The sockets
+    are registered by the connection classes of ``_deadline_session``.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.001), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_AttemptDeadline":
+        _AttemptDeadline._current.active = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+        _AttemptDeadline._current.active = None
+
+    @classmethod
+    def watch(cls, sock: Any) -> None:
+        """Put the calling thread's attempt in charge of ``sock``."""
+        active = getattr(cls._current, "active", None)
+        if active is None or sock is None:
+            return
+        with active._lock:
+            active._sockets.append(sock)
+            if active.expired.is_set():
+                _shutdown_socket(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired.set()
+            for sock in self._sockets:
+                _shutdown_socket(sock)
+
+
+def _deadline_session(requests: Any) -> Any:
+    """A ``requests.Session`` whose connections report their sockets to the
+    current ``_AttemptDeadline`` (new and reused connections alike)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import ProxyManager
+
+    def watched(base: Any) -> Any:
+        class Watched(base):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                _AttemptDeadline.watch(self.sock)
+
+            def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+                _AttemptDeadline.watch(self.sock)
+                return super().getresponse(*args, **kwargs)
+        return Watched
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if type(manager) is ProxyManager:  # SOCKS managers keep their own pools
+                manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, DeadlineAdapter())
+    return session
 
 
 @dataclass
@@ -1525,8 +1814,11 @@ class LLMDecider:
 
         self.config = config
         self._requests = requests
-        self._session = requests.Session()
+        self._session = _deadline_session(requests)
         self._log_lock = threading.Lock()
+        # Provider calls in flight are capped below the SDK's worker pool (40
+        # threads), so a hanging provider can never take every thread from reads.
+        self._slots = threading.BoundedSemaphore(config.max_llm_calls)
 
     # subclasses fill these three in
     def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
@@ -1546,8 +1838,9 @@ class LLMDecider:
         prompt = build_prompt(req)
         turns: list[tuple[str, str]] = [("user", prompt)]
         schema = self._schema(req.workflow)
+        deadline = time.monotonic() + self.call_budget_s()  # shared by the corrective round
         for round_ in (1, 2):
-            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req)
+            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req, deadline)
             data = parse_decision(text)
             target = req.workflow.resolve_target(data["next_step_name"])
             if target is not None:
@@ -1561,38 +1854,104 @@ class LLMDecider:
         raise AIServiceError(f"the model named an unknown step {data['next_step_name']!r} twice; "
                              f"valid names are {', '.join(req.workflow.targets)}", retryable=True)
 
+    def call_budget_s(self) -> float:
+        """The most one decision may take: every attempt's timeout plus the retry waits."""
+        return MAX_ATTEMPTS * self.config.timeout_s + (MAX_ATTEMPTS - 1) * RETRY_DELAY_CAP_S
+
     def _redact(self, text: str) -> str:
         key = self.config.api_key
         return text.replace(key, "[REDACTED]") if key else text
 
+    def _redact_value(self, value: Any) -> Any:
+        """Redact every string of a parsed response (keys included), whatever escapes hid it."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_value(v) for v in value]
+        if isinstance(value, dict):
+            return {self._redact(k) if isinstance(k, str) else k: self._redact_value(v) for k, v in value.items()}
+        return value
+
+    def _payload(self, raw: bytes) -> Any:
+        """The response as JSON (else text), redacted whole before anything reads or cuts it."""
+        text = self._redact(raw.decode("utf-8", "replace"))
+        try:
+            return self._redact_value(json.loads(text))
+        except (ValueError, RecursionError):
+            return text[:2000]
+
+    def _attempt(self, url: str, body: Any, headers: Mapping[str, str], seconds: float
+                 ) -> tuple[int, Mapping[str, str], Any] | _HttpFault:
+        """One POST under a wall-clock deadline: (status, headers, payload) or a fault.
+
+        Redirects are never followed: ``requests`` would re-send the key header
+        (and on 307/308 the prompt) to whatever host the redirect names.
+        """
+        timed_out = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
+        with _AttemptDeadline(seconds) as deadline:
+            try:
+                # The read timeout is a second longer than the deadline, so the deadline ends reads first.
+                resp = self._session.post(url, json=body, headers=dict(headers), timeout=(seconds, seconds + 1),
+                                          allow_redirects=False, stream=True)
+                try:
+                    chunks, size = [], 0
+                    for chunk in resp.iter_content(64 * 1024):
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            return _HttpFault(f"the response is larger than {MAX_RESPONSE_BYTES} bytes", False)
+                        chunks.append(chunk)
+                finally:
+                    resp.close()
+            except self._requests.Timeout:
+                return timed_out
+            except self._requests.RequestException as exc:
+                if deadline.expired.is_set():
+                    return timed_out
+                return _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            if deadline.expired.is_set():
+                return timed_out
+        if 300 <= resp.status_code < 400:
+            where = resp.headers.get("Location", "")
+            return _HttpFault(f"{self.config.endpoint} answered HTTP {resp.status_code}, a redirect"
+                              f"{' to ' + where[:200] if where else ''}; redirects are not followed, so the key "
+                              "and the prompt stay with the configured host: set AI_SERVICE_ENDPOINT to the final "
+                              "URL", False)
+        return resp.status_code, resp.headers, self._payload(b"".join(chunks))
+
     def _post_with_retries(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
-                           req: DecisionRequest) -> str:
+                           req: DecisionRequest, deadline: float | None = None) -> str:
+        if not self._slots.acquire(blocking=False):
+            raise AIServiceError(f"{self.config.max_llm_calls} LLM calls are already in progress "
+                                 "(AI_MAX_CONCURRENT_CALLS); retry in a moment", retryable=True, retry_after_s=1)
+        try:
+            return self._post_locked(system, turns, schema, req,
+                                     deadline if deadline is not None else time.monotonic() + self.call_budget_s())
+        finally:
+            self._slots.release()
+
+    def _post_locked(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any],
+                     req: DecisionRequest, deadline: float) -> str:
         url, headers, body = self._request(system, turns, schema)
         fault = _HttpFault("no attempt made", True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             started = time.monotonic()
-            try:
-                resp = self._session.post(url, json=body, headers=headers, timeout=self.config.timeout_s)
-            except self._requests.Timeout:
-                fault = _HttpFault(f"no answer within {self.config.timeout_s:g}s (AI_REQUEST_TIMEOUT_MS)", True)
-            except self._requests.RequestException as exc:
-                fault = _HttpFault(f"cannot reach {self.config.endpoint}: {type(exc).__name__}", True)
+            outcome = self._attempt(url, body, headers, min(self.config.timeout_s, deadline - started))
+            if isinstance(outcome, _HttpFault):
+                fault = outcome
+                self._log_interaction(req, attempt, body, started, error=fault.message)
             else:
-                try:
-                    payload = resp.json()
-                except ValueError:
-                    payload = resp.text[:2000]
-                if resp.status_code == 200:
+                status, resp_headers, payload = outcome
+                if status == 200:
                     try:
                         text = self._answer(payload)
                     except AIServiceError as exc:
                         self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
                         raise
                     self._log_interaction(req, attempt, body, started, response=payload)
-                    return self._redact(text)  # a model echoing the key must not store it
-                fault = self._fault(resp.status_code, payload, resp.headers)
-                if fault.delay is None and resp.headers.get("Retry-After", "").strip().isdigit():
-                    fault.delay = float(resp.headers["Retry-After"])
+                    return text
+                fault = self._fault(status, payload, resp_headers)
+                if fault.delay is None and resp_headers.get("Retry-After", "").strip().isdigit():
+                    fault.delay = float(resp_headers["Retry-After"])
                 self._log_interaction(req, attempt, body, started, error=fault.message, response=payload)
             if fault.retryable and fault.delay is not None and fault.delay > RETRY_DELAY_CAP_S:
                 raise AIServiceError(self._redact(f"{self.provider}: {fault.message}; the provider asks to wait "
@@ -1601,9 +1960,12 @@ class LLMDecider:
             if not fault.retryable or attempt == MAX_ATTEMPTS:
                 break
             wait = fault.delay if fault.delay is not None else BACKOFF_BASE_S * 2 ** (attempt - 1)
+            wait += random.uniform(0, BACKOFF_BASE_S / 2)
+            if time.monotonic() + wait + 0.05 >= deadline:
+                break  # the call's budget is spent: answer now rather than overrun it
             log.warning("%s attempt %d failed (%s); retrying in %.2fs", self.provider, attempt,
                         self._redact(fault.message), wait)
-            time.sleep(wait + random.uniform(0, BACKOFF_BASE_S / 2))
+            time.sleep(wait)
         raise AIServiceError(self._redact(f"{self.provider}: {fault.message}"), retryable=fault.retryable)
 
     def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
@@ -1998,7 +2360,7 @@ class Engine:
         report = self._report(report, required=True)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        replay = self._replay(inst, report)
+        replay = self._replay(inst, report, updates)
         if replay is not None:
             return replay
         if inst.status != RUNNING:
@@ -2022,7 +2384,8 @@ class Engine:
         if decision is None:
             decision = self._ask(DecisionRequest("advance", wf, working, self._recent(instance_id), report),
                                  inst, step.name, report)
-        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")))
+        return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")),
+                           updates)
 
     def resume(self, instance_id: str, assumed_current_step_name: str, report: dict[str, Any] | None = None,
                context_updates: dict[str, Any] | None = None) -> Progress:
@@ -2117,7 +2480,7 @@ class Engine:
             raise
 
     def _apply(self, wf: WorkflowDef, inst: Instance, working: Instance, decision: Decision,
-               step_name: str, report: Any, outcome: str) -> Progress:
+               step_name: str, report: Any, outcome: str, updates: dict[str, Any] | None = None) -> Progress:
         target = wf.resolve_target(decision.next_step)
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
@@ -2130,12 +2493,13 @@ class Engine:
             context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
             updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
         entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                             decision.decided_by, decision.reasoning)
+                             decision.decided_by, decision.reasoning, context_updates=updates or None)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
             again = self.store.get(inst.instance_id)
-            replay = self._replay(again, report) if isinstance(report, dict) and "step_id" in report else None
+            replay = (self._replay(again, report, updates or {})
+                      if isinstance(report, dict) and "step_id" in report else None)
             if replay is not None:
                 return replay
             raise
@@ -2143,13 +2507,18 @@ class Engine:
         return self._progress(wf, after, decision.decided_by, decision.reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
-    def _replay(self, inst: Instance, report: dict[str, Any]) -> Progress | None:
-        """The same report for the same step again (a retry after a lost reply)?"""
+    def _replay(self, inst: Instance, report: dict[str, Any], updates: dict[str, Any]) -> Progress | None:
+        """The same call for the same step again (a retry after a lost reply)?
+
+        Everything the call carries must match, the context updates included: a
+        call that differs in any part is a new advance, applied normally.
+        """
         step_id = report.get("step_id")
         if not isinstance(step_id, str):
             return None
         last = self.store.last_accepted(inst.instance_id)
         if (last is None or last.decided_by not in ADVANCE_DECIDERS or last.user_report != report
+                or (last.context_updates or {}) != updates
                 or normalize_name(last.step_name) != normalize_name(step_id)
                 or last.determined_next_step != inst.current_step_name):
             return None
@@ -2216,6 +2585,11 @@ workflows/
 ```
 
 Folders starting with `.` or `_` are not workflows: keep shared snippets in `_shared/`.
+
+Every file a workflow uses must resolve inside the workflow root: a folder, `index.md`, step or include
+that is a link pointing elsewhere is an error, and nothing is read from it. A definition file may be at
+most 1 MiB (a whole workflow, includes expanded, 4 MiB), UTF-8 (a byte-order mark is ignored), and a
+folder holds at most 5,000 files, 16 levels deep.
 
 ## index.md
 
@@ -2554,6 +2928,24 @@ def argument_error(tool_name: str, exc: Exception) -> Any | None:
     return None
 
 
+def workflow_resource_list(library: Library) -> list[Any]:
+    """Each workflow's definition and diagram as concrete resources: a client's resource
+    picker shows ``resources/list``, and the URI templates alone leave it empty."""
+    from mcp_types import Resource
+
+    listed = []
+    for wf in library.all():
+        title = wf.title or wf.name
+        listed.append(Resource(uri=f"workflow://{wf.name}", name=wf.name, title=title,
+                               description=f"The assembled definition of '{title}'"
+                               + ("" if wf.valid else f" ({len(wf.errors)} validation errors)"),
+                               mime_type="text/markdown"))
+        listed.append(Resource(uri=f"workflow://{wf.name}/diagram", name=f"{wf.name}/diagram",
+                               title=f"{title}: diagram", description="A Mermaid flowchart of its steps "
+                               "and transitions", mime_type="text/vnd.mermaid"))
+    return listed
+
+
 def workflow_prompts(library: Library) -> list[Any]:
     """One prompt per valid workflow, read from the library as it is on disk now."""
     from mcp_types import Prompt, PromptArgument
@@ -2666,6 +3058,9 @@ def build_server(engine: Engine, config: Config) -> Any:
                     raise
                 return failure
 
+        async def list_resources(self) -> list[Any]:
+            return [*await super().list_resources(), *workflow_resource_list(engine.library)]
+
         async def list_prompts(self) -> list[Any]:
             return workflow_prompts(engine.library)
 
@@ -2692,9 +3087,687 @@ def create_app(config: Config) -> tuple[Any, Engine]:
 
 
 # =============================================================================
+# 7b. Web view
+#    ``orchestrator-mcp ui``: a read-only page per run over the state database,
+#    served by the standard library's http.server.  A small router, one escaping
+#    helper every stored string goes through, and CSRF and login helpers ready
+#    for a state-changing form.  No CDN, no external fonts or scripts.
+# =============================================================================
+
+UI_COOKIE = "orchestrator_ui"
+UI_REFRESH_MS = 2000
+#: Content-Security-Policy: only our own stylesheet and script; inline script,
+#: inline handlers and other origins are refused even if escaping ever failed.
+UI_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def h(value: Any) -> str:
+    """Escape any value for HTML text and attribute values: every stored string
+    (reports, messages, reasoning, definitions) is untrusted."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+@dataclass
+class UIRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    form: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        from http.cookies import SimpleCookie
+
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(self.headers.get("Cookie", ""))
+        except Exception:  # noqa: BLE001 - a malformed cookie header is no cookie
+            return {}
+        return {k: m.value for k, m in jar.items()}
+
+    @property
+    def live(self) -> bool:
+        """The page's own script polling for fresh content: answer with ``<main>`` only."""
+        return self.headers.get("X-Live") == "1"
+
+
+@dataclass
+class UIResponse:
+    status: int
+    body: str
+    content_type: str = "text/html; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class WebView:
+    """Pages over an Engine's library and store: runs, one run, one workflow.
+
+    ``handle`` is the whole request path: Host check, login, CSRF for POSTs,
+    routing, and a generic 500 that never shows internals.
+    """
+
+    def __init__(self, engine: Engine, *, token: str | None = None,
+                 allowed_hosts: Iterable[str] | None = None) -> None:
+        import secrets
+
+        self.engine = engine
+        self.token = token
+        self.allowed_hosts = {a.lower() for a in allowed_hosts} if allowed_hosts is not None else None
+        self._secret = secrets.token_bytes(32)
+        # (method, path pattern, handler): one place to add a page or a form.
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., UIResponse]]] = [
+            ("GET", re.compile(r"/"), self.runs_page),
+            ("GET", re.compile(r"/run/(?P<instance_id>[A-Za-z0-9_-]{1,200})"), self.run_page),
+            ("GET", re.compile(r"/workflows"), self.workflows_page),
+            ("GET", re.compile(r"/workflow/(?P<name>[A-Za-z0-9_-]{1,100})"), self.workflow_page),
+            ("GET", re.compile(r"/static/app\.css"), lambda req: UIResponse(200, UI_CSS, "text/css; charset=utf-8")),
+            ("GET", re.compile(r"/static/app\.js"),
+             lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
+            ("GET", re.compile(r"/login"), self.login_page),
+            ("POST", re.compile(r"/login"), self.login),
+        ]
+
+    # -- security helpers ------------------------------------------------------
+
+    def csrf_token(self) -> str:
+        """The hidden ``csrf`` field every form carries; valid for this process only."""
+        import hmac
+
+        return hmac.new(self._secret, b"csrf", "sha256").hexdigest()
+
+    def csrf_ok(self, req: UIRequest) -> bool:
+        """A POST must carry our CSRF token and, when the browser sends one, our own Origin."""
+        import hmac
+
+        origin = req.headers.get("Origin")
+        if origin and origin != "null" and origin.split("://", 1)[-1].lower() != req.headers.get("Host", "").lower():
+            return False
+        return hmac.compare_digest(req.form.get("csrf", ""), self.csrf_token())
+
+    def session_value(self) -> str:
+        """The login cookie's value: derived from the token, never the token itself."""
+        import hmac
+
+        return hmac.new((self.token or "").encode(), b"orchestrator-ui-session", "sha256").hexdigest()
+
+    def authorized(self, req: UIRequest) -> bool:
+        import hmac
+
+        if not self.token:
+            return True
+        bearer = req.headers.get("Authorization", "")
+        if bearer[:7].lower() == "bearer " and hmac.compare_digest(bearer[7:].strip(), self.token):
+            return True
+        return hmac.compare_digest(req.cookies.get(UI_COOKIE, ""), self.session_value())
+
+    def handle(self, req: UIRequest) -> UIResponse:
+        host = req.headers.get("Host", "").lower()
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            return UIResponse(421, "Misdirected request: this Host is not served here.\n", "text/plain; charset=utf-8")
+        public = req.path.startswith("/static/") or req.path == "/login"
+        if not public and not self.authorized(req):
+            if req.method == "GET" and not req.live:
+                return UIResponse(303, "", headers=[("Location", "/login?next=" + _url_quote(req.path))])
+            return UIResponse(401, "Log in first.\n", "text/plain; charset=utf-8")
+        if req.method == "POST" and not self.csrf_ok(req):
+            return UIResponse(403, "Forbidden: the form's CSRF token or origin did not match.\n",
+                              "text/plain; charset=utf-8")
+        allowed: list[str] = []
+        for method, pattern, handler in self.routes:
+            match = pattern.fullmatch(req.path)
+            if match is None:
+                continue
+            if method != req.method:
+                allowed.append(method)
+                continue
+            try:
+                return handler(req, **match.groupdict())
+            except (DefinitionNotFound, InstanceNotFound, InvalidArgument) as exc:
+                return self.page("Not found", f"<p class=\"problem\">{h(cli_text(exc.message))}</p>", req, 404)
+            except Exception as exc:  # noqa: BLE001 - log the detail, show nothing internal
+                log.error("ui: %s %s failed", req.method, req.path, exc_info=exc)
+                return self.page("Error", "<p class=\"problem\">This page failed; the details are in the "
+                                          "ui's log (stderr).</p>", req, 500)
+        if allowed:
+            return UIResponse(405, "Method not allowed.\n", "text/plain; charset=utf-8",
+                              [("Allow", ", ".join(allowed))])
+        return self.page("Not found", "<p class=\"problem\">No such page.</p>", req, 404)
+
+    # -- layout ------------------------------------------------------------------
+
+    def page(self, title: str, main: str, req: UIRequest, status: int = 200, *, live: bool = False,
+             toolbar: str = "") -> UIResponse:
+        if req.live:
+            return UIResponse(status, main)
+        live_attr = f' data-live="{UI_REFRESH_MS}"' if live else ""
+        body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                f"<title>{h(title)} · orchestrator-mcp</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+                f"<script src=\"/static/app.js\" defer></script></head><body>"
+                f"<header class=\"top\"><a class=\"brand\" href=\"/\">orchestrator-mcp</a>"
+                f"<nav><a href=\"/\">Runs</a><a href=\"/workflows\">Workflows</a></nav>"
+                f"<span id=\"live-status\" class=\"live\">{'live' if live else ''}</span></header>"
+                f"{toolbar}<main{live_attr}>{main}</main>"
+                f"</body></html>")
+        return UIResponse(status, body)
+
+    # -- pages -------------------------------------------------------------------
+
+    def runs_page(self, req: UIRequest) -> UIResponse:
+        status = req.query.get("status", "").upper() or None
+        workflow = req.query.get("workflow") or None
+        if status not in INSTANCE_STATUSES:
+            status = None
+        runs = self.engine.list_instances(status, workflow, 200).instances
+        names = sorted(set(self.engine.library.names()) | {r.workflow_name for r in runs}
+                       | ({workflow} if workflow else set()))
+        options = lambda values, chosen: "".join(  # noqa: E731
+            f"<option value=\"{h(v)}\"{' selected' if v == chosen else ''}>{h(v) or 'all'}</option>"
+            for v in ["", *values])
+        toolbar = (f"<form class=\"filters\" method=\"get\" action=\"/\"><label>Status <select name=\"status\">"
+                   f"{options(INSTANCE_STATUSES, status or '')}</select></label> <label>Workflow "
+                   f"<select name=\"workflow\">{options(names, workflow or '')}</select></label> "
+                   f"<button type=\"submit\">Filter</button></form>")
+        if runs:
+            rows = "".join(
+                f"<tr class=\"run\" data-instance=\"{h(r.instance_id)}\" data-status=\"{h(r.status)}\">"
+                f"<td><a href=\"/run/{h(r.instance_id)}\">{h(r.workflow_name)}</a></td>"
+                f"<td><span class=\"badge s-{h(r.status.lower())}\">{h(r.status)}</span></td>"
+                f"<td class=\"step\">{h(r.current_step_name)}</td>"
+                f"<td title=\"{h(r.updated_at)}\">{h(age(r.updated_at))}</td>"
+                f"<td class=\"id\"><a href=\"/run/{h(r.instance_id)}\">{h(r.instance_id[:12])}</a></td></tr>"
+                for r in runs)
+            table = (f"<table class=\"runs\"><thead><tr><th>Workflow</th><th>Status</th><th>Current step</th>"
+                     f"<th>Updated</th><th>Run</th></tr></thead><tbody>{rows}</tbody></table>")
+        else:
+            table = ("<p class=\"empty\">No runs" + (" match these filters." if status or workflow else
+                     " yet. Start one from your agent, or with <code>orchestrator-mcp run WORKFLOW</code>.")
+                     + "</p>")
+        main = (f"<h1>Runs</h1><p class=\"sub\">{len(runs)} shown, newest first"
+                f"{' (the 200 newest)' if len(runs) == 200 else ''}.</p>{table}")
+        return self.page("Runs", main, req, live=True, toolbar=toolbar)
+
+    def run_page(self, req: UIRequest, instance_id: str) -> UIResponse:
+        st = self.engine.status(instance_id, 1000)
+        try:
+            wf: WorkflowDef | None = self.engine.library.load(st.workflow_name)
+        except OrchestratorError:
+            wf = None
+        notes = []
+        if st.definition_changed:
+            notes.append("The workflow definition changed since this run last moved. The steps below are the "
+                         "current definition; the history shows what the run saw.")
+        if wf is None:
+            notes.append(f"The workflow {st.workflow_name!r} is no longer in the workflow roots.")
+        elif not wf.valid:
+            notes.append(f"The workflow {st.workflow_name!r} is currently invalid "
+                         f"({_plural(len(wf.errors), 'error')}).")
+        banner = "".join(f"<p class=\"notice\" data-notice>{h(n)}</p>" for n in notes)
+        title = (wf.title if wf else "") or st.workflow_name
+        facts = [("Status", f"<span class=\"badge s-{h(st.status.lower())}\">{h(st.status)}</span>"),
+                 ("Current step", f"<span id=\"current-step\">{h(st.current_step_name)}</span>"),
+                 ("Workflow", f"<a href=\"/workflow/{h(st.workflow_name)}\">{h(st.workflow_name)}</a>"),
+                 ("Started", f"<span title=\"{h(st.created_at)}\">{h(age(st.created_at))}</span>"),
+                 ("Updated", f"<span title=\"{h(st.updated_at)}\">{h(age(st.updated_at))}</span>"),
+                 ("Run", f"<span class=\"id\">{h(st.instance_id)}</span>")]
+        if st.definition_changed:
+            facts.append(("Definition changed", "<span class=\"changed\">yes</span>"))
+        summary = (f"<h1>{h(title)}</h1><dl class=\"facts\">"
+                   + "".join(f"<div><dt>{label}</dt><dd>{value}</dd></div>" for label, value in facts) + "</dl>")
+        steps = self.step_map(wf, st) if wf else ""
+        instructions = ""
+        if st.next_step and st.status in (RUNNING, SUSPENDED):
+            instructions = (f"<details id=\"instructions\"><summary>Instructions of {h(st.next_step.step_name)}"
+                            f"</summary><pre class=\"text\">{h(st.next_step.instructions)}</pre></details>")
+        main = (summary + banner + "<section class=\"cols\"><div><h2>Steps</h2>" + steps + instructions
+                + "<h2>Context</h2><pre class=\"json\" id=\"context\">"
+                + h(json.dumps(st.context, ensure_ascii=False, indent=2)) + "</pre></div>"
+                + "<div><h2>History</h2>" + self.timeline(st.history) + "</div></section>")
+        return self.page(f"{title} run", main, req, live=True)
+
+    @staticmethod
+    def _visits(wf: WorkflowDef, history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int],
+                                                                         dict[tuple[str, str, str], int]]:
+        """From the history: how often the run arrived at each step, how often each declared
+        transition (step, status) fired, and the moves a decider chose (step, target, who)."""
+        visits: dict[str, int] = {}
+        fired: dict[tuple[str, str], int] = {}
+        judged: dict[tuple[str, str, str], int] = {}
+        for item in history:
+            target = item.determined_next_step
+            if target is None or item.outcome_status == "CANCELLED":
+                continue
+            if item.outcome_status == "RESUMING" and target == item.step_name:
+                continue
+            visits[target] = visits.get(target, 0) + 1
+            if item.outcome_status == "STARTED":
+                continue
+            step = wf.step(item.step_name)
+            status = item.outcome_status.strip().lower()
+            if item.decided_by == "transition" and step is not None:
+                key = (step.name, status if status in step.transitions else "default")
+                fired[key] = fired.get(key, 0) + 1
+            else:
+                key3 = (step.name if step else item.step_name, target, item.decided_by)
+                judged[key3] = judged.get(key3, 0) + 1
+        return visits, fired, judged
+
+    def step_map(self, wf: WorkflowDef, st: Status | None = None) -> str:
+        """The steps in index order, each with its declared transitions.
+
+        A list, not a drawn graph: it reads in the order the author wrote, labels
+        never overlap however many loops a workflow has, and it needs no script.
+        """
+        visits, fired, judged = self._visits(wf, st.history) if st else ({}, {}, {})
+        current = st.current_step_name if st and st.status in (RUNNING, SUSPENDED) else None
+        anchors = {s.name: f"step-{i}" for i, s in enumerate(wf.steps, 1)}
+
+        def link(target: str) -> str:
+            return (f"<a href=\"#{anchors[target]}\">{h(target)}</a>" if target in anchors
+                    else f"<span class=\"end\">{h(target)}</span>")
+
+        items = []
+        for i, step in enumerate(wf.steps, 1):
+            count = visits.get(step.name, 0)
+            classes = ["step"] + (["current"] if step.name == current else []) + (["visited"] if count else [])
+            badges = ""
+            if step.name == current:
+                badges += "<span class=\"tag now\">current</span>"
+            if count:
+                badges += f"<span class=\"tag visits\" data-visits=\"{count}\">visited ×{count}</span>"
+            edges = []
+            for status, target in step.transitions.items():
+                taken = fired.get((step.name, status), 0)
+                edges.append(f"<li class=\"edge{' taken' if taken else ''}\" data-status=\"{h(status)}\" "
+                             f"data-target=\"{h(target)}\"><span class=\"label\">{h(status)}</span> → {link(target)}"
+                             + (f" <span class=\"count\">×{taken}</span>" if taken else "") + "</li>")
+            for (source, target, who), taken in judged.items():
+                if source == step.name:
+                    edges.append(f"<li class=\"edge judged taken\" data-decided-by=\"{h(who)}\" "
+                                 f"data-target=\"{h(target)}\"><span class=\"label\">{h(who)} decided</span> → "
+                                 f"{link(target)} <span class=\"count\">×{taken}</span></li>")
+            if not step.transitions:
+                edges.append("<li class=\"edge none\">no declared transitions: the decider reads the guidance</li>")
+            items.append(f"<li class=\"{' '.join(classes)}\" id=\"{anchors[step.name]}\" data-step=\"{h(step.name)}\">"
+                         f"<div class=\"head\"><span class=\"num\">{i}</span><span class=\"name\">{h(step.name)}"
+                         f"</span>{badges}</div><ul class=\"edges\">{''.join(edges)}</ul></li>")
+        ends = []
+        for end in RESERVED_STEPS:
+            reached = st is not None and st.current_step_name == end
+            mark = ' <span class="tag">reached</span>' if reached else ""
+            ends.append(f"<li class=\"terminal{' reached' if reached else ''}\" data-step=\"{end}\">"
+                        f"<span class=\"name\">{end}</span>{mark}</li>")
+        return f"<ol class=\"map\">{''.join(items)}</ol><ul class=\"ends\">{''.join(ends)}</ul>"
+
+    @staticmethod
+    def _report_html(report: Any) -> str:
+        if report is None:
+            return ""
+        if not isinstance(report, dict):
+            return f"<pre class=\"json\">{h(json.dumps(report, ensure_ascii=False, indent=2))}</pre>"
+        parts = []
+        for key in ("message", "result", "details", "error"):
+            if key in report and report[key] not in (None, ""):
+                value = report[key] if isinstance(report[key], str) else json.dumps(report[key], ensure_ascii=False,
+                                                                                    indent=2)
+                parts.append(f"<div class=\"field f-{key}\"><span class=\"key\">{key}</span>"
+                             f"<pre class=\"text\">{h(value)}</pre></div>")
+        rest = {k: v for k, v in report.items() if k not in ("message", "result", "details", "error", "status",
+                                                             "step_id")}
+        if rest:
+            parts.append(f"<div class=\"field\"><span class=\"key\">other</span><pre class=\"json\">"
+                         f"{h(json.dumps(rest, ensure_ascii=False, indent=2))}</pre></div>")
+        return "".join(parts)
+
+    def timeline(self, history: Sequence[HistoryItem]) -> str:
+        if not history:
+            return "<p class=\"empty\">No history.</p>"
+        rows = []
+        for n, item in enumerate(reversed(history)):
+            moved = item.determined_next_step
+            rows.append(
+                f"<li class=\"entry by-{h(item.decided_by)}\" data-decided-by=\"{h(item.decided_by)}\" "
+                f"data-step=\"{h(item.step_name)}\" data-outcome=\"{h(item.outcome_status)}\">"
+                f"<div class=\"line\"><span class=\"when\" title=\"{h(item.timestamp)}\">{h(item.timestamp[11:19])}"
+                f"</span><span class=\"from\">{h(item.step_name)}</span>"
+                f"<span class=\"outcome\">{h(item.outcome_status)}</span>"
+                f"<span class=\"arrow\">→</span><span class=\"to\">{h(moved) if moved else 'no move'}</span>"
+                f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">"
+                f"{h(item.decided_by)}</span></div>"
+                f"{self._report_html(item.report)}"
+                f"<p class=\"reasoning\">{h(item.reasoning)}</p></li>")
+        return f"<ol class=\"timeline\" reversed>{''.join(rows)}</ol>"
+
+    def workflows_page(self, req: UIRequest) -> UIResponse:
+        rows = "".join(
+            f"<tr><td><a href=\"/workflow/{h(w.name)}\">{h(w.name)}</a></td><td>{h(w.title)}</td>"
+            f"<td>{w.step_count}</td><td>{_validity(w.valid, len(w.errors or []))}</td></tr>"
+            for w in self.engine.list_workflows(detail=True).workflows)
+        main = ("<h1>Workflows</h1><table class=\"runs\"><thead><tr><th>Name</th><th>Title</th><th>Steps</th>"
+                f"<th>Validation</th></tr></thead><tbody>{rows}</tbody></table>")
+        return self.page("Workflows", main, req)
+
+    def workflow_page(self, req: UIRequest, name: str) -> UIResponse:
+        wf = self.engine.library.load(name)
+        problems = "".join(f"<li class=\"{kind}\"><code>{h(p.file)}:{p.line}</code> {h(p.message)} "
+                           f"<span class=\"kind\">{kind}</span></li>"
+                           for kind, found in (("error", wf.errors), ("warning", wf.warnings)) for p in found)
+        main = (f"<h1>{h(wf.title or wf.name)}</h1><p class=\"sub\">{h(wf.name)} · {len(wf.steps)} steps · "
+                + _validity(wf.valid, len(wf.errors)) + "</p>"
+                + (f"<h2>Validation</h2><ul class=\"problems\">{problems}</ul>" if problems else "")
+                + "<section class=\"cols\"><div><h2>Steps</h2>" + self.step_map(wf)
+                + f"<details><summary>Mermaid diagram (text)</summary><pre class=\"text\">{h(mermaid(wf))}</pre>"
+                "</details></div><div><h2>Definition</h2><article class=\"md\">" + markdownish(wf.text)
+                + "</article></div></section>")
+        return self.page(wf.title or wf.name, main, req)
+
+    def login_page(self, req: UIRequest, error: str = "", status: int = 200) -> UIResponse:
+        if not self.token:
+            return UIResponse(303, "", headers=[("Location", "/")])
+        nxt = req.query.get("next") or req.form.get("next") or "/"
+        main = ("<h1>Log in</h1><form class=\"login\" method=\"post\" action=\"/login\">"
+                + (f"<p class=\"problem\">{h(error)}</p>" if error else "")
+                + f"<label>ORCHESTRATOR_AUTH_TOKEN <input type=\"password\" name=\"token\" autofocus "
+                f"autocomplete=\"current-password\"></label><input type=\"hidden\" name=\"csrf\" "
+                f"value=\"{h(self.csrf_token())}\"><input type=\"hidden\" name=\"next\" value=\"{h(nxt)}\">"
+                "<button type=\"submit\">Log in</button></form>")
+        return self.page("Log in", main, req, status)
+
+    def login(self, req: UIRequest) -> UIResponse:
+        import hmac
+
+        if not self.token:
+            return UIResponse(303, "", headers=[("Location", "/")])
+        if not hmac.compare_digest(req.form.get("token", "").strip(), self.token):
+            return self.login_page(req, "That is not the token this ui was started with.", 401)
+        nxt = req.form.get("next") or "/"
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+            nxt = "/"
+        cookie = f"{UI_COOKIE}={self.session_value()}; HttpOnly; SameSite=Strict; Path=/"
+        return UIResponse(303, "", headers=[("Location", nxt), ("Set-Cookie", cookie)])
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _validity(valid: bool, errors: int) -> str:
+    return "valid" if valid else f'<span class="bad">invalid: {_plural(errors, "error")}</span>'
+
+
+def _url_quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="/")
+
+
+_MD_INLINE = (
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*\*([^*]+)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)"), r'\1 <span class="url">(\2)</span>'),
+)
+
+
+def markdownish(text: str) -> str:
+    """A definition as readable HTML: headings, fences, lists, paragraphs, code spans.
+
+    Each line is escaped first and only then given markup, so nothing in the
+    definition can become a tag; links are shown, never made clickable.
+    """
+    out: list[str] = []
+    para: list[str] = []
+    lists: list[str] = []
+    fence: str | None = None
+
+    def inline(line: str) -> str:
+        line = h(line)
+        for pattern, repl in _MD_INLINE:
+            line = pattern.sub(repl, line)
+        return line
+
+    def flush() -> None:
+        if para:
+            out.append("<p>" + " ".join(para) + "</p>")
+            para.clear()
+        while lists:
+            out.append(f"</{lists.pop()}>")
+
+    for raw in text.splitlines():
+        if fence is not None:
+            if raw.strip().startswith(fence):
+                out.append("</code></pre>")
+                fence = None
+            else:
+                out.append(h(raw) + "\n")
+            continue
+        fence_match = _FENCE_RE.match(raw)
+        if fence_match:
+            flush()
+            fence = fence_match.group(1)[:3]
+            out.append("<pre class=\"code\"><code>")
+            continue
+        heading = _HEADING_RE.match(raw)
+        if heading and heading.group(2):
+            flush()
+            # The assembled text joins files under "## Step: NAME": show that as the top level.
+            step_title = len(heading.group(1)) == 2 and heading.group(2).startswith("Step: ")
+            level = 3 if step_title else min(len(heading.group(1)) + 3, 6)
+            out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
+            continue
+        item = _LIST_ITEM_RE.match(raw)
+        if item:
+            if para:
+                out.append("<p>" + " ".join(para) + "</p>")
+                para.clear()
+            kind = "ol" if item.group(0).lstrip()[0].isdigit() else "ul"
+            if not lists or lists[-1] != kind:
+                while lists:
+                    out.append(f"</{lists.pop()}>")
+                out.append(f"<{kind}>")
+                lists.append(kind)
+            out.append(f"<li>{inline(item.group(2))}</li>")
+            continue
+        if raw.strip() == "---":
+            flush()
+            out.append("<hr>")
+            continue
+        if not raw.strip():
+            flush()
+            continue
+        if lists:
+            while lists:
+                out.append(f"</{lists.pop()}>")
+        para.append(inline(raw.strip()))
+    flush()
+    if fence is not None:
+        out.append("</code></pre>")
+    return "".join(out)
+
+
+UI_CSS = """\
+:root{--fg:#1d2330;--muted:#5f6b7a;--line:#dde2ea;--bg:#f6f7f9;--card:#fff;--accent:#2456d6;--accent-bg:#eaf0ff;
+--ok:#1f7a44;--ok-bg:#e6f4ec;--bad:#b42318;--bad-bg:#fdecea;--warn:#8a5a00;--warn-bg:#fff4d6}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header.top{display:flex;align-items:center;gap:20px;padding:10px 24px;background:#141a26;color:#fff}
+header.top a{color:#cfd8ea;text-decoration:none}header.top a:hover{color:#fff}
+header.top .brand{font-weight:700;color:#fff}header.top nav{display:flex;gap:14px}
+.live{margin-left:auto;font-size:12px;color:#9fb0cc}
+main{padding:18px 24px 40px;max-width:1400px}
+h1{font-size:22px;margin:4px 0 10px}h2{font-size:15px;margin:18px 0 8px;color:var(--muted);text-transform:uppercase;
+letter-spacing:.04em}
+a{color:var(--accent)}.sub{color:var(--muted);margin:0 0 12px}
+form.filters{padding:10px 24px;background:var(--card);border-bottom:1px solid var(--line);display:flex;gap:14px;
+align-items:center}
+select,input,button{font:inherit;padding:4px 8px;border:1px solid var(--line);border-radius:6px;background:#fff}
+button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:pointer}
+table.runs{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line);border-radius:8px;
+overflow:hidden}
+table.runs th,table.runs td{padding:8px 12px;text-align:left;border-bottom:1px solid var(--line)}
+table.runs th{font-size:12px;color:var(--muted);background:#fafbfc;text-transform:uppercase;letter-spacing:.03em}
+table.runs tr:last-child td{border-bottom:0}table.runs td.id,dd.id{font-family:ui-monospace,Menlo,Consolas,monospace;
+font-size:12px}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eef0f4;
+color:var(--muted)}
+.s-running{background:var(--accent-bg);color:var(--accent)}.s-completed{background:var(--ok-bg);color:var(--ok)}
+.s-failed{background:var(--bad-bg);color:var(--bad)}.s-suspended{background:var(--warn-bg);color:var(--warn)}
+.b-llm{background:#f1e8ff;color:#6b2fc4}.b-transition{background:var(--ok-bg);color:var(--ok)}
+.b-stub{background:#eef0f4;color:#444}.b-error{background:var(--bad-bg);color:var(--bad)}
+.b-replay{background:var(--warn-bg);color:var(--warn)}.b-start{background:var(--accent-bg);color:var(--accent)}
+dl.facts{display:flex;flex-wrap:wrap;gap:8px 32px;margin:0 0 10px;background:var(--card);
+border:1px solid var(--line);border-radius:8px;padding:10px 16px}
+dl.facts dt{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}dl.facts dd{margin:0}
+#current-step{font-weight:700}.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+.changed{color:var(--warn);font-weight:600}
+.notice{background:var(--warn-bg);color:var(--warn);border:1px solid #f0d48a;border-radius:8px;padding:8px 12px}
+.cols{display:grid;grid-template-columns:minmax(300px,5fr) 7fr;gap:24px;align-items:start}
+@media (max-width:900px){.cols{grid-template-columns:1fr}}
+ol.map{list-style:none;margin:0;padding:0;position:relative}
+ol.map:before{content:"";position:absolute;left:15px;top:8px;bottom:8px;width:2px;background:var(--line)}
+li.step{position:relative;margin:0 0 8px 0;padding:8px 10px 8px 40px;background:var(--card);
+border:1px solid var(--line);border-radius:8px}
+li.step .num{position:absolute;left:4px;top:8px;width:24px;height:24px;border-radius:12px;background:#e3e7ee;
+color:var(--muted);font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center}
+li.step.visited .num{background:var(--ok-bg);color:var(--ok)}
+li.step.current{border:2px solid var(--accent);background:var(--accent-bg);box-shadow:0 0 0 3px rgba(36,86,214,.12)}
+li.step.current .num{background:var(--accent);color:#fff}
+li.step .head{display:flex;gap:8px;align-items:center;flex-wrap:wrap}li.step .name{font-weight:600}
+.tag{font-size:11px;padding:0 7px;border-radius:9px;background:#eef0f4;color:var(--muted)}
+.tag.now{background:var(--accent);color:#fff}.tag.visits{background:var(--ok-bg);color:var(--ok)}
+ul.edges{list-style:none;margin:4px 0 0;padding:0;font-size:13px;color:var(--muted)}
+li.edge{padding:1px 0}li.edge .label{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;
+background:#f1f3f6;border-radius:4px;padding:0 5px;color:var(--fg)}
+li.edge.taken .label{background:var(--ok-bg);color:var(--ok)}li.edge.judged .label{background:#f1e8ff;color:#6b2fc4}
+li.edge .count{font-size:11px;color:var(--ok)}li.edge.none{font-style:italic}
+ul.ends{list-style:none;display:flex;gap:8px;padding:0 0 0 40px;margin:4px 0 12px}
+li.terminal{padding:3px 12px;border-radius:14px;border:1px dashed #b8c0cc;font-size:12px;font-weight:600;
+color:var(--muted)}li.terminal.reached{border:2px solid var(--ok);color:var(--ok);background:var(--ok-bg)}
+ol.timeline{list-style:none;margin:0;padding:0}
+li.entry{background:var(--card);border:1px solid var(--line);border-left:4px solid #c5ccd6;border-radius:6px;
+padding:8px 12px;margin-bottom:8px}
+li.entry.by-llm{border-left-color:#8b5cf6}li.entry.by-transition{border-left-color:var(--ok)}
+li.entry.by-error{border-left-color:var(--bad)}li.entry.by-start{border-left-color:var(--accent)}
+li.entry .line{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}
+.when{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:var(--muted)}
+.from,.to{font-weight:600}.outcome{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;
+background:#f1f3f6;padding:0 5px;border-radius:4px}.arrow{color:var(--muted)}li.entry .by{margin-left:auto}
+.field{margin-top:4px}.key{font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+pre{margin:2px 0;white-space:pre-wrap;word-break:break-word;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}
+pre.text,pre.json,pre.code{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:6px 8px}
+p.reasoning{margin:4px 0 0;color:var(--muted);font-style:italic}
+details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
+.md{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 16px;max-height:80vh;
+overflow:auto}.md h3{font-size:18px;border-top:1px solid var(--line);padding-top:12px}.md h3:first-child{border-top:0}
+.md h4{font-size:15px}.md h5{font-size:14px}.md hr{display:none}.md .url{color:var(--muted);font-size:12px}
+code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f1f3f6;padding:0 3px;border-radius:3px}
+ul.problems li.error{color:var(--bad)}ul.problems li.warning{color:var(--warn)}
+.kind{font-size:11px;text-transform:uppercase}.bad{color:var(--bad);font-weight:600}
+.problem{color:var(--bad)}.empty{color:var(--muted)}
+form.login{display:flex;flex-direction:column;gap:10px;max-width:360px}
+"""
+
+UI_JS = """\
+// Live refresh: re-fetch this page's <main> every few seconds (no framework, no other origin).
+(function () {
+  var main = document.querySelector("main[data-live]");
+  var status = document.getElementById("live-status");
+  if (!main) { return; }
+  var every = parseInt(main.getAttribute("data-live"), 10) || 2000;
+  var last = null, busy = false;
+  function tick() {
+    if (busy || document.hidden) { return; }
+    busy = true;
+    fetch(location.href, {headers: {"X-Live": "1"}, credentials: "same-origin", cache: "no-store"})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (text) {
+        if (text !== null && text !== last) {
+          var open = Array.prototype.map.call(main.querySelectorAll("details[open][id]"),
+                                              function (d) { return d.id; });
+          if (last !== null) { main.innerHTML = text; }
+          open.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = true; } });
+          last = text;
+        }
+        if (status) { status.textContent = "live \\u00b7 updated " + new Date().toLocaleTimeString(); }
+      })
+      .catch(function () { if (status) { status.textContent = "offline: retrying"; } })
+      .then(function () { busy = false; });
+  }
+  tick();
+  setInterval(tick, every);
+})();
+"""
+
+
+def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> Any:
+    """An http.server bound to ``host:port`` (0 = a free port) serving a WebView.
+
+    One thread serves every request: pages are quick reads, and the state store
+    keeps one SQLite connection per thread.
+    """
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qsl, urlsplit
+
+    class Server(HTTPServer):
+        allow_reuse_address = True
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "orchestrator-mcp-ui"
+        sys_version = ""
+        timeout = 15  # a stalled client cannot hold the single thread for long
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.debug("ui: " + fmt, *args)
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            form: dict[str, str] = {}
+            if method == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > 64 * 1024:
+                    self.send_error(413)
+                    return
+                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
+            req = UIRequest(method, parts.path, dict(parse_qsl(parts.query)), self.headers, form)
+            resp = view.handle(req)
+            body = resp.body.encode("utf-8")
+            self.send_response(resp.status)
+            self.send_header("Content-Type", resp.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Security-Policy", UI_CSP)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header("Referrer-Policy", "no-referrer")
+            for name, value in resp.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+    httpd = Server((host, port), Handler)
+    bound = httpd.server_address[1]
+    allowed = None
+    if is_loopback(host):
+        allowed = {f"{name}:{bound}" for name in ("127.0.0.1", "localhost", "[::1]", host)}
+    view = WebView(engine, token=token, allowed_hosts=allowed)
+    httpd.view = view  # type: ignore[attr-defined]
+    return httpd
+
+
+# =============================================================================
 # 8. Command line
-#    ``serve`` (the default), ``check``, ``run``, ``demo`` and ``diagram``.
-#    Bad configuration ends in one stderr line and exit code 2.
+#    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, the
+#    tools as commands for people (``list``, ``status``, ``cancel``,
+#    ``workflows``, ``validate``) and ``ui``.  Global flags work before or after
+#    the subcommand.  Bad configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
 def is_loopback(host: str) -> bool:
@@ -2748,26 +3821,279 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 1 if invalid else 0
 
 
-def cmd_diagram(args: argparse.Namespace, config: Config) -> int:
-    library = Library(config.workflow_roots)
-    sys.stdout.write(mermaid(library.load(args.workflow)))
+#: MCP tool names in engine messages, and the command a person at a terminal uses instead.
+CLI_EQUIVALENTS = {
+    "list_workflows": "orchestrator-mcp workflows",
+    "list_instances": "orchestrator-mcp list",
+    "start_workflow": "orchestrator-mcp run WORKFLOW",
+    "resume_workflow": "orchestrator-mcp run --resume ID",
+    "advance_workflow": "orchestrator-mcp run --resume ID",
+    "get_workflow_status": "orchestrator-mcp status ID",
+    "cancel_workflow": "orchestrator-mcp cancel ID",
+    "validate_workflow": "orchestrator-mcp validate NAME",
+}
+_TOOL_MENTION_RE = re.compile(r"\b(call )?(" + "|".join(CLI_EQUIVALENTS) + r")\b")
+
+
+def cli_text(message: str) -> str:
+    """Engine messages speak to MCP clients ("call list_workflows"); a person at a
+    terminal cannot call tools, so name the command that does the same."""
+    return _TOOL_MENTION_RE.sub(lambda m: ("run " if m.group(1) else "") + f"`{CLI_EQUIVALENTS[m.group(2)]}`",
+                                message)
+
+
+def _print_json(value: Any) -> None:
+    """``--json`` output: exactly the structured result the MCP tool returns."""
+    _out(json.dumps(plain(value), ensure_ascii=False, indent=2))
+
+
+def _cell(value: Any, width: int) -> str:
+    text = " ".join(str("" if value is None else value).split())
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[int]) -> None:
+    """A plain aligned table: cells on one line each, long ones cut with an ellipsis."""
+    cells = [[_cell(v, w) for v, w in zip(row, widths)] for row in rows]
+    sizes = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    for row in [list(headers)] + cells:
+        _out("  ".join(c.ljust(sizes[i]) for i, c in enumerate(row)).rstrip())
+
+
+def age(timestamp: str | None, now: datetime | None = None) -> str:
+    """'5s ago', '3m ago', '2h ago', '4d ago' from a stored ISO-8601 UTC timestamp."""
+    if not timestamp:
+        return ""
+    try:
+        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    seconds = max(0, int(((now or datetime.now(timezone.utc)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def _engine(config: Config, decider: "StubDecider | LLMDecider | None" = None) -> Engine:
+    """The same engine and database the server uses; SQLite's WAL lets both run at once."""
+    return Engine(Library(config.workflow_roots), StateStore(config.db_path).open(), decider or StubDecider())
+
+
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    engine = _engine(config)
+    try:
+        found = engine.list_instances(args.status, args.workflow, args.limit)
+    finally:
+        engine.store.close()
+    if args.json:
+        _print_json(found)
+        return 0
+    if not found.instances:
+        _out("no runs" + (" match these filters" if args.status or args.workflow else " yet; start one with "
+                          "`orchestrator-mcp run WORKFLOW`"))
+        return 0
+    _table(("INSTANCE", "WORKFLOW", "STATUS", "STEP", "UPDATED"),
+           [(i.instance_id, i.workflow_name, i.status, i.current_step_name, age(i.updated_at))
+            for i in found.instances], (32, 28, 9, 32, 10))
     return 0
 
 
-def _ask(prompt: str, default: str = "") -> str | None:
-    """One line from stdin (TTY or pipe); None at end of input."""
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line if line.strip() else "" for line in text.splitlines())
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    engine = _engine(config)
+    try:
+        st = engine.status(args.instance_id, args.history)
+    finally:
+        engine.store.close()
+    if args.json:
+        _print_json(st)
+        return 0
+    _out(f"instance   {st.instance_id}")
+    _out(f"workflow   {st.workflow_name}")
+    _out(f"status     {st.status}" + ("   (the definition changed since this run's last step)"
+                                      if st.definition_changed else ""))
+    _out(f"step       {st.current_step_name}")
+    _out(f"created    {st.created_at}   updated {st.updated_at} ({age(st.updated_at)})"
+         + (f"   completed {st.completed_at}" if st.completed_at else ""))
+    _out(f"context    {json.dumps(st.context, ensure_ascii=False)}")
+    if st.history:
+        _out(f"\nhistory (oldest first, last {len(st.history)}):")
+        _table(("TIME", "STEP", "REPORTED", "NEXT", "BY", "REASONING"),
+               [(h.timestamp, h.step_name, h.outcome_status, h.determined_next_step or "(no move)", h.decided_by,
+                 h.reasoning) for h in st.history], (24, 28, 16, 28, 10, 60))
+    if st.next_step and st.status in (RUNNING, SUSPENDED):
+        _out(f"\nnext: {st.next_step.step_name}\n")
+        _out(_indent(st.next_step.instructions))
+        _out(f"\ncontinue it with: orchestrator-mcp run --resume {st.instance_id}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace, config: Config) -> int:
+    engine = _engine(config)
+    try:
+        st = engine.cancel(args.instance_id, args.reason)
+    finally:
+        engine.store.close()
+    if args.json:
+        _print_json(st)
+        return 0
+    _out(f"cancelled {st.instance_id} ({st.workflow_name}, at step {st.current_step_name!r})")
+    return 0
+
+
+def cmd_workflows(args: argparse.Namespace, config: Config) -> int:
+    found = _engine_without_store(config).list_workflows(detail=not args.json)  # --json: the tool's default
+    if args.json:
+        _print_json(found)
+        return 0
+    _table(("NAME", "STEPS", "VALID", "TITLE"),
+           [(w.name, w.step_count, "yes" if w.valid else f"NO ({_plural(len(w.errors or []), 'error')})", w.title)
+            for w in found.workflows], (40, 5, 16, 60))
+    if any(not w.valid for w in found.workflows):
+        _out("\n`orchestrator-mcp validate NAME` lists a workflow's errors with file and line")
+    return 0
+
+
+def _engine_without_store(config: Config) -> Engine:
+    """An engine for definition-only commands; its store is never opened."""
+    return Engine(Library(config.workflow_roots), StateStore(config.db_path), StubDecider())
+
+
+def cmd_validate(args: argparse.Namespace, config: Config) -> int:
+    result = _engine_without_store(config).validate(args.workflow)
+    if args.json:
+        _print_json(result)
+        return 0 if result.valid else 1
+    for kind, problems in (("error", result.errors), ("warning", result.warnings)):
+        for p in problems:
+            _out(f"{p['file']}:{p['line']}: {p['message']}: {kind}")
+    _out(f"{result.workflow_name}: " + ("ok" if result.valid else "INVALID")
+         + f" ({len(result.errors)} errors, {len(result.warnings)} warnings)")
+    return 0 if result.valid else 1
+
+
+def cmd_diagram(args: argparse.Namespace, config: Config) -> int:
+    """The Mermaid flowchart; an invalid workflow lists its errors and exits 1, since a
+    diagram of it would silently leave out the broken edges."""
+    wf = Library(config.workflow_roots).load(args.workflow)
+    if not wf.valid:
+        sys.stderr.write(f"orchestrator-mcp: workflow {wf.name!r} is invalid; fix these first:\n")
+        for problem in wf.errors:
+            sys.stderr.write(f"  {problem}\n")
+        return 1
+    sys.stdout.write(mermaid(wf))
+    return 0
+
+
+# -- run: a person drives a workflow at the terminal --------------------------
+
+
+def _read_line(prompt: str) -> str | None:
+    """One line from stdin (TTY or pipe), without its newline; None at end of input."""
     sys.stdout.write(prompt)
     sys.stdout.flush()
     line = sys.stdin.readline()
     if not line:
         return None
-    return line.strip() or default
+    line = line.rstrip("\r\n")
+    if not sys.stdin.isatty():  # echo piped answers so the transcript reads like a session
+        _out(line)
+    return line
+
+
+def ask_status(step: StepDef | None, llm_decides: bool) -> str | None:
+    """The step's declared statuses as a numbered menu; None at end of input.
+
+    Enter picks ``success`` only when the step lists it or has no transitions, so
+    Enter never accepts something the user did not choose. A word outside the menu
+    is taken only where something other than the table decides: a ``default``
+    transition, or an LLM; under the stub it would just walk the index order.
+    """
+    transitions = step.transitions if step else {}
+    declared = [s for s in transitions if s != "default"]
+    fallback = transitions.get("default")
+    default = "success" if not transitions or "success" in declared else None
+    free = not declared or bool(fallback) or llm_decides
+    if declared:
+        _out("Report status:")
+        width = max(len(s) for s in declared)
+        for i, status in enumerate(declared, 1):
+            _out(f"  {i}) {status.ljust(width)}  -> {transitions[status]}")
+        if fallback:
+            _out(f"     any other word -> {fallback}")
+        elif llm_decides:
+            _out("     any other word: the LLM decides from the step's guidance")
+    choices = f"1-{len(declared)}" if len(declared) > 1 else "1" if declared else ""
+    if free:
+        choices += " or a word" if choices else "a word"
+    if default:
+        choices += ", Enter = success"
+    prompt = f"status [{choices}]: "
+    while True:
+        line = _read_line(prompt)
+        if line is None:
+            return None
+        text = line.strip()
+        if not text and default:
+            return default
+        if text.isdigit() and declared and 1 <= int(text) <= len(declared):
+            return declared[int(text) - 1]
+        if text.lower() in declared:
+            return text.lower()
+        if text and free and len(text) <= 200:
+            return text
+        _out(f"  choose 1-{len(declared)} or one of: {', '.join(declared)}" if declared
+             else "  type a status word (up to 200 characters)")
+
+
+def ask_result() -> str | None:
+    """A multi-line ``result``, ended by an empty line (or end of input); None if
+    input ended before anything was typed."""
+    _out("result (what the step asks for; several lines allowed, an empty line ends it):")
+    lines: list[str] = []
+    while True:
+        line = _read_line("  | " if sys.stdin.isatty() else "")
+        if line is None:
+            return "\n".join(lines) if lines else None
+        if not line.strip():
+            return "\n".join(lines)
+        lines.append(line)
+
+
+def resume_command(args: argparse.Namespace, instance_id: str) -> str:
+    """The exact command that continues this run, with the flags that located it."""
+    import shlex
+
+    parts = ["orchestrator-mcp"]
+    if getattr(args, "db", None):
+        parts += ["--db", args.db]
+    for root in getattr(args, "workflows", None) or []:
+        parts += ["--workflows", root]
+    parts += ["run", "--resume", instance_id]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    """Drive a workflow at the terminal with the same engine and database."""
-    store = StateStore(config.db_path).open()
-    engine = Engine(Library(config.workflow_roots), store, make_decider(config))
+    """Drive a workflow at the terminal with the same engine and database.
+
+    The terminal belongs to the conversation: log lines below WARNING are hidden
+    unless ``--log-level`` was given for this command.
+    """
+    if not args.log_level:
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    result_text: str | None = None
+    if args.result_file:
+        try:
+            result_text = Path(args.result_file).read_text(encoding="utf-8").rstrip("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
+    engine = _engine(config, make_decider(config))
+    llm_decides = config.provider in ("gemini", "openai")
+    instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
             status = engine.status(args.resume, 0)
@@ -2785,33 +4111,42 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 except ValueError:
                     context[key] = value
             progress = engine.start(args.workflow, context)
-        _out(f"instance {progress.instance_id} ({progress.workflow_name})")
+        instance_id = progress.instance_id
+        _out(f"instance {progress.instance_id} ({progress.workflow_name}); "
+             "Ctrl-C or end of input saves the run and stops")
         while True:
             step = progress.next_step
             if progress.status in (COMPLETED, FAILED_STATUS, CANCELLED):
                 _out(f"\n== {step.step_name} ==\n{step.instructions}")
                 return 0 if progress.status == COMPLETED else 1
             _out(f"\n== Step: {step.step_name} ==\n\n{step.instructions}\n")
-            status_text = _ask("report status [success]: ", "success")
-            message = _ask("message (optional): ", "") if status_text is not None else None
-            if status_text is None or message is None:
-                _out(f"\nstopped; the run is saved. Resume it with:\n  orchestrator-mcp run --resume "
-                     f"{progress.instance_id}")
+            step_def = engine.library.load(progress.workflow_name).step(step.step_name)
+            status_text = ask_status(step_def, llm_decides)
+            if status_text is not None and result_text is None:
+                result_text = ask_result()
+            if status_text is None:
+                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
                 return 130
             report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
-            if message:
-                report["message"] = message
+            if result_text:
+                report["result"] = result_text
+            result_text = None
             progress = engine.advance(progress.instance_id, report)
             _out(f"-> {progress.next_step.step_name}  [decided by {progress.decided_by}] {progress.reasoning}")
     except KeyboardInterrupt:
-        _out("\ninterrupted; the run is saved. Resume it with: orchestrator-mcp run --resume <instance_id> "
-             "(list_instances shows ids)")
+        if instance_id:
+            _out(f"\ninterrupted; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+        else:
+            _out("\ninterrupted before the run started; nothing was saved")
         return 130
     except OrchestratorError as exc:
-        sys.stderr.write(f"orchestrator-mcp: {exc.code}: {exc.message}\n")
+        if not instance_id or isinstance(exc, ConfigError):
+            raise
+        sys.stderr.write(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}\n")
+        _out(f"the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
         return 1
     finally:
-        store.close()
+        engine.store.close()
 
 
 async def _demo_session(config: Config, db_path: Path) -> None:
@@ -2872,15 +4207,22 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
 
 def _bearer_guard(app: Any, token: str) -> Any:
-    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
+
+    The scheme name is case-insensitive (RFC 7235); the token is compared in
+    constant time.
+    """
     import hmac
 
-    expected = f"Bearer {token}".encode()
+    expected = token.encode()
+
+    def authorized(header: bytes) -> bool:
+        scheme, _, given = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), expected)
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, expected):
+            if not authorized(dict(scope.get("headers") or []).get(b"authorization", b"")):
                 body = json.dumps({"error": {"code": "UNAUTHORIZED", "message": "send Authorization: Bearer "
                                              "<ORCHESTRATOR_AUTH_TOKEN>", "retryable": False}}).encode()
                 await send({"type": "http.response.start", "status": 401,
@@ -2893,18 +4235,40 @@ def _bearer_guard(app: Any, token: str) -> Any:
     return guarded
 
 
+def _listen(host: str, port: int) -> Any:
+    """Bind the HTTP port ourselves, so a port in use is one clear line, not uvicorn's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}; check --host and --port") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or stop the "
+                          "program using it") from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     if args.transport == "http" and not is_loopback(args.host) and not config.auth_token:
         raise ConfigError(f"refusing to serve HTTP on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (clients then send Authorization: Bearer <token>)")
-    if config.provider_auto:
-        log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
-                    "decides steps without a # Transitions match")
     server, engine = create_app(config)
-    log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
-             config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
     try:
-        if args.transport == "stdio":
+        listener = _listen(args.host, args.port) if args.transport == "http" else None
+        # Only now that start-up cannot fail: a failure is exactly one line on stderr.
+        if config.provider_auto:
+            log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
+                        "decides steps without a # Transitions match")
+        log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
+                 config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
+        if listener is None:
             server.run("stdio")
         else:
             import uvicorn
@@ -2922,53 +4286,138 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                              transport_security=security)
             if config.auth_token:
                 app = _bearer_guard(app, config.auth_token)
-            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, args.port)
-            uvicorn.run(app, host=args.host, port=args.port, log_level=config.log_level, access_log=False)
+            log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, listener.getsockname()[1])
+            settings = uvicorn.Config(app, host=args.host, port=listener.getsockname()[1],
+                                      log_level=config.log_level, access_log=False)
+            uvicorn.Server(settings).run(sockets=[listener])
     finally:
         engine.store.close()
     return 0
 
 
-COMMANDS = ("serve", "check", "run", "demo", "diagram")
+def cmd_ui(args: argparse.Namespace, config: Config) -> int:
+    """Serve the read-only web view until Ctrl-C; the URL goes to stdout."""
+    if not is_loopback(args.host) and not config.auth_token:
+        raise ConfigError(f"refusing to serve the ui on non-loopback host {args.host!r} without "
+                          "ORCHESTRATOR_AUTH_TOKEN; set it (you then log in once with it in the browser)")
+    engine = _engine(config)
+    try:
+        httpd = make_ui_server(engine, args.host, args.port, config.auth_token)
+    except OSError as exc:
+        engine.store.close()
+        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {config.db_path}; "
+         "Ctrl-C stops)")
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+        engine.store.close()
+    return 0
+
+
+COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui")
+
+#: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
+GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--provider", "--model", "--endpoint", "--log-level")
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> None:
+    """The flags every command takes, before or after the subcommand.
+
+    On a subcommand they default to SUPPRESS: argparse copies a subparser's
+    values over the top-level ones, so a plain ``None`` default there would wipe
+    out ``--db X`` given before the subcommand.
+    """
+    default = argparse.SUPPRESS if on_subcommand else None
+    parser.add_argument("--workflows", action="append", metavar="DIR", default=default,
+                        help="workflow root (repeatable; default WORKFLOW_DEFINITIONS_DIR or the bundled library)")
+    parser.add_argument("--db", metavar="FILE", default=default,
+                        help="SQLite state file (default WORKFLOW_DB_PATH or per-user)")
+    parser.add_argument("--provider", choices=PROVIDERS, default=default, help="decider (default AI_PROVIDER or auto)")
+    parser.add_argument("--model", default=default, help="model id (default GEMINI_MODEL_NAME / AI_MODEL_NAME)")
+    parser.add_argument("--endpoint", default=default, help="LLM base URL (default AI_SERVICE_ENDPOINT)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default=default,
+                        help="logging level (default LOG_LEVEL or info)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--workflows", action="append", metavar="DIR",
-                        help="workflow root (repeatable; default WORKFLOW_DEFINITIONS_DIR or the bundled library)")
-    common.add_argument("--db", metavar="FILE", help="SQLite state file (default WORKFLOW_DB_PATH or per-user)")
-    common.add_argument("--provider", choices=PROVIDERS, help="decider (default AI_PROVIDER or auto)")
-    common.add_argument("--model", help="model id (default GEMINI_MODEL_NAME / AI_MODEL_NAME)")
-    common.add_argument("--endpoint", help="LLM base URL (default AI_SERVICE_ENDPOINT)")
-    common.add_argument("--log-level", choices=LOG_LEVELS, help="logging level (default LOG_LEVEL or info)")
-
     parser = argparse.ArgumentParser(
-        prog="orchestrator-mcp", parents=[common],
+        prog="orchestrator-mcp",
         description="An MCP server that guides coding agents through Markdown workflows.")
+    _global_flags(parser, on_subcommand=False)
     parser.add_argument("--version", action="version", version=f"orchestrator-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (default)")
+
+    def command(name: str, help: str, json_flag: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _global_flags(p, on_subcommand=True)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print the MCP tool's structured result as JSON")
+        return p
+
+    serve = command("serve", "run the MCP server (default)")
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
-    check = sub.add_parser("check", parents=[common], help="validate workflow definitions")
+    check = command("check", "validate workflow definitions")
     check.add_argument("dirs", nargs="*", metavar="DIR", help="workflow roots (default: the configured ones)")
-    run = sub.add_parser("run", parents=[common], help="drive a workflow in the terminal")
+    run = command("run", "drive a workflow in the terminal")
     run.add_argument("workflow", nargs="?", metavar="WORKFLOW")
     run.add_argument("--context", action="append", metavar="KEY=VALUE", help="starting context (repeatable)")
     run.add_argument("--resume", metavar="ID", help="continue a saved run")
-    sub.add_parser("demo", parents=[common], help="scripted end-to-end session through a real MCP client")
-    diagram = sub.add_parser("diagram", parents=[common], help="print a workflow's Mermaid flowchart")
+    run.add_argument("--result-file", metavar="FILE",
+                     help="use this file's text as the result of the first report (instead of typing it)")
+    command("demo", "scripted end-to-end session through a real MCP client")
+    diagram = command("diagram", "print a workflow's Mermaid flowchart")
     diagram.add_argument("workflow", metavar="WORKFLOW")
+    listing = command("list", "list runs, newest first (the list_instances tool)", json_flag=True)
+    listing.add_argument("--status", type=str.upper, choices=INSTANCE_STATUSES, help="only runs in this status")
+    listing.add_argument("--workflow", metavar="NAME", help="only runs of this workflow")
+    listing.add_argument("--limit", type=int, default=20, help="at most this many (1-1000, default 20)")
+    status = command("status", "show a run with its history (the get_workflow_status tool)", json_flag=True)
+    status.add_argument("instance_id", metavar="ID")
+    status.add_argument("--history", type=int, default=10, metavar="N",
+                        help="how many recent history entries (0-1000, default 10)")
+    cancel = command("cancel", "cancel a run for good (the cancel_workflow tool)", json_flag=True)
+    cancel.add_argument("instance_id", metavar="ID")
+    cancel.add_argument("--reason", help="why, for the history")
+    command("workflows", "list the workflows with title and validity (the list_workflows tool)", json_flag=True)
+    validate = command("validate", "check one workflow: errors and warnings with file:line", json_flag=True)
+    validate.add_argument("workflow", metavar="NAME")
+    ui = command("ui", "serve a local read-only web view of the runs (URL printed on start)")
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need "
+                    "ORCHESTRATOR_AUTH_TOKEN)")
+    ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     return parser
+
+
+def _subcommand_index(argv: Sequence[str]) -> int | None:
+    """Where the first positional word stands, skipping global flags and their values."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return i + 1 if i + 1 < len(argv) else None
+        if token in GLOBAL_VALUE_FLAGS:
+            i += 2
+            continue
+        if not token.startswith("-"):
+            return i
+        i += 1
+    return None
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Entry point of the ``orchestrator-mcp`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
-    if not any(a in COMMANDS for a in argv) and not any(a in ("-h", "--help", "--version") for a in argv):
-        argv.insert(0, "serve")
+    first = _subcommand_index(argv)
+    if (first is None or argv[first] not in COMMANDS) and not any(a in ("-h", "--help", "--version") for a in argv):
+        argv.insert(0, "serve")  # `orchestrator-mcp --transport http` means serve
     args = build_parser().parse_args(argv)
     try:
         early_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
@@ -2978,17 +4427,26 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
                              model=args.model, endpoint=args.endpoint, log_level=args.log_level)
         setup_logging(config.log_level)
-        handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram}[args.command]
+        handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
+                   "list": cmd_list, "status": cmd_status, "cancel": cmd_cancel, "workflows": cmd_workflows,
+                   "validate": cmd_validate, "ui": cmd_ui}[args.command]
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
         return 2
+    except ModuleNotFoundError as exc:
+        # Run as a bare file without its dependencies: say how to get them, in one line.
+        sys.stderr.write(f"orchestrator-mcp: the Python package {exc.name!r} is missing; install the "
+                         "dependencies with: pip install mcp requests (or run: uv run orchestrator_mcp.py)\n")
+        return 2
     except OrchestratorError as exc:
-        sys.stderr.write(f"orchestrator-mcp: {exc.code}: {exc.message}\n")
+        if getattr(args, "json", False):
+            _out(json.dumps(exc.to_dict(), ensure_ascii=False))
+        else:
+            sys.stderr.write(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}\n")
         return 2 if isinstance(exc, PersistenceError) else 1
     except KeyboardInterrupt:
         return 130
-
 
 if __name__ == "__main__":
     sys.exit(main())

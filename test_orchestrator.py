@@ -458,21 +458,28 @@ def test_import_and_version_stay_light() -> None:
 
 
 def test_installed_wheel_finds_bundled_workflows(tmp_path: Path) -> None:
+    # The wheel goes into a private --target folder: installing it into the running
+    # environment (even with --prefix) would uninstall the editable install the
+    # Quickstart made, and .venv/bin/orchestrator-mcp with it.
+    script = Path(sys.executable).parent / "orchestrator-mcp"
+    had_script = script.is_file()
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(HERE)],
                    check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("orchestrator_mcp-*.whl"))
-    prefix = tmp_path / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(prefix), str(wheel)],
+    target = tmp_path / "target"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    site = next(prefix.glob("lib/python*/site-packages"))
-    assert (site / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    assert (target / "orchestrator_mcp_workflows" / "JOKE_GENERATOR" / "index.md").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("WORKFLOW_DEFINITIONS_DIR", None)
-    proc = subprocess.run([str(prefix / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
+    proc = subprocess.run([str(target / "bin" / "orchestrator-mcp"), "check"], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "9 valid, 0 invalid" in proc.stdout and str(site / "orchestrator_mcp_workflows") in proc.stdout
+    assert "9 valid, 0 invalid" in proc.stdout and str(target / "orchestrator_mcp_workflows") in proc.stdout
+    if had_script:  # the environment running the tests is untouched
+        version = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+        assert version.returncode == 0 and version.stdout.strip() == f"orchestrator-mcp {om.__version__}"
 
 
 MARKDOWN_PIECES = ["# Orchestrator Guidance", "# Client Instructions", "# Transitions", "## Steps", "# Goal",
@@ -581,7 +588,10 @@ class FakeLLM:
 
     Script items: ``(status, body)`` or ``(status, body, headers)`` answers with
     JSON (or raw text when ``body`` is a str); ``"drop"`` closes the connection
-    without answering; ``("sleep", seconds)`` stalls past the client's timeout.
+    without answering; ``("sleep", seconds)`` stalls past the client's timeout;
+    ``("redirect", status, location)`` answers a 3xx; ``("trickle", seconds,
+    "headers" | "body")`` sends one byte per interval for about a minute;
+    ``("hang", event)`` holds the request until ``event`` is set.
     An empty script answers with ``self.default``.
     """
 
@@ -593,17 +603,53 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self.default: Any = None
         self.received = threading.Event()
+        self.active = self.most_active = 0
+        self._lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
             def do_POST(self) -> None:
+                with fake._lock:
+                    fake.active += 1
+                    fake.most_active = max(fake.most_active, fake.active)
+                try:
+                    self.answer()
+                except OSError:
+                    pass  # the client hung up (a deadline or a test ending)
+                finally:
+                    with fake._lock:
+                        fake.active -= 1
+
+            def trickle(self, interval: float, part: str) -> None:
+                self.close_connection = True
+                if part == "headers":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: ")
+                    tail = b"x" * 300
+                else:
+                    tail = json.dumps(gemini_ok("Step Two")[1]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(tail)))
+                    self.end_headers()
+                for i in range(len(tail)):
+                    time.sleep(interval)
+                    self.wfile.write(tail[i:i + 1])
+
+            def answer(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw),
                                       "time": time.monotonic()})
                 fake.received.set()
                 item = fake.script.pop(0) if fake.script else fake.default
+                if isinstance(item, tuple) and item[0] == "trickle":
+                    return self.trickle(item[1], item[2])
+                if isinstance(item, tuple) and item[0] == "hang":
+                    item[1].wait(60)
+                    item = fake.default
+                if isinstance(item, tuple) and item[0] == "redirect":
+                    item = (item[1], {"moved": True}, {"Location": item[2]})
                 if item == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -1251,6 +1297,22 @@ async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: P
         assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
 
 
+
+@pytest.mark.anyio
+async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path, flows: Path) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    async with client(server) as c:
+        listed = {str(r.uri): r for r in (await c.list_resources()).resources}
+        assert set(listed) == {f"workflow://{n}{suffix}" for n in ("BRANCHY", "BROKEN", "PLAIN")
+                               for suffix in ("", "/diagram")}
+        assert listed["workflow://BRANCHY"].mime_type == "text/markdown"
+        assert listed["workflow://BRANCHY/diagram"].mime_type == "text/vnd.mermaid"
+        assert "validation errors" in listed["workflow://BROKEN"].description
+        for uri in listed:  # every listed resource can be read
+            assert (await c.read_resource(uri)).contents[0].text
+        simple_workflow(flows, "ADDED_LATER", [("Only", None)])
+        assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
+
 def free_port() -> int:
     import socket
 
@@ -1674,6 +1736,379 @@ async def test_hostile_tool_arguments_get_coded_answers(tmp_path: Path, flows: P
 
 
 # =============================================================================
+# Hostile input: every promise at the edges
+#   Each README promise in "Security and reliability", tried as an attacker and
+#   as a clumsy user would: real files and symlinks, real processes, a real
+#   SQLite file and the fake LLM server misbehaving on purpose.
+# =============================================================================
+
+PLANTED = "planted-secret-7d1f0c"
+
+
+def test_links_out_of_the_root_leak_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    simple_workflow(root, "GOOD", [("Only", None)])
+    elsewhere = simple_workflow(tmp_path / "elsewhere", "AWAY", [("Far", None)],
+                                guidance={"Far": f"outside-marker {PLANTED}"})
+    (root / "ENVIRON").mkdir()
+    (root / "ENVIRON" / "index.md").symlink_to("/proc/self/environ")  # the server's own environment
+    (root / "AWAY").symlink_to(elsewhere / "AWAY", target_is_directory=True)  # a folder that is a link out
+    write(root, {"STEPLINK/index.md": "# Step link\n1. [Env](steps/env.md)\n"})
+    (root / "STEPLINK" / "steps").mkdir()
+    (root / "STEPLINK" / "steps" / "env.md").symlink_to("/proc/self/environ")
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(root), "ORCHESTRATOR_AUTH_TOKEN": PLANTED}
+    server = RawServer(env)
+    listed = {w["name"]: w for w in structured(server.tool("list_workflows", {"detail": True}))["workflows"]}
+    assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
+    assert listed["ENVIRON"]["errors"] == [
+        "ENVIRON/index.md:1: ENVIRON/index.md is a link that leaves the definitions root; it was not read"]
+    assert listed["AWAY"]["errors"] == [
+        "AWAY:1: the workflow folder is a link that leaves the definitions root; nothing in it was read"]
+    assert any(e.startswith("STEPLINK/index.md:2: step file 'steps/env.md' leaves the definitions root")
+               for e in listed["STEPLINK"]["errors"])
+    for name in ("ENVIRON", "AWAY", "STEPLINK"):
+        report = structured(server.tool("validate_workflow", {"workflow_name": name}))
+        assert report["valid"] is False and report["errors"][0]["line"] >= 1
+        server.call("resources/read", {"uri": f"workflow://{name}"})
+        server.call("resources/read", {"uri": f"workflow://{name}/diagram"})
+        server.tool("start_workflow", {"workflow_name": name})
+    prompts = server.call("prompts/list")["result"]["prompts"]
+    assert [p["name"] for p in prompts] == ["GOOD"]
+    server.close()
+    wire = "".join(server.lines)
+    assert "AWAY" in wire and PLANTED not in wire and "outside-marker" not in wire
+    proc = run_cli("check", env=env)
+    assert proc.returncode == 1 and "1 valid, 3 invalid" in proc.stdout
+    assert PLANTED not in proc.stdout + proc.stderr and "outside-marker" not in proc.stdout
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_llm_redirects_are_refused_and_the_key_stays_home(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                provider: str) -> None:
+    elsewhere = FakeLLM()
+    try:
+        elsewhere.default = gemini_ok("Step Two") if provider == "gemini" else openai_ok("Step Two")
+        server, _ = llm_app(tmp_path, fake, judged, provider=provider)
+        fake.script = [("redirect", code, f"{elsewhere.url}/stolen") for code in (301, 302, 307, 308)]
+        async with client(server) as c:
+            iid = await start_at(c)
+            for code in (301, 302, 307, 308):
+                e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+                assert e["retryable"] is False and f"HTTP {code}, a redirect" in e["message"], e
+                assert fake.url in e["message"] and "set AI_SERVICE_ENDPOINT" in e["message"]
+                await assert_unchanged(c, iid)
+        assert len(fake.requests) == 4  # one attempt each: a redirect is not retried
+        assert elsewhere.requests == []  # neither the key nor the prompt left for the other host
+    finally:
+        elsewhere.close()
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+def test_redaction_covers_every_string_a_decider_returns(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                         provider: str) -> None:
+    fragment = SECRET[:10]  # a key cut at a length limit must not leave its start behind
+    padded = "p" * 495 + SECRET  # straddles the 500-character cut of provider messages
+    if provider == "gemini":
+        fake.script = [(200, {"promptFeedback": {"blockReason": f"BLOCKED_{SECRET}"}}),
+                       (200, {"candidates": [{"content": {"parts": [{"text": "{}"}]},
+                                              "finishReason": f"ODD_{SECRET}"}]}),
+                       (400, {"error": {"code": 400, "message": padded, "status": "INVALID_ARGUMENT"}}),
+                       # the key hidden behind a JSON escape in the raw body
+                       (200, '{"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "'
+                             + f"\\u{ord(SECRET[0]):04x}{SECRET[1:]}" + '"}]}')]
+        keys = {"GEMINI_API_KEY": SECRET, "GEMINI_MODEL_NAME": "gemini-test"}
+    else:
+        refusal = {"choices": [{"index": 0, "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": None,
+                                            "refusal": f"I will not route with {SECRET}"}}]}
+        fake.script = [(200, refusal), (400, {"error": {"message": padded}}),
+                       (200, {"choices": [{"message": {"content": f"not json {SECRET}"}}]})]
+        keys = {"AI_SERVICE_API_KEY": SECRET, "AI_MODEL_NAME": "llama-test"}
+    log_path, db = tmp_path / "llm.jsonl", tmp_path / "redact.sqlite"
+    server = RawServer({"AI_PROVIDER": provider, "AI_SERVICE_ENDPOINT": fake.url, "LOG_LEVEL": "debug",
+                        "AI_INTERACTIONS_LOG": str(log_path), "WORKFLOW_DB_PATH": str(db),
+                        "WORKFLOW_DEFINITIONS_DIR": str(judged), **keys})
+    iid = structured(server.tool("start_workflow", {"workflow_name": "JUDGED"}))["instance_id"]
+    answers = [server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}})
+               for _ in fake.script[:]]
+    stderr = server.close()
+    assert all(a["isError"] for a in answers) and len(answers) >= 3
+    texts = [a["content"][0]["text"] for a in answers]
+    assert all(fragment not in t for t in texts), texts
+    assert sum("[REDACTED]" in t for t in texts) >= 2
+    reasons = [r[0] for r in db_rows(db, "SELECT reasoning FROM workflow_history WHERE decided_by = 'error'")]
+    assert len(reasons) == len(answers) and all(fragment not in r for r in reasons)
+    assert fragment.encode() not in b"".join(f.read_bytes() for f in tmp_path.glob("redact.sqlite*"))
+    assert fragment not in stderr and fragment not in log_path.read_text()
+
+
+def test_bearer_scheme_is_case_insensitive(tmp_path: Path) -> None:
+    server = HttpServer(tmp_path, ORCHESTRATOR_AUTH_TOKEN="t0ken-value")
+    try:
+        for header, status in (("bearer t0ken-value", 200), ("BEARER t0ken-value", 200),
+                               ("Bearer t0ken-value", 200), ("Basic t0ken-value", 401),
+                               ("bearer t0ken-valuex", 401), ("bearer", 401), ("t0ken-value", 401)):
+            assert server.post({"Authorization": header}).status_code == status, header
+    finally:
+        assert "t0ken-value" not in server.stop()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("part", ["body", "headers"])
+async def test_trickling_provider_is_cut_at_the_wall_clock_deadline(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                    part: str) -> None:
+    server, engine = llm_app(tmp_path, fake, judged, AI_REQUEST_TIMEOUT_MS="500")
+    fake.script = [("trickle", 0.2, part)] * 3  # each would take a minute, one byte per 0.2 s
+    async with client(server) as c:
+        iid = await start_at(c)
+        began = time.monotonic()
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        elapsed = time.monotonic() - began
+        assert "no answer within 0.5s" in e["message"] and e["retryable"] is True, e
+        assert len(fake.requests) == 3
+        # attempts x timeout + backoff (0.25 s + 0.5 s, plus jitter), with slack for a loaded machine
+        assert elapsed < 3 * 0.5 + 0.75 + 0.25 + 3.0
+        assert elapsed <= engine.decider.call_budget_s()
+        await assert_unchanged(c, iid)
+    errors = [json.loads(line)["error"] for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert errors == ["no answer within 0.5s (AI_REQUEST_TIMEOUT_MS)"] * 3  # timed-out attempts are logged too
+
+
+@pytest.mark.anyio
+async def test_hanging_provider_leaves_reads_prompt(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, engine = llm_app(tmp_path, fake, judged, AI_MAX_CONCURRENT_CALLS="2", AI_REQUEST_TIMEOUT_MS="30000")
+    release = threading.Event()
+    fake.default = ("hang", release)
+    answers: list[Any] = []
+    try:
+        async with client(server) as c:
+            ids = [await start_at(c) for _ in range(45)]  # more advances than the SDK has worker threads (40)
+
+            async def go(iid: str) -> None:
+                answers.append(await advance(c, iid))
+
+            async with anyio.create_task_group() as tg:
+                for iid in ids:
+                    tg.start_soon(go, iid)
+                with anyio.fail_after(30):
+                    while len(answers) < 43 or len(fake.requests) < 2:
+                        await anyio.sleep(0.05)
+                # two provider calls hang; every read still answers at once
+                with anyio.fail_after(10):
+                    listed = ok(await c.call_tool("list_instances", {"limit": 100}))
+                    status = ok(await c.call_tool("get_workflow_status", {"instance_id": ids[0]}))
+                    ok(await c.call_tool("list_workflows", {}))
+                assert len(listed["instances"]) == 45 and status["status"] == "RUNNING"
+                assert len(answers) == 43 and fake.active == 2
+                fake.default = gemini_ok("Step Two")
+                release.set()
+        busy = [json.loads(a.content[0].text)["error"] for a in answers if a.is_error]
+        assert len(busy) == 43 and fake.most_active == 2 and len(fake.requests) == 2
+        assert all(b["retryable"] is True and "AI_MAX_CONCURRENT_CALLS" in b["message"] for b in busy)
+        moved = [a.structured_content["next_step"]["step_name"] for a in answers if not a.is_error]
+        assert moved == ["Step Two", "Step Two"]
+    finally:
+        release.set()
+
+
+def test_directory_links_never_make_hot_reload_walk_forever(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path, "LOOPY", [("A", None), ("B", None)])
+    for name, target in (("a", "."), ("b", "."), ("x", "/usr")):
+        (root / "LOOPY" / name).symlink_to(target, target_is_directory=True)
+    (root / "LOOPY" / "steps" / "up").symlink_to("../..", target_is_directory=True)
+    simple_workflow(root, "DEEP", [("A", None)])
+    deep = root / "DEEP" / "steps"
+    for i in range(om.MAX_WORKFLOW_DEPTH + 1):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    simple_workflow(root, "BIG", [("A", None)])
+    (root / "BIG" / "junk").mkdir()
+    for i in range(om.MAX_WORKFLOW_FILES + 1):
+        (root / "BIG" / "junk" / f"{i}.txt").touch()
+
+    async def scenario() -> None:
+        server, _ = make_app(tmp_path, [root])
+        async with client(server) as c:
+            with anyio.fail_after(60):
+                listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows",
+                                                                      {"detail": True}))["workflows"]}
+                assert listed["LOOPY"]["valid"] is True
+                assert listed["DEEP"]["errors"] == [f"DEEP:1: the workflow folder is nested deeper than "
+                                                    f"{om.MAX_WORKFLOW_DEPTH} levels; hot reload does not watch "
+                                                    "it, flatten it"]
+                assert f"more than {om.MAX_WORKFLOW_FILES} files" in listed["BIG"]["errors"][0]
+                step = root / "LOOPY" / "steps" / "s1.md"
+                step.write_text(step.read_text().replace("Instructions for A.", "Edited through the loop."))
+                started = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOPY"}))
+                assert started["next_step"]["instructions"] == "Edited through the loop."  # hot reload works
+
+    anyio.run(scenario)
+
+
+def test_one_bad_folder_or_link_never_breaks_the_library(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path / "defs", "GOOD", [("Only", None)])
+    for name in ("GOOD copy", "GOOD.bak", "ÜBER", "x" * 150):
+        simple_workflow(root, name, [("Only", None)])
+    os.mkdir(os.fsencode(root) + b"/BAD\xffBYTES")
+    long_path = "d/" * 2500
+    write(root, {
+        "NULLINK/index.md": "# Nul link\n\n1. [A](steps/a\x00.md)\n",
+        "LONGLINK/index.md": f"# Long link\n\n1. [A]({long_path}a.md)\n",
+        "NULINCLUDE/index.md": "# Nul include\n1. [A](a.md)\n",
+        "NULINCLUDE/a.md": step_md(instructions="{{file:x\x00y.md}}"),
+        "LONGINCLUDE/index.md": "# Long include\n1. [A](a.md)\n",
+        "LONGINCLUDE/a.md": step_md(instructions=f"{{{{file:{long_path}x.md}}}}"),
+    })
+    expected = {"NULLINK": "NULLINK/index.md:3: step file 'steps/a\\x00.md' contains a NUL byte",
+                "LONGLINK": "LONGLINK/index.md:3: step file 'd/d/d/",
+                "NULINCLUDE": "NULINCLUDE/a.md:5: include 'x\\x00y.md' contains a NUL byte",
+                "LONGINCLUDE": "LONGINCLUDE/a.md:5: include 'd/d/d/"}
+
+    async def scenario() -> None:
+        server, _ = make_app(tmp_path, [root])
+        async with client(server) as c:
+            listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {"detail": True}))["workflows"]}
+            assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
+            assert {"GOOD copy", "GOOD.bak", "ÜBER", "x" * 150, "BAD\ufffdBYTES"} <= set(listed)
+            assert listed["GOOD.bak"]["errors"][0].startswith("GOOD.bak:1: workflow folder name must be")
+            for name, start in expected.items():
+                assert listed[name]["errors"][0].startswith(start), listed[name]
+                report = ok(await c.call_tool("validate_workflow", {"workflow_name": name}))
+                assert report["valid"] is False and report["errors"][0]["line"] in (3, 5)
+                err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_INVALID")
+            assert [p.name for p in (await c.list_prompts()).prompts] == ["GOOD"]
+            ok(await c.call_tool("start_workflow", {"workflow_name": "GOOD"}))
+
+    anyio.run(scenario)
+    proc = run_cli("check", str(root))
+    assert proc.returncode == 1 and "GOOD: ok" in proc.stdout and "Traceback" not in proc.stderr
+    assert "1 valid, 9 invalid" in proc.stdout
+
+
+@pytest.mark.anyio
+async def test_oversized_definition_files_are_refused_by_name(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    write(root, {"HUGE/index.md": "# Huge\n1. [A](a.md)\n", "HUGE/a.md": step_md(instructions="{{file:../_s/big.md}}"),
+                 "SPARSE/index.md": "# Sparse\n1. [A](a.md)\n",
+                 "MANY/index.md": "# Many\n1. [A](a.md)\n", "MANY/a.md": step_md(instructions="{{file:../_s/ten.md}}"),
+                 "_s/ten.md": "{{file:piece.md}}\n" * 10, "_s/piece.md": "p" * 500_000 + "\n"})
+    (root / "_s" / "big.md").write_text("b" * om.MAX_DEFINITION_FILE_BYTES + "!")  # one byte over
+    with open(root / "SPARSE" / "a.md", "wb") as fh:
+        fh.truncate(100 * 1024 * 1024)  # a sparse 100 MB step file: cheap to make, must not be read whole
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        for name, words in (("HUGE", "_s/big.md is larger than 1048576 bytes (1 MiB)"),
+                            ("SPARSE", "SPARSE/a.md is larger than 1048576 bytes (1 MiB)"),
+                            ("MANY", "the assembled workflow exceeds 4194304 bytes (4 MiB)")):
+            report = ok(await c.call_tool("validate_workflow", {"workflow_name": name}))
+            assert any(words in e["message"] for e in report["errors"]), report["errors"]
+            e = err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_INVALID")
+            assert len(e["message"]) < 5000
+            text = (await c.read_resource(f"workflow://{name}")).contents[0].text
+            assert len(text) < om.MAX_WORKFLOW_TEXT_BYTES + 1000 and "bbbbbbbbbb" not in text
+
+
+def test_bom_and_form_feeds_keep_steps_valid_and_lines_right(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "\ufeff# Title after a BOM\n\n1. [A](a.md)\n2. [B](b.md)\n",
+        "W/a.md": "\ufeff" + step_md(instructions="Before {{file:snippet.md}} after", transitions={"done": "B"}),
+        "W/snippet.md": "\ufeffsnippet text\n",
+        "W/b.md": "# Orchestrator Guidance\nPage one\f\x0bstill line two\u2028same line\x1c\x85\n"
+                  "# Client Instructions\nDo B.\n# Transitions\n- done: Nowhere\n",
+    })
+    wf = om.Library([tmp_path]).load("W")
+    assert wf.title == "Title after a BOM" and wf.steps[0].instructions == "Before snippet text after"
+    assert "\ufeff" not in wf.text
+    assert [str(p) for p in wf.errors] == [
+        "W/b.md:6: transition 'done' goes to unknown step 'Nowhere'; known: A, B, FINISH, FAILED"]
+
+
+@pytest.mark.anyio
+async def test_a_retry_with_different_context_updates_is_applied(tmp_path: Path) -> None:
+    root = loop_workflow(tmp_path / "wf")
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP"}))["instance_id"]
+        call = {"instance_id": iid, "report": {"step_id": "Loop", "status": "again"}, "context_updates": {"n": 1}}
+        first = ok(await c.call_tool("advance_workflow", call))
+        second = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {"n": 2}}))
+        assert (first["decided_by"], second["decided_by"]) == ("transition", "transition")
+        assert second["current_context"] == {"n": 2}
+        third = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {}}))
+        assert third["decided_by"] == "transition"  # no updates differs from some updates, too
+        again = ok(await c.call_tool("advance_workflow", {**call, "context_updates": {}}))
+        assert again["decided_by"] == "replay" and again["current_context"] == {"n": 2}  # the same call: replayed
+    rows = db_rows(tmp_path / "state.sqlite", "SELECT decided_by, context_updates FROM workflow_history "
+                                              "WHERE instance_id = ? ORDER BY id", iid)
+    assert rows == [("start", None), ("transition", '{"n": 1}'), ("transition", '{"n": 2}'), ("transition", None)]
+
+
+@pytest.mark.parametrize("case", ["unwritable db", "unknown provider with stub flag", "stub flag maybe",
+                                  "port in use"])
+def test_start_up_problems_are_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    import socket
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ok.sqlite"), "AI_PROVIDER": "", "GEMINI_API_KEY": "",
+           "AI_SERVICE_API_KEY": "", "USE_STUB_AI_CLIENT": "", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    args = ["serve"]
+    taken = socket.socket()
+    try:
+        if case == "unwritable db":  # with AI_PROVIDER=auto, whose stub warning must not come first
+            env["WORKFLOW_DB_PATH"], words = str(blocker / "sub" / "db.sqlite"), "WORKFLOW_DB_PATH"
+        elif case == "unknown provider with stub flag":
+            env.update(AI_PROVIDER="martian", USE_STUB_AI_CLIENT="true")
+            words = "unknown AI_PROVIDER 'martian'"
+        elif case == "stub flag maybe":
+            env["USE_STUB_AI_CLIENT"], words = "maybe", "USE_STUB_AI_CLIENT must be true or false"
+        else:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            args, words = ["serve", "--transport", "http", "--port", str(port)], f"cannot listen on 127.0.0.1:{port}"
+        proc = run_cli(*args, env=env)
+    finally:
+        taken.close()
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("orchestrator-mcp: ")
+    assert words in proc.stderr, proc.stderr
+
+
+def test_missing_dependencies_is_one_line_naming_the_install(tmp_path: Path) -> None:
+    bare = [sys.executable, "-I", "-S"]  # no site-packages: neither mcp nor requests can be imported
+    probe = subprocess.run([*bare, "-c", "import mcp"], capture_output=True, text=True)
+    assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr
+    env = {"PATH": os.environ.get("PATH", ""), "WORKFLOW_DB_PATH": str(tmp_path / "d.sqlite"), "AI_PROVIDER": "stub"}
+    proc = subprocess.run([*bare, str(MODULE)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.splitlines() == [
+        "orchestrator-mcp: the Python package 'mcp' is missing; install the dependencies with: "
+        "pip install mcp requests (or run: uv run orchestrator_mcp.py)"]
+    checked = subprocess.run([*bare, str(MODULE), "check"], capture_output=True, text=True, env=env, timeout=60)
+    assert checked.returncode == 0 and "9 valid, 0 invalid" in checked.stdout  # check needs no dependency
+
+
+@pytest.mark.anyio
+async def test_underscore_and_dot_folders_are_not_workflows(tmp_path: Path) -> None:
+    root = simple_workflow(tmp_path / "defs", "REAL", [("A", None)])
+    simple_workflow(root, "_shared", [("A", None)])
+    simple_workflow(root, ".hidden", [("A", None)])
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        for name in ("_shared", ".hidden"):
+            e = err(await c.call_tool("start_workflow", {"workflow_name": name}), "DEFINITION_NOT_FOUND")
+            assert e["available"] == ["REAL"]
+            err(await c.call_tool("validate_workflow", {"workflow_name": name}), "DEFINITION_NOT_FOUND")
+            from mcp.shared.exceptions import MCPError
+            with pytest.raises(MCPError, match="DEFINITION_NOT_FOUND"):
+                await c.read_resource(f"workflow://{name}")
+        assert [w["name"] for w in ok(await c.call_tool("list_workflows", {}))["workflows"]] == ["REAL"]
+
+
+# =============================================================================
 # 8. Command line
 # =============================================================================
 
@@ -1689,7 +2124,7 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
     proc = run_cli("run", "JOKE_GENERATOR", "--context", "topic=cats", "--context", "count=3",
-                   env=env, input="\n\nsuccess\nfunny\nanother\n\n\n\ndone\nthanks\n")
+                   env=env, input="\n\nsuccess\nfunny\n\nanother\n\n\n\ndone\nthanks\n\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.count("== Step: Tell the Joke ==") == 2 and "== FINISH ==" in out
@@ -1698,7 +2133,7 @@ def test_run_drives_a_workflow_from_piped_input(tmp_path: Path) -> None:
         ("COMPLETED", json.dumps({"topic": "cats", "count": 3}))]
     reports = [json.loads(r[0]) for r in db_rows(tmp_path / "run.sqlite",
                                                  "SELECT user_report FROM workflow_history WHERE user_report IS NOT NULL")]
-    assert {"step_id": "Tell the Joke", "status": "success", "message": "funny"} in reports
+    assert {"step_id": "Tell the Joke", "status": "success", "result": "funny"} in reports
 
 
 def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
@@ -1707,12 +2142,118 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     proc = run_cli("run", "COMMIT_SUGGESTER", env=env, input="success\n\n")
     assert proc.returncode == 130
     import re
-    iid = re.search(r"run --resume (\w+)", proc.stdout).group(1)
+    iid = re.search(r"\n  orchestrator-mcp run --resume (\w+)\n", proc.stdout).group(1)
     assert "== Step: Get Staged Diffs ==" in proc.stdout
-    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\n\nsuccess\n\n")
+    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\n")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.index("== Step: Get Staged Diffs ==") < proc.stdout.index("== Step: Commit Changes ==")
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
+    db = tmp_path / "my runs.sqlite"
+    proc = subprocess.Popen([sys.executable, str(MODULE), "--db", str(db), "run", "JOKE_GENERATOR"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    seen = ""
+    while "status [" not in seen:  # wait for the first prompt, then press Ctrl-C
+        char = proc.stdout.read(1)
+        assert char, proc.stderr.read()
+        seen += char
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    ((iid,),) = db_rows(db, "SELECT instance_id FROM workflow_instances")
+    command = f"orchestrator-mcp --db '{db}' run --resume {iid}"
+    assert f"interrupted; the run is saved. Resume it with:\n  {command}\n" in rest
+    assert "<instance_id>" not in rest and "list_instances" not in rest and "Traceback" not in err
+    # The printed command works as printed (with this module standing in for the script).
+    import shlex
+    resumed = subprocess.run([sys.executable, str(MODULE), *shlex.split(command)[1:]], input="\n\n\n\ndone\n\n",
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
+
+
+def test_run_keeps_info_logs_off_the_terminal(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "LOG_LEVEL": "info"}
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=env, stdin="\n\n")
+    assert code == 130 and "== Step: Tell the Joke ==" in out
+    assert " INFO " not in err and " INFO " not in out
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--log-level", "info", env=env, stdin="\n\n")
+    assert " INFO orchestrator_mcp: started JOKE_GENERATOR" in err  # asked for explicitly: shown
+
+
+@pytest.mark.anyio
+async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path, flows: Path, capsys: Any,
+                                                                 monkeypatch: Any) -> None:
+    server, _ = make_app(tmp_path, [flows])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(flows)}
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        return cli(capsys, monkeypatch, *argv, env=env)
+
+    async with client(server) as c:
+        a = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": a, "report": {"status": "success"}}))
+        b = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
+        # --json is exactly the tool's structured result.
+        for argv, tool, arguments in [
+                (["list"], "list_instances", {}),
+                (["list", "--status", "running", "--workflow", "PLAIN", "--limit", "1"], "list_instances",
+                 {"status": "RUNNING", "workflow_name": "PLAIN", "limit": 1}),
+                (["status", a], "get_workflow_status", {"instance_id": a}),
+                (["status", a, "--history", "1"], "get_workflow_status", {"instance_id": a, "history_limit": 1}),
+                (["workflows"], "list_workflows", {}),
+                (["validate", "BROKEN"], "validate_workflow", {"workflow_name": "BROKEN"}),
+                (["validate", "PLAIN"], "validate_workflow", {"workflow_name": "PLAIN"})]:
+            code, out, _ = run(*argv, "--json")
+            assert code == (1 if "BROKEN" in argv else 0)
+            assert json.loads(out) == ok(await c.call_tool(tool, arguments)), argv
+        code, out, _ = run("status", "nope", "--json")
+        assert code == 1 and json.loads(out) == json.loads((await c.call_tool(
+            "get_workflow_status", {"instance_id": "nope"})).content[0].text)
+        # Human tables.
+        code, out, _ = run("list")
+        lines = out.splitlines()
+        assert lines[0].split() == ["INSTANCE", "WORKFLOW", "STATUS", "STEP", "UPDATED"]
+        assert lines[1].split()[:4] == [b, "PLAIN", "RUNNING", "One"] and lines[2].split()[:4] == [
+            a, "BRANCHY", "RUNNING", "Build"]
+        code, out, _ = run("list", "--status", "COMPLETED")
+        assert (code, out) == (0, "no runs match these filters\n")
+        code, out, _ = run("status", a)
+        assert f"instance   {a}\n" in out and "status     RUNNING\n" in out and "step       Build\n" in out
+        assert any(ln.split()[1:5] == ["Check", "success", "Build", "transition"] for ln in out.splitlines())
+        assert f"continue it with: orchestrator-mcp run --resume {a}" in out
+        code, out, _ = run("workflows")
+        assert [ln.split()[:3] for ln in out.splitlines()[1:4]] == [
+            ["BRANCHY", "3", "yes"], ["BROKEN", "1", "NO"], ["PLAIN", "3", "yes"]]
+        assert "NO (1 error)" in out
+        code, out, _ = run("validate", "BROKEN")
+        assert code == 1 and out.splitlines()[-1].startswith("BROKEN: INVALID (")
+        assert all(ln.startswith("BROKEN/") and ln.endswith((": error", ": warning")) for ln in out.splitlines()[:-1])
+        # cancel: text, then --json, then the tool sees it.
+        code, out, _ = run("cancel", b, "--reason", "not needed")
+        assert (code, out) == (0, f"cancelled {b} (PLAIN, at step 'One')\n")
+        code, out, err = run("cancel", b, "--json")
+        assert code == 1 and json.loads(out)["error"]["code"] == "INSTANCE_NOT_RUNNING"
+        code, out, _ = run("cancel", a, "--json")
+        assert code == 0 and json.loads(out) == ok(await c.call_tool("get_workflow_status", {"instance_id": a}))
+        assert ok(await c.call_tool("get_workflow_status", {"instance_id": b}))["status"] == "CANCELLED"
+
+
+def test_cli_messages_name_cli_commands_not_tools(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
+    code, out, err = cli(capsys, monkeypatch, "run", "--resume", "nope", env=cli_env)
+    assert code == 1 and "Resume it with" not in out + err  # nothing to resume: no resume command
+    for argv, words in [(["diagram", "NOPE"], "run `orchestrator-mcp workflows` to see the names"),
+                        (["status", "nope"], "run `orchestrator-mcp list` to find yours"),
+                        (["run", "--resume", "nope"], "run `orchestrator-mcp list`"),
+                        (["cancel", "nope"], "or `orchestrator-mcp run WORKFLOW` to begin a new one")]:
+        code, _, err = cli(capsys, monkeypatch, *argv, env=cli_env)
+        assert code == 1 and words in err, (argv, err)
+        assert not any(tool in err for tool in om.CLI_EQUIVALENTS), err
 
 
 def test_diagram_has_exact_edges(tmp_path: Path) -> None:
@@ -1738,3 +2279,516 @@ def test_diagram_has_exact_edges(tmp_path: Path) -> None:
         ''')
     proc = run_cli("diagram", "NOPE", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
     assert proc.returncode == 1 and "DEFINITION_NOT_FOUND" in proc.stderr
+
+
+def cli(capsys: Any, monkeypatch: Any, *argv: str, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
+    """Run ``main`` in-process (quick) with piped stdin; returns (exit code, stdout, stderr)."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = om.main(list(argv), env=env)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {"WORKFLOW_DB_PATH": str(tmp_path / "cli.sqlite"), "AI_PROVIDER": "stub",
+            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), "HOME": str(tmp_path)}
+
+
+def instances(db: Path) -> list[tuple]:
+    return db_rows(db, "SELECT instance_id, workflow_name, status, current_step_name FROM workflow_instances "
+                       "ORDER BY created_at")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_flags_work_before_and_after_subcommands(tmp_path: Path, capsys: Any, monkeypatch: Any,
+                                                        fake: FakeLLM, where: str) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "default.sqlite"), "AI_PROVIDER": "stub", "LOG_LEVEL": "info",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    root = simple_workflow(tmp_path / "mine", "MINE", [("Judge", None)])
+    db = tmp_path / "flag.sqlite"
+
+    def call(command: list[str], flags: list[str], stdin: str = "") -> tuple[int, str, str]:
+        argv = flags + command if where == "before" else command[:1] + flags + command[1:]
+        return cli(capsys, monkeypatch, *argv, env=env, stdin=stdin)
+
+    # --db and --workflows: run writes to the flagged file, from the flagged root.
+    code, out, _ = call(["run", "MINE"], ["--db", str(db), "--workflows", str(root)], "\n\n")
+    assert code == 0, out
+    assert [r[1:] for r in instances(db)] == [("MINE", "COMPLETED", "FINISH")]
+    assert not (tmp_path / "default.sqlite").exists()
+    for command in (["list"], ["workflows"], ["validate", "MINE"], ["diagram", "MINE"], ["check"]):
+        code, out, err = call(command, ["--db", str(db), "--workflows", str(root)])
+        assert code == 0, (command, err)
+        assert ("Judge" in out or "MINE" in out) and ("JOKE_GENERATOR" not in out), (command, out)
+    code, out, _ = call(["status", instances(db)[0][0]], ["--db", str(db)])
+    assert code == 0 and "COMPLETED" in out
+    # --provider, --model, --endpoint: the flagged OpenAI-compatible server decides the step.
+    fake.default = openai_ok("FINISH", reasoning="the judge is satisfied")
+    code, out, _ = call(["run", "MINE"], ["--db", str(db), "--workflows", str(root), "--provider", "openai",
+                                          "--model", "flag-model", "--endpoint", fake.url], "looks fine\n\n")
+    assert code == 0 and "[decided by llm] the judge is satisfied" in out
+    assert fake.requests[-1]["body"]["model"] == "flag-model"
+    # --log-level reaches the logging setup.
+    call(["workflows"], ["--log-level", "error"])
+    assert om.logging.getLogger().level == om.logging.ERROR
+    # A bad flag value is still a one-line exit 2, wherever it stands.
+    code, _, err = call(["list"], ["--provider", "gemini"])
+    assert code == 2 and "GEMINI_API_KEY" in err
+    # Without a subcommand, serve's own flags still mean serve (refused here before binding).
+    code, _, err = cli(capsys, monkeypatch, "--db", str(db), "--transport", "http", "--host", "0.0.0.0",
+                       env={**env, "ORCHESTRATOR_AUTH_TOKEN": ""})
+    assert code == 2 and "refusing to serve HTTP on non-loopback host" in err
+
+
+def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
+                                            tmp_path: Path) -> None:
+    # Enter picks success only where the step lists it; Get Feedback has no default, a word outside
+    # the menu is refused under the stub, and a number or the word picks.
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=cli_env,
+                       stdin="\n\n1\n\n\nmaybe\n9\n3\n\n")
+    assert code == 0, out
+    assert "  1) another    -> Tell the Joke\n  2) new_topic  -> Pick a Topic\n  3) done       -> FINISH\n" in out
+    assert "status [1-2, Enter = success]: " in out and "status [1-3]: " in out
+    assert out.count("  choose 1-3 or one of: another, new_topic, done") == 3  # Enter, maybe, 9
+    history = db_rows(tmp_path / "cli.sqlite", "SELECT step_name, outcome_status, decided_by FROM workflow_history")
+    assert history[1:] == [("Pick a Topic", "success", "transition"), ("Tell the Joke", "success", "transition"),
+                           ("Get Feedback", "done", "transition")]
+    # COMMIT_SUGGESTER: Enter at Suggest Commit Message (accepted/revise/declined) never accepts.
+    code, out, _ = cli(capsys, monkeypatch, "run", "COMMIT_SUGGESTER", env=cli_env,
+                       stdin="\n\n\n\n\n\n\n")
+    assert code == 130
+    assert "== Step: Suggest Commit Message ==" in out and "Commit Changes ==" not in out
+    assert "status [1-3]: \n  choose 1-3 or one of: accepted, revise, declined" in out
+    assert instances(tmp_path / "cli.sqlite")[-1][2:] == ("RUNNING", "Suggest Commit Message")
+
+
+def test_run_takes_free_text_only_where_an_llm_or_default_decides(capsys: Any, monkeypatch: Any,
+                                                                  tmp_path: Path, fake: FakeLLM) -> None:
+    root = simple_workflow(tmp_path / "w", "MIX", [("Pick", {"yes": "Open", "default": "Judge"}),
+                                                   ("Judge", {"retry": "Judge"}), ("Open", None)])
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "m.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(root),
+           "AI_PROVIDER": "gemini", "GEMINI_API_KEY": SECRET, "AI_SERVICE_ENDPOINT": fake.url}
+    fake.script = [gemini_ok("Open", reasoning="the report says it is done"), gemini_ok("FINISH")]
+    code, out, _ = cli(capsys, monkeypatch, "run", "MIX", env=env,
+                       stdin="whatever\n\nall good now\n\n\n\n")
+    assert code == 0, out
+    assert "     any other word -> Judge\n" in out and "status [1 or a word]: " in out
+    assert "     any other word: the LLM decides from the step's guidance\n" in out
+    assert "-> Open  [decided by llm] the report says it is done" in out
+    assert len(fake.requests) == 2  # Judge's free text, and Open (no transitions): the LLM decided both
+    steps = db_rows(tmp_path / "m.sqlite", "SELECT step_name, outcome_status, decided_by FROM workflow_history")
+    assert steps[1:] == [("Pick", "whatever", "transition"), ("Judge", "all good now", "llm"),
+                         ("Open", "success", "llm")]
+
+
+def test_run_result_is_multiline_or_read_from_a_file(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    message = tmp_path / "message.txt"
+    message.write_text("feat: add the ui\n\nA read-only view of runs.\n", encoding="utf-8")
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(message),
+                       env=cli_env, stdin="1\n1\nline one\n  line two, indented\n\ndone\n\n")
+    assert code == 0, out
+    reports = [json.loads(r[0]) for r in db_rows(tmp_path / "cli.sqlite", "SELECT user_report FROM workflow_history "
+                                                                          "WHERE user_report IS NOT NULL")]
+    assert reports == [
+        {"step_id": "Pick a Topic", "status": "success", "result": "feat: add the ui\n\nA read-only view of runs."},
+        {"step_id": "Tell the Joke", "status": "success", "result": "line one\n  line two, indented"},
+        {"step_id": "Get Feedback", "status": "done"}]
+    code, _, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(tmp_path / "nope.txt"),
+                       env=cli_env)
+    assert code == 1 and "cannot read --result-file" in err and "nope.txt" in err
+
+
+def test_diagram_of_an_invalid_workflow_lists_errors_and_exits_1(tmp_path: Path) -> None:
+    simple_workflow(tmp_path, "BAD", [("Check", {"success": "Nowhere"}), ("Build", None)])
+    proc = run_cli("diagram", "BAD", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "workflow 'BAD' is invalid" in proc.stderr
+    assert "BAD/steps/s1.md:" in proc.stderr and "unknown step 'Nowhere'" in proc.stderr
+
+
+# -- ui: the read-only web view ----------------------------------------------
+
+
+class UiProcess:
+    """``orchestrator-mcp ui`` as a real process; ``url`` is what it printed."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(MODULE), *args, "ui"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+        line = self.proc.stdout.readline()
+        assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + self.proc.stderr.read()
+        self.url = line.split()[2].rstrip("/")
+
+    def get(self, path: str, **kw: Any) -> Any:
+        import requests
+        return requests.get(self.url + path, allow_redirects=False, timeout=10, **kw)
+
+    def post(self, path: str, data: dict[str, str], **kw: Any) -> Any:
+        import requests
+        return requests.post(self.url + path, data=data, allow_redirects=False, timeout=10, **kw)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        return err
+
+
+def test_ui_refuses_foreign_hosts_and_public_binds_without_token(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED),
+           "ORCHESTRATOR_AUTH_TOKEN": ""}
+    proc = run_cli("ui", "--host", "0.0.0.0", env=env)
+    assert proc.returncode == 2 and "ORCHESTRATOR_AUTH_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+    ui = UiProcess(env=env)
+    try:
+        page = ui.get("/")
+        assert page.status_code == 200 and "default-src 'none'" in page.headers["Content-Security-Policy"]
+        assert ui.get("/", headers={"Host": "attacker.example:80"}).status_code == 421
+        assert ui.get("/run/nope").status_code == 404
+        assert ui.get("/static/../../etc/passwd").status_code == 404
+        assert ui.post("/", {}).status_code == 403  # no CSRF token: refused before routing
+        live = ui.get("/", headers={"X-Live": "1"})
+        assert live.status_code == 200 and live.text.startswith("<h1>Runs</h1>")  # the polled fragment
+    finally:
+        ui.stop()
+
+
+def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> None:
+    token = "ui-t0ken-value"
+    ui = UiProcess(env={"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED),
+                        "ORCHESTRATOR_AUTH_TOKEN": token})
+    try:
+        first = ui.get("/run/abc")
+        assert first.status_code == 303 and first.headers["Location"] == "/login?next=/run/abc"
+        assert ui.get("/", headers={"X-Live": "1"}).status_code == 401
+        form = ui.get("/login?next=/workflows")
+        import re
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+        assert ui.post("/login", {"token": token, "next": "/"}).status_code == 403  # no CSRF token
+        assert ui.post("/login", {"token": token, "csrf": csrf},
+                       headers={"Origin": "http://attacker.example"}).status_code == 403
+        wrong = ui.post("/login", {"token": "guess", "csrf": csrf})
+        assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
+        good = ui.post("/login", {"token": token, "csrf": csrf, "next": "//attacker.example/"})
+        assert good.status_code == 303 and good.headers["Location"] == "/"
+        cookie = good.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and token not in cookie
+        jar = {om.UI_COOKIE: cookie.split(";")[0].split("=", 1)[1]}
+        assert ui.get("/workflows", cookies=jar).status_code == 200
+        assert ui.get("/workflows", cookies={om.UI_COOKIE: "forged"}).status_code == 303
+        assert ui.get("/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        assert token not in ui.stop()
+
+
+def test_markdownish_escapes_everything_it_renders() -> None:
+    text = ("# Title <b>x</b>\n\nSee [site](javascript:alert(1)) and `<script>` **bold <i>**\n\n"
+            "```\n<script>alert(1)</script>\n```\n- item <img src=x onerror=alert(1)>\n")
+    out = om.markdownish(text)
+    assert "<b>" not in out and "<script>" not in out and "<img" not in out and "<i>" not in out
+    assert "<h4>Title &lt;b&gt;x&lt;/b&gt;</h4>" in out and "<code>&lt;script&gt;</code>" in out
+    assert 'href' not in out and "javascript:alert(1)" in out  # shown as text, never a link
+    assert "<pre class=\"code\"><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in out
+
+
+CHROMIUM = next((p for p in ("chromium", "chromium-browser", "google-chrome") if __import__("shutil").which(p)), None)
+CHROMEDRIVER = __import__("shutil").which("chromedriver")
+
+
+class Browser:
+    """Headless Chromium driven through chromedriver's W3C WebDriver HTTP API
+    (plain ``requests``, no Selenium)."""
+
+    def __init__(self, profile: Path) -> None:
+        import requests
+
+        self.http = requests.Session()
+        port = free_port()
+        self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.http.get(f"{self.base}/status", timeout=2).json()["value"]["ready"]:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "chromedriver did not start"
+            time.sleep(0.1)
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1360,1000"]
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": __import__("shutil").which(CHROMIUM), "args": args}}}}
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        reply = self.http.request(method, self.base + path, json=body, timeout=60).json()
+        value = reply["value"]
+        assert not (isinstance(value, dict) and "error" in value), value
+        return value
+
+    def go(self, url: str) -> None:
+        self._call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self._call("POST", f"/session/{self.session}/execute/sync", {"script": script, "args": list(args)})
+
+    def wait_for(self, script: str, timeout: float = 20) -> Any:
+        """Poll a DOM condition until it holds (a bounded wait, not a timing claim)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(script)
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"condition never held: {script}"
+            time.sleep(0.2)
+
+    def screenshot(self, path: Path, width: int, height: int) -> None:
+        import base64
+        self._call("POST", f"/session/{self.session}/window/rect", {"width": width, "height": height})
+        path.write_bytes(base64.b64decode(self._call("GET", f"/session/{self.session}/screenshot")))
+
+    def close(self) -> None:
+        try:
+            self._call("DELETE", f"/session/{self.session}")
+        finally:
+            self.driver.terminate()
+            self.driver.wait(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Any:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("headless Chromium and chromedriver are not installed "
+                    "(Debian: apt-get install chromium chromium-driver; .ci/run installs them)")
+    b = Browser(tmp_path / "chrome-profile")
+    yield b
+    b.close()
+
+
+def showcase_runs(tmp_path: Path, fake: FakeLLM) -> tuple[Path, om.Engine, dict[str, str]]:
+    """Runs worth looking at, made by a real engine with a fake Gemini: a commit message
+    revised in a loop (one turn decided by the LLM), a finished joke, a cancelled save,
+    and a report whose message holds a <script>."""
+    import shutil
+    root = tmp_path / "lib"
+    for name in ("COMMIT_SUGGESTER", "JOKE_GENERATOR", "SAVE", "_shared"):
+        shutil.copytree(BUNDLED / name, root / name)
+    _, engine = llm_app(tmp_path, fake, root)
+    ids: dict[str, str] = {}
+    p = engine.start("JOKE_GENERATOR", {"topic": "databases"})
+    for status, result in (("success", "databases"), ("success", "Why did the DBA leave? Too many relations."),
+                           ("done", None)):
+        engine.advance(p.instance_id, {"step_id": p.next_step.step_name, "status": status,
+                                       **({"result": result} if result else {})})
+        p = engine.status(p.instance_id, 0)  # type: ignore[assignment]
+    ids["joke"] = p.instance_id
+    save = engine.start("SAVE").instance_id
+    engine.cancel(save, "saved by hand instead")
+    evil = engine.start("COMMIT_SUGGESTER").instance_id
+    engine.advance(evil, {"step_id": "Check Staged Files", "status": "no_staged_files",
+                          "message": "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"})
+    ids["evil"] = evil
+    iid = engine.start("COMMIT_SUGGESTER", {"repo": ".", "max_files": 20}).instance_id
+    fake.script = [gemini_ok("Suggest Commit Message", reasoning="The user wants the CLI named in the subject: "
+                             "suggest a revised message rather than committing.")]
+    for step, status, extra in [
+            ("Check Staged Files", "success", {"result": "3 files staged: orchestrator_mcp.py, README.md, "
+                                                         "test_orchestrator.py"}),
+            ("Get Staged Diffs", "success", {"result": "+412 -37: a read-only web view (ui) and CLI commands"}),
+            ("Suggest Commit Message", "revise", {"result": "feat: add a local read-only web view of runs",
+                                                  "message": "Too vague; say what people get."}),
+            ("Suggest Commit Message", "close, but name the CLI too",
+             {"result": "feat(ui): watch runs live in a local browser view"}),
+            ("Suggest Commit Message", "accepted", {"result": "feat: a terminal that guides, CLI commands and "
+                                                              "a live local view of runs"})]:
+        engine.advance(iid, {"step_id": step, "status": status, **extra})
+    ids["commit"] = iid
+    return root, engine, ids
+
+
+def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_path: Path, fake: FakeLLM,
+                                                                          browser: Any) -> None:
+    root, engine, ids = showcase_runs(tmp_path, fake)
+    ui = UiProcess("--db", str(tmp_path / "state.sqlite"), "--workflows", str(root), env={})
+    shots = Path(os.environ["UPDATE_SCREENSHOTS"]) if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    try:
+        # Runs page: newest first, one row per run, refreshed live.
+        browser.go(ui.url + "/")
+        rows = browser.js("return Array.from(document.querySelectorAll('tr.run')).map(r => "
+                          "[r.dataset.instance, r.cells[0].textContent, r.dataset.status, r.cells[2].textContent])")
+        assert rows == [[ids["commit"], "COMMIT_SUGGESTER", "RUNNING", "Commit Changes"],
+                        [ids["evil"], "COMMIT_SUGGESTER", "RUNNING", "Handle No Staged Files"],
+                        rows[2],
+                        [ids["joke"], "JOKE_GENERATOR", "COMPLETED", "FINISH"]]
+        assert rows[2][1:3] == ["SAVE", "CANCELLED"]
+        browser.screenshot(shots / "ui-runs.png", 1360, 560)
+        newer = engine.start("JOKE_GENERATOR").instance_id
+        browser.wait_for(f"return document.querySelector('tr.run[data-instance=\"{newer}\"]') !== null")
+        assert browser.js("return document.querySelectorAll('tr.run').length") == 5
+        browser.go(ui.url + "/?status=COMPLETED")
+        assert browser.js("return Array.from(document.querySelectorAll('tr.run')).map(r => r.dataset.instance)") == [
+            ids["joke"]]
+
+        # Run page: the current step is highlighted, visits counted, transitions labelled, history in order.
+        browser.go(f"{ui.url}/run/{ids['commit']}")
+        page = browser.js("""
+            const steps = Array.from(document.querySelectorAll('ol.map li.step'));
+            const current = document.querySelector('ol.map li.step.current');
+            const other = document.querySelector('ol.map li.step:not(.current)');
+            return {
+              current: steps.filter(s => s.classList.contains('current')).map(s => s.dataset.step),
+              highlighted: getComputedStyle(current).borderTopWidth !== getComputedStyle(other).borderTopWidth
+                           && getComputedStyle(current).backgroundColor !== getComputedStyle(other).backgroundColor,
+              visits: Object.fromEntries(steps.map(s => [s.dataset.step,
+                        Number((s.querySelector('.tag.visits') || {dataset: {visits: 0}}).dataset.visits)])),
+              edges: Array.from(current.querySelectorAll('li.edge'))
+                     .map(e => e.dataset.status + ' -> ' + e.dataset.target),
+              loop: Array.from(document.querySelectorAll('li.step[data-step="Suggest Commit Message"] li.edge.taken'))
+                    .map(e => (e.dataset.status || e.dataset.decidedBy + ' decided') + ' x' + e.querySelector('.count').textContent),
+              history: Array.from(document.querySelectorAll('ol.timeline li.entry')).map(e => [e.dataset.step,
+                        e.dataset.outcome, e.querySelector('.to').textContent, e.dataset.decidedBy]),
+              llmReasoning: document.querySelector('li.entry[data-decided-by="llm"] .reasoning').textContent,
+              context: JSON.parse(document.getElementById('context').textContent),
+            };""")
+        assert page["current"] == ["Commit Changes"] and page["highlighted"]
+        assert page["visits"] == {"Check Staged Files": 1, "Get Staged Diffs": 1, "Suggest Commit Message": 3,
+                                  "Commit Changes": 1, "Handle No Staged Files": 0, "Handle Failure": 0}
+        assert page["edges"] == ["success -> FINISH", "failure -> Handle Failure"]
+        assert page["loop"] == ["accepted x×1", "revise x×1", "llm decided x×1"]
+        assert page["history"] == [  # newest first
+            ["Suggest Commit Message", "accepted", "Commit Changes", "transition"],
+            ["Suggest Commit Message", "close, but name the CLI too", "Suggest Commit Message", "llm"],
+            ["Suggest Commit Message", "revise", "Suggest Commit Message", "transition"],
+            ["Get Staged Diffs", "success", "Suggest Commit Message", "transition"],
+            ["Check Staged Files", "success", "Get Staged Diffs", "transition"],
+            ["Check Staged Files", "STARTED", "Check Staged Files", "start"]]
+        assert page["llmReasoning"].startswith("The user wants the CLI named in the subject")
+        assert page["context"] == {"repo": ".", "max_files": 20}
+        browser.screenshot(shots / "ui-run.png", 1360, 1180)
+
+        # A stored <script> is text: no script element, nothing ran, the text is shown as typed.
+        browser.go(f"{ui.url}/run/{ids['evil']}")
+        shown = browser.js("return {scripts: document.querySelectorAll('main script, main img').length, "
+                           "pwned: window.pwned === undefined ? null : window.pwned, "
+                           "text: document.querySelector('li.entry .f-message pre').textContent}")
+        assert shown == {"scripts": 0, "pwned": None,
+                         "text": "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"}
+
+        # An edited definition is said plainly; the workflow page lists problems with file:line.
+        step_file = root / "COMMIT_SUGGESTER" / "steps" / "commit.md"
+        assert step_file.is_file()
+        step_file.write_text(step_file.read_text() + "\nEdited.\n")
+        browser.go(f"{ui.url}/run/{ids['evil']}")
+        assert "definition changed" in browser.js("return document.querySelector('[data-notice]').textContent")
+        write(root, {"BROKEN/index.md": "# Broken\n\n1. [Gone](steps/gone.md)\n"})
+        browser.go(f"{ui.url}/workflow/BROKEN")
+        assert browser.js("return Array.from(document.querySelectorAll('ul.problems li.error code'))"
+                          ".map(c => c.textContent)") == ["BROKEN/index.md:3"]
+        browser.go(f"{ui.url}/workflow/COMMIT_SUGGESTER")
+        assert browser.js("return document.querySelectorAll('ol.map li.step').length") == 6
+        assert browser.js("return Array.from(document.querySelectorAll('article.md h3'))"
+                          ".map(h => h.textContent)") == [f"Step: {s}" for s in (
+                              "Check Staged Files", "Get Staged Diffs", "Suggest Commit Message", "Commit Changes",
+                              "Handle No Staged Files", "Handle Failure")]
+    finally:
+        ui.stop()
+
+
+def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path) -> None:
+    import shutil
+    uv = shutil.which("uv") or (str(Path(sys.executable).parent / "uv")
+                                if (Path(sys.executable).parent / "uv").exists() else None)
+    if uv is None:
+        pytest.skip("uv is not installed (pip install uv; .ci/run installs it)")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("orchestrator_mcp.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(HERE / name, checkout / name)
+    shutil.copytree(BUNDLED, checkout / "workflows")
+    env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "WORKFLOW_DB_PATH": str(tmp_path / "x.sqlite")}
+    env.pop("WORKFLOW_DEFINITIONS_DIR", None)
+
+    def uvx(*args: str) -> str:
+        proc = subprocess.run([uv, "tool", "run", "--from", str(checkout), "orchestrator-mcp", *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "ADDED" not in uvx("workflows")
+    simple_workflow(checkout / "workflows", "ADDED", [("Only", None)])
+    assert "ADDED title" in uvx("workflows")  # an added workflow is seen by the next launch
+    index = checkout / "workflows" / "ADDED" / "index.md"
+    index.write_text(index.read_text().replace("# ADDED title", "# ADDED edited"))
+    assert "ADDED edited" in uvx("workflows")  # and so is an edit
+    module = checkout / "orchestrator_mcp.py"
+    module.write_text(module.read_text().replace(f'__version__ = "{om.__version__}"', '__version__ = "9.9.9"'))
+    assert uvx("--version").strip() == "orchestrator-mcp 9.9.9"  # and a code change
+    # Without the cache keys uv keeps serving its first build, and --no-cache is the way out.
+    pyproject = checkout / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("[tool.uv]")[0])
+    assert "ADDED edited" in uvx("workflows")  # pyproject itself changed: one rebuild
+    index.write_text(index.read_text().replace("# ADDED edited", "# ADDED again"))
+    assert "ADDED again" not in uvx("workflows")
+    proc = subprocess.run([uv, "tool", "run", "--no-cache", "--from", str(checkout), "orchestrator-mcp", "workflows"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
+    # The file alone, for a checkout under edit: uv run reads the module and its workflows in place.
+    proc = subprocess.run([uv, "run", str(module), "workflows"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "ADDED again" in proc.stdout, proc.stderr
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The lines of the bash blocks under one README heading, as written."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    level = heading.split(" ")[0]
+    section = text.split(f"\n{heading}\n", 1)[1]
+    section = section.split(f"\n{level} ", 1)[0] if level == "###" else section.split("\n## ", 1)[0]
+    section = section.split("\n### ", 1)[0] if level == "##" else section
+    blocks = section.split("```bash\n")[1:]
+    return [line for block in blocks for line in block.split("\n```", 1)[0].splitlines() if line.strip()]
+
+
+def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
+    """Every command in the README's terminal, tools and ui sections, run as written through bash,
+    with `orchestrator-mcp` on PATH and ID set to a real run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    (tmp_path / "message.txt").write_text("feat: a commit message from a file\n")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "AI_PROVIDER": "stub",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+    started = run_cli("run", "COMMIT_SUGGESTER", env=env, input="")
+    env["ID"] = db_rows(tmp_path / "readme.sqlite", "SELECT instance_id FROM workflow_instances")[0][0]
+    commands = (readme_commands("### At a terminal") + readme_commands("### The tools at the command line"))
+    assert len(commands) == 11 and started.returncode == 130
+    for command in commands:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+        expected = 130 if command.startswith("orchestrator-mcp run") else 0  # interactive runs end at EOF
+        assert proc.returncode == expected, (command, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, command
+        if command.startswith("printf"):
+            assert "== FINISH ==" in proc.stdout and "Why do cats sit on laptops?" in proc.stdout
+    assert db_rows(tmp_path / "readme.sqlite", "SELECT status FROM workflow_instances WHERE instance_id = ?",
+                   env["ID"]) == [("CANCELLED",)]
+    ui_commands = readme_commands("## Watching runs")
+    assert ui_commands and all(c.startswith("orchestrator-mcp ui") for c in ui_commands)
+    for command in ui_commands:
+        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("orchestrator-mcp ui: http://127.0.0.1:"), line + proc.stderr.read()
+            import requests
+            assert requests.get(line.split()[2], timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
