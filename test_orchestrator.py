@@ -387,6 +387,19 @@ def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path, watch: bool)
     assert lib.names() == ["V", "W"] and lib.load("V").valid
 
 
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_an_edit_behind_a_step_file_link(tmp_path: Path, watch: bool) -> None:
+    simple_workflow(tmp_path, "W", [("A", None)])
+    real = write(tmp_path, {"_shared/a.md": step_md(instructions="Before.")}) / "_shared/a.md"
+    step = tmp_path / "W/steps/s1.md"
+    step.unlink()
+    step.symlink_to(os.path.relpath(real, step.parent))  # the edit happens outside the workflow's folders
+    lib = om.Library([tmp_path], watch=watch)
+    assert lib.load("W").steps[0].instructions == "Before." and lib.load("W").steps[0].instructions == "Before."
+    real.write_text(step_md(instructions="After the edit."))
+    assert lib.load("W").steps[0].instructions == "After the edit."
+
+
 def test_hot_reload_sees_a_same_name_folder_in_an_earlier_root(tmp_path: Path) -> None:
     simple_workflow(tmp_path / "two", "W", [("From Two", None)])
     (tmp_path / "one").mkdir()
