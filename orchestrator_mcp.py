@@ -1,6 +1,8 @@
 # /// script
 # requires-python = ">=3.10"
 # dependencies = ["mcp>=2.3,<3", "requests>=2.28"]
+# # Optional: WORKFLOW_DB_URL=postgresql://... (a state store shared by several servers) needs the
+# # [postgres] extra, psycopg 3 and psycopg_pool: pip install 'orchestrator-mcp[postgres]'
 # ///
 """orchestrator-mcp: an MCP server that walks coding agents through Markdown workflows.
 
@@ -15,13 +17,14 @@ The file reads top to bottom in the order data flows through it:
 
 1. errors         - exception classes, each mapped to one public error code
 2. configuration  - one frozen dataclass built from the environment and flags
-3. definitions    - heading splitter, parsers, includes, validation, cache
-4. state store    - SQLite schema, migrations, versioned transactions
+3. definitions    - heading splitter, parsers, includes, validation, cache, scenarios
+4. state store    - SQLite or PostgreSQL: schema, migrations, versioned transactions
 5. deciders       - transitions, stub, Gemini, OpenAI-compatible
 6. engine         - start / advance / resume / status / cancel
 7. MCP surface    - tools, resources, prompts (``mcp`` is imported only here)
 7b. web view      - ``ui``: read-only pages over the state database (http.server)
-8. command line   - serve, check, run, demo, diagram, the tools as commands, ui
+8. command line   - serve, check, run, demo, diagram, test, approve, the tools as
+                    commands, ui
 
 Importing this module has no side effects: no files, no network, no ``mcp``.
 """
@@ -53,10 +56,13 @@ __version__ = "0.1.0"
 
 log = logging.getLogger("orchestrator_mcp")
 
-#: Reserved step names: the two terminal decisions a workflow can reach.
+#: Reserved step names: the two terminal decisions a workflow can reach, and
+#: SUSPEND, which an author declares where a run must wait for the outside world
+#: (the run stays at its step, SUSPENDED, until resume_workflow).
 FINISH = "FINISH"
 FAILED = "FAILED"
-RESERVED_STEPS = (FINISH, FAILED)
+SUSPEND = "SUSPEND"
+RESERVED_STEPS = (FINISH, FAILED, SUSPEND)
 
 #: Instance statuses.  Only a RUNNING instance advances; COMPLETED and CANCELLED are final.
 RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED = (
@@ -162,7 +168,7 @@ def error_body(exc: BaseException) -> dict[str, Any]:
 #    flags; nothing else in the module reads ``os.environ``.
 # =============================================================================
 
-PROVIDERS = ("auto", "gemini", "openai", "stub")
+PROVIDERS = ("auto", "gemini", "openai", "agent", "stub")
 DEFAULT_GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_GEMINI_MODEL = "gemini-flash-latest"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -194,6 +200,20 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
+def is_postgres_url(text: str) -> bool:
+    """A PostgreSQL connection URL (as opposed to a SQLite file path)."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, fit for logs and errors (also ``password=`` query params)."""
+    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):[^@/?#]*@", r"\1:***@", url, flags=re.I)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+
+
+def describe_db(config: "Config") -> str:
+    """Where the state lives, safe to print: the SQLite path or the redacted URL."""
+    return redact_url(config.db_url) if config.db_url else str(config.db_path)
 _BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
 
 
@@ -207,8 +227,8 @@ class Config:
 
     workflow_roots: tuple[Path, ...]
     db_path: Path
-    provider: str  # gemini | openai | stub (``auto`` is resolved away)
-    provider_auto: bool = False  # True when ``auto`` fell back to the stub
+    provider: str  # gemini | openai | agent | stub (``auto`` is resolved away)
+    provider_auto: bool = False  # True when ``auto`` fell back to the agent (no key set)
     api_key: str | None = field(default=None, repr=False)
     model: str | None = None
     endpoint: str | None = None
@@ -216,12 +236,14 @@ class Config:
     interactions_log: Path | None = None
     log_level: str = "info"
     auth_token: str | None = field(default=None, repr=False)
+    db_url: str | None = field(default=None, repr=False)  # postgresql://...; replaces db_path when set
+    db_pool_size: int = 10  # WORKFLOW_DB_POOL_SIZE: most connections one server holds to its database
     max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
              db: str | None = None, provider: str | None = None, model: str | None = None,
-             endpoint: str | None = None, log_level: str | None = None) -> "Config":
+             endpoint: str | None = None, log_level: str | None = None, db_url: str | None = None) -> "Config":
         """Build from ``env`` (default ``os.environ``); keyword flags override it.
 
         Raises ConfigError with a one-line message for any bad value.
@@ -240,6 +262,21 @@ class Config:
 
         db_text = db or env.get("WORKFLOW_DB_PATH")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
+        url = (db_url or env.get("WORKFLOW_DB_URL") or "").strip() or None
+        if url and db_text:
+            raise ConfigError("both a PostgreSQL URL (WORKFLOW_DB_URL / --db-url) and a SQLite file "
+                              "(WORKFLOW_DB_PATH / --db) are set; keep exactly one")
+        if url and not is_postgres_url(url):
+            raise ConfigError(f"WORKFLOW_DB_URL must start with postgresql:// or postgres://, got "
+                              f"{redact_url(url)!r}")
+        pool_text = env.get("WORKFLOW_DB_POOL_SIZE", "10")
+        try:
+            pool_size = int(pool_text)
+            if not 1 <= pool_size <= 1000:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"WORKFLOW_DB_POOL_SIZE must be a whole number from 1 to 1000, "
+                              f"got {pool_text!r}") from None
 
         chosen = (provider or env.get("AI_PROVIDER") or "auto").strip().lower()
         if chosen not in PROVIDERS:  # checked before USE_STUB_AI_CLIENT, which must not hide a typo
@@ -252,8 +289,8 @@ class Config:
         api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
         provider_auto = False
         if chosen == "auto":
-            chosen = "gemini" if api_key else "stub"
-            provider_auto = chosen == "stub"
+            chosen = "gemini" if api_key else "agent"
+            provider_auto = chosen == "agent"
         model = model or env.get("GEMINI_MODEL_NAME") or env.get("AI_MODEL_NAME") or None
         endpoint = (endpoint or env.get("AI_SERVICE_ENDPOINT") or "").rstrip("/") or None
         if chosen == "gemini":
@@ -291,8 +328,9 @@ class Config:
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
         ilog = env.get("AI_INTERACTIONS_LOG")
-        return cls(workflow_roots=roots, db_path=db_path, provider=chosen, provider_auto=provider_auto,
-                   api_key=api_key, model=model, endpoint=endpoint, timeout_s=timeout_ms / 1000.0,
+        return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen,
+                   provider_auto=provider_auto, api_key=api_key, model=model, endpoint=endpoint,
+                   timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
                    auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
 
@@ -377,6 +415,90 @@ class Section:
         return "\n".join(ln.text for ln in self.lines).strip()
 
 
+#: Types a ``# Report`` field may declare, and the JSON values each accepts.
+REPORT_TYPES = ("text", "integer", "number", "boolean", "list")
+#: Report keys with a meaning of their own; a ``# Report`` field may not reuse them.
+RESERVED_REPORT_KEYS = ("step_id", "status", "choose_step")
+_REPORT_FIELD_RE = re.compile(
+    r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*:\s*`?([A-Za-z]+)`?"
+    r"\s*(?:,\s*(required|optional))?\s*(?:(?:\u2014|\u2013|--|-|:)\s*(.*?))?\s*$", re.IGNORECASE)
+_CONDITION_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)$")
+
+
+@dataclass(frozen=True)
+class ReportField:
+    """One piece of evidence a step's report must (or may) carry, at the report's top level."""
+    name: str
+    type: str  # one of REPORT_TYPES
+    required: bool
+    description: str = ""
+
+
+def report_type_of(value: Any) -> str:
+    """The ``# Report`` type a JSON value has (``bool`` is not a number in JSON)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "object" if isinstance(value, dict) else "null"
+
+
+def report_value_fits(expected: str, value: Any) -> bool:
+    """An integer is also a number; nothing else converts (``"3"`` is text, not an integer)."""
+    got = report_type_of(value)
+    return got == expected or (expected == "number" and got == "integer")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An evidence transition: ``- field OP literal: Target``, one field against one literal.
+
+    Deliberately no expression language: no ``and``/``or``, no arithmetic, no
+    second field.  A missing field or a value of another type never matches.
+    """
+    field: str
+    op: str
+    value: Any
+    target: str
+
+    def holds(self, report: Mapping[str, Any]) -> bool:
+        if self.field not in report:
+            return False
+        got = report[self.field]
+        numeric = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+        if numeric(self.value) != numeric(got) or (isinstance(self.value, bool) != isinstance(got, bool)):
+            return False
+        if isinstance(self.value, str) and not isinstance(got, str):
+            return False
+        ops: dict[str, Callable[[Any, Any], bool]] = {
+            "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+        return ops[self.op](got, self.value)
+
+    def describe(self) -> str:
+        return f"{self.field} {self.op} {json.dumps(self.value)}"
+
+
+def parse_literal(text: str) -> Any:
+    """A condition's right-hand side: a number, true/false, or text (quoted or bare)."""
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text):
+        return float(text)
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
 @dataclass
 class StepDef:
     name: str
@@ -386,6 +508,9 @@ class StepDef:
     goal: str
     transitions: dict[str, str]  # lower-case status -> canonical target
     text: str  # the whole expanded step file
+    report_fields: list[ReportField] = field(default_factory=list)  # the ``# Report`` section
+    conditions: list[Condition] = field(default_factory=list)  # evidence transitions, in file order
+    approval: str = ""  # the ``# Approval`` section: what a person approves before the run leaves this step
 
 
 @dataclass
@@ -429,7 +554,8 @@ class WorkflowDef:
 
     @property
     def targets(self) -> list[str]:
-        return [s.name for s in self.steps] + list(RESERVED_STEPS)
+        """Every name a decision may always take; SUSPEND only where a step offers it."""
+        return [s.name for s in self.steps] + [FINISH, FAILED]
 
 
 def normalize_name(name: str) -> str:
@@ -708,6 +834,11 @@ def _parse_transitions(section: Section, root: Path, errors: list[Problem]) -> l
                                       "transition must look like '- status: Step Name'"))
             continue
         status, target = m.group(1).strip().lower(), m.group(2).strip().strip("`*").strip()
+        cond = _CONDITION_RE.match(m.group(1).strip())
+        if cond:
+            # Kept as "field op literal" text; the step's parser turns it into a Condition.
+            out.append((f"{cond.group(1)} {cond.group(2)} {cond.group(3)}", target, ln))
+            continue
         if not re.match(r"^[\w .-]+$", status):
             errors.append(Problem(_display(ln.file, root), ln.lineno, f"bad transition status {status!r}"))
             continue
@@ -780,13 +911,70 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
     for step, transitions in parsed:
         for status, target, ln in transitions:
             resolved = wf.resolve_target(target)
+            cond = _CONDITION_RE.match(status)
             if resolved is None:
-                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}; "
-                                       f"known: {', '.join(wf.targets)}")
+                hint = (" (a run waits through the reserved target SUSPEND)"
+                        if normalize_name(target) in ("suspended", "suspend", "wait") else "")
+                problem(wf.errors, ln, f"transition '{status}' goes to unknown step {target!r}{hint}; "
+                                       f"known: {', '.join(wf.targets + [SUSPEND])}")
+            elif cond:
+                _add_condition(step, cond, resolved, lambda msg, at=ln: problem(wf.errors, at, msg))
             else:
                 step.transitions[status] = resolved
     _warn(wf, root)
     return _finish(wf, inc, index_lines, wf.steps)
+
+
+def _add_condition(step: StepDef, cond: "re.Match[str]", target: str, error: Callable[[str], None]) -> None:
+    """Check an evidence transition against the step's ``# Report`` fields and keep it."""
+    name, op, literal = cond.group(1), cond.group(2), parse_literal(cond.group(3))
+    declared = {f.name: f for f in step.report_fields}
+    if name not in declared:
+        error(f"transition '{cond.group(0)}' tests {name!r}, which the step's '# Report' section does not "
+              f"declare (declared: {', '.join(declared) or 'none'})")
+        return
+    kind = declared[name].type
+    numeric = isinstance(literal, (int, float)) and not isinstance(literal, bool)
+    if op in (">", ">=", "<", "<=") and not (kind in ("integer", "number") and numeric):
+        error(f"transition '{cond.group(0)}': '{op}' compares numbers only; {name!r} is {kind}")
+        return
+    fits = {"integer": numeric, "number": numeric, "boolean": isinstance(literal, bool),
+            "text": isinstance(literal, str), "list": False}[kind]
+    if not fits:
+        error(f"transition '{cond.group(0)}': {json.dumps(literal)} does not fit {name!r}, which is {kind}")
+        return
+    step.conditions.append(Condition(name, op, literal, target))
+
+
+def _parse_report_fields(section: Section, root: Path, errors: list[Problem]) -> list[ReportField]:
+    """Read ``- name: type[, required][ - description]`` items of a ``# Report`` section."""
+    fields: list[ReportField] = []
+    for ln, in_fence in _scan(section.lines):
+        if in_fence or not _LIST_ITEM_RE.match(ln.text):
+            continue
+        where = (_display(ln.file, root), ln.lineno)
+        m = _REPORT_FIELD_RE.match(ln.text)
+        if not m:
+            errors.append(Problem(*where, "report field must look like '- name: integer, required' "
+                                          f"(types: {', '.join(REPORT_TYPES)})"))
+            continue
+        name, kind = m.group(1), m.group(2).lower()
+        if kind not in REPORT_TYPES:
+            errors.append(Problem(*where, f"report field {name!r} has unknown type {kind!r}; "
+                                          f"use one of {', '.join(REPORT_TYPES)}"))
+        elif name.lower() in RESERVED_REPORT_KEYS:
+            errors.append(Problem(*where, f"report field name {name!r} is reserved "
+                                          f"({', '.join(RESERVED_REPORT_KEYS)} have their own meaning)"))
+        elif any(f.name == name for f in fields):
+            errors.append(Problem(*where, f"report field {name!r} is declared twice"))
+        else:
+            fields.append(ReportField(name, kind, (m.group(3) or "").lower() == "required", (m.group(4) or "")))
+    if not fields:
+        at = section.at
+        errors.append(Problem(_display(at.file if at else Path("?"), root), at.lineno if at else 1,
+                              "the '# Report' section declares no fields; list them as "
+                              "'- name: type, required' or remove the section"))
+    return fields
 
 
 def _index_goal(lines: Sequence[Line], title: Line | None, list_at: int | None) -> str:
@@ -825,7 +1013,13 @@ def _parse_step(name: str, path: Path, inc: _Includes, root: Path,
     get = lambda key: by_key[key].text if key in by_key else ""  # noqa: E731
     step = StepDef(name=name, file=path, guidance=get("orchestrator guidance"),
                    instructions=get("client instructions"), goal=get("goal"), transitions={},
-                   text=_lines_text(lines))
+                   text=_lines_text(lines), approval=get("approval"))
+    if "report" in by_key:
+        step.report_fields = _parse_report_fields(by_key["report"], root, errors)
+    if "approval" in by_key and not step.approval:
+        at = by_key["approval"].at
+        errors.append(Problem(_display(path, root), at.lineno if at else 1,
+                              f"step {name!r} has an empty '# Approval' section; say what the person approves"))
     return step, transitions
 
 
@@ -833,7 +1027,13 @@ def _warn(wf: WorkflowDef, root: Path) -> None:
     """Unreachable steps and guidance that names steps which do not exist."""
     if not wf.steps:
         return
-    targets = {t for s in wf.steps for t in s.transitions.values()}
+    targets = {t for s in wf.steps for t in s.transitions.values()} | {c.target for s in wf.steps
+                                                                         for c in s.conditions}
+    for step in wf.steps:
+        if "rejected" in step.transitions and not step.approval:
+            wf.warnings.append(Problem(_display(step.file, root), 1,
+                                       f"step {step.name!r} has a 'rejected' transition but no '# Approval' "
+                                       "section, so only a report status can take it"))
     guidance = [s.guidance.lower() for s in wf.steps]
     for i, step in enumerate(wf.steps):
         if i == 0 or step.name in targets:
@@ -1228,21 +1428,26 @@ def mermaid(wf: WorkflowDef) -> str:
     """A Mermaid flowchart: solid arrows for declared transitions (labelled
     with the status), dashed arrows for steps a step's guidance names."""
     ids = {s.name: f"s{i}" for i, s in enumerate(wf.steps)}
-    ids.update({FINISH: FINISH, FAILED: FAILED})
+    ids.update({r: r for r in RESERVED_STEPS})
     quote = lambda text: text.replace('"', "#quot;")  # noqa: E731
     lines = ["flowchart TD", "    START((start))"]
-    lines += [f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
+    # A step gated by '# Approval' is a hexagon labelled with what needs approving.
+    lines += [f'    {ids[s.name]}{{{{"{quote(s.name)}<br/>approval: {quote(clip(s.approval.splitlines()[0], 60))}"}}}}'
+              if s.approval else f'    {ids[s.name]}["{quote(s.name)}"]' for s in wf.steps]
     referenced = {t for s in wf.steps for t in s.transitions.values()} | {
+        c.target for s in wf.steps for c in s.conditions} | {
         r for r in RESERVED_STEPS if any(re.search(rf"\b{r}\b", s.guidance) for s in wf.steps)}
     lines += [f"    {r}(({r}))" for r in RESERVED_STEPS if r == FINISH or r in referenced]
     if wf.steps:
         lines.append(f"    START --> {ids[wf.first_step.name]}")
     for step in wf.steps:
+        for cond in step.conditions:
+            lines.append(f'    {ids[step.name]} -->|"{quote(cond.describe())}"| {ids[cond.target]}')
         for status, target in step.transitions.items():
             lines.append(f'    {ids[step.name]} -->|"{quote(status)}"| {ids[target]}')
-        declared = set(step.transitions.values())
+        declared = set(step.transitions.values()) | {c.target for c in step.conditions}
         text = step.guidance
-        for name in wf.targets:
+        for name in wf.targets + [SUSPEND]:
             if name == step.name or name in declared:
                 continue
             if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE if name not in
@@ -1251,10 +1456,274 @@ def mermaid(wf: WorkflowDef) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- workflow scenarios: tests/*.md beside the definitions -------------------
+#
+# A scenario file states how a workflow must route: a start context, then
+# reports (or resumes), each followed by the step that must come next.  The
+# parser only reads; ``orchestrator-mcp test`` runs scenarios through the real
+# engine and ``check`` lints them (command line section).
+
+SCENARIO_DIR = "tests"
+#: The reserved target a step declares to suspend a run; scenarios may expect it.
+SUSPEND = "SUSPEND"
+#: Run states a scenario may expect after a report (CANCELLED is the client's doing).
+RUN_STATES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS)
+SCENARIO_KINDS = ("start", "report", "llm report", "resume", "llm resume")
+_SCENARIO_ITEM_RE = re.compile(r"^ ?(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")  # indented lists belong to a value
+_SCENARIO_HEAD_RE = re.compile(r"^([A-Za-z][A-Za-z ]*?)[ \t]*(?::[ \t]*(.*))?$")
+_SCENARIO_FIELD_RE = re.compile(r"^([ \t]+)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|[ \t]*)$")
+_SCENARIO_RESERVED_FIELDS = ("expect", "state", "context_updates")
+
+
+@dataclass
+class ScenarioCase:
+    """One report (or resume) of a scenario and the routing it must get."""
+    kind: str  # "report" or "resume"
+    llm: bool  # a free-form case only an LLM can judge
+    file: Path
+    line: int
+    report: dict[str, Any]
+    context_updates: dict[str, Any]
+    expect: tuple[str, ...]  # acceptable targets: step names, FINISH, FAILED, SUSPEND
+    state: str | None  # the run state to expect; None = implied by each target
+    assumed_step: str | None = None  # resume only
+
+    def expected(self) -> list[tuple[str, str]]:
+        """(target, run state) pairs that count as right."""
+        implied = {FINISH: COMPLETED, FAILED: FAILED_STATUS, SUSPEND: SUSPENDED}
+        return [(t, self.state or implied.get(t, RUNNING)) for t in self.expect]
+
+    def accepts(self, step_name: str, status: str) -> bool:
+        """Right step and right run state; ``SUSPEND`` matches any suspended step."""
+        for target, state in self.expected():
+            if status != state:
+                continue
+            if target == SUSPEND or normalize_name(target) == normalize_name(step_name):
+                return True
+        return False
+
+
+@dataclass
+class Scenario:
+    workflow: str
+    name: str
+    file: Path
+    line: int
+    context: dict[str, Any]
+    cases: list[ScenarioCase]
+
+
+def scenario_files(wf: WorkflowDef) -> list[Path]:
+    """``tests/*.md`` of a workflow, sorted; names starting with '.' or '_' are skipped."""
+    folder = wf.directory / SCENARIO_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+def typed_evidence(step: StepDef | None, report: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's field for a step's ``# Report`` field of another type than text takes that type
+    (``tests_failed: 2`` is the integer 2), so evidence reads naturally in scenario files."""
+    out = dict(report)
+    for f in step.report_fields if step else []:
+        if f.type != "text" and isinstance(out.get(f.name), str):
+            try:
+                out[f.name] = json.loads(out[f.name])
+            except ValueError:
+                pass  # left as text: the engine names the wrong type
+    return out
+
+
+def _scenario_value(text: str) -> Any:
+    """A field value: JSON when it opens with '{' or '[', else text (backticks around it dropped)."""
+    text = text.strip()
+    if text.startswith(("{", "[")):
+        return json.loads(text)
+    if len(text) >= 2 and text[0] == text[-1] == "`":
+        text = text[1:-1].strip()
+    return text
+
+
+def parse_scenarios(wf: WorkflowDef, root: Path, files: Sequence[Path] | None = None
+                    ) -> tuple[list[Scenario], list[Problem]]:
+    """Parse a workflow's scenario files; every problem names its file and line.
+
+    Never raises for bad content.  Step names in ``expect`` are checked against
+    ``wf`` and stored in their canonical spelling.
+    """
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    seen: dict[str, Problem] = {}
+    for path in scenario_files(wf) if files is None else files:
+        shown = _display(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(shown, 1, f"cannot read {path.name}: {exc.__class__.__name__}"))
+            continue
+        lines = [Line(t, path, i) for i, t in enumerate(text.splitlines(), 1)]
+        _, sections = split_h1(lines)
+        if not sections:
+            problems.append(Problem(shown, 1, "no scenarios: start each one with a '# Scenario name' heading"))
+        for section in sections:
+            at = section.at.lineno if section.at else 1
+            if not section.title:
+                problems.append(Problem(shown, at, "a scenario needs a name after '#'"))
+                continue
+            key = normalize_name(section.title)
+            if key in seen:
+                problems.append(Problem(shown, at, f"duplicate scenario name {section.title!r} "
+                                                   f"(first at {seen[key].file}:{seen[key].line})"))
+                continue
+            seen[key] = Problem(shown, at, "")
+            scenario = _parse_scenario(wf, section, path, shown, problems)
+            if scenario is not None:
+                scenarios.append(scenario)
+    return scenarios, problems
+
+
+def _scenario_items(section: Section, shown: str, problems: list[Problem]
+                    ) -> list[tuple[Line, str, list[tuple[Line, str, str]]]]:
+    """Group a scenario's list items: (head line, head text, [(line, field, raw value)])."""
+    items: list[tuple[Line, str, list[tuple[Line, str, str]]]] = []
+    current: tuple[Line, str, list[tuple[Line, str, str]]] | None = None
+    field_indent: int | None = None
+    for ln, in_fence in _scan(section.lines):
+        if in_fence or not ln.text.strip():
+            continue
+        item = _SCENARIO_ITEM_RE.match(ln.text)
+        if item:
+            current, field_indent = (ln, item.group(1).strip(), []), None
+            items.append(current)
+            continue
+        if current is None or not ln.text[0] in " \t":
+            current = None  # prose between items
+            continue
+        indent = len(ln.text) - len(ln.text.lstrip())
+        m = _SCENARIO_FIELD_RE.match(ln.text)
+        if m and (field_indent is None or indent <= field_indent):
+            field_indent = indent
+            current[2].append((ln, m.group(2).lower(), m.group(3) or ""))
+        elif current[2]:
+            last_ln, name, value = current[2][-1]
+            current[2][-1] = (last_ln, name, (value + "\n" + ln.text.strip()).strip())
+        else:
+            problems.append(Problem(shown, ln.lineno, "expected a 'field: value' line under the item"))
+    return items
+
+
+def _parse_scenario(wf: WorkflowDef, section: Section, path: Path, shown: str,
+                    problems: list[Problem]) -> Scenario | None:
+    at = section.at.lineno if section.at else 1
+    scenario = Scenario(wf.name, section.title, path, at, {}, [])
+    before = len(problems)
+
+    def bad(line: int, message: str) -> None:
+        problems.append(Problem(shown, line, message))
+
+    for index, (ln, head, fields) in enumerate(_scenario_items(section, shown, problems)):
+        m = _SCENARIO_HEAD_RE.match(head)
+        kind = " ".join(m.group(1).lower().split()) if m else ""
+        if kind not in SCENARIO_KINDS:
+            bad(ln.lineno, f"unknown item {head[:60]!r}: items are '{SCENARIO_KINDS[0]}', "
+                           + ", ".join(f"'{k}: ...'" for k in SCENARIO_KINDS[1:]))
+            continue
+        head_value = (m.group(2) or "").strip() if m else ""
+        if kind == "start":
+            if index != 0:
+                bad(ln.lineno, "'start' must be the first item of a scenario")
+            if fields:
+                bad(fields[0][0].lineno, "'start' takes no fields; write the context as JSON after 'start:'")
+            try:
+                context = _scenario_value(head_value) if head_value else {}
+            except ValueError as exc:
+                bad(ln.lineno, f"start context is not JSON: {exc}")
+                continue
+            if not isinstance(context, dict):
+                bad(ln.lineno, "start context must be a JSON object like {\"topic\": \"cats\"}")
+                continue
+            scenario.context = context
+            continue
+        case = _parse_case(wf, kind, head_value, ln, fields, path, bad)
+        if case is not None:
+            scenario.cases.append(case)
+    if not scenario.cases and len(problems) == before:
+        bad(at, f"scenario {section.title!r} has no reports: add items like '- report: success' "
+                "with an 'expect: Step Name' line")
+    return scenario if len(problems) == before else None
+
+
+def _parse_case(wf: WorkflowDef, kind: str, head_value: str, ln: Line, fields: list[tuple[Line, str, str]],
+                path: Path, bad: Callable[[int, str], None]) -> ScenarioCase | None:
+    llm = kind.startswith("llm ")
+    base = kind.split()[-1]
+    value = head_value.strip("`").strip()
+    if not value:
+        bad(ln.lineno, f"'{kind}:' needs a status" if base == "report" else
+            f"'{kind}:' needs the step the client assumes it is at")
+        return None
+    report: dict[str, Any] = {"status": value} if base == "report" else {}
+    updates: dict[str, Any] = {}
+    expect: tuple[str, ...] = ()
+    state: str | None = None
+    seen: set[str] = set()
+    ok = True
+    for fl, name, raw in fields:
+        if name in seen:
+            bad(fl.lineno, f"field {name!r} appears twice in one item")
+            ok = False
+            continue
+        seen.add(name)
+        if name == "expect":
+            targets = []
+            for alt in (a.strip().strip("`").strip() for a in raw.split("|")):
+                target = SUSPEND if normalize_name(alt) == SUSPEND.lower() else wf.resolve_target(alt)
+                if not alt or target is None:
+                    bad(fl.lineno, f"expect names unknown step {alt!r}; known: {', '.join(wf.targets)}, {SUSPEND}")
+                    ok = False
+                else:
+                    targets.append(target)
+            expect = tuple(targets)
+        elif name == "state":
+            state = raw.strip().strip("`").upper()
+            if state not in RUN_STATES:
+                bad(fl.lineno, f"state must be one of {', '.join(RUN_STATES)}, got {raw.strip()!r}")
+                ok = False
+        elif name == "status" and base == "report":
+            bad(fl.lineno, "the status of a report goes on its first line: '- report: STATUS'")
+            ok = False
+        else:
+            try:
+                parsed = _scenario_value(raw)
+            except ValueError as exc:
+                bad(fl.lineno, f"field {name!r} starts like JSON but is not: {exc}")
+                ok = False
+                continue
+            if name == "context_updates":
+                if not isinstance(parsed, dict):
+                    bad(fl.lineno, "context_updates must be a JSON object")
+                    ok = False
+                updates = parsed if isinstance(parsed, dict) else {}
+            else:
+                report[name] = parsed
+    if "expect" not in seen:
+        bad(ln.lineno, f"'{kind}' needs an 'expect: Step Name' line (alternatives separated by '|')")
+        return None
+    if not ok or not expect:
+        return None
+    if base == "resume" and wf.resolve_target(value) is None:
+        bad(ln.lineno, f"'{kind}:' names unknown step {value!r}; known: {', '.join(s.name for s in wf.steps)}")
+        return None
+    return ScenarioCase(base, llm, path, ln.lineno, report, updates, expect, state,
+                        value if base == "resume" else None)
+
+
 # =============================================================================
 # 4. State store
-#    SQLite through the standard library: WAL, synchronous=FULL, forward
-#    migrations in ``user_version``, and one versioned transaction per change.
+#    One interface, two databases: SQLite through the standard library (WAL,
+#    synchronous=FULL, ``user_version`` migrations) or PostgreSQL through
+#    psycopg 3 (JSONB, advisory-locked migrations), one versioned transaction
+#    per change on both.
 # =============================================================================
 
 
@@ -1275,6 +1744,7 @@ class Instance:
     created_at: str
     updated_at: str
     completed_at: str | None = None
+    awaiting_approval: dict[str, Any] | None = None  # set while a SUSPENDED run waits for a person
 
 
 @dataclass
@@ -1294,7 +1764,8 @@ class HistoryEntry:
 #: Forward migrations; entry N brings a database from user_version N to N+1.
 #: Version 1 is the seed project's schema; 2 adds optimistic versioning, the
 #: definition hash and decision provenance; 3 records each advance's
-#: ``context_updates``, so a retry is a replay only when the whole call matches.
+#: ``context_updates``, so a retry is a replay only when the whole call matches; 4 the pending
+#: approval of a gated step.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE workflow_instances (
@@ -1328,140 +1799,105 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE workflow_history ADD COLUMN context_updates TEXT;
     """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN awaiting_approval TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000
 
 
-class StateStore:
-    """Instances and their history in one SQLite file.
+class Store:
+    """What the engine needs from durable state, whichever database holds it.
 
-    Each thread gets its own connection (the SDK runs tools on worker threads);
-    several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
-    ``version`` check, so two writers can never both move one instance.
+    Two implementations with the same semantics: ``SQLiteStore`` (one file, the
+    default) and ``PostgresStore`` (a shared server, for several replicas).  The
+    shared SQL lives here; a subclass supplies connections, transactions, the
+    dialect's few differences and the mapping of its driver's errors.  Every
+    change is one transaction that checks the instance's ``version``, so two
+    writers (threads, processes or replicas) can never both move one instance.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._migrated = False
+    #: Printable location (a path, or a URL without its password).
+    location: str = ""
+    #: SQL fragments a dialect overrides: parameter marker, JSON and time parameters,
+    #: the column lists as read back, and the insertion-order tie-breaker.
+    _P, _J, _T = "?", "?", "?"
+    _INSTANCE_READ = ("instance_id, workflow_name, current_step_name, status, context, version, "
+                      "definition_hash, created_at, updated_at, completed_at, awaiting_approval")
+    _HISTORY_READ = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
+                     "determined_next_step, decided_by, reasoning, context_updates")
+    _ORDER = "rowid"
 
-    # -- connections ---------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except (OSError, sqlite3.Error) as exc:
-            raise PersistenceError(f"cannot open the state database {str(self.path)!r}: {exc}; "
-                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
-        with self._lock:
-            if not self._migrated:
-                self._migrate(conn)
-                self._migrated = True
-            self._all.append(conn)
-        self._local.conn = conn
-        return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current > SCHEMA_VERSION:
-                raise PersistenceError(f"the database {str(self.path)!r} has schema {current}, newer than this "
-                                       f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
-            for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-            if 0 < current < SCHEMA_VERSION:
-                log.info("migrated %s from schema %d to %d", self.path, current, SCHEMA_VERSION)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def open(self) -> "StateStore":
-        """Open (and migrate) now, so a bad path fails at start-up, not first use."""
-        self._conn()
-        return self
+    def open(self) -> "Store":
+        """Connect (and migrate when needed) now, so a bad database fails at start-up."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+        raise NotImplementedError
 
-    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn`` in one IMMEDIATE transaction; commit or roll back whole."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(conn)
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        """Run ``fn(connection)`` in one transaction (``write``) or plain read; driver errors
+        become ``PersistenceError`` and nothing half-done stays."""
+        raise NotImplementedError
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._P).replace("{J}", self._J).replace("{T}", self._T)
 
     # -- rows ------------------------------------------------------------------
 
-    _INSTANCE_COLS = ("instance_id, workflow_name, current_step_name, status, context, version, "
-                      "definition_hash, created_at, updated_at, completed_at")
-    _HISTORY_COLS = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
-                     "determined_next_step, decided_by, reasoning, context_updates")
+    @staticmethod
+    def _json_in(value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
 
     @staticmethod
-    def _instance(row: Sequence[Any]) -> Instance:
-        return Instance(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), row[5], row[6],
-                        row[7], row[8], row[9])
+    def _json_out(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) and value else value
 
-    @staticmethod
-    def _entry(row: Sequence[Any]) -> HistoryEntry:
+    @classmethod
+    def _instance(cls, row: Sequence[Any]) -> Instance:
+        return Instance(row[0], row[1], row[2], row[3], cls._json_out(row[4]) or {}, row[5], row[6],
+                        row[7], row[8], row[9], cls._json_out(row[10]) if row[10] else None)
+
+    @classmethod
+    def _entry(cls, row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
-                            user_report=json.loads(row[4]) if row[4] else None, outcome_status=row[5] or "",
+                            user_report=cls._json_out(row[4]) if row[4] else None, outcome_status=row[5] or "",
                             determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
-                            context_updates=json.loads(row[9]) if row[9] else None)
+                            context_updates=cls._json_out(row[9]) if row[9] else None)
 
-    @staticmethod
-    def _insert_entry(conn: sqlite3.Connection, e: HistoryEntry) -> None:
-        conn.execute("INSERT INTO workflow_history (instance_id, timestamp, step_name, user_report, "
-                     "outcome_status, determined_next_step, decided_by, reasoning, context_updates) "
-                     "VALUES (?,?,?,?,?,?,?,?,?)",
-                     (e.instance_id, e.timestamp, e.step_name,
-                      None if e.user_report is None else json.dumps(e.user_report, ensure_ascii=False),
-                      e.outcome_status, e.determined_next_step, e.decided_by, e.reasoning,
-                      json.dumps(e.context_updates, ensure_ascii=False) if e.context_updates else None))
+    def _insert_instance(self, conn: Any, inst: Instance) -> None:
+        conn.execute(self._sql(
+            "INSERT INTO workflow_instances (instance_id, workflow_name, current_step_name, status, context, "
+            "version, definition_hash, created_at, updated_at, completed_at, awaiting_approval) "
+            "VALUES (?,?,?,?,{J},?,?,{T},{T},{T},{J})"),
+            (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
+             self._json_in(inst.context), inst.version, inst.definition_hash, inst.created_at, inst.updated_at,
+             inst.completed_at, self._json_in(inst.awaiting_approval) if inst.awaiting_approval else None))
 
-    # -- queries -------------------------------------------------------------
+    def _insert_entry(self, conn: Any, e: HistoryEntry, *, keep_id: bool = False) -> None:
+        cols = ("instance_id, timestamp, step_name, user_report, outcome_status, determined_next_step, "
+                "decided_by, reasoning, context_updates")
+        values = (e.instance_id, e.timestamp, e.step_name, self._json_in(e.user_report), e.outcome_status,
+                  e.determined_next_step, e.decided_by, e.reasoning,
+                  self._json_in(e.context_updates) if e.context_updates else None)
+        marks = "?,{T},?,{J},?,?,?,?,{J}"
+        if keep_id:
+            cols, values, marks = "id, " + cols, (e.id, *values), "?," + marks
+        conn.execute(self._sql(f"INSERT INTO workflow_history ({cols}) VALUES ({marks})"), values)
+
+    # -- the interface the engine uses -------------------------------------------
 
     def create(self, inst: Instance, entry: HistoryEntry) -> None:
-        def tx(conn: sqlite3.Connection) -> None:
-            conn.execute(f"INSERT INTO workflow_instances ({self._INSTANCE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (inst.instance_id, inst.workflow_name, inst.current_step_name, inst.status,
-                          json.dumps(inst.context, ensure_ascii=False), inst.version, inst.definition_hash,
-                          inst.created_at, inst.updated_at, inst.completed_at))
+        def tx(conn: Any) -> None:
+            self._insert_instance(conn, inst)
             self._insert_entry(conn, entry)
-        self._write(tx)
+        self._tx(tx, write=True)
 
     def get(self, instance_id: str) -> Instance:
-        row = self._conn().execute(f"SELECT {self._INSTANCE_COLS} FROM workflow_instances WHERE instance_id = ?",
-                                   (instance_id,)).fetchone()
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._INSTANCE_READ} FROM workflow_instances WHERE instance_id = ?"),
+            (instance_id,)).fetchone(), write=False)
         if row is None:
             raise InstanceNotFound(f"no workflow instance {instance_id[:80]!r}; call list_instances to find yours, "
                                    "or start_workflow to begin a new one")
@@ -1469,37 +1905,40 @@ class StateStore:
 
     def history(self, instance_id: str, limit: int) -> list[HistoryEntry]:
         """The newest ``limit`` entries, oldest first."""
-        rows = self._conn().execute(
-            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?",
-            (instance_id, limit)).fetchall()
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._HISTORY_READ} FROM workflow_history WHERE instance_id = ? ORDER BY id DESC LIMIT ?"),
+            (instance_id, limit)).fetchall(), write=False)
         return [self._entry(r) for r in reversed(rows)]
 
     def last_accepted(self, instance_id: str) -> HistoryEntry | None:
         """The newest entry that moved the instance (failed attempts excluded)."""
-        row = self._conn().execute(
-            f"SELECT {self._HISTORY_COLS} FROM workflow_history WHERE instance_id = ? "
-            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1", (instance_id,)).fetchone()
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._HISTORY_READ} FROM workflow_history WHERE instance_id = ? "
+            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT 1"), (instance_id,)).fetchone(),
+            write=False)
         return self._entry(row) if row else None
 
     def update(self, before: Instance, after: Instance, entry: HistoryEntry) -> Instance:
         """Write ``after`` and its history entry if nobody moved ``before`` meanwhile."""
-        def tx(conn: sqlite3.Connection) -> Instance:
-            cur = conn.execute(
-                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = ?, version = ?, "
-                "definition_hash = ?, updated_at = ?, completed_at = ? WHERE instance_id = ? AND version = ?",
-                (after.current_step_name, after.status, json.dumps(after.context, ensure_ascii=False),
-                 before.version + 1, after.definition_hash, after.updated_at, after.completed_at,
+        def tx(conn: Any) -> Instance:
+            cur = conn.execute(self._sql(
+                "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = {J}, version = ?, "
+                "definition_hash = ?, updated_at = {T}, completed_at = {T}, awaiting_approval = {J} "
+                "WHERE instance_id = ? AND version = ?"),
+                (after.current_step_name, after.status, self._json_in(after.context), before.version + 1,
+                 after.definition_hash, after.updated_at, after.completed_at,
+                 self._json_in(after.awaiting_approval) if after.awaiting_approval else None,
                  before.instance_id, before.version))
             if cur.rowcount != 1:
                 raise Conflict(f"instance {before.instance_id} was changed by another client meanwhile; "
                                "call get_workflow_status and report on its current step")
             self._insert_entry(conn, entry)
             return dataclasses.replace(after, version=before.version + 1)
-        return self._write(tx)
+        return self._tx(tx, write=True)
 
     def append(self, entry: HistoryEntry) -> None:
         """Record a history entry that does not move the instance (a failed attempt)."""
-        self._write(lambda conn: self._insert_entry(conn, entry))
+        self._tx(lambda conn: self._insert_entry(conn, entry), write=True)
 
     def list(self, status: str | None, workflow_name: str | None, limit: int) -> list[Instance]:
         where, args = [], []
@@ -1510,10 +1949,389 @@ class StateStore:
             where.append("workflow_name = ?")
             args.append(workflow_name)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._conn().execute(
-            f"SELECT {self._INSTANCE_COLS} FROM workflow_instances {clause} "
-            "ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            f"SELECT {self._INSTANCE_READ} FROM workflow_instances {clause} "
+            f"ORDER BY updated_at DESC, {self._ORDER} DESC LIMIT ?"), (*args, limit)).fetchall(), write=False)
         return [self._instance(r) for r in rows]
+
+    # -- whole-database copies (``migrate-db``) ------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """(instances, history rows)."""
+        return self._tx(lambda conn: (
+            conn.execute("SELECT COUNT(*) FROM workflow_instances").fetchone()[0],
+            conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0]), write=False)
+
+    def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
+        """Every instance in insertion order and every history row by id (one consistent read)."""
+        def tx(conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
+            insts = conn.execute(f"SELECT {self._INSTANCE_READ} FROM workflow_instances "
+                                 f"ORDER BY {self._ORDER}").fetchall()
+            hist = conn.execute(f"SELECT {self._HISTORY_READ} FROM workflow_history ORDER BY id").fetchall()
+            return [self._instance(r) for r in insts], [self._entry(r) for r in hist]
+        return self._tx(tx, write=True)  # a write transaction: one snapshot of both tables
+
+    def load(self, instances: Sequence[Instance], history: Sequence[HistoryEntry], *, replace: bool) -> None:
+        """Insert copied rows (history keeps its ids) in one transaction; ``replace``
+        first empties the target."""
+        def tx(conn: Any) -> None:
+            if replace:
+                conn.execute("DELETE FROM workflow_history")
+                conn.execute("DELETE FROM workflow_instances")
+            for inst in instances:
+                self._insert_instance(conn, inst)
+            for entry in history:
+                self._insert_entry(conn, entry, keep_id=True)
+            self._after_load(conn)
+        self._tx(tx, write=True)
+
+    def _after_load(self, conn: Any) -> None:
+        """Hook: a dialect re-aligns its id generator after rows kept their ids."""
+
+
+class _ConnectionPool:
+    """A small bounded pool of SQLite connections shared by all threads.
+
+    A connection per thread would outlive its thread (the SDK's worker threads
+    come and go) and leak its file descriptors; here at most ``size`` connections
+    ever exist, and a caller waits for a free one.
+    """
+
+    def __init__(self, factory: Callable[[], sqlite3.Connection], size: int) -> None:
+        self._factory = factory
+        self._size = size
+        self._idle: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._opened = 0
+        self._cv = threading.Condition()
+
+    def acquire(self) -> sqlite3.Connection:
+        with self._cv:
+            while not self._idle and self._opened >= self._size:
+                self._cv.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1  # reserve the slot while connecting
+        try:
+            conn = self._factory()
+        except BaseException:
+            with self._cv:
+                self._opened -= 1
+                self._cv.notify()
+            raise
+        with self._cv:
+            self._all.append(conn)
+        return conn
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # never hand on a half-done transaction
+            conn.rollback()
+        with self._cv:
+            self._idle.append(conn)
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._opened -= len(self._all)
+            self._all.clear()
+            self._idle.clear()
+
+
+class SQLiteStore(Store):
+    """Instances and their history in one SQLite file.
+
+    Several processes may share the file.  Writes use ``BEGIN IMMEDIATE`` and a
+    ``version`` check; connections come from a bounded pool, so open file
+    descriptors stay flat however many worker threads come and go.
+    """
+
+    def __init__(self, path: Path, pool_size: int = 8) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._pool = _ConnectionPool(self._connect, pool_size)
+        self._migrated = False
+        self._migrate_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                with self._migrate_lock:
+                    if not self._migrated:
+                        self._migrate(conn)
+                        self._migrated = True
+            except BaseException:
+                conn.close()
+                raise
+        except PersistenceError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            read_only = "readonly" in str(exc).replace(" ", "") or (
+                self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)))
+            why = "it is read-only for this process" if read_only else str(exc)
+            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; "
+                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
+        return conn
+
+    @property
+    def connection(self) -> Any:
+        """``with store.connection as conn``: borrow a pooled connection (tests, tools)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def borrow() -> Iterator[sqlite3.Connection]:
+            conn = self._pool.acquire()
+            try:
+                yield conn
+            finally:
+                self._pool.release(conn)
+        return borrow()
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the schema forward; a database already current is only read, so a
+        read-only file fails on the write probe with a clear message, not here."""
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise PersistenceError(f"the database {self.location!r} has schema {current}, newer than this "
+                                   f"server's {SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+        if current == SCHEMA_VERSION:
+            # Probe, without changing anything, that this process can write the file:
+            # a read-only one opens and reads fine, then fails on the first advance.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                conn.execute("ROLLBACK")
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if 0 < current < SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, SCHEMA_VERSION)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def open(self) -> "SQLiteStore":
+        with self.connection:
+            pass
+        return self
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        if not write:
+            with self.connection as conn:
+                return fn(conn)
+        # SQLite has one writer at a time.  Threads of this process queue on a lock
+        # instead of on the file lock, whose busy handler sleeps in steps of up to
+        # 100 ms (long tails under concurrent advances); other processes still
+        # meet the busy timeout.
+        with self._write_lock, self.connection as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+
+#: The seed name of the SQLite store, kept for embedders and scripts.
+StateStore = SQLiteStore
+
+#: PostgreSQL schema, one entry per version in ``orchestrator_schema_version``.
+#: The same two tables as SQLite, with JSONB and UTC timestamps; ``seq`` plays
+#: SQLite's ``rowid`` (insertion order, the tie-breaker of ``list``).
+PG_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE workflow_instances (
+        instance_id TEXT PRIMARY KEY,
+        workflow_name TEXT NOT NULL,
+        current_step_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        context JSONB NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL DEFAULT 0,
+        definition_hash TEXT NOT NULL DEFAULT '',
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        completed_at TIMESTAMPTZ,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY
+    );
+    CREATE TABLE workflow_history (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        instance_id TEXT NOT NULL REFERENCES workflow_instances(instance_id) ON DELETE CASCADE,
+        timestamp TIMESTAMPTZ NOT NULL,
+        step_name TEXT NOT NULL,
+        user_report JSONB,
+        outcome_status TEXT,
+        determined_next_step TEXT,
+        decided_by TEXT NOT NULL DEFAULT '',
+        reasoning TEXT NOT NULL DEFAULT '',
+        context_updates JSONB
+    );
+    CREATE INDEX idx_history_instance ON workflow_history(instance_id, id);
+    CREATE INDEX idx_instances_updated ON workflow_instances(updated_at);
+    """,
+    """
+    ALTER TABLE workflow_instances ADD COLUMN awaiting_approval JSONB;
+    """,
+)
+PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
+#: Advisory lock key taken while migrating, so replicas starting together migrate once.
+PG_MIGRATION_LOCK = 0x6F726368  # "orch"
+PG_TIMEOUT_S = 5.0
+
+
+def _pg_time(column: str) -> str:
+    """A timestamptz read back as the same ISO-8601 UTC text SQLite stores."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
+class PostgresStore(Store):
+    """Instances and their history in PostgreSQL, shared by any number of replicas.
+
+    psycopg 3 with a bounded ``psycopg_pool`` pool; each borrowed connection is
+    checked first, so after a database restart the pool replaces dead connections
+    by itself.  Any driver failure (connection lost, failover, restart) is a
+    retryable ``PERSISTENCE_ERROR`` and the transaction is rolled back whole.
+    """
+
+    _P, _J, _T = "%s", "%s::jsonb", "%s::timestamptz"
+    _INSTANCE_READ = ("instance_id, workflow_name, current_step_name, status, context::text, version, "
+                      f"definition_hash, {_pg_time('created_at')}, {_pg_time('updated_at')}, "
+                      f"{_pg_time('completed_at')}, awaiting_approval::text")
+    _HISTORY_READ = (f"id, instance_id, {_pg_time('timestamp')}, step_name, user_report::text, outcome_status, "
+                     "determined_next_step, decided_by, reasoning, context_updates::text")
+    _ORDER = "seq"
+
+    def __init__(self, url: str, pool_size: int = 10, timeout_s: float = PG_TIMEOUT_S) -> None:
+        self.url = url
+        self.location = redact_url(url)
+        self.pool_size = pool_size
+        self.timeout_s = timeout_s
+        self._pool: Any = None
+        self._errors: tuple[type[BaseException], ...] = ()
+
+    def _scrub(self, text: str) -> str:
+        """Driver messages never name our password, but make sure."""
+        match = re.match(r"^[a-z][a-z0-9+.-]*://[^:@/?#]*:([^@/?#]+)@", self.url, flags=re.I)
+        return text.replace(match.group(1), "***") if match else text
+
+    def open(self) -> "PostgresStore":
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError:
+            raise ConfigError("WORKFLOW_DB_URL needs the PostgreSQL driver: "
+                              "pip install 'orchestrator-mcp[postgres]' (psycopg 3 and psycopg_pool)") from None
+        self._errors = (psycopg.Error, PoolTimeout)
+        connect_timeout = max(1, int(self.timeout_s))
+        try:
+            # One direct connection first: a wrong URL or a server that is down fails
+            # now with the driver's own reason, and migrations run before any pool.
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=connect_timeout) as conn:
+                self._migrate(conn)
+            self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
+                                        timeout=self.timeout_s, check=ConnectionPool.check_connection,
+                                        kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+                                        num_workers=2, name="orchestrator-mcp")
+            self._pool.open(wait=True, timeout=self.timeout_s)
+        except self._errors as exc:
+            self.close()
+            first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+            raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: {first}; "
+                                   "check WORKFLOW_DB_URL and that the server is up", retryable=False) from exc
+        return self
+
+    def _migrate(self, conn: Any) -> None:
+        """Create or bring the schema forward under an advisory lock (replicas may
+        start at once); a current schema is only read."""
+        if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current == PG_SCHEMA_VERSION:
+                return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS orchestrator_schema_version (version INTEGER PRIMARY KEY, "
+                         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
+            if current > PG_SCHEMA_VERSION:
+                raise PersistenceError(f"the database {self.location} has schema {current}, newer than this "
+                                       f"server's {PG_SCHEMA_VERSION}; upgrade orchestrator-mcp", retryable=False)
+            for version in range(current, PG_SCHEMA_VERSION):
+                conn.execute(PG_MIGRATIONS[version])
+                conn.execute("INSERT INTO orchestrator_schema_version (version) VALUES (%s)", (version + 1,))
+            if current < PG_SCHEMA_VERSION:
+                log.info("migrated %s from schema %d to %d", self.location, current, PG_SCHEMA_VERSION)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        import psycopg
+
+        try:
+            with self._pool.connection() as conn:
+                if not write:
+                    return fn(conn)
+                with conn.transaction():
+                    return fn(conn)
+        except psycopg.DataError as exc:
+            if "\\u0000" in str(exc) or "0x00" in str(exc):
+                raise InvalidArgument("PostgreSQL cannot store the NUL character (\\u0000) in text or JSON; "
+                                      "remove it from the report or context") from exc
+            raise self._fault(exc) from exc
+        except self._errors as exc:
+            raise self._fault(exc) from exc
+
+    def _fault(self, exc: BaseException) -> PersistenceError:
+        first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("PostgreSQL error (%s): %s", type(exc).__name__, first)
+        return PersistenceError(f"the state database is unavailable ({type(exc).__name__}: {first[:200]}); "
+                                "nothing changed: retry the same call shortly")
+
+    def _after_load(self, conn: Any) -> None:
+        conn.execute("SELECT setval(pg_get_serial_sequence('workflow_history', 'id'), "
+                     "COALESCE((SELECT MAX(id) FROM workflow_history), 0) + 1, false)")
+
+
+def open_store(config: Config) -> Store:
+    """The configured store, opened: PostgreSQL when a URL is set, else the SQLite file."""
+    if config.db_url:
+        return PostgresStore(config.db_url, config.db_pool_size).open()
+    return SQLiteStore(config.db_path, config.db_pool_size).open()
+
+
+def store_for(target: str, pool_size: int = 2) -> Store:
+    """A store for a ``migrate-db`` argument: a PostgreSQL URL or a SQLite file path."""
+    if is_postgres_url(target):
+        return PostgresStore(target, pool_size)
+    return SQLiteStore(Path(target).expanduser(), pool_size)
 
 
 # =============================================================================
@@ -1536,15 +2354,21 @@ class DecisionRequest:
 
 @dataclass
 class Decision:
-    next_step: str  # a step name of the workflow, FINISH or FAILED
+    next_step: str  # a step name of the workflow, FINISH, FAILED or SUSPEND
     decided_by: str  # transition | stub | llm
     reasoning: str
     updated_context: dict[str, Any] = field(default_factory=dict)
-    status_suggestion: str | None = None
+    warnings: list[str] = field(default_factory=list)  # ignored side fields, kept in history
 
 
 def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision | None:
-    """The author's ``# Transitions`` table, matched on the report status."""
+    """The author's ``# Transitions`` table: evidence conditions first (in file order,
+    so the facts outrank the status the agent chose), then the status, then ``default``."""
+    for cond in step.conditions:
+        if cond.holds(report):
+            return Decision(cond.target, "transition",
+                            f"evidence {cond.field}={json.dumps(report[cond.field])} matches "
+                            f"'{cond.describe()}' of step '{step.name}', which goes to {cond.target}")
     status = str(report.get("status", "")).strip().lower()
     if status in step.transitions:
         return Decision(step.transitions[status], "transition",
@@ -1556,9 +2380,21 @@ def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision |
     return None
 
 
+def expected_statuses(step: StepDef) -> list[str]:
+    """The statuses a report can use to take a declared route, in the author's order."""
+    # 'rejected' on a gated step is the route of a person's rejection, not a status to report.
+    return [status for status in step.transitions
+            if status != "default" and not (status == "rejected" and step.approval)]
+
+
 class StubDecider:
     """Deterministic decisions without an LLM: index order, FINISH after the last
-    step, and a ``failure``/``error`` status repeats the current step."""
+    step, and a ``failure``/``error`` status repeats the current step.
+
+    A step that declares transitions (and no ``default``) is a contract: a
+    status outside it is refused, because guessing "the next step in the list"
+    sends, say, "nothing staged" on to reading diffs.
+    """
 
     name = "stub"
     #: The stub never reads history, so the engine does not fetch it for it.
@@ -1571,6 +2407,12 @@ class StubDecider:
             return Decision(step.name, "stub", f"resuming at the stored step '{step.name}'")
         assert current is not None
         status = str(req.report.get("status", "")).strip().lower()
+        if current.transitions and "default" not in current.transitions:
+            valid = expected_statuses(current)
+            raise InvalidArgument(
+                f"status {status[:100]!r} matches no transition of step '{current.name}'; report one of: "
+                f"{', '.join(valid)} (no LLM is configured to judge other statuses). Nothing changed",
+                expected_statuses=valid, current_step_name=current.name)
         if status in ("failure", "error", "failed"):
             return Decision(current.name, "stub", f"status '{status}': repeat step '{current.name}'")
         index = wf.steps.index(current)
@@ -1581,16 +2423,39 @@ class StubDecider:
 
 
 # -- the LLM prompt, shared by both providers -------------------------------
+#
+# The prompt is built for small models and for provider prompt caches.  The
+# system message (instructions + a summary of the workflow) depends only on the
+# workflow, so it is byte-identical across every decision of every run of it:
+# Gemini's implicit cache and llama.cpp's KV cache reuse it.  The per-call part
+# (the current step's guidance and routes, history, context, the report and the
+# candidates) comes last and stays short.
 
-PROMPT_JSON_LIMIT = 8_000
-PROMPT_DEFINITION_LIMIT = 60_000
-PROMPT_HISTORY_ROWS = 5
+PROMPT_JSON_LIMIT = 1_500  # characters of report or context JSON in a prompt
+PROMPT_GUIDANCE_LIMIT = 3_000
+PROMPT_GOAL_LIMIT = 600
+PROMPT_HISTORY_ROWS = 4
+DESCRIPTION_LIMIT = 110
+REASONING_LIMIT = 1_000  # characters of a model's reasoning we store
+ANSWER_MAX_TOKENS = 400  # reasoning + name + a few context pairs fit easily
+GEMINI_MAX_OUTPUT_TOKENS = 2_048  # Gemini counts thinking tokens in this budget
 SYSTEM_PROMPT = (
-    "You are the orchestrator of a multi-step workflow that a coding agent (the client) carries out. "
-    "You never do the work yourself: after each report you choose the single next step. "
-    "Follow the 'Orchestrator Guidance' of the current step exactly; it outranks your own preferences. "
-    "Choose FINISH when the workflow's goal is met and FAILED only when it cannot continue. "
-    "Answer with one JSON object that matches the response schema and nothing else."
+    "You route a workflow that a coding agent (the client) carries out step by step. After the client "
+    "reports on a step, you choose the one step it must do next. You never do the work yourself.\n"
+    "You are asked because the report's status matched none of the step's declared transitions. Read what "
+    "the report says happened (status, message, result, error, details) and do what the current step's "
+    "Orchestrator Guidance says for that case.\n"
+    "Rules:\n"
+    "- The current step's guidance decides. It outranks the order of the step list and your own preferences.\n"
+    "- Choose only from the candidates listed for this decision.\n"
+    "- \"Repeat this step\", \"again\", \"revise\" or \"retry it\" mean the current step: name it.\n"
+    "- \"Finish\" means FINISH. When the user declines or does not want to go on, when there is nothing to do, "
+    "or when the goal is already met, follow the guidance; it usually says to finish.\n"
+    "- FAILED only when the guidance says the workflow fails or cannot continue.\n"
+    "- SUSPEND only when it is a candidate and the run must wait for something outside it.\n"
+    "Answer with one JSON object: \"reasoning\" first (at most 25 words: which case of the guidance matches "
+    "what the report says happened), then \"next_step_name\" (exactly one candidate name), then "
+    "\"context_updates\" (a list of {\"key\", \"value\"} string pairs that later steps need; usually [])."
 )
 
 
@@ -1602,86 +2467,370 @@ def clip(text: str, limit: int) -> str:
 
 
 def clip_json(value: Any, limit: int = PROMPT_JSON_LIMIT) -> str:
-    return clip(json.dumps(value, ensure_ascii=False, indent=1, default=str), limit)
+    return clip(json.dumps(value, ensure_ascii=False, default=str), limit)
 
 
-def build_prompt(req: DecisionRequest) -> str:
-    """The user message: definition, state, recent history, report, task."""
-    wf, inst = req.workflow, req.instance
-    rows = req.history[-PROMPT_HISTORY_ROWS:]
-    history = "\n".join(
-        f"- {h.timestamp} step '{h.step_name}' status {h.outcome_status or '-'} -> "
-        f"{h.determined_next_step or '(no decision)'} [{h.decided_by}] {clip(h.reasoning, 300)}"
-        for h in rows) or "(none)"
-    names = ", ".join(wf.targets)
+def step_description(step: StepDef) -> str:
+    """One line about a step: the first sentence of its goal, else of its instructions."""
+    text = re.sub(r"```.*?(?:```|$)", " ", step.goal or step.instructions, flags=re.DOTALL)
+    text = " ".join(text.split())
+    if not text:
+        return "(no description)"
+    m = re.match(r"(.+?)[.!?:](?:\s|$)", text)
+    first = (m.group(1) if m else text).strip()
+    return (first[:DESCRIPTION_LIMIT - 3] + "..." if len(first) > DESCRIPTION_LIMIT else first) + "."
+
+
+def _named_in(name: str, text: str) -> bool:
+    """Whether guidance names a step: whole words, any case; reserved names in capitals only."""
+    flags = 0 if name in RESERVED_STEPS else re.IGNORECASE
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags) is not None
+
+
+def offers_suspend(step: StepDef) -> bool:
+    """SUSPEND is the author's choice: a declared route to it, or guidance that names it."""
+    return SUSPEND in step.transitions.values() or re.search(r"\bSUSPEND(?:ED)?\b", step.guidance) is not None
+
+
+def candidate_targets(wf: WorkflowDef, step: StepDef) -> list[tuple[str, str]]:
+    """Where a decision on ``step`` may go, each with a one-line description.
+
+    Narrowing the choice to what the step can reach is what lets a small model
+    route well: its declared targets, the steps its guidance names, the next
+    step in index order when it declares no routes, the step itself (repeat),
+    FINISH and FAILED, and SUSPEND only where the author offers it.  Order
+    matters to small models: the author's routes come first.
+    """
+    names: list[str] = []
+
+    def add(name: str | None) -> None:
+        if name and name not in names:
+            names.append(name)
+
+    for cond in step.conditions:  # evidence routes are the author's routes too
+        add(cond.target)
+    for target in step.transitions.values():
+        add(target)
+    for other in wf.steps:
+        if other is not step and _named_in(other.name, step.guidance):
+            add(other.name)
+    if not step.transitions:
+        index = wf.steps.index(step) if step in wf.steps else -1
+        add(wf.steps[index + 1].name if 0 <= index < len(wf.steps) - 1 else FINISH)
+    add(step.name)
+    add(FINISH)
+    add(FAILED)
+    if offers_suspend(step):
+        add(SUSPEND)
+    out: list[tuple[str, str]] = []
+    for name in names:
+        if name == step.name:
+            out.append((name, f"this step, again: {step_description(step)}"))
+        elif name == FINISH:
+            out.append((name, "finish: end the run as done (goal met, nothing to do, or the user stops)."))
+        elif name == FAILED:
+            out.append((name, "end the run as failed: it cannot continue."))
+        elif name == SUSPEND:
+            out.append((name, "pause the run at this step until it is resumed: wait for something outside it."))
+        else:
+            target = wf.step(name)
+            out.append((name, step_description(target) if target else ""))
+    return out
+
+
+def resume_candidates(wf: WorkflowDef) -> list[tuple[str, str]]:
+    """Where a resumed run may be: any step (the agent reads the history to say which), or the end."""
+    ends = [(n, d) for n, d in candidate_targets(wf, wf.first_step) if n in (FINISH, FAILED)]
+    return [(s.name, step_description(s)) for s in wf.steps] + ends
+
+
+def _routes(step: StepDef) -> str:
+    return "; ".join(f"{status} -> {target}" for status, target in step.transitions.items()) or "none declared"
+
+
+def workflow_summary(wf: WorkflowDef) -> str:
+    """The static, per-workflow part of the prompt: title, goal, steps and routes."""
+    lines = [f"Workflow {wf.name}: {wf.title}", f"Goal: {clip(' '.join(wf.goal.split()), PROMPT_GOAL_LIMIT)}",
+             "Steps, in order:"]
+    for i, step in enumerate(wf.steps, 1):
+        lines.append(f"{i}. {step.name}: {step_description(step)} Routes: {_routes(step)}.")
+    return "\n".join(lines)
+
+
+def system_prompt(wf: WorkflowDef) -> str:
+    """Instructions, then the workflow summary: identical for every call on ``wf``."""
+    return f"{SYSTEM_PROMPT}\n\n{workflow_summary(wf)}"
+
+
+def _history_lines(history: Sequence[HistoryEntry]) -> str:
+    rows = [h for h in history if h.outcome_status != "STARTED"][-PROMPT_HISTORY_ROWS:]
+    return "\n".join(f"- {h.step_name}: reported {h.outcome_status or '-'} -> "
+                     f"{h.determined_next_step or '(no decision)'}" for h in rows) or "(none)"
+
+
+def _guidance_block(step: StepDef) -> str:
+    return f'Orchestrator Guidance of "{step.name}":\n"""\n{clip(step.guidance, PROMPT_GUIDANCE_LIMIT)}\n"""'
+
+
+def _candidate_lines(candidates: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f'- "{name}": {text}' for name, text in candidates)
+
+
+def decision_candidates(req: DecisionRequest) -> list[tuple[str, str]]:
+    """The candidates of an advance, or of a resume: the stored step, the step the
+    client assumes, and where that step can go."""
+    wf = req.workflow
+    current = wf.step(req.instance.current_step_name)
+    if current is None:
+        return [(name, "") for name in wf.targets]
+    if req.kind != "resume":
+        return candidate_targets(wf, current)
+    assumed = wf.step(req.assumed_step or "") or current
+    out = [(current.name, f"the stored step: {step_description(current)}")]
+    if assumed is not current:
+        out.append((assumed.name, f"the step the client assumes: {step_description(assumed)}"))
+    for name, text in candidate_targets(wf, assumed):
+        if name != SUSPEND and name not in (n for n, _ in out):
+            out.append((name, text))
+    return out
+
+
+def build_prompt(req: DecisionRequest, candidates: Sequence[tuple[str, str]]) -> str:
+    """The per-call user message: the step, its guidance and routes, recent
+    history, context, the report, the candidates and the question."""
+    inst = req.instance
+    wf = req.workflow
+    report = clip_json(req.report) if req.report else "(no report)"
+    context = clip_json(inst.context)
     if req.kind == "resume":
-        task = (f"The client is resuming this workflow, probably in a new conversation. The stored current "
-                f"step is '{inst.current_step_name}' (instance status {inst.status}); the client believes it "
-                f"is at '{req.assumed_step}'. Reconcile the two using the history and the report: choose the "
-                f"step the client should do now. Valid names: {names}.")
-    else:
-        task = (f"The client has just reported on step '{inst.current_step_name}'. Apply that step's "
-                f"Orchestrator Guidance to the report and choose next_step_name from: {names}. "
-                "Put facts later steps need into updated_context (only keys to set). "
-                "Use status_suggestion SUSPENDED only if the workflow must wait for something outside it.")
+        stored = wf.step(inst.current_step_name)
+        assumed = wf.step(req.assumed_step or "")
+        parts = [
+            "The client is resuming this run, probably in a new conversation, and asks which step to do now.",
+            f'Stored state: the run is at step "{inst.current_step_name}" (status {inst.status}). '
+            f'The client believes it is at step "{req.assumed_step}".',
+        ]
+        shown = [assumed] if assumed is not None else []
+        shown += [stored] if stored is not None and stored is not assumed else []
+        for step in shown:
+            parts.append(f"{_guidance_block(step)}\nRoutes: {_routes(step)}.")
+        parts += [f"Recent history (oldest first):\n{_history_lines(req.history)}", f"Run context: {context}",
+                  f"What the client reports it did since:\n{report}",
+                  f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
+                  "Question: which step is to be done NOW? If the report shows the client's step was completed, "
+                  "apply that step's guidance to choose the step after it. If the report shows nothing new was "
+                  "done, the step to do now is the step the run is at."]
+        return "\n\n".join(parts)
+    step = wf.step(inst.current_step_name)
+    assert step is not None
+    status = str(req.report.get("status", ""))
+    why = (f'The status "{clip(status, 100)}" is not one of them: judge from what the report says.'
+           if step.transitions else "The step declares no routes: judge from what the report says.")
     return "\n\n".join([
-        f"# Workflow definition: {wf.name}\n\n{clip(wf.text, PROMPT_DEFINITION_LIMIT)}",
-        f"# Current state\n\n- instance: {inst.instance_id}\n- status: {inst.status}\n"
-        f"- current step: {inst.current_step_name}\n- context:\n```json\n{clip_json(inst.context)}\n```",
-        f"# Recent history (last {PROMPT_HISTORY_ROWS}, oldest first)\n\n{history}",
-        f"# Client report\n\n```json\n{clip_json(req.report)}\n```",
-        f"# Task\n\n{task}",
+        f'Current step: "{step.name}"',
+        f"{_guidance_block(step)}\nDeclared transitions (status -> next step): {_routes(step)}.\n{why}",
+        f"Recent history (oldest first):\n{_history_lines(req.history)}",
+        *([f"Run context: {context}"] if inst.context else []),
+        f'The client\'s report on "{step.name}":\n{report}',
+        f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
+        f'Question: following the guidance of "{step.name}", which candidate comes next after this report?',
     ])
 
 
-def decision_schema(wf: WorkflowDef, context_as_text: bool = False) -> dict[str, Any]:
-    """JSON Schema of a decision; step names are an enum of this workflow's."""
-    context: dict[str, Any] = (
-        {"type": "string", "description": "a JSON object, as text, of context keys to set; '{}' for none"}
-        if context_as_text else
-        {"type": "object", "description": "context keys to set, any JSON values; {} for none"})
+def decision_schema(names: Sequence[str]) -> dict[str, Any]:
+    """The answer's JSON Schema, strict-mode safe (every property required, no
+    free-form objects).
+
+    ``reasoning`` comes first so the model thinks before it names the step.
+    Context updates are a list of ``{key, value}`` string pairs: strict mode
+    forbids open objects, and JSON *inside* a string (the old shape) is what
+    small models break most; a string value that parses as JSON keeps its type.
+    """
     return {
         "type": "object",
         "properties": {
-            "next_step_name": {"type": "string", "enum": wf.targets},
-            "updated_context": context,
-            "status_suggestion": {"type": ["string", "null"], "enum": [RUNNING, SUSPENDED, None]},
-            "reasoning": {"type": "string", "description": "one or two sentences: why this step"},
+            "reasoning": {"type": "string", "description": "one short sentence: which case of the guidance this is"},
+            "next_step_name": {"type": "string", "enum": list(names)},
+            "context_updates": {
+                "type": "array", "description": "facts later steps need; usually []",
+                "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                          "required": ["key", "value"], "additionalProperties": False}},
         },
-        "required": ["next_step_name", "updated_context", "status_suggestion", "reasoning"],
+        "required": ["reasoning", "next_step_name", "context_updates"],
         "additionalProperties": False,
     }
 
 
+def _pair_value(value: Any) -> Any:
+    """A pair's value keeps its JSON type when the text is JSON; else it is text."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text[:1] in "{[-0123456789" or text in ("true", "false", "null"):
+        try:
+            return json.loads(text) if text else value
+        except ValueError:
+            return value
+    return value
+
+
+def context_from_answer(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """The model's optional context updates, and a warning for each part ignored.
+
+    Accepted shapes: a list of ``{key, value}`` pairs (the schema's), or an
+    object (a provider that does not enforce the schema).  Whatever does not
+    fit, or breaks the limits client input obeys (depth, NaN, 1 MiB), is
+    dropped with a warning: a bad side field never costs the decision.
+    """
+    if raw in (None, [], {}, ""):
+        return {}, []
+    updates: dict[str, Any] = {}
+    warnings: list[str] = []
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    elif isinstance(raw, list):
+        items = []
+        for pair in raw:
+            if isinstance(pair, dict) and isinstance(pair.get("key"), str) and "value" in pair:
+                items.append((pair["key"], pair["value"]))
+            else:
+                warnings.append(f"ignored a context update that is not a {{key, value}} pair: {clip(str(pair), 80)}")
+    else:
+        return {}, [f"ignored the model's context updates: expected a list of {{key, value}} pairs, got "
+                    f"{type(raw).__name__}"]
+    for key, value in items:
+        key = str(key).strip()
+        if not key or len(key) > 200:
+            warnings.append(f"ignored a context update with an empty or over-long key {clip(key, 40)!r}")
+            continue
+        try:
+            updates[key] = _pair_value(value)
+        except RecursionError:
+            warnings.append(f"ignored context update {key!r}: nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        check_json("the model's context updates", updates)
+    except (InvalidArgument, RecursionError) as exc:
+        message = exc.message if isinstance(exc, InvalidArgument) else "nested too deeply"
+        return {}, warnings + [f"ignored all of the model's context updates: {message}"]
+    return updates, warnings
+
+
 def parse_decision(text: str) -> dict[str, Any]:
-    """Parse and check a model's answer ourselves: APIs do not enforce ``required``."""
+    """Parse and check a model's answer ourselves: APIs do not enforce ``required``,
+    and an answer obeys the same limits as client input."""
+    if len(text) > MAX_JSON_BYTES:
+        raise AIServiceError(f"the model's answer is {len(text)} characters; the limit is {MAX_JSON_BYTES}",
+                             retryable=True)
     body = text.strip()
     fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", body, re.DOTALL)
     if fenced:
         body = fenced.group(1)
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AIServiceError(f"the model's answer is not JSON: {clip(text, 200)!r}", retryable=True) from None
     if not isinstance(data, dict):
         raise AIServiceError("the model's answer is not a JSON object", retryable=True)
     name = data.get("next_step_name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise AIServiceError("the model's answer lacks next_step_name", retryable=True)
-    ctx = data.get("updated_context") or {}
-    if isinstance(ctx, str):
+    raw_context = data.get("context_updates", data.get("updated_context"))
+    if isinstance(raw_context, str):  # older shape: JSON text
         try:
-            ctx = json.loads(ctx) if ctx.strip() else {}
-        except ValueError:
-            raise AIServiceError("the model's updated_context is not JSON", retryable=True) from None
-    if not isinstance(ctx, dict):
-        raise AIServiceError("the model's updated_context is not an object", retryable=True)
-    suggestion = data.get("status_suggestion")
-    if suggestion is not None and suggestion not in INSTANCE_STATUSES:
-        raise AIServiceError(f"the model's status_suggestion {suggestion!r} is not a status", retryable=True)
+            raw_context = json.loads(raw_context) if raw_context.strip() else None
+        except (ValueError, RecursionError):
+            raw_context = "(text that is not JSON)"
+    updates, warnings = context_from_answer(raw_context)
     reasoning = data.get("reasoning")
-    return {"next_step_name": name.strip(), "updated_context": ctx, "status_suggestion": suggestion,
-            "reasoning": reasoning if isinstance(reasoning, str) else ""}
+    reasoning = " ".join(reasoning.split()) if isinstance(reasoning, str) else ""
+    return {"next_step_name": name.strip(), "updated_context": updates, "warnings": warnings,
+            "reasoning": clip(reasoning, REASONING_LIMIT)}
+
+
+# -- the agent decides: the routing question and its answer ---------------
+
+
+@dataclass
+class Candidate:
+    step_name: str
+    description: str
+
+
+@dataclass
+class RoutingQuestion:
+    """What the agent must decide, returned instead of a decision when the provider is ``agent``."""
+    kind: str  # advance | resume
+    step_name: str  # the step the report is about (resume: the stored current step)
+    guidance: str  # that step's Orchestrator Guidance
+    report: Any  # the report as received
+    candidates: list[Candidate]
+    how_to_answer: str
+    history: list[str] = field(default_factory=list)  # resume only: the stored history, one line each
+
+    def render(self) -> str:
+        """The question as text, for ``next_step.instructions``."""
+        parts = ["No declared transition matched, so you decide the next step." if self.kind == "advance"
+                 else "You are resuming this run: decide which step is to be done now."]
+        if self.history:
+            parts.append("Stored history, oldest first:\n" + "\n".join(f"- {h}" for h in self.history))
+        parts.append(f"Orchestrator Guidance of step '{self.step_name}':\n{self.guidance or '(none)'}")
+        parts.append("Report as received:\n" + clip_json(self.report, 2000))
+        parts.append("Candidates:\n" + "\n".join(f"- {c.step_name}: {c.description}" for c in self.candidates))
+        parts.append(self.how_to_answer)
+        return "\n\n".join(parts)
+
+
+class AskAgent(Exception):
+    """Raised by the agent decider when the calling agent must choose: not a failure,
+    the engine turns it into a result carrying the routing question."""
+
+    def __init__(self, question: RoutingQuestion) -> None:
+        super().__init__(question.how_to_answer)
+        self.question = question
+
+
+class AgentDecider:
+    """The calling agent decides (no LLM configured): without ``report.choose_step`` it
+    gets the routing question; with it, the choice is checked against the candidates.
+
+    The answer travels in the same tool call as the report (``advance_workflow`` or
+    ``resume_workflow`` again, plus ``report.choose_step``) rather than a new tool,
+    so the report and the choice are stored together and replay, CONFLICT and
+    ``step_id`` work exactly as for every other decision.
+    """
+
+    name = "agent"
+
+    def decide(self, req: DecisionRequest) -> Decision:
+        wf = req.workflow
+        step = wf.step(req.instance.current_step_name)
+        candidates = (resume_candidates(wf) if req.kind == "resume" or step is None
+                      else candidate_targets(wf, step))
+        report = {k: v for k, v in req.report.items() if k != "choose_step"}
+        choice = req.report.get("choose_step")
+        tool = "resume_workflow" if req.kind == "resume" else "advance_workflow"
+        if choice is None:
+            history = [f"{h.timestamp} step '{h.step_name}' status {h.outcome_status or '-'} -> "
+                       f"{h.determined_next_step or '(no decision)'} [{h.decided_by}]"
+                       for h in req.history] if req.kind == "resume" else []
+            how = (f"Answer by calling {tool} again with the same arguments and the same report plus "
+                   f"report.choose_step set to exactly one candidate name ({', '.join(n for n, _ in candidates)}); "
+                   "add report.reasoning with one sentence saying why.")
+            if req.kind == "resume":
+                how += (f" The stored current step is '{req.instance.current_step_name}'; you assumed "
+                        f"'{req.assumed_step}'.")
+            raise AskAgent(RoutingQuestion(req.kind, step.name if step else req.instance.current_step_name,
+                                           step.guidance if step else "", report,
+                                           [Candidate(n, d) for n, d in candidates], how, history))
+        names = [n for n, _ in candidates]
+        target = wf.resolve_target(choice) if isinstance(choice, str) else None
+        if target not in names:
+            raise InvalidArgument(f"report.choose_step {str(choice)[:100]!r} is not one of the candidates: "
+                                  f"{', '.join(names)}; send the same report with one of them",
+                                  candidates=names)
+        why = req.report.get("reasoning")
+        return Decision(target, "agent", why if isinstance(why, str) and why.strip()
+                        else f"the agent chose '{target}'")
 
 
 # -- HTTP with retries, shared by both providers ---------------------------
@@ -1832,28 +2981,31 @@ class LLMDecider:
     def _fault(self, status: int, payload: Any, headers: Mapping[str, str]) -> _HttpFault:
         raise NotImplementedError
 
-    def _schema(self, wf: WorkflowDef) -> dict[str, Any]:
-        return decision_schema(wf)
+    def usage(self, payload: Any) -> dict[str, int]:
+        """Token counts the provider reported for one call (subclasses read their format)."""
+        return {}
 
     def decide(self, req: DecisionRequest) -> Decision:
-        prompt = build_prompt(req)
-        turns: list[tuple[str, str]] = [("user", prompt)]
-        schema = self._schema(req.workflow)
+        candidates = decision_candidates(req)
+        names = [name for name, _ in candidates]
+        system = system_prompt(req.workflow)
+        turns: list[tuple[str, str]] = [("user", build_prompt(req, candidates))]
+        schema = decision_schema(names)
         deadline = time.monotonic() + self.call_budget_s()  # shared by the corrective round
         for round_ in (1, 2):
-            text = self._post_with_retries(SYSTEM_PROMPT, turns, schema, req, deadline)
+            text = self._post_with_retries(system, turns, schema, req, deadline)
             data = parse_decision(text)
             target = req.workflow.resolve_target(data["next_step_name"])
-            if target is not None:
+            if target is not None and (target in names or target != SUSPEND):
                 return Decision(target, "llm", data["reasoning"] or "(the model gave no reasoning)",
-                                data["updated_context"], data["status_suggestion"])
+                                data["updated_context"], data["warnings"])
             if round_ == 2:
                 break
             turns += [("model", text),
-                      ("user", f"'{data['next_step_name']}' is not a step of this workflow. Answer again with "
-                               f"next_step_name exactly one of: {', '.join(req.workflow.targets)}.")]
-        raise AIServiceError(f"the model named an unknown step {data['next_step_name']!r} twice; "
-                             f"valid names are {', '.join(req.workflow.targets)}", retryable=True)
+                      ("user", f"'{clip(data['next_step_name'], 100)}' is not a candidate. Answer again with "
+                               f"next_step_name exactly one of: {', '.join(names)}.")]
+        raise AIServiceError(f"the model named an unknown step {clip(data['next_step_name'], 100)!r} twice; "
+                             f"valid names are {', '.join(names)}", retryable=True)
 
     def call_budget_s(self) -> float:
         """The most one decision may take: every attempt's timeout plus the retry waits."""
@@ -1949,7 +3101,8 @@ class LLMDecider:
                         self._log_interaction(req, attempt, body, started, error=exc.message, response=payload)
                         raise
                     self._log_interaction(req, attempt, body, started, response=payload)
-                    return text
+                    # Answers assembled from several parts can carry a key no single part held whole.
+                    return self._redact(text)
                 fault = self._fault(status, payload, resp_headers)
                 if fault.delay is None and resp_headers.get("Retry-After", "").strip().isdigit():
                     fault.delay = float(resp_headers["Retry-After"])
@@ -1971,12 +3124,16 @@ class LLMDecider:
 
     def _log_interaction(self, req: DecisionRequest, attempt: int, body: Any, started: float,
                          response: Any = None, error: str | None = None) -> None:
+        """One JSON line per attempt, failed and timed-out ones included, with the
+        token counts the provider reported (prompt, cached, answer) and latency."""
         path = self.config.interactions_log
         if path is None:
             return
         record = {"time": utcnow(), "provider": self.provider, "model": self.config.model,
-                  "instance_id": req.instance.instance_id, "attempt": attempt,
+                  "instance_id": req.instance.instance_id, "kind": req.kind,
+                  "step_name": req.instance.current_step_name, "attempt": attempt,
                   "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                  "usage": self.usage(response) if response is not None else {},
                   "request": body, "response": response, "error": error}
         line = self._redact(json.dumps(record, ensure_ascii=False, default=str))
         try:
@@ -1986,6 +3143,14 @@ class LLMDecider:
                     fh.write(line + "\n")
         except OSError as exc:
             log.warning("cannot write AI_INTERACTIONS_LOG %s: %s", path, exc)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _usage(**counts: Any) -> dict[str, int]:
+    return {k: v for k, v in ((k, _count(v)) for k, v in counts.items()) if v is not None}
 
 
 def _google_error(payload: Any) -> dict[str, Any]:
@@ -2015,9 +3180,16 @@ class GeminiDecider(LLMDecider):
             "systemInstruction": {"parts": [{"text": system}]},
             "contents": [{"role": role, "parts": [{"text": text}]} for role, text in turns],
             "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema,
-                                 "temperature": 0},
+                                 "temperature": 0, "maxOutputTokens": GEMINI_MAX_OUTPUT_TOKENS},
         }
         return url, headers, body
+
+    def usage(self, payload: Any) -> dict[str, int]:
+        meta = payload.get("usageMetadata") if isinstance(payload, dict) else None
+        if not isinstance(meta, dict):
+            return {}
+        return _usage(prompt_tokens=meta.get("promptTokenCount"), cached_tokens=meta.get("cachedContentTokenCount"),
+                      answer_tokens=meta.get("candidatesTokenCount"))
 
     def _answer(self, payload: Any) -> str:
         if not isinstance(payload, dict):
@@ -2081,10 +3253,6 @@ class OpenAIDecider(LLMDecider):
 
     provider = "openai"
 
-    def _schema(self, wf: WorkflowDef) -> dict[str, Any]:
-        # Strict mode forbids free-form objects, so the context travels as JSON text.
-        return decision_schema(wf, context_as_text=True)
-
     def _request(self, system: str, turns: list[tuple[str, str]], schema: dict[str, Any]
                  ) -> tuple[str, dict[str, str], dict[str, Any]]:
         url = f"{self.config.endpoint}/chat/completions"
@@ -2094,9 +3262,21 @@ class OpenAIDecider(LLMDecider):
         messages = [{"role": "system", "content": system}]
         messages += [{"role": "assistant" if role == "model" else "user", "content": text} for role, text in turns]
         body = {"model": self.config.model, "messages": messages, "temperature": 0,
-                "response_format": {"type": "json_schema",
+                "max_tokens": ANSWER_MAX_TOKENS, "response_format": {"type": "json_schema",
                                     "json_schema": {"name": "workflow_decision", "schema": schema, "strict": True}}}
         return url, headers, body
+
+    def usage(self, payload: Any) -> dict[str, int]:
+        """OpenAI's ``usage`` (with ``prompt_tokens_details.cached_tokens``); llama.cpp
+        adds ``timings``, whose ``prompt_n`` counts the prompt tokens evaluated
+        afresh, that is, not served from its KV cache."""
+        if not isinstance(payload, dict):
+            return {}
+        use = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        details = use.get("prompt_tokens_details") if isinstance(use.get("prompt_tokens_details"), dict) else {}
+        timings = payload.get("timings") if isinstance(payload.get("timings"), dict) else {}
+        return _usage(prompt_tokens=use.get("prompt_tokens"), cached_tokens=details.get("cached_tokens"),
+                      answer_tokens=use.get("completion_tokens"), evaluated_tokens=timings.get("prompt_n"))
 
     def _answer(self, payload: Any) -> str:
         choices = payload.get("choices") if isinstance(payload, dict) else None
@@ -2131,11 +3311,13 @@ class OpenAIDecider(LLMDecider):
         return _HttpFault(f"HTTP {status}: {message}", False)
 
 
-def make_decider(config: Config) -> "StubDecider | LLMDecider":
+def make_decider(config: Config) -> "StubDecider | AgentDecider | LLMDecider":
     if config.provider == "gemini":
         return GeminiDecider(config)
     if config.provider == "openai":
         return OpenAIDecider(config)
+    if config.provider == "agent":
+        return AgentDecider()
     return StubDecider()
 
 
@@ -2148,8 +3330,13 @@ def make_decider(config: Config) -> "StubDecider | LLMDecider":
 
 @dataclass
 class NextStep:
+    """What the client does next.  ``expected_statuses`` are the statuses the
+    step's transitions route on (empty when it declares none, or the run has
+    ended), so an agent can report one the author planned for."""
     step_name: str
     instructions: str
+    expected_statuses: list[str] = field(default_factory=list)
+    report_fields: list[ReportField] = field(default_factory=list)  # evidence the report must carry
 
 
 @dataclass
@@ -2162,6 +3349,8 @@ class Progress:
     decided_by: str
     reasoning: str
     definition_changed: bool
+    awaiting_approval: dict[str, Any] | None = None  # the run waits for a person: what, and how to approve
+    routing_question: RoutingQuestion | None = None  # the agent decides: answer with report.choose_step
 
 
 @dataclass
@@ -2188,6 +3377,7 @@ class Status:
     completed_at: str | None
     history: list[HistoryItem]
     definition_changed: bool
+    awaiting_approval: dict[str, Any] | None = None
 
 
 @dataclass
@@ -2232,7 +3422,42 @@ class Validation:
     warnings: list[dict[str, Any]]
 
 
-ADVANCE_DECIDERS = ("transition", "stub", "llm")
+ADVANCE_DECIDERS = ("transition", "stub", "llm", "agent")
+
+
+def public_approval(pending: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A pending approval as clients see it: without its id, which only answers carry back."""
+    return {k: v for k, v in pending.items() if k != "approval_id"} if pending else None
+
+
+def evidence_line(fields: Sequence[ReportField]) -> str:
+    """The one generated line that ends the instructions of a step with a ``# Report``."""
+    return ("Include in your report (top-level keys): "
+            + ", ".join(f"`{f.name}` ({f.type}{', required' if f.required else ''})" for f in fields) + ".")
+
+
+def check_evidence(step: StepDef, report: Mapping[str, Any]) -> None:
+    """Refuse a report that lacks a required ``# Report`` field or has one of the wrong type.
+
+    ``null`` counts as absent.  Raised before anything is written, so nothing moves.
+    """
+    missing = [f.name for f in step.report_fields if f.required and report.get(f.name) is None]
+    wrong = [{"name": f.name, "expected": f.type, "got": report_type_of(report[f.name])}
+             for f in step.report_fields
+             if report.get(f.name) is not None and not report_value_fits(f.type, report[f.name])]
+    if not missing and not wrong:
+        return
+    parts = []
+    if missing:
+        parts.append(f"missing required field(s): {', '.join(missing)}")
+    if wrong:
+        parts.append("wrong type: " + ", ".join(f"{w['name']} must be {w['expected']}, got {w['got']}"
+                                                for w in wrong))
+    raise InvalidArgument(f"the report for step {step.name!r} lacks its evidence: {'; '.join(parts)}. Nothing "
+                          "moved: send the report again with every required field as a top-level key of "
+                          "report (next_step.report_fields lists them)",
+                          missing_fields=missing, wrong_type=wrong,
+                          report_fields=[dataclasses.asdict(f) for f in step.report_fields])
 
 #: Longest one-line description ``list_workflows`` returns.
 DESCRIPTION_LIMIT = 160
@@ -2283,9 +3508,10 @@ def check_json(name: str, value: Any) -> dict[str, Any]:
 
 
 class Engine:
-    """The workflow rules.  Thread-safe: all shared state lives in SQLite."""
+    """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
-    def __init__(self, library: Library, store: StateStore, decider: "StubDecider | LLMDecider") -> None:
+    def __init__(self, library: Library, store: Store,
+                 decider: "StubDecider | AgentDecider | LLMDecider") -> None:
         self.library = library
         self.store = store
         self.decider = decider
@@ -2326,13 +3552,14 @@ class Engine:
         try:
             wf = self.library.load(inst.workflow_name)
             changed = bool(inst.definition_hash) and wf.hash != inst.definition_hash
-            next_step = self._next_step(wf, inst.current_step_name, inst.status, "")
+            next_step = self._next_step(wf, inst, "")
         except (DefinitionNotFound, InvalidArgument):
             pass
         return Status(inst.instance_id, inst.workflow_name, inst.status, inst.current_step_name, next_step,
                       inst.context, inst.created_at, inst.updated_at, inst.completed_at,
                       [HistoryItem(h.timestamp, h.step_name, h.outcome_status, h.user_report,
-                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed)
+                                   h.determined_next_step, h.decided_by, h.reasoning) for h in history], changed,
+                      public_approval(inst.awaiting_approval))
 
     def list_instances(self, status: str | None = None, workflow_name: str | None = None,
                        limit: int = 20) -> InstanceList:
@@ -2392,12 +3619,16 @@ class Engine:
                 f"the report is for step {str(step_id)[:100]!r} but the instance is at {step.name!r}; do the "
                 f"current step's instructions (get_workflow_status shows them), or call resume_workflow if "
                 "you are continuing from another conversation", current_step_name=step.name)
+        check_evidence(step, report)
         merged = {**inst.context, **updates}
         working = dataclasses.replace(inst, context=merged)
         decision = decide_by_transition(step, report)
         if decision is None:
-            decision = self._ask(DecisionRequest("advance", wf, working, self._recent(instance_id), report),
-                                 inst, step.name, report)
+            try:
+                decision = self._ask(DecisionRequest("advance", wf, working, self._recent(instance_id), report),
+                                     inst, step.name, report)
+            except AskAgent as ask:
+                return self._question(wf, inst, ask.question)
         return self._apply(wf, inst, working, decision, step.name, report, str(report.get("status", "")),
                            updates)
 
@@ -2414,7 +3645,7 @@ class Engine:
         report = self._report(report or {}, required=False)
         updates = check_json("context_updates", context_updates)
         inst = self.store.get(instance_id)
-        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS):
+        if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS) or inst.awaiting_approval:
             raise self._not_running(inst)
         wf = self.library.load_valid(inst.workflow_name)
         where = inst.current_step_name
@@ -2426,10 +3657,13 @@ class Engine:
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
         working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
-        decision = self._ask(DecisionRequest("resume", wf, working, self._recent(instance_id), report,
-                                             assumed_current_step_name), inst, where, record)
-        if decision.status_suggestion == SUSPENDED:
-            decision = dataclasses.replace(decision, status_suggestion=None)
+        try:
+            decision = self._ask(DecisionRequest("resume", wf, working, self._recent(instance_id), report,
+                                                 assumed_current_step_name), inst, where, record)
+        except AskAgent as ask:
+            return self._question(wf, working, ask.question)
+        if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
+            decision = dataclasses.replace(decision, next_step=where)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING")
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
@@ -2441,11 +3675,63 @@ class Engine:
         if inst.status in (COMPLETED, CANCELLED):
             raise self._not_running(inst)
         now = utcnow()
-        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now)
+        after = dataclasses.replace(inst, status=CANCELLED, updated_at=now, completed_at=now, awaiting_approval=None)
         self.store.update(inst, after, HistoryEntry(instance_id, now, inst.current_step_name,
                                                     {"reason": reason} if reason else None, "CANCELLED",
                                                     inst.current_step_name, "client", reason or "cancelled"))
         return self.status(instance_id)
+
+    def approve(self, instance_id: str, approved: bool, comment: str | None = None, by: str = "unknown",
+                approval_id: str | None = None) -> Progress:
+        """A person's answer to a pending approval; never reachable from an agent's tool.
+
+        Approval moves the run to the step decided when the agent reported; a
+        rejection takes the step's ``rejected`` transition, else returns to the
+        gated step so the agent can redo it.  Who answered and the comment go
+        into history.  ``approval_id``, when given, must name the pending request,
+        so a stale answer (say, an elicitation reply after a CLI approval) is refused.
+        """
+        instance_id = self._instance_id(instance_id)
+        if comment is not None and (not isinstance(comment, str) or len(comment) > 10_000):
+            raise InvalidArgument("comment must be text up to 10,000 characters")
+        inst = self.store.get(instance_id)
+        pending = inst.awaiting_approval
+        if not pending:
+            raise InvalidArgument(f"instance {instance_id} is not waiting for an approval (it is {inst.status} at "
+                                  f"step {inst.current_step_name!r}); nothing to approve",
+                                  status=inst.status, current_step_name=inst.current_step_name)
+        if approval_id is not None and approval_id != pending.get("approval_id"):
+            raise InvalidArgument("this answer is for an approval request that is no longer pending; "
+                                  "get_workflow_status shows the current one")
+        wf = self.library.load_valid(inst.workflow_name)
+        gated = wf.step(pending["step_name"])
+        if approved:
+            target = wf.resolve_target(pending["proposed_next_step"]) or pending["step_name"]
+        else:
+            target = (gated.transitions.get("rejected") if gated else None) or pending["step_name"]
+        target = wf.resolve_target(target) or wf.first_step.name
+        now = utcnow()
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
+        after = dataclasses.replace(inst, current_step_name=target, status=status, awaiting_approval=None,
+                                    updated_at=now, definition_hash=wf.hash,
+                                    completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
+        verdict = "approved" if approved else "rejected"
+        reasoning = f"{verdict} by {by}" + (f": {comment}" if comment else "")
+        if not approved:
+            reasoning += f"; back to '{target}'" if target == pending["step_name"] else f"; rejected goes to '{target}'"
+        record = {"approval": verdict, "by": by, "comment": comment, "approval_id": pending.get("approval_id"),
+                  "what": pending.get("approval")}
+        after = self.store.update(inst, after, HistoryEntry(instance_id, now, pending["step_name"], record,
+                                                            verdict.upper(), target, "approval", reasoning))
+        log.info("%s %s: %s by %s -> %s", wf.name, instance_id, verdict, by, target)
+        return self._progress(wf, after, "approval", reasoning, False)
+
+    def waiting(self, instance_id: str) -> Progress:
+        """The run as it stands while it waits for an approval (the user dismissed the question)."""
+        inst = self.store.get(instance_id)
+        wf = self.library.load_valid(inst.workflow_name)
+        return self._progress(wf, inst, (inst.awaiting_approval or {}).get("decided_by", ""),
+                              "waiting for a person to approve", False)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -2474,6 +3760,14 @@ class Engine:
 
     @staticmethod
     def _not_running(inst: Instance) -> InstanceNotRunning:
+        if inst.awaiting_approval:
+            return InstanceNotRunning(
+                f"instance {inst.instance_id} waits for a person to approve leaving step "
+                f"{inst.current_step_name!r} ({clip(inst.awaiting_approval.get('approval', ''), 200)}). You cannot "
+                f"approve it: ask the user to run `orchestrator-mcp approve {inst.instance_id}` (or add --reject "
+                "--comment '...') or to use the run's page in `orchestrator-mcp ui`; then call get_workflow_status "
+                "for the next step", status=inst.status,
+                current_step_name=inst.current_step_name, awaiting_approval=public_approval(inst.awaiting_approval))
         hint = {SUSPENDED: "call resume_workflow to continue it",
                 FAILED_STATUS: "call resume_workflow to retry it, or start_workflow for a fresh run",
                 COMPLETED: "it is finished; call start_workflow for a new run",
@@ -2499,15 +3793,35 @@ class Engine:
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
         now = utcnow()
-        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
-        if status == RUNNING and decision.status_suggestion == SUSPENDED:
-            status = SUSPENDED
-        after = dataclasses.replace(
-            working, current_step_name=target, status=status,
-            context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
-            updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
-        entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
-                             decision.decided_by, decision.reasoning, context_updates=updates or None)
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS, SUSPEND: SUSPENDED}.get(target, RUNNING)
+        if target == SUSPEND:  # the run waits at the step it is on
+            target = step_name
+        reasoning = decision.reasoning
+        if decision.warnings:
+            reasoning += "".join(f" [warning: {w}]" for w in decision.warnings)
+        leaving = wf.step(step_name)
+        if leaving is not None and leaving.approval and target != leaving.name:
+            # A gated step is left only with a person's approval: the run stays at the
+            # step, SUSPENDED, with the decision kept until someone approves or rejects it.
+            awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": leaving.name,
+                        "approval": leaving.approval, "proposed_next_step": target,
+                        "decided_by": decision.decided_by, "requested_at": now,
+                        "how_to_approve": f"orchestrator-mcp approve {inst.instance_id} [--reject] [--comment TEXT]"}
+            after = dataclasses.replace(
+                working, current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
+                context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+                updated_at=now, completed_at=None)
+            reasoning += f" [waiting for a person to approve leaving '{leaving.name}' for '{target}']"
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, leaving.name,
+                                 decision.decided_by, reasoning, context_updates=updates or None)
+        else:
+            after = dataclasses.replace(
+                working, current_step_name=target, status=status,
+                context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
+                updated_at=now, completed_at=now if status in (COMPLETED, FAILED_STATUS) else None,
+                awaiting_approval=None)
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, target,
+                                 decision.decided_by, reasoning, context_updates=updates or None)
         try:
             after = self.store.update(inst, after, entry)
         except Conflict:
@@ -2517,8 +3831,9 @@ class Engine:
             if replay is not None:
                 return replay
             raise
-        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, target, decision.decided_by)
-        return self._progress(wf, after, decision.decided_by, decision.reasoning,
+        log.info("%s %s: %s -> %s (%s)", wf.name, inst.instance_id, step_name, after.current_step_name,
+                 decision.decided_by)
+        return self._progress(wf, after, decision.decided_by, reasoning,
                               bool(inst.definition_hash) and inst.definition_hash != wf.hash)
 
     def _replay(self, inst: Instance, report: dict[str, Any], updates: dict[str, Any]) -> Progress | None:
@@ -2545,11 +3860,22 @@ class Engine:
     def _progress(self, wf: WorkflowDef, inst: Instance, decided_by: str, reasoning: str,
                   changed: bool) -> Progress:
         return Progress(inst.instance_id, inst.workflow_name, inst.status,
-                        self._next_step(wf, inst.current_step_name, inst.status, reasoning),
-                        inst.context, decided_by, reasoning, changed)
+                        self._next_step(wf, inst, reasoning),
+                        inst.context, decided_by, reasoning, changed, public_approval(inst.awaiting_approval))
+
+    def _question(self, wf: WorkflowDef, inst: Instance, question: RoutingQuestion) -> Progress:
+        """The routing question as the call's result; nothing is stored until the agent answers."""
+        step = wf.step(question.step_name)
+        return Progress(inst.instance_id, inst.workflow_name, inst.status,
+                        NextStep(question.step_name, question.render(),
+                                 expected_statuses=expected_statuses(step) if step else [],
+                                 report_fields=list(step.report_fields) if step else []),
+                        inst.context, "question", "no declared transition matched: the agent decides",
+                        bool(inst.definition_hash) and inst.definition_hash != wf.hash, None, question)
 
     @staticmethod
-    def _next_step(wf: WorkflowDef, step_name: str, status: str, reasoning: str) -> NextStep:
+    def _next_step(wf: WorkflowDef, inst: Instance, reasoning: str) -> NextStep:
+        step_name, status = inst.current_step_name, inst.status
         if step_name == FINISH or status == COMPLETED:
             return NextStep(FINISH, f"Workflow '{wf.title or wf.name}' is complete. Tell the user what was "
                                     "done, briefly; there are no more steps.")
@@ -2564,10 +3890,23 @@ class Engine:
             return NextStep(step_name, f"Step {step_name!r} is no longer in the workflow definition; "
                                        "call resume_workflow to pick up from the current definition.")
         text = step.instructions
-        if status == SUSPENDED:
+        statuses = expected_statuses(step)
+        if statuses:
+            other = " (any other status takes the default route)" if "default" in step.transitions else ""
+            text += f"\n\nReport status: one of {', '.join(f'`{s}`' for s in statuses)}{other}."
+        if step.report_fields:  # the evidence line is the last line of the instructions
+            text += "\n\n" + evidence_line(step.report_fields)
+        pending = inst.awaiting_approval
+        if status == SUSPENDED and pending:
+            text = (f"WAITING FOR APPROVAL. A person must approve leaving step '{step.name}' before the run goes "
+                    f"on to '{pending.get('proposed_next_step')}'. What they approve:\n\n{pending.get('approval')}"
+                    f"\n\nYou cannot approve it yourself. Ask the user to run `orchestrator-mcp approve "
+                    f"{inst.instance_id}` (or `--reject --comment '...'`), or to use the run's page in "
+                    "`orchestrator-mcp ui`; then call get_workflow_status, which shows the next step.")
+        elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
-        return NextStep(step.name, text)
+        return NextStep(step.name, text, expected_statuses=statuses, report_fields=list(step.report_fields))
 
 
 # =============================================================================
@@ -2581,7 +3920,10 @@ SERVER_INSTRUCTIONS = (
     "This server holds step-by-step workflows: call start_workflow (list_workflows shows them), do exactly what "
     "next_step.instructions say, then call advance_workflow with an honest report, and repeat until the next "
     "step is FINISH. In a new conversation, find the run with list_instances and continue it with "
-    "resume_workflow instead of starting over."
+    "resume_workflow instead of starting over. "
+    "When a result carries routing_question, choose one of its candidates and call the same tool again with "
+    "the same report plus report.choose_step; when it carries awaiting_approval, stop and ask the user to "
+    "approve as it says, since no tool can approve for them."
 )
 
 AUTHORING_GUIDE = """\
@@ -2623,6 +3965,8 @@ Each step file has H1 sections (a `#` heading outside code fences; `##` and deep
 | `# Client Instructions` | yes | the agent: returned verbatim as `next_step.instructions` |
 | `# Goal` | no | the decider, as context |
 | `# Transitions` | no | the engine: deterministic routing, no LLM call |
+| `# Report` | no | the engine: evidence the report must carry (checked before anything moves) |
+| `# Approval` | no | a person: what they approve before the run may leave the step |
 | anything else | no | the decider, as context |
 
 Client Instructions should end by saying what to report: which `status` values mean what, and which
@@ -2644,6 +3988,52 @@ no `default`), the configured decider reads the Orchestrator Guidance. Use trans
 that is a plain status, and guidance for judgment calls. In guidance, name steps as `` `Step Name` `` so
 `check` can warn when a name is wrong.
 
+## Required evidence: `# Report`
+
+```
+# Report
+- tests_passed: integer, required
+- tests_failed: integer, required
+- commit_sha: text - the new commit's hash
+```
+
+Each item is `- name: type[, required][ - description]`; types are `text`, `integer`, `number`
+(an integer is also a number), `boolean` and `list`. Fields are top-level keys of the report, next to
+`status`, and `next_step.report_fields` lists them; the instructions end with one generated line naming
+them. A report that lacks a required field (`null` counts as missing) or has a field of the wrong type
+is refused with `INVALID_ARGUMENT` naming the fields, and the run does not move. `step_id`, `status`
+and `choose_step` are reserved names.
+
+A transition may compare one declared field with one literal: `==`, `!=`, `>`, `>=`, `<`, `<=`
+(the ordering ones on numbers only), a literal being a number, `true`/`false` or text:
+
+```
+# Transitions
+- tests_failed > 0: Fix Failures
+- success: Review Changes
+```
+
+Evidence transitions are tried first, in file order, then the status ones, then `default`: the facts
+outrank the status the agent chose. A field the report lacks never matches. There is nothing more:
+no `and`/`or`, no arithmetic, no second field.
+
+## Approval gates: `# Approval`
+
+```
+# Approval
+The commit message, exactly as it will be committed.
+```
+
+The section says what a person approves. When a report would take the run away from this step (to
+another step, FINISH or FAILED), the run stops instead: it stays at the step as `SUSPENDED` with
+`awaiting_approval` (what, the proposed next step, how to approve). Where the client supports
+elicitation, the server asks the user directly during that call; otherwise the person runs
+`orchestrator-mcp approve ID` (or `--reject --comment "..."`) or uses the form on the run's page in
+`orchestrator-mcp ui`. No tool argument can approve. Approval
+continues to the proposed step; rejection follows the step's `rejected:` transition if it has one,
+else goes back to the step itself. Who answered and the comment are kept in the history. Repeating
+the step (a transition to itself) needs no approval.
+
 ## Includes
 
 `{{file:relative/path.md}}` anywhere in a definition file is replaced by that file's content, resolved
@@ -2653,8 +4043,74 @@ root: absolute paths, `..` that climbs out, and symlinks pointing out are errors
 ## Checking
 
 `orchestrator-mcp check path/to/workflows` (or the `validate_workflow` tool) prints `file:line: message`
-for each problem and exits 1 if any workflow is invalid. Warnings flag steps nothing leads to and
-guidance that names a step that does not exist. Edits are picked up without a restart.
+for each problem and exits 1 if any workflow (or, for `check`, any scenario file) is invalid: unknown report
+types, conditions on undeclared fields or with a literal of the wrong type, and an empty `# Approval` are
+errors too. Warnings flag steps nothing leads to, guidance that names a step that does not exist, and a
+`rejected:` transition on a step without `# Approval`. Edits are picked up without a restart.
+
+## Testing routing: scenario files
+
+State how a workflow must route, and check it like code. Scenario files live beside the definition in
+`MY_WORKFLOW/tests/*.md` (names starting with `.` or `_` are skipped); they are never read as steps and
+do not change the definition's hash. Each `# Heading` is one scenario, named by the heading; prose is
+ignored, so say in it what the scenario proves. The scenario is a list of items:
+
+```markdown
+# Nothing staged, the user stages a file
+
+- start: {"repo": "."}
+- report: no_staged_files
+  details: ?? notes.txt
+  expect: Handle No Staged Files
+- report: staged
+  message: the user ran git add notes.txt
+  expect: Check Staged Files
+- llm report: nothing_to_commit
+  message: git diff --cached is empty again; the user unstaged it by mistake
+  expect: Handle No Staged Files
+
+# A new conversation already has an accepted message
+
+- report: success
+  result: M notes.txt
+  expect: Get Staged Diffs
+- llm resume: Suggest Commit Message
+  status: accepted
+  result: docs: add notes
+  expect: Commit Changes | Suggest Commit Message
+  state: RUNNING
+```
+
+| item | what it does |
+|---|---|
+| `start: {JSON}` | optional, first: the context the run starts with (default `{}`) |
+| `report: STATUS` | an advance whose status a `# Transitions` entry (or `default`) matches |
+| `llm report: STATUS` | an advance whose status matches no transition: only an LLM can judge it |
+| `resume: STEP` | `resume_workflow` assuming STEP, where the right answer is the stored step |
+| `llm resume: STEP` | a resume that needs judgement: which step is to be done now |
+
+On a step without transitions, a `report` is decided by the stub (next step in index order).
+
+Under an item, one `field: value` per line (deeper-indented lines continue the value):
+
+- `expect:` (required) the step that must come next, `FINISH`, `FAILED` or `SUSPEND`; `A | B` accepts either;
+- `state:` optional: `RUNNING`, `SUSPENDED`, `COMPLETED` or `FAILED`; by default `FINISH` means
+  `COMPLETED`, `FAILED` means `FAILED`, `SUSPEND` means `SUSPENDED`, and a step means `RUNNING`;
+- `context_updates:` a JSON object sent with the report;
+- anything else (`message`, `result`, `details`, `error`, `status` of a resume, ...) goes into the report. A value
+  that starts with `{` or `[` is JSON; otherwise it is text, except a field the step declares in `# Report`
+  with another type, which takes that type (`tests_failed: 2` is the integer 2). Reports carry
+  `step_id` = the current step.
+
+`orchestrator-mcp test [NAME ...]` runs every scenario through the real engine on a temporary database
+and prints each divergence as `file:line`, then a summary: accuracy (right step and right run state),
+decisions by kind, LLM calls, decision latency p50/p95, tokens when the provider reports them, and the
+`# Transitions` entries no scenario used. A wrong answer ends its scenario (later items assumed it), so
+put one judged case at the end of each scenario. Under the stub, `llm` items (and what follows them)
+are skipped with a note; with `--provider gemini|openai` they are judged by the model, `--repeat N`
+runs everything N times, and `--min-accuracy 0.85` lets LLM cases pass at 85%: any other divergence
+fails the run (exit 1). `check` validates scenario files: syntax, step names, and that every `report`
+status matches a transition of the step it is sent at (and every `llm report` status matches none).
 
 ## A complete small example
 
@@ -2717,6 +4173,12 @@ ReportArg = Annotated[dict[str, Any], Arg(
     "What happened, honestly: {step_id: the step you did, status: a word the step's instructions ask "
     "for such as 'success' or 'failure', result/details/message/error: what you found}.")]
 UpdatesArg = Annotated[dict[str, Any], Arg("Context keys to set for later steps (any JSON).")]
+
+
+class ClientCall:
+    """Marks a tool parameter that receives the SDK's request ``Context`` (the
+    client connection: its capabilities, elicitation).  It is no argument a
+    client sends; ``_sdk_tool`` swaps in the SDK's type when registering."""
 
 #: Tool annotations (``ToolAnnotations`` fields) by kind of tool.
 READ_ONLY = {"read_only_hint": True, "idempotent_hint": True, "open_world_hint": False}
@@ -2808,10 +4270,12 @@ def tool_result(value: Any) -> Any:
 
 
 def guarded(fn: Callable[[], Any]) -> Any:
-    """Run a tool body; its result becomes ``tool_result`` and every failure a
+    """Run a tool body; a result dataclass becomes ``tool_result`` (an SDK
+    result such as ``InputRequiredResult`` passes as it is) and every failure a
     coded tool error, never a protocol error."""
     try:
-        return tool_result(fn())
+        result = fn()
+        return tool_result(result) if dataclasses.is_dataclass(result) else result
     except Exception as exc:  # noqa: BLE001 - every failure becomes a coded tool error
         if isinstance(exc, OrchestratorError):
             log.info("tool error %s: %s", exc.code, exc.message)
@@ -2852,11 +4316,16 @@ class WorkflowTools:
 
     @tool(WRITES)
     def advance_workflow(self, instance_id: InstanceIdArg, report: ReportArg,
-                         context_updates: UpdatesArg = {}) -> Progress:
+                         context_updates: UpdatesArg = {},
+                         call: ClientCall = None) -> Progress:  # type: ignore[assignment]
         """Report on the step you just did and get the next one. Include step_id (the step's name) so a
-        retried call is answered once. Repeat until next_step.step_name is FINISH. On STEP_MISMATCH, call
-        get_workflow_status; on AI_SERVICE_ERROR with retryable true, send the same call again."""
-        return guarded(lambda: self.engine.advance(instance_id, report, context_updates))
+        retried call is answered once, and every field next_step.report_fields lists. Repeat until
+        next_step.step_name is FINISH. If the result has routing_question, call advance_workflow again with
+        the same report plus report.choose_step = one of its candidates; if it has awaiting_approval, ask
+        the user to approve (it says how) and wait. On STEP_MISMATCH, call get_workflow_status; on
+        AI_SERVICE_ERROR with retryable true, send the same call again."""
+        return self._with_approval(call, instance_id,
+                                   lambda: self.engine.advance(instance_id, report, context_updates))
 
     @tool(WRITES)
     def resume_workflow(
@@ -2865,10 +4334,13 @@ class WorkflowTools:
         assumed_current_step_name: Annotated[str, Arg("The step you believe you are at.", 200)],
         report: Annotated[dict[str, Any], Arg("What you know of the work so far.")] = {},
         context_updates: UpdatesArg = {},
+        call: ClientCall = None,  # type: ignore[assignment]
     ) -> Progress:
         """Continue a run in a new conversation (or after SUSPENDED/FAILED). The server reconciles your
-        assumed step with its stored state and returns the step to do now."""
-        return guarded(lambda: self.engine.resume(instance_id, assumed_current_step_name, report, context_updates))
+        assumed step with its stored state and returns the step to do now. If the result has
+        routing_question, read its history and call resume_workflow again with report.choose_step."""
+        return self._with_approval(call, instance_id, lambda: self.engine.resume(
+            instance_id, assumed_current_step_name, report, context_updates))
 
     @tool(READ_ONLY)
     def get_workflow_status(
@@ -2908,6 +4380,87 @@ class WorkflowTools:
     def get_workflow_authoring_guide(self) -> str:
         """The guide to writing workflows: folder layout, sections, transitions, includes, an example."""
         return AUTHORING_GUIDE
+
+    # -- approval through the client (elicitation) ----------------------------
+    # The answer comes from the person through the client's own form, never from a
+    # tool argument.  Clients on the request/response protocol of 2026-07-28 get an
+    # InputRequiredResult and retry the call with the answer; older sessions get a
+    # server-initiated elicitation/create request while the call waits.
+
+    APPROVAL_SCHEMA = {
+        "type": "object",
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject"], "title": "Decision",
+                         "description": "approve lets the workflow go on; reject sends it back"},
+            "comment": {"type": "string", "title": "Comment", "description": "optional, kept in the history"},
+        },
+        "required": ["decision"],
+    }
+
+    @staticmethod
+    def _who(call: Any) -> str:
+        """Who answered, as far as the connection tells: the client's declared name."""
+        try:
+            params = call.session.client_params
+            name = params.client_info.name if params and params.client_info else ""
+        except Exception:  # noqa: BLE001 - the identity is best effort
+            name = ""
+        return f"the user via {name or 'the MCP client'} (elicitation)"
+
+    def _apply_answer(self, call: Any, iid: str, pending: dict[str, Any], answer: Any,
+                      waiting: Callable[[], Any]) -> Any:
+        """The client's elicitation result as an approval; a dismissed form leaves the run waiting."""
+        action = answer.get("action") if isinstance(answer, dict) else getattr(answer, "action", None)
+        content = answer.get("content") if isinstance(answer, dict) else getattr(answer, "content", None)
+        content = content if isinstance(content, dict) else {}
+        if action == "accept" and content.get("decision") in ("approve", "reject"):
+            approved = content["decision"] == "approve"
+        elif action == "decline":
+            approved = False  # the person explicitly said no
+        else:
+            return waiting()
+        comment = content.get("comment") if isinstance(content.get("comment"), str) else None
+        return self.engine.approve(iid, approved, comment or None, self._who(call), approval_id=pending["approval_id"])
+
+    def _with_approval(self, call: Any, iid: str, move: Callable[[], Progress]) -> Any:
+        """Run an advance or resume; when it stops at a gated step, ask the person through the client."""
+        def body() -> Any:
+            import anyio.from_thread
+            from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
+
+            responses = getattr(call, "input_responses", None) if call is not None else None
+            if responses and "approval" in responses:  # the retry that carries the person's answer
+                inst = self.engine.store.get(self.engine._instance_id(iid))
+                pending = inst.awaiting_approval
+                if pending and pending.get("approval_id") == call.request_state:
+                    return self._apply_answer(call, inst.instance_id, pending, responses["approval"],
+                                              lambda: self.engine.waiting(inst.instance_id))
+            progress = move()
+            if progress.awaiting_approval is None or call is None or progress.status != SUSPENDED:
+                return progress
+            try:
+                caps = call.client_capabilities
+            except ValueError:  # no request context: called outside a session
+                caps = None
+            pending = self.engine.store.get(progress.instance_id).awaiting_approval
+            if caps is None or caps.elicitation is None or not pending:
+                return progress
+            params = ElicitRequestFormParams(
+                message=(f"Approve leaving step '{pending['step_name']}' for '{pending['proposed_next_step']}'?"
+                         f"\n\n{pending['approval']}\n\n(instance {progress.instance_id})"),
+                requested_schema=self.APPROVAL_SCHEMA)
+            if not call.session.can_send_request:
+                return InputRequiredResult(input_requests={"approval": ElicitRequest(params=params)},
+                                           request_state=pending["approval_id"])
+            try:
+                answer = anyio.from_thread.run(lambda: call.session.elicit_form(
+                    message=params.message, requested_schema=params.requested_schema,
+                    related_request_id=call.request_context.request_id))
+            except Exception as exc:  # noqa: BLE001 - no answer: the run keeps waiting, visibly
+                log.info("approval elicitation failed (%s); the run waits for orchestrator-mcp approve", exc)
+                return progress
+            return self._apply_answer(call, progress.instance_id, pending, answer, lambda: progress)
+        return guarded(body)
 
 
 class WorkflowResources:
@@ -3031,6 +4584,10 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     from pydantic import Field
 
     def sdk_hint(hint: Any) -> Any:
+        if hint is ClientCall:
+            from mcp.server.mcpserver import Context
+
+            return Context
         metadata = getattr(hint, "__metadata__", ())
         arg = next((m for m in metadata if isinstance(m, Arg)), None)
         if arg is None:
@@ -3042,7 +4599,9 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     call = functools.wraps(method)(lambda **kwargs: method(**kwargs))
     call.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=sdk_hint(p.annotation)) for p in signature.parameters.values()])
+    context_kwarg = next((p.name for p in signature.parameters.values() if p.annotation is ClientCall), None)
     sdk_tool = Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
+                                  context_kwarg=context_kwarg,
                                   annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
     if signature.return_annotation is not str:
         # The output schema stays published; the SDK's check of every result
@@ -3083,6 +4642,7 @@ def build_server(engine: Engine, config: Config) -> Any:
     """The MCPServer: the ``WorkflowTools``, the ``WorkflowResources`` and one prompt per workflow."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
+    from mcp_types import Resource
 
     class OrchestratorServer(MCPServer):
         """MCPServer whose argument errors use our error shape and whose prompts
@@ -3120,7 +4680,7 @@ def build_server(engine: Engine, config: Config) -> Any:
 
 def create_app(config: Config) -> tuple[Any, Engine]:
     """Wire configuration, library, store, decider and engine into a server."""
-    store = StateStore(config.db_path).open()
+    store = open_store(config)
     engine = Engine(Library(config.workflow_roots), store, make_decider(config))
     return build_server(engine, config), engine
 
@@ -3206,6 +4766,7 @@ class WebView:
              lambda req: UIResponse(200, UI_JS, "text/javascript; charset=utf-8")),
             ("GET", re.compile(r"/login"), self.login_page),
             ("POST", re.compile(r"/login"), self.login),
+            ("POST", re.compile(r"/run/(?P<instance_id>[A-Za-z0-9_-]{1,200})/approve"), self.approve),
         ]
 
     # -- security helpers ------------------------------------------------------
@@ -3364,7 +4925,38 @@ class WebView:
                 + "<h2>Context</h2><pre class=\"json\" id=\"context\">"
                 + h(json.dumps(st.context, ensure_ascii=False, indent=2)) + "</pre></div>"
                 + "<div><h2>History</h2>" + self.timeline(st.history) + "</div></section>")
-        return self.page(f"{title} run", main, req, live=True)
+        # The approval form sits outside <main>, so the live refresh never wipes a comment being typed.
+        return self.page(f"{title} run", main, req, live=True, toolbar=self.approval_form(st))
+
+    def approval_form(self, st: Status) -> str:
+        """Approve / reject for a run waiting at a gated step; carries the pending request's id so a
+        form left open after someone answered elsewhere cannot answer the next request."""
+        if not st.awaiting_approval:
+            return ""
+        pending = self.engine.store.get(st.instance_id).awaiting_approval or {}
+        return (f"<form class=\"approval\" method=\"post\" action=\"/run/{h(st.instance_id)}/approve\">"
+                f"<h2>Approval needed</h2><p>Leaving <b>{h(pending.get('step_name'))}</b> for "
+                f"<b>{h(pending.get('proposed_next_step'))}</b> needs a person's approval of:</p>"
+                f"<pre class=\"text\">{h(pending.get('approval'))}</pre>"
+                f"<label>Comment (kept in the history) <textarea name=\"comment\" rows=\"2\"></textarea></label>"
+                f"<input type=\"hidden\" name=\"csrf\" value=\"{h(self.csrf_token())}\">"
+                f"<input type=\"hidden\" name=\"approval_id\" value=\"{h(pending.get('approval_id'))}\">"
+                f"<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> "
+                f"<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></form>")
+
+    def approve(self, req: UIRequest, instance_id: str) -> UIResponse:
+        """The form's POST (CSRF and the token already checked by ``handle``): a person's answer."""
+        decision = req.form.get("decision")
+        if decision not in ("approve", "reject"):
+            return self.page("Not approved", "<p class=\"problem\">Choose Approve or Reject.</p>", req, 400)
+        by = "a person in the ui (signed in with the token)" if self.token else "a person in the ui (local)"
+        try:
+            self.engine.approve(instance_id, decision == "approve", req.form.get("comment", "").strip() or None,
+                                by, approval_id=req.form.get("approval_id", ""))
+        except InvalidArgument as exc:
+            return self.page("Not approved", f"<p class=\"problem\">{h(cli_text(exc.message))}</p>"
+                                             f"<p><a href=\"/run/{h(instance_id)}\">Back to the run</a></p>", req, 409)
+        return UIResponse(303, "", headers=[("Location", f"/run/{instance_id}")])
 
     @staticmethod
     def _visits(wf: WorkflowDef, history: Sequence[HistoryItem]) -> tuple[dict[str, int], dict[tuple[str, str], int],
@@ -3626,6 +5218,8 @@ def markdownish(text: str) -> str:
 
 
 UI_CSS = """\
+form.approval { margin: 1rem; padding: .75rem 1rem; border: 2px solid #b45309; border-radius: 6px; }
+form.approval textarea { display: block; width: 100%; margin: .5rem 0; }
 :root{--fg:#1d2330;--muted:#5f6b7a;--line:#dde2ea;--bg:#f6f7f9;--card:#fff;--accent:#2456d6;--accent-bg:#eaf0ff;
 --ok:#1f7a44;--ok-bg:#e6f4ec;--bad:#b42318;--bad-bg:#fdecea;--warn:#8a5a00;--warn-bg:#fff4d6}
 *{box-sizing:border-box}
@@ -3805,8 +5399,9 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
 # 8. Command line
 #    ``serve`` (the default), ``check``, ``run``, ``demo``, ``diagram``, the
 #    tools as commands for people (``list``, ``status``, ``cancel``,
-#    ``workflows``, ``validate``) and ``ui``.  Global flags work before or after
-#    the subcommand.  Bad configuration ends in one stderr line and exit code 2.
+#    ``workflows``, ``validate``), ``ui``, ``test`` (workflow scenarios) and
+#    ``approve``.  Global flags work before or after the subcommand.  Bad
+#    configuration ends in one stderr line and exit code 2.
 # =============================================================================
 
 def is_loopback(host: str) -> bool:
@@ -3850,11 +5445,18 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             _out(shown(wf, problem, "error"))
         for problem in wf.warnings:
             _out(shown(wf, problem, "warning"))
+        scenarios, scenario_errors = parse_scenarios(wf, wf.directory.parent)
         if wf.valid:
-            _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings)")
+            scenario_errors += lint_scenarios(wf, scenarios, wf.directory.parent)
+        for problem in scenario_errors:
+            _out(shown(wf, problem, "error"))
+        tested = f", {len(scenarios)} scenarios" if scenarios else ""
+        if wf.valid and not scenario_errors:
+            _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings{tested})")
         else:
             invalid += 1
-            _out(f"{wf.name}: INVALID ({len(wf.errors)} errors, {len(wf.warnings)} warnings)")
+            _out(f"{wf.name}: INVALID ({len(wf.errors) + len(scenario_errors)} errors, "
+                 f"{len(wf.warnings)} warnings)")
     _out(f"checked {len(workflows)} workflows in {', '.join(str(r) for r in roots)}: "
          f"{len(workflows) - invalid} valid, {invalid} invalid")
     return 1 if invalid else 0
@@ -3914,9 +5516,9 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
     return f"{seconds}s ago"
 
 
-def _engine(config: Config, decider: "StubDecider | LLMDecider | None" = None) -> Engine:
+def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | None" = None) -> Engine:
     """The same engine and database the server uses; SQLite's WAL lets both run at once."""
-    return Engine(Library(config.workflow_roots), StateStore(config.db_path).open(), decider or StubDecider())
+    return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider())
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
@@ -4116,6 +5718,47 @@ def resume_command(args: argparse.Namespace, instance_id: str) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers): still say where it came from
+        return "unknown user"
+
+
+def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]) -> Progress | None:
+    """Advance; when the agent decider asks, the person at the terminal is the agent."""
+    progress = engine.advance(progress.instance_id, report)
+    while progress.routing_question is not None:
+        question = progress.routing_question
+        _out("\n" + question.render() + "\n")
+        names = [c.step_name for c in question.candidates]
+        choice = _read_line(f"choose the next step [{names[0]}]: ")
+        if choice is None:
+            return None
+        choice = choice.strip() or names[0]
+        try:
+            progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
+        except InvalidArgument as exc:
+            _out(exc.message)
+    return progress
+
+
+def cmd_approve(args: argparse.Namespace, config: Config) -> int:
+    """A person approves (or rejects) leaving a gated step, from outside any MCP client."""
+    engine = _engine(config)  # the configured store: the SQLite file or PostgreSQL
+    store = engine.store
+    try:
+        progress = engine.approve(args.instance_id, not args.reject, args.comment,
+                                  f"{_user()} (orchestrator-mcp approve)")
+        _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
+             f"at {progress.next_step.step_name}")
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Drive a workflow at the terminal with the same engine and database.
 
@@ -4131,7 +5774,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
     engine = _engine(config, make_decider(config))
-    llm_decides = config.provider in ("gemini", "openai")
+    llm_decides = config.provider in ("gemini", "openai", "agent")  # agent: the person answers the question
     instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
@@ -4158,19 +5801,51 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if progress.status in (COMPLETED, FAILED_STATUS, CANCELLED):
                 _out(f"\n== {step.step_name} ==\n{step.instructions}")
                 return 0 if progress.status == COMPLETED else 1
+            if progress.awaiting_approval:
+                # The person at the terminal is the user, so they may answer the gate here.
+                _out(f"\n== Approval needed: {step.step_name} ==\n\n{progress.awaiting_approval['approval']}\n")
+                answer = _read_line(f"approve going on to '{progress.awaiting_approval['proposed_next_step']}'? "
+                                    "[a]pprove / [r]eject: ")
+                comment = _read_line("comment (optional): ") if answer is not None else None
+                if answer is None or comment is None or answer.strip().lower()[:1] not in ("a", "r"):
+                    _out(f"\nstill waiting for approval; later: orchestrator-mcp approve {progress.instance_id}")
+                    return 130
+                progress = engine.approve(progress.instance_id, answer.strip().lower().startswith("a"),
+                                          comment.strip() or None,
+                                          f"{_user()} (orchestrator-mcp run)")
+                _out(f"-> {progress.next_step.step_name}  [{progress.reasoning}]")
+                continue
             _out(f"\n== Step: {step.step_name} ==\n\n{step.instructions}\n")
             step_def = engine.library.load(progress.workflow_name).step(step.step_name)
             status_text = ask_status(step_def, llm_decides)
             if status_text is not None and result_text is None:
                 result_text = ask_result()
+            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
+            for f in step.report_fields if status_text is not None else []:
+                value = _read_line(f"{f.name} ({f.type}{', required' if f.required else ''}): ")
+                if value is None:
+                    status_text = None
+                    break
+                if value.strip():
+                    try:
+                        report[f.name] = value.strip() if f.type == "text" else json.loads(value)
+                    except ValueError:
+                        report[f.name] = value.strip()
             if status_text is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
                 return 130
-            report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
             if result_text:
                 report["result"] = result_text
             result_text = None
-            progress = engine.advance(progress.instance_id, report)
+            try:
+                answered = _answer_questions(engine, progress, report)
+            except InvalidArgument as exc:  # an unplanned status under the stub, or missing evidence: ask again
+                _out(f"{exc.message}")
+                continue
+            if answered is None:
+                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+                return 130
+            progress = answered
             _out(f"-> {progress.next_step.step_name}  [decided by {progress.decided_by}] {progress.reasoning}")
     except KeyboardInterrupt:
         if instance_id:
@@ -4245,6 +5920,427 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy every instance and history row from one store to another (SQLite or
+    PostgreSQL, either direction), in one target transaction, then compare counts."""
+    for given in (args.source, args.target):
+        if not given.strip():
+            raise ConfigError("migrate-db needs --from and --to: a SQLite file path or a postgresql:// URL")
+    if not is_postgres_url(args.source) and not Path(args.source).expanduser().is_file():
+        raise ConfigError(f"migrate-db: the source {args.source!r} is not an existing SQLite file")
+    if (is_postgres_url(args.source) == is_postgres_url(args.target)
+            and (args.source == args.target if is_postgres_url(args.source)
+                 else Path(args.source).expanduser().resolve() == Path(args.target).expanduser().resolve())):
+        raise ConfigError("migrate-db: --from and --to are the same database")
+    source, target = store_for(args.source).open(), store_for(args.target).open()
+    try:
+        existing = target.counts()
+        if any(existing) and not args.force:
+            raise ConfigError(f"migrate-db: the target {target.location} already holds {existing[0]} instances "
+                              f"and {existing[1]} history rows; pass --force to replace them")
+        instances, history = source.dump()
+        target.load(instances, history, replace=any(existing))
+        copied, expected = target.counts(), (len(instances), len(history))
+        if copied != expected:
+            raise PersistenceError(f"migrate-db: the target has {copied[0]} instances and {copied[1]} history "
+                                   f"rows after the copy, expected {expected[0]} and {expected[1]}",
+                                   retryable=False)
+        _out(f"copied {expected[0]} instances and {expected[1]} history rows from {source.location} "
+             f"to {target.location}; counts verified")
+        return 0
+    finally:
+        source.close()
+        target.close()
+# -- workflow tests: ``check`` lints scenarios, ``test`` runs them -----------
+
+
+def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -> list[Problem]:
+    """Walk each scenario along its expectations and flag reports that cannot mean
+    what they say: a ``report`` whose status no transition matches (the stub
+    refuses it; mark it ``llm report``), an ``llm report`` a transition decides
+    (the LLM is never asked), a report after the run ended.  The walk stops
+    where an expectation allows several steps."""
+    problems: list[Problem] = []
+    for scenario in scenarios:
+        step: StepDef | None = wf.first_step if wf.steps else None
+        state: str | None = RUNNING
+        for case in scenario.cases:
+            shown = _display(case.file, root)
+            if case.kind == "report" and state in (COMPLETED, FAILED_STATUS, SUSPENDED):
+                problems.append(Problem(shown, case.line, f"a report after the run is {state}: "
+                                        + ("nothing can follow FINISH" if state == COMPLETED
+                                           else "only a 'resume' can follow")))
+                break
+            if case.kind == "resume" and state == COMPLETED:
+                problems.append(Problem(shown, case.line, "a COMPLETED run cannot be resumed"))
+                break
+            if case.kind == "report" and step is not None and state == RUNNING:
+                matched = decide_by_transition(step, case.report)
+                declared = ", ".join(sorted(step.transitions)) or "(none)"
+                if not case.llm and matched is None and step.transitions:
+                    problems.append(Problem(shown, case.line, (
+                        f"status {case.report['status']!r} matches no transition of {step.name!r} "
+                        f"(declared: {declared}); use a declared status, or write 'llm report' for a case "
+                        "only an LLM can judge")))
+                elif case.llm and matched is not None:
+                    problems.append(Problem(shown, case.line, (
+                        f"status {case.report['status']!r} of an 'llm report' matches the transition of "
+                        f"{step.name!r} to {matched.next_step}, so no LLM is asked; write 'report', or use a "
+                        f"status other than {declared}")))
+            outcomes = case.expected()
+            if len({s for _, s in outcomes}) == 1:
+                state = outcomes[0][1]
+            else:
+                state = None
+            targets = {t for t, _ in outcomes}
+            step = wf.step(outcomes[0][0]) if len(targets) == 1 and outcomes[0][0] not in (SUSPEND,) else None
+            if state is None and step is None:
+                break
+    return problems
+
+
+@dataclass
+class CaseResult:
+    """What one case got from the engine, and whether that was right."""
+    workflow: str
+    scenario: str
+    file: str
+    line: int
+    kind: str
+    llm: bool
+    at_step: str
+    status: str
+    expected: list[str]
+    right: bool
+    got_step: str | None = None
+    got_state: str | None = None
+    decided_by: str | None = None
+    reasoning: str = ""
+    error: str | None = None
+    latency_s: float | None = None
+    llm_requests: int = 0
+    prompt_tokens: int | None = None
+    answer_tokens: int | None = None
+
+
+@dataclass
+class SkipNote:
+    workflow: str
+    scenario: str
+    file: str
+    line: int
+    cases: int
+    reason: str
+
+
+class _InteractionsTap:
+    """Reads what the LLM decider appended to its interactions log since the last look:
+    one line per HTTP attempt, with the provider's usage counts in ``response``."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        try:
+            self.offset = path.stat().st_size if path else 0
+        except OSError:
+            self.offset = 0
+
+    def take(self) -> list[dict[str, Any]]:
+        if self.path is None:
+            return []
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except OSError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        records = []
+        for raw in data[:end].splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    @staticmethod
+    def usage(record: Mapping[str, Any]) -> tuple[int, int] | None:
+        """(prompt, answer) tokens as the provider reported them, when it did."""
+        resp = record.get("response")
+        if not isinstance(resp, dict):
+            return None
+        if isinstance(resp.get("usage"), dict):  # OpenAI-compatible
+            u = resp["usage"]
+            if isinstance(u.get("prompt_tokens"), int) and isinstance(u.get("completion_tokens"), int):
+                return u["prompt_tokens"], u["completion_tokens"]
+        if isinstance(resp.get("usageMetadata"), dict):  # Gemini; thinking tokens are answer tokens
+            u = resp["usageMetadata"]
+            if isinstance(u.get("promptTokenCount"), int):
+                answer = sum(v for k in ("candidatesTokenCount", "thoughtsTokenCount")
+                             if isinstance(v := u.get(k), int))
+                return u["promptTokenCount"], answer
+        return None
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    import math
+
+    ordered = sorted(values)
+    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
+
+
+@dataclass
+class ScenarioReport:
+    """Everything ``orchestrator-mcp test`` found; ``summary()`` is its JSON."""
+    provider: str
+    model: str | None
+    repeat: int
+    min_accuracy: float
+    results: list[CaseResult] = field(default_factory=list)
+    skipped: list[SkipNote] = field(default_factory=list)
+    problems: list[tuple[str, int, str]] = field(default_factory=list)  # scenario files that do not parse
+    coverage: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # workflow -> (declared, covered)
+    scenario_counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # scenarios, offline, llm cases
+
+    def accuracy(self, llm: bool | None) -> float | None:
+        chosen = [r for r in self.results if llm is None or r.llm == llm]
+        return sum(r.right for r in chosen) / len(chosen) if chosen else None
+
+    @property
+    def passed(self) -> bool:
+        if self.problems or not self.results:
+            return False
+        if any(not r.right for r in self.results if not r.llm):
+            return False
+        llm_accuracy = self.accuracy(True)
+        return llm_accuracy is None or llm_accuracy >= self.min_accuracy
+
+    def summary(self) -> dict[str, Any]:
+        kinds: dict[str, int] = {}
+        for r in self.results:
+            kind = r.decided_by or "error"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        latencies = [r.latency_s for r in self.results if r.llm_requests and r.latency_s is not None]
+        usage = [r for r in self.results if r.prompt_tokens is not None]
+        llm_cases = [r for r in self.results if r.llm]
+        workflows = {}
+        for name, (n_scen, n_off, n_llm) in sorted(self.scenario_counts.items()):
+            declared, covered = self.coverage.get(name, ([], []))
+            workflows[name] = {"scenarios": n_scen, "offline_cases": n_off, "llm_cases": n_llm,
+                               "transitions": len(declared), "transitions_covered": len(covered),
+                               "uncovered": [t for t in declared if t not in covered]}
+        p50, p95 = _percentile(latencies, 0.5), _percentile(latencies, 0.95)
+        return {
+            "provider": self.provider, "model": self.model, "repeat": self.repeat,
+            "passed": self.passed, "min_accuracy": self.min_accuracy,
+            "cases_run": len(self.results), "right": sum(r.right for r in self.results),
+            "accuracy": self.accuracy(None), "offline_accuracy": self.accuracy(False),
+            "llm_accuracy": self.accuracy(True), "llm_cases_run": len(llm_cases),
+            "llm_cases_skipped": sum(n.cases for n in self.skipped),
+            "decisions": dict(sorted(kinds.items())),
+            "llm_requests": sum(r.llm_requests for r in self.results),
+            "latency_s": {"p50": p50, "p95": p95} if latencies else None,
+            "tokens": ({"prompt": sum(r.prompt_tokens or 0 for r in usage),
+                        "answer": sum(r.answer_tokens or 0 for r in usage), "requests_with_usage": len(usage)}
+                       if usage else None),
+            "workflows": workflows,
+            "divergences": [dataclasses.asdict(r) for r in self.results if not r.right],
+            "skipped": [dataclasses.asdict(n) for n in self.skipped],
+            "problems": [{"file": f, "line": ln, "message": m} for f, ln, m in self.problems],
+        }
+
+
+def _shown_path(directory: Path, relative: str) -> str:
+    """A root-relative problem path as the user's editor can open it from here."""
+    full = directory / relative
+    rel = os.path.relpath(full)
+    return str(full) if rel.startswith("..") else rel
+
+
+def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1,
+                  min_accuracy: float = 1.0) -> ScenarioReport:
+    """Run workflow scenarios through the real engine on a temporary database.
+
+    The decider is the one ``config`` names (``gemini``/``openai``); any other
+    provider runs with the stub, which skips the LLM cases.  LLM requests,
+    latency and token usage are read from the decider's interactions log.
+    """
+    import tempfile
+
+    llm = config.provider in ("gemini", "openai")
+    with tempfile.TemporaryDirectory(prefix="orchestrator-test-") as tmp:
+        config = dataclasses.replace(config, provider=config.provider if llm else "stub",
+                                     interactions_log=config.interactions_log or Path(tmp) / "interactions.jsonl")
+        store = StateStore(Path(tmp) / "test.sqlite").open()
+        library = Library(config.workflow_roots)
+        engine = Engine(library, store, make_decider(config))
+        tap = _InteractionsTap(config.interactions_log if llm else None)
+        run = ScenarioReport(config.provider, config.model if llm else None, repeat, min_accuracy)
+        try:
+            for name in names or library.names():
+                wf = library.load(name)
+                root, _ = library.locate(name)
+                scenarios, problems = parse_scenarios(wf, root)
+                if wf.valid:
+                    problems += lint_scenarios(wf, scenarios, root)
+                else:
+                    problems += [Problem(p.file, p.line, f"the workflow is invalid: {p.message}") for p in wf.errors]
+                run.problems += [(_shown_path(root, p.file), p.line, p.message) for p in problems]
+                run.scenario_counts[wf.name] = (len(scenarios), sum(not c.llm for s in scenarios for c in s.cases),
+                                                sum(c.llm for s in scenarios for c in s.cases))
+                declared = [f"{s.name}: {status}" for s in wf.steps for status in s.transitions]
+                covered: set[str] = set()
+                run.coverage[wf.name] = (declared, [])
+                if problems or not scenarios:
+                    continue
+                for _ in range(repeat):
+                    for scenario in scenarios:
+                        _run_scenario(engine, wf, root, scenario, llm, tap, run, covered)
+                run.coverage[wf.name] = (declared, [t for t in declared if t in covered])
+        finally:
+            store.close()
+    return run
+
+
+def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenario, llm: bool,
+                  tap: "_InteractionsTap", run: ScenarioReport, covered: set[str]) -> None:
+    shown = lambda case: _shown_path(root, _display(case.file, root))  # noqa: E731
+    try:
+        progress = engine.start(wf.name, scenario.context)
+    except OrchestratorError as exc:
+        case = scenario.cases[0]
+        run.results.append(CaseResult(wf.name, scenario.name, shown(case), scenario.line, "start", case.llm,
+                                      "", "", [], False, error=f"{exc.code}: {exc.message}"))
+        return
+    for index, case in enumerate(scenario.cases):
+        if case.llm and not llm:
+            rest = scenario.cases[index:]
+            run.skipped.append(SkipNote(wf.name, scenario.name, shown(case), case.line, sum(c.llm for c in rest),
+                                        "needs an LLM: the stub cannot judge a report no transition matches"))
+            return
+        at_step = progress.next_step.step_name
+        status_text = str(case.report.get("status", ""))
+        tap.take()
+        started = time.perf_counter()
+        result = CaseResult(wf.name, scenario.name, shown(case), case.line, case.kind, case.llm,
+                            at_step if case.kind == "report" else case.assumed_step or "", status_text,
+                            [f"{t} ({s})" for t, s in case.expected()], False)
+        try:
+            if case.kind == "report":
+                report = typed_evidence(wf.step(at_step), {"step_id": at_step, **case.report})
+                progress = engine.advance(progress.instance_id, report, case.context_updates)
+            else:
+                progress = engine.resume(progress.instance_id, case.assumed_step or "", case.report,
+                                         case.context_updates)
+        except OrchestratorError as exc:
+            result.error = f"{exc.code}: {exc.message}"
+        result.latency_s = round(time.perf_counter() - started, 4)
+        records = tap.take()
+        result.llm_requests = len(records)
+        usages = [u for u in map(_InteractionsTap.usage, records) if u]
+        if usages:
+            result.prompt_tokens = sum(u[0] for u in usages)
+            result.answer_tokens = sum(u[1] for u in usages)
+        if result.error is None:
+            result.got_step, result.got_state = progress.next_step.step_name, progress.status
+            result.decided_by, result.reasoning = progress.decided_by, progress.reasoning
+            result.right = case.accepts(progress.next_step.step_name, progress.status)
+            step = wf.step(at_step)
+            if progress.decided_by == "transition" and step is not None and case.kind == "report":
+                key = status_text.strip().lower()
+                covered.add(f"{step.name}: {key if key in step.transitions else 'default'}")
+        run.results.append(result)
+        if not result.right:
+            return  # later cases assumed this routing
+
+
+def format_test_run(run: ScenarioReport) -> str:
+    """The text report: problems and divergences with file:line, then a summary."""
+    out: list[str] = []
+    for file, line, message in run.problems:
+        out.append(f"{file}:{line}: {message}: error")
+    for r in run.results:
+        if r.right:
+            continue
+        got = (f"got {r.error}" if r.error else
+               f"got {r.got_step} ({r.got_state}) [{r.decided_by}: {clip(r.reasoning, 200)}]")
+        what = f"report {r.status!r} at {r.at_step!r}" if r.kind == "report" else f"resume assuming {r.at_step!r}"
+        out.append(f"{r.file}:{r.line}: {r.workflow} / {r.scenario}: {'llm ' if r.llm else ''}{what}: "
+                   f"expected {' or '.join(r.expected)}, {got}")
+    s = run.summary()
+    by_workflow: dict[str, list[SkipNote]] = {}
+    for note in run.skipped:
+        by_workflow.setdefault(note.workflow, []).append(note)
+    for name, notes in by_workflow.items():
+        out.append(f"note: {name}: {sum(n.cases for n in notes)} LLM case(s) in {len(notes)} scenario(s) skipped: "
+                   "the stub cannot judge free-form reports (run with --provider gemini or openai)")
+    for name, w in s["workflows"].items():
+        ran = [r for r in run.results if r.workflow == name]
+        line = (f"{name}: {w['scenarios']} scenarios, {w['offline_cases']} offline + {w['llm_cases']} LLM cases; "
+                f"{sum(r.right for r in ran)}/{len(ran)} right; "
+                f"transitions covered {w['transitions_covered']}/{w['transitions']}")
+        if w["uncovered"] and ran:
+            line += f" (not: {'; '.join(w['uncovered'])})"
+        out.append(line)
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f}%"
+
+    llm_run = s["llm_cases_run"]
+    out.append(f"provider: {s['provider']}{' (' + s['model'] + ')' if s['model'] else ''}"
+               f"{', repeat ' + str(s['repeat']) if s['repeat'] > 1 else ''}")
+    out.append(f"accuracy: {pct(s['accuracy'])} ({s['right']}/{s['cases_run']} cases right: step and run state); "
+               f"offline {pct(s['offline_accuracy'])}; "
+               + (f"LLM {pct(s['llm_accuracy'])} of {llm_run}" if llm_run else "LLM none run")
+               + (f" ({s['llm_cases_skipped']} skipped)" if s["llm_cases_skipped"] else ""))
+    out.append("decisions: " + (", ".join(f"{k} {v}" for k, v in s["decisions"].items()) or "none"))
+    latency = s["latency_s"]
+    out.append(f"LLM calls: {s['llm_requests']} requests"
+               + (f"; decision latency p50 {latency['p50']:.2f}s, p95 {latency['p95']:.2f}s" if latency else ""))
+    if s["tokens"]:
+        out.append(f"tokens: prompt {s['tokens']['prompt']:,}, answer {s['tokens']['answer']:,} "
+                   f"(as the provider reported for {s['tokens']['requests_with_usage']} requests)")
+    if not s["cases_run"] and not run.problems:
+        out.append("FAILED: no case ran (add scenario files under workflows/NAME/tests/)")
+    else:
+        out.append("PASSED" if s["passed"] else "FAILED" + (
+            f": LLM accuracy below --min-accuracy {pct(run.min_accuracy)}"
+            if s["llm_accuracy"] is not None and s["llm_accuracy"] < run.min_accuracy else ""))
+    return "\n".join(out)
+
+
+def _min_accuracy(text: str) -> float:
+    """``0.85`` or ``85%``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.85 or a percentage like 85%, got {text!r}")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"--min-accuracy must be between 0 and 1 (or 0% and 100%), got {text!r}")
+    return value
+
+
+def cmd_test(args: argparse.Namespace, config: Config) -> int:
+    """Run scenario files; 0 all right, 1 a divergence, a bad file or LLM accuracy below the bar."""
+    if args.repeat < 1:
+        raise InvalidArgument("--repeat must be at least 1")
+    quiet = logging.getLogger("orchestrator_mcp")
+    previous = quiet.level
+    if not args.log_level:
+        quiet.setLevel(logging.WARNING)  # one line per advance would bury the report
+    try:
+        run = run_scenarios(config, args.names, args.repeat, args.min_accuracy)
+    finally:
+        quiet.setLevel(previous)
+    _out(json.dumps(run.summary(), indent=2, ensure_ascii=False) if args.json else format_test_run(run))
+    return 0 if run.passed else 1
+
+
 def _bearer_guard(app: Any, token: str) -> Any:
     """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
 
@@ -4303,10 +6399,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         listener = _listen(args.host, args.port) if args.transport == "http" else None
         # Only now that start-up cannot fail: a failure is exactly one line on stderr.
         if config.provider_auto:
-            log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the deterministic stub "
-                        "decides steps without a # Transitions match")
+            log.warning("no LLM configured (AI_PROVIDER=auto and no GEMINI_API_KEY): the calling agent decides "
+                        "steps without a # Transitions match (AI_PROVIDER=agent)")
         log.info("orchestrator-mcp %s: provider=%s db=%s workflows=%s", __version__, config.provider,
-                 config.db_path, os.pathsep.join(str(r) for r in config.workflow_roots))
+                 describe_db(config), os.pathsep.join(str(r) for r in config.workflow_roots))
         if listener is None:
             server.run("stdio")
         else:
@@ -4321,8 +6417,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
                                             f"http://{args.host}:*"}))
             else:
                 security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+            # Streamable HTTP sessions live in one process's memory: a request carrying a
+            # session id that another replica created would be refused.  With a shared
+            # PostgreSQL store (the scale-out set-up) serve stateless HTTP instead, so any
+            # replica answers any request and a load balancer needs no session affinity.
             app = server.streamable_http_app(streamable_http_path="/mcp", host=args.host,
-                                             transport_security=security)
+                                             transport_security=security, stateless_http=bool(config.db_url))
             if config.auth_token:
                 app = _bearer_guard(app, config.auth_token)
             log.info("serving streamable HTTP at http://%s:%d/mcp", args.host, listener.getsockname()[1])
@@ -4346,7 +6446,7 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
         engine.store.close()
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {config.db_path}; "
+    _out(f"orchestrator-mcp ui: http://{shown}:{httpd.server_address[1]}/  (database {describe_db(config)}; "
          "Ctrl-C stops)")
     try:
         httpd.serve_forever()
@@ -4358,10 +6458,11 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui")
+COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui",
+            "approve", "test", "migrate-db")
 
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
-GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--provider", "--model", "--endpoint", "--log-level")
+GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--db-url", "--provider", "--model", "--endpoint", "--log-level")
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> None:
@@ -4376,6 +6477,9 @@ def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> No
                         help="workflow root (repeatable; default WORKFLOW_DEFINITIONS_DIR or the bundled library)")
     parser.add_argument("--db", metavar="FILE", default=default,
                         help="SQLite state file (default WORKFLOW_DB_PATH or per-user)")
+    parser.add_argument("--db-url", metavar="URL", default=default,
+                        help="PostgreSQL state store, postgresql://... (default WORKFLOW_DB_URL); needs the "
+                             "[postgres] extra")
     parser.add_argument("--provider", choices=PROVIDERS, default=default, help="decider (default AI_PROVIDER or auto)")
     parser.add_argument("--model", default=default, help="model id (default GEMINI_MODEL_NAME / AI_MODEL_NAME)")
     parser.add_argument("--endpoint", default=default, help="LLM base URL (default AI_SERVICE_ENDPOINT)")
@@ -4431,6 +6535,23 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need "
                     "ORCHESTRATOR_AUTH_TOKEN)")
     ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    approve = command("approve", "approve (or --reject) a run waiting at a step with '# Approval'")
+    approve.add_argument("instance_id", metavar="ID")
+    approve.add_argument("--reject", action="store_true", help="reject: the step's 'rejected' transition, else "
+                                                                "back to the step")
+    approve.add_argument("--comment", help="why; kept in the history")
+    test = command("test", "run workflow scenario files (tests/*.md) through the engine")
+    test.add_argument("names", nargs="*", metavar="NAME", help="workflows to test (default: all)")
+    test.add_argument("--repeat", type=int, default=1, metavar="N", help="run every scenario N times")
+    test.add_argument("--min-accuracy", type=_min_accuracy, default=1.0, metavar="X",
+                      help="pass when LLM cases are at least this right (0.85 or 85%%; default 1)")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
+    migrate = command("migrate-db", "copy all instances and history between SQLite files and PostgreSQL")
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL",
+                         help="the database to copy from: a SQLite file or postgresql://...")
+    migrate.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL",
+                         help="the database to copy into (created and migrated when needed)")
+    migrate.add_argument("--force", action="store_true", help="replace the target's rows if it is not empty")
     return parser
 
 
@@ -4463,12 +6584,16 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         setup_logging(early_level if early_level in LOG_LEVELS else "info")
         if args.command == "check":
             return cmd_check(args, env)
+        if args.command == "migrate-db":
+            return cmd_migrate_db(args)
         config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
-                             model=args.model, endpoint=args.endpoint, log_level=args.log_level)
+                             model=args.model, endpoint=args.endpoint, log_level=args.log_level,
+                             db_url=args.db_url)
         setup_logging(config.log_level)
         handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
                    "list": cmd_list, "status": cmd_status, "cancel": cmd_cancel, "workflows": cmd_workflows,
-                   "validate": cmd_validate, "ui": cmd_ui}[args.command]
+                   "validate": cmd_validate, "ui": cmd_ui, "approve": cmd_approve,
+                   "test": cmd_test}[args.command]
         return handler(args, config)
     except ConfigError as exc:
         sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
@@ -4486,6 +6611,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2 if isinstance(exc, PersistenceError) else 1
     except KeyboardInterrupt:
         return 130
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,7 @@ servers, written below, that speak the providers' wire formats.
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -68,11 +69,19 @@ def simple_workflow(root: Path, name: str, steps: list[tuple[str, dict[str, str]
 
 
 def make_app(tmp_path: Path, roots: list[Path] | None = None, **env: str) -> tuple[Any, om.Engine]:
-    base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
+    """A server on a SQLite file in ``tmp_path``, or on PostgreSQL in a test that
+    runs on both stores (see ``backend`` in the state-store section)."""
+    if _BACKEND["url"] and "WORKFLOW_DB_PATH" not in env:
+        base = {"WORKFLOW_DB_URL": _BACKEND["url"], "AI_PROVIDER": "stub"}
+    else:
+        base = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
     if roots:
         base["WORKFLOW_DEFINITIONS_DIR"] = os.pathsep.join(str(r) for r in roots)
     base.update(env)
-    return om.create_app(om.Config.load(base))
+    server, engine = om.create_app(om.Config.load(base))
+    if _BACKEND["opened"] is not None:
+        _BACKEND["opened"].append(engine.store)  # closed when the test ends
+    return server, engine
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -138,7 +147,7 @@ def test_error_body_shapes_and_hides_internals() -> None:
 def test_config_defaults_and_per_platform_db_path(tmp_path: Path) -> None:
     config = om.Config.load({"HOME": str(tmp_path)})
     assert config.workflow_roots == (BUNDLED,)
-    assert config.provider == "stub" and config.provider_auto is True
+    assert config.provider == "agent" and config.provider_auto is True
     assert config.db_path == tmp_path / ".local/share/orchestrator-mcp/workflows.sqlite"
     assert om.default_db_path({"HOME": "/h", "XDG_DATA_HOME": "/x"}, "linux") == \
         Path("/x/orchestrator-mcp/workflows.sqlite")
@@ -181,6 +190,35 @@ def test_bad_configuration_is_one_line_and_exit_2(env: dict[str, str], words: st
     assert code == 2 and captured.out == ""
     lines = [ln for ln in captured.err.splitlines() if ln.startswith("orchestrator-mcp:")]
     assert len(lines) == 1 and words.split()[0] in lines[0] and "Traceback" not in captured.err
+
+
+def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    url = f"postgresql://orch:hunter2-pw@127.0.0.1:{free_port()}/db"  # nothing listens there
+    config = om.Config.load({"WORKFLOW_DB_URL": url})
+    assert config.db_url == url and "hunter2" not in repr(config)
+    assert om.describe_db(config) == url.replace("hunter2-pw", "***")
+    assert om.Config.load({}, db_url=url).db_url == url  # --db-url
+    assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
+    cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": url}, ["--db", str(tmp_path / "s.db")], "keep exactly one"),
+             ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must start with postgresql://"),
+             ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
+             ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
+    for env, flags, words in cases:
+        code = om.main(["serve", *flags], env={"AI_PROVIDER": "stub", **env})
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == "", words
+        assert len(captured.err.strip().splitlines()) == 1 and words in captured.err, captured.err
+        assert "hunter2" not in captured.err and "Traceback" not in captured.err
+    # Without the [postgres] extra (the driver cannot be imported): one line naming what to install.
+    script = ("import sys; sys.modules['psycopg'] = None; import orchestrator_mcp as om; "
+              f"sys.exit(om.main(['serve'], env={{'WORKFLOW_DB_URL': {url!r}, 'AI_PROVIDER': 'stub'}}))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(HERE), timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "orchestrator-mcp: WORKFLOW_DB_URL needs the PostgreSQL driver: pip install 'orchestrator-mcp[postgres]' "
+        "(psycopg 3 and psycopg_pool)"]
 
 
 def test_unwritable_db_path_exits_2_without_traceback(tmp_path: Path) -> None:
@@ -309,7 +347,7 @@ def test_includes_nest_and_keep_line_origins(tmp_path: Path) -> None:
     assert wf.steps[0].instructions == "Before Outer line\nInner line after"
     # the broken transition is reported at its real line, after the included lines
     assert [str(p) for p in wf.errors] == [
-        "W/steps/a.md:6: transition 'success' goes to unknown step 'Nope'; known: A, FINISH, FAILED"]
+        "W/steps/a.md:6: transition 'success' goes to unknown step 'Nope'; known: A, FINISH, FAILED, SUSPEND"]
 
 
 def test_include_depth_cycle_and_escapes(tmp_path: Path) -> None:
@@ -447,6 +485,13 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     assert "1 valid, 1 invalid" in proc.stdout
     proc = run_cli("check", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "not a directory" in proc.stderr
+    waits = simple_workflow(tmp_path / "waits", "WAITS", [("A", {"posted": "SUSPEND", "done": "FINISH"})])
+    proc = run_cli("check", str(waits))
+    assert proc.returncode == 0 and "WAITS: ok" in proc.stdout
+    (waits / "WAITS/steps/s1.md").write_text(step_md(transitions={"posted": "SUSPENDED"}))
+    proc = run_cli("check", str(waits))
+    assert proc.returncode == 1 and "goes to unknown step 'SUSPENDED' (a run waits through the reserved target " \
+        "SUSPEND); known: A, FINISH, FAILED, SUSPEND" in proc.stdout
 
 
 def test_bundled_library_passes_check() -> None:
@@ -528,29 +573,371 @@ def test_random_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
     check()
 
 
+def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [Run](steps/run.md)\n2. [Fix](steps/fix.md)\n3. [Ship](steps/ship.md)\n",
+        "W/steps/run.md": step_md(extra=(
+            "\n# Report\n- tests_passed: integer, required - tests that passed\n- `ratio`: number\n"
+            "- flaky: boolean, optional\n- names: list\n- commit_sha: text\n\n# Transitions\n"
+            "- tests_passed < 1: Fix\n- ratio >= 0.5: Ship\n- flaky == true: Fix\n- commit_sha != 'none': Ship\n"
+            "- success: Ship\n")),
+        "W/steps/fix.md": step_md(transitions={"default": "Run"}),
+        "W/steps/ship.md": step_md(transitions={"success": "FINISH", "rejected": "Fix"},
+                                   extra="\n# Approval\nThe release notes.\nAnd the version.\n"),
+    })
+    wf = om.Library([tmp_path]).load("W")
+    assert wf.valid, wf.errors
+    run, ship = wf.step("Run"), wf.step("Ship")
+    assert run.report_fields == [om.ReportField("tests_passed", "integer", True, "tests that passed"),
+                                 om.ReportField("ratio", "number", False), om.ReportField("flaky", "boolean", False),
+                                 om.ReportField("names", "list", False), om.ReportField("commit_sha", "text", False)]
+    assert run.conditions == [om.Condition("tests_passed", "<", 1, "Fix"), om.Condition("ratio", ">=", 0.5, "Ship"),
+                              om.Condition("flaky", "==", True, "Fix"),
+                              om.Condition("commit_sha", "!=", "none", "Ship")]
+    assert run.transitions == {"success": "Ship"}
+    assert ship.approval == "The release notes.\nAnd the version." and not run.approval
+    assert ship.transitions == {"success": "FINISH", "rejected": "Fix"}
+    # Comparisons never cross types, and a missing field never matches.
+    cond = om.Condition("n", ">", 0, "X")
+    assert cond.holds({"n": 2}) and not cond.holds({"n": 0}) and not cond.holds({})
+    assert not cond.holds({"n": "5"}) and not cond.holds({"n": True})
+    flag = om.Condition("ok", "==", True, "X")
+    assert flag.holds({"ok": True}) and not flag.holds({"ok": 1})
+
+
+def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [A](steps/a.md)\n2. [B](steps/b.md)\n3. [C](steps/c.md)\n",
+        "W/steps/a.md": step_md(extra=(
+            "\n# Report\n- count: integer, required\n- count: text\n- status: text\n- when: date\n"
+            "- nonsense line here\n- label: text\n\n# Transitions\n- missing > 1: B\n- label > 3: B\n"
+            "- count == yes: B\n- count > 1: Nowhere\n- success: B\n")),
+        "W/steps/b.md": step_md(transitions={"rejected": "A", "success": "C"}, extra="\n# Report\nnothing listed\n"),
+        "W/steps/c.md": step_md(transitions={"success": "FINISH"}, extra="\n# Approval\n\n"),
+    })
+    wf = om.Library([tmp_path]).load("W")
+    messages = [(p.file, p.line, p.message) for p in wf.errors]
+    assert messages == [
+        ("W/steps/a.md", 9, "report field 'count' is declared twice"),
+        ("W/steps/a.md", 10, "report field name 'status' is reserved "
+                             "(step_id, status, choose_step have their own meaning)"),
+        ("W/steps/a.md", 11, "report field 'when' has unknown type 'date'; "
+                             "use one of text, integer, number, boolean, list"),
+        ("W/steps/a.md", 12, "report field must look like '- name: integer, required' "
+                             "(types: text, integer, number, boolean, list)"),
+        ("W/steps/b.md", 11, "the '# Report' section declares no fields; list them as '- name: type, required' "
+                            "or remove the section"),
+        ("W/steps/c.md", 10, "step 'C' has an empty '# Approval' section; say what the person approves"),
+        ("W/steps/a.md", 16, "transition 'missing > 1' tests 'missing', which the step's '# Report' section does "
+                             "not declare (declared: count, label)"),
+        ("W/steps/a.md", 17, "transition 'label > 3': '>' compares numbers only; 'label' is text"),
+        ("W/steps/a.md", 18, "transition 'count == yes': \"yes\" does not fit 'count', which is integer"),
+        ("W/steps/a.md", 19, "transition 'count > 1' goes to unknown step 'Nowhere'; "
+                             "known: A, B, C, FINISH, FAILED, SUSPEND"),
+    ]
+    assert [(p.file, p.message) for p in wf.warnings] == [
+        ("W/steps/b.md", "step 'B' has a 'rejected' transition but no '# Approval' section, so only a report "
+                         "status can take it")]
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1 and "W/steps/a.md:17: transition 'label > 3'" in proc.stdout
+
+
+SCENARIO_GOOD = '''\
+Scenarios for TINY: prose before the first heading is ignored.
+
+# Happy path
+
+This scenario walks the main path.
+
+- start: {"topic": "cats", "n": 2}
+- report: success
+  result: first line
+    second line
+    - a list item stays in the value
+  details: {"files": ["a.py"], "count": 2}
+  context_updates: {"seen": true}
+  expect: Two
+- report: `done`
+  message: all good
+  expect: FINISH
+
+# Judged by an LLM
+
+1. report: success
+   expect: Two
+2. llm report: the user shrugged
+   message: maybe later
+   expect: Two | FINISH
+   state: running
+3. llm resume: one
+   status: success
+   expect: `SUSPEND`
+'''
+
+
+def tiny_workflow(root: Path) -> Path:
+    """One -success-> Two -done-> FINISH; Two -retry-> One."""
+    return simple_workflow(root, "TINY", [("One", {"success": "Two"}), ("Two", {"done": "FINISH", "retry": "One"})])
+
+
+def test_scenario_files_parse_beside_the_definitions(tmp_path: Path) -> None:
+    tiny_workflow(tmp_path)
+    before = om.Library([tmp_path]).load("TINY")
+    write(tmp_path, {"TINY/tests/routing.md": SCENARIO_GOOD, "TINY/tests/_notes.md": "# not a scenario file\n"})
+    wf = om.Library([tmp_path]).load("TINY")
+    assert wf.valid and [s.name for s in wf.steps] == ["One", "Two"] and wf.hash == before.hash
+    scenarios, problems = om.parse_scenarios(wf, tmp_path)
+    assert problems == []
+    happy, judged = scenarios
+    assert (happy.name, happy.line, happy.context) == ("Happy path", 3, {"topic": "cats", "n": 2})
+    first, second = happy.cases
+    assert (first.kind, first.llm, first.line, first.expect, first.state) == ("report", False, 8, ("Two",), None)
+    assert first.report == {"status": "success", "details": {"files": ["a.py"], "count": 2},
+                            "result": "first line\nsecond line\n- a list item stays in the value"}
+    assert first.context_updates == {"seen": True}
+    assert second.report == {"status": "done", "message": "all good"} and second.expected() == [("FINISH", "COMPLETED")]
+    _, llm_report, llm_resume = judged.cases
+    assert (llm_report.llm, llm_report.line, llm_report.report["status"]) == (True, 23, "the user shrugged")
+    assert llm_report.expected() == [("Two", "RUNNING"), ("FINISH", "RUNNING")]
+    assert (llm_resume.kind, llm_resume.assumed_step, llm_resume.report) == ("resume", "one", {"status": "success"})
+    assert llm_resume.accepts("One", "SUSPENDED") and not llm_resume.accepts("One", "RUNNING")
+    assert llm_report.accepts("two", "RUNNING") and not llm_report.accepts("FINISH", "COMPLETED")
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 0 and "TINY: ok (2 steps, 0 warnings, 2 scenarios)" in proc.stdout
+
+
+SCENARIO_BROKEN = '''\
+# Broken
+- start: [1]
+- report: success
+  expect: Two
+- reprot: success
+- report: done
+  expect: Nowhere | FINISH
+  state: DONE
+- report: x
+  result: {bad json
+  status: x
+  expect: FINISH
+- resume: Nowhere
+  expect: FINISH
+- report: y
+- report: z
+  expect: FINISH
+  expect: Two
+- start: {}
+
+# Broken
+
+# Empty
+Only prose here.
+'''
+
+
+def test_broken_scenario_files_name_file_and_line(tmp_path: Path) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/broken.md": SCENARIO_BROKEN, "TINY/tests/none.md": "no heading at all\n"})
+    wf = om.Library([tmp_path]).load("TINY")
+    scenarios, problems = om.parse_scenarios(wf, tmp_path)
+    assert scenarios == []
+    found = [(p.file, p.line, p.message.split(";")[0].split(":")[0]) for p in problems]
+    assert found == [
+        ("TINY/tests/broken.md", 2, "start context must be a JSON object like {\"topic\""),
+        ("TINY/tests/broken.md", 5, "unknown item 'reprot"),
+        ("TINY/tests/broken.md", 7, "expect names unknown step 'Nowhere'"),
+        ("TINY/tests/broken.md", 8, "state must be one of RUNNING, SUSPENDED, COMPLETED, FAILED, got 'DONE'"),
+        ("TINY/tests/broken.md", 10, "field 'result' starts like JSON but is not"),
+        ("TINY/tests/broken.md", 11, "the status of a report goes on its first line"),
+        ("TINY/tests/broken.md", 13, "'resume"),
+        ("TINY/tests/broken.md", 15, "'report' needs an 'expect"),
+        ("TINY/tests/broken.md", 18, "field 'expect' appears twice in one item"),
+        ("TINY/tests/broken.md", 19, "'start' must be the first item of a scenario"),
+        ("TINY/tests/broken.md", 21, "duplicate scenario name 'Broken' (first at TINY/tests/broken.md"),
+        ("TINY/tests/broken.md", 23, "scenario 'Empty' has no reports"),
+        ("TINY/tests/none.md", 1, "no scenarios"),
+    ], found
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1 and "TINY: INVALID (13 errors, 0 warnings)" in proc.stdout
+    assert "TINY/tests/broken.md:7: expect names unknown step 'Nowhere'; known: One, Two, FINISH, FAILED, " \
+           "SUSPEND: error" in proc.stdout
+
+
+def test_random_scenario_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    tiny_workflow(tmp_path)
+    wf = om.Library([tmp_path]).load("TINY")
+    pieces = ["# S", "#", "- report: success", "- llm report: meh", "- resume: One", "- start: {}", "- start: [",
+              "  expect: Two", "  expect: | |", "  state: x", "  result: {", "    more", "```", "\t- x", "1) report: a",
+              "  message:", "  context_updates: []", "- report:", "\x00", "text"]
+    path = tmp_path / "TINY" / "tests" / "r.md"
+    path.parent.mkdir()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(st.sampled_from(pieces), st.text(max_size=30)), max_size=30).map("\n".join))
+    def check(text: str) -> None:
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        scenarios, problems = om.parse_scenarios(wf, tmp_path)
+        assert all(isinstance(p, om.Problem) and p.line >= 1 for p in problems)
+        assert all(s.cases and all(c.expect for c in s.cases) for s in scenarios)
+        om.lint_scenarios(wf, scenarios, tmp_path)
+
+    check()
+
+
 # =============================================================================
 # 4. State store
 # =============================================================================
 
 
+# -- a real PostgreSQL for the tests ----------------------------------------------
+#
+# Debian's ``postgresql`` package (``.ci/run`` installs it when ``initdb`` is
+# missing), started once per session as a non-root user (``initdb`` refuses
+# root) in a temporary directory on a free loopback port, with password
+# authentication over TCP.  Tests that need it skip, saying why, only when no
+# server binaries exist or the cluster cannot start.
+
+PG_PASSWORD = "pg-s3cret-pw"
+
+
+class PgCluster:
+    """A throwaway PostgreSQL server: ``initdb`` + ``pg_ctl`` as a non-root user."""
+
+    def __init__(self, durable: bool = False) -> None:
+        """``durable`` keeps fsync on (benchmarks); tests spare the disk."""
+        import glob
+        import pwd
+        import shutil
+        import tempfile
+
+        found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                                                           reverse=True)), None)
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries (initdb); install Debian's postgresql package")
+        self.bin = Path(found).parent
+        self.user = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self.user = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            if self.user is None:
+                raise RuntimeError("running as root and no 'postgres' user to run the server as")
+        self.dir = Path(tempfile.mkdtemp(prefix="orch-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.durable = durable
+        (self.dir / "pw").write_text(PG_PASSWORD + "\n")
+        if self.user is not None:
+            os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
+            os.chown(self.dir / "pw", self.user.pw_uid, self.user.pw_gid)
+        self._pg("initdb", "-D", str(self.data), "-U", "orch", "--pwfile", str(self.dir / "pw"),
+                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+        self.start()
+        self.admin_url = f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+        self._schemas = 0
+
+    def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        kwargs: dict[str, Any] = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
+        proc = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, cwd=str(self.dir),
+                              timeout=120, **kwargs)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stderr.strip()[-500:]}")
+        return proc
+
+    def start(self) -> None:
+        # fsync=off only spares the disk: a server crash (``stop -m immediate``) still
+        # keeps every commit, since the operating system holds the written WAL.
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
+                + ("" if self.durable else " -c fsync=off"))
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", opts, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, schema: str) -> str:
+        """A URL whose connections see only ``schema``: a fresh, empty database per test."""
+        return (f"postgresql://orch:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+                f"?options=-csearch_path%3D{schema}")
+
+    def fresh_url(self) -> str:
+        import psycopg
+
+        self._schemas += 1
+        schema = f"t{os.getpid()}_{self._schemas}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        return self.url(schema)
+
+    def close(self) -> None:
+        import shutil
+
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Any:
+    """The session's PostgreSQL server, or a skip that says why it cannot run."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the [postgres] extra: pip install -e '.[test,postgres]'")
+    try:
+        cluster = PgCluster()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot start a PostgreSQL server: {exc}")
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: Any, tmp_path: Path) -> Any:
+    """Runs a test once per store: ``make_app`` and ``new_store`` then use that store."""
+    url = request.getfixturevalue("pg").fresh_url() if request.param == "postgres" else None
+    _BACKEND.update(url=url, opened=[])
+    yield request.param
+    for store in _BACKEND["opened"]:
+        store.close()
+    _BACKEND.update(url=None, opened=None)
+
+
+#: The store the current test runs against (set by the ``backend`` fixture).
+_BACKEND: dict[str, Any] = {"url": None, "opened": None}
+BOTH_BACKENDS = pytest.mark.usefixtures("backend")
+
+
+def new_store(tmp_path: Path) -> om.Store:
+    """An open, empty store of the current backend."""
+    store = (om.PostgresStore(_BACKEND["url"]) if _BACKEND["url"] else om.SQLiteStore(tmp_path / "s.db")).open()
+    _BACKEND["opened"].append(store)
+    return store
+
+
 def test_store_pragmas_parent_dirs_and_cascade(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "state.sqlite"
     store = om.StateStore(path).open()
-    conn = store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
+    with store.connection as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == om.SCHEMA_VERSION
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {"k": 1}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
-    conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
-    assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
+    with store.connection as conn:
+        conn.execute("DELETE FROM workflow_instances WHERE instance_id = 'i1'")
+        assert conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0] == 0
     store.close()
 
 
+@BOTH_BACKENDS
 def test_store_version_check_refuses_a_stale_writer(tmp_path: Path) -> None:
-    store = om.StateStore(tmp_path / "s.db").open()
+    store = new_store(tmp_path)
     now = om.utcnow()
     inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
     store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
@@ -587,6 +974,65 @@ def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(om.PersistenceError, match="newer than this server"):
         om.StateStore(path).open()
+
+
+@BOTH_BACKENDS
+def test_nul_characters_are_stored_by_sqlite_and_refused_clearly_by_postgres(tmp_path: Path, backend: str) -> None:
+    """PostgreSQL cannot hold U+0000 in text or JSONB: there it is INVALID_ARGUMENT
+    and nothing is stored; SQLite keeps it."""
+    store = new_store(tmp_path)
+    now = om.utcnow()
+    inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
+    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    for bad in ({"ctx": "a\u0000b"}, {}):
+        after = om.dataclasses.replace(inst, context=bad, current_step_name="B")
+        entry = om.HistoryEntry("i1", now, "A\u0000" if not bad else "A", None, "x", "B", "stub", "")
+        if backend == "sqlite":
+            inst = store.update(inst, after, entry)
+            continue
+        with pytest.raises(om.InvalidArgument, match="NUL"):
+            store.update(inst, after, entry)
+        assert store.get("i1").version == 0 and len(store.history("i1", 10)) == 1  # nothing stored
+    if backend == "sqlite":
+        assert store.get("i1").context == {} and store.history("i1", 10)[-1].step_name == "A\u0000"
+
+
+def test_postgres_pool_is_bounded_by_its_setting(tmp_path: Path, pg: Any) -> None:
+    """Twelve threads at once through a pool of 3: PostgreSQL sees at most 3
+    connections from the server (counted by the server, in pg_stat_activity)."""
+    import psycopg
+
+    url = pg.fresh_url() + "&application_name=bounded-pool-test"
+    config = om.Config.load({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "3", "AI_PROVIDER": "stub"})
+    store = om.open_store(config)
+    now = om.utcnow()
+    store.create(om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now),
+                 om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            while not stop.is_set():
+                seen.append(conn.execute("SELECT COUNT(*) FROM pg_stat_activity "
+                                         "WHERE application_name = 'bounded-pool-test'").fetchone()[0])
+                time.sleep(0.01)
+
+    def reads() -> None:
+        for _ in range(30):
+            assert store.get("i1").status == om.RUNNING and len(store.history("i1", 5)) == 1
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=reads) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    watcher.join()
+    store.close()
+    assert seen and 2 <= max(seen) <= 3, seen  # it did grow under load, and stopped at the setting
 
 
 # =============================================================================
@@ -697,15 +1143,14 @@ def fake() -> Any:
     server.close()
 
 
-def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because", suggestion: str | None = None,
-             context_as_text: bool = False) -> str:
-    ctx = ctx or {}
-    return json.dumps({"next_step_name": step, "updated_context": json.dumps(ctx) if context_as_text else ctx,
-                       "status_suggestion": suggestion, "reasoning": reasoning})
+def decision(step: str, ctx: dict[str, Any] | None = None, reasoning: str = "because") -> str:
+    """A model's answer in the schema's shape: context updates as {key, value} string pairs."""
+    pairs = [{"key": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in (ctx or {}).items()]
+    return json.dumps({"reasoning": reasoning, "next_step_name": step, "context_updates": pairs})
 
 
 def gemini_ok(step: str, **kw: Any) -> tuple[int, dict[str, Any]]:
-    text = decision(step, **kw)
+    text = kw.pop("raw", None) or decision(step, **kw)
     return 200, {"candidates": [{"content": {"role": "model", "parts": [
         {"text": "Weighing the report against the guidance...", "thought": True},
         {"text": text[:20]}, {"text": text[20:]}]}, "finishReason": "STOP", "index": 0}],
@@ -721,7 +1166,7 @@ def gemini_error(code: int, status: str, message: str, *details: dict[str, Any],
 def openai_ok(step: str, finish: str = "stop", **kw: Any) -> tuple[int, dict[str, Any]]:
     return 200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "llama-test",
                  "choices": [{"index": 0, "message": {"role": "assistant",
-                                                      "content": decision(step, context_as_text=True, **kw)},
+                                                      "content": kw.pop("raw", None) or decision(step, **kw)},
                               "finish_reason": finish}],
                  "usage": {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940}}
 
@@ -777,17 +1222,24 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     assert req["headers"]["x-goog-api-key"] == SECRET
     body = req["body"]
     assert set(body) == {"systemInstruction", "contents", "generationConfig"}
-    assert "Orchestrator Guidance" in body["systemInstruction"]["parts"][0]["text"]
+    system = body["systemInstruction"]["parts"][0]["text"]
+    assert system == om.system_prompt(om.Library([judged]).load("JUDGED"))
+    assert "Orchestrator Guidance" in system and "Workflow JUDGED: JUDGED title" in system
+    assert "1. Step One: Instructions for Step One. Routes: none declared." in system
     config = body["generationConfig"]
-    assert config["responseMimeType"] == "application/json"
+    assert config["responseMimeType"] == "application/json" and config["maxOutputTokens"] > 0
     schema = config["responseJsonSchema"]
-    assert schema["properties"]["next_step_name"]["enum"] == ["Step One", "Step Two", "Routed", "FINISH", "FAILED"]
-    assert set(schema["required"]) == {"next_step_name", "updated_context", "status_suggestion", "reasoning"}
+    # narrowed: the step its guidance names, itself, FINISH, FAILED; reasoning before the name
+    assert schema["properties"]["next_step_name"]["enum"] == ["Step Two", "Step One", "FINISH", "FAILED"]
+    assert list(schema["properties"]) == schema["required"] == ["reasoning", "next_step_name", "context_updates"]
     prompt = body["contents"][0]["parts"][0]["text"]
     assert body["contents"][0]["role"] == "user"
-    for piece in ("## Step: Step One", "If the report mentions tests", "current step: Step One", '"seed": 1',
-                  '"result": "ran the tests"', "# Recent history", "STARTED"):
+    for piece in ('Current step: "Step One"', 'Orchestrator Guidance of "Step One"', "If the report mentions tests",
+                  "The step declares no routes: judge from what the report says.", '"seed": 1', '"result": "ran the tests"',
+                  "Recent history (oldest first):\n(none)", '- "Step Two": Instructions for Step Two.',
+                  '- "Step One": this step, again: Instructions for Step One.'):
         assert piece in prompt, piece
+    assert "Routed" not in prompt.split("Candidates")[1]
 
 
 @pytest.mark.anyio
@@ -806,28 +1258,55 @@ async def test_transitions_make_no_llm_request(tmp_path: Path, fake: FakeLLM, ju
 @pytest.mark.anyio
 async def test_resume_prompt_reconciles_assumed_and_stored_steps(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     server, _ = llm_app(tmp_path, fake, judged)
-    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", suggestion="SUSPENDED", reasoning="client is ahead")]
+    fake.script = [gemini_ok("Step Two"), gemini_ok("Routed", reasoning="client is ahead")]
     async with client(server) as c:
         iid = await start_at(c)
         ok(await advance(c, iid))
         r = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed",
                                                      "report": {"status": "success", "message": "did step two"}}))
     assert (r["next_step"]["step_name"], r["status"], r["decided_by"]) == ("Routed", "RUNNING", "llm")
-    prompt = fake.requests[1]["body"]["contents"][0]["parts"][0]["text"]
-    assert "resuming" in prompt and "The stored current step is 'Step Two'" in prompt
-    assert "believes it is at 'Routed'" in prompt and "did step two" in prompt
+    first, second = (req["body"] for req in fake.requests)
+    assert first["systemInstruction"] == second["systemInstruction"]  # the cached prefix is shared
+    prompt = second["contents"][0]["parts"][0]["text"]
+    assert "resuming" in prompt and 'the run is at step "Step Two" (status RUNNING)' in prompt
+    assert 'believes it is at step "Routed"' in prompt and "did step two" in prompt
+    assert 'Orchestrator Guidance of "Routed"' in prompt and 'Orchestrator Guidance of "Step Two"' in prompt
+    assert "- Step One: reported success -> Step Two" in prompt and "which step is to be done NOW" in prompt
+    enum = second["generationConfig"]["responseJsonSchema"]["properties"]["next_step_name"]["enum"]
+    assert enum == ["Step Two", "Routed", "FINISH", "FAILED"]
 
 
 @pytest.mark.anyio
-async def test_near_miss_names_map_and_suspension_is_honoured(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
-    server, _ = llm_app(tmp_path, fake, judged)
-    fake.script = [gemini_ok("step_two"), gemini_ok("ROUTED", suggestion="SUSPENDED")]
+async def test_near_miss_names_map_and_suspension_is_the_authors_choice(tmp_path: Path, fake: FakeLLM) -> None:
+    root = tmp_path / "wait"
+    simple_workflow(root, "WAIT", [("Ask", None), ("Wait For Reply", None), ("Done", {"success": "FINISH"})],
+                    guidance={"Wait For Reply": "If the reviewer has not answered yet, SUSPEND the run."})
+    server, _ = llm_app(tmp_path, fake, root)
+    fake.script = [gemini_ok("wait_for_reply"), gemini_ok("SUSPEND", reasoning="waiting for the reviewer")]
     async with client(server) as c:
-        iid = await start_at(c)
-        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
-        p = ok(await advance(c, iid))
-        assert (p["next_step"]["step_name"], p["status"]) == ("Routed", "SUSPENDED")
-    assert len(fake.requests) == 2
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "WAIT"}))["instance_id"]
+        p = ok(await advance(c, iid, "asked"))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Wait For Reply", "RUNNING")  # near miss mapped
+        assert "SUSPEND" not in fake.requests[0]["body"]["generationConfig"]["responseJsonSchema"][
+            "properties"]["next_step_name"]["enum"]  # step "Ask" does not offer it
+        p = ok(await advance(c, iid, "no_reply_yet"))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Wait For Reply", "SUSPENDED")
+        assert "SUSPEND" in fake.requests[1]["body"]["generationConfig"]["responseJsonSchema"][
+            "properties"]["next_step_name"]["enum"]
+        e = err(await advance(c, iid, "replied"), "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        fake.script = [gemini_ok("Done")]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Wait For Reply",
+                                                     "report": {"message": "the reviewer answered"}}))
+        assert (p["next_step"]["step_name"], p["status"]) == ("Done", "RUNNING")
+        # a step that does not offer SUSPEND: the model's SUSPEND gets the corrective retry, then fails
+        fake.script = [gemini_ok("SUSPEND"), gemini_ok("SUSPEND")]
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "WAIT"}))["instance_id"]
+        e = err(await advance(c, iid, "hmm"), "AI_SERVICE_ERROR")
+        assert "'SUSPEND' twice" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"]) == ("RUNNING", "Ask")
+    assert len(fake.requests) == 5
 
 
 @pytest.mark.anyio
@@ -839,8 +1318,8 @@ async def test_unknown_step_gets_one_corrective_retry(tmp_path: Path, fake: Fake
         assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
         correction = fake.requests[1]["body"]["contents"]
         assert [t["role"] for t in correction] == ["user", "model", "user"]
-        assert "'Deploy' is not a step" in correction[2]["parts"][0]["text"]
-        assert "Step One, Step Two, Routed, FINISH, FAILED" in correction[2]["parts"][0]["text"]
+        assert "'Deploy' is not a candidate" in correction[2]["parts"][0]["text"]
+        assert "exactly one of: Step Two, Step One, FINISH, FAILED." in correction[2]["parts"][0]["text"]
         e = err(await advance(c, iid), "AI_SERVICE_ERROR")
         assert e["retryable"] is True and "'Launch'" in e["message"] and len(fake.requests) == 4
         await assert_unchanged(c, iid, "Step Two")
@@ -974,6 +1453,138 @@ async def test_openai_compatible_wire_format_and_faults(tmp_path: Path, fake: Fa
     assert len(fake.requests) == 7
 
 
+@pytest.mark.anyio
+async def test_static_prompt_prefix_is_identical_across_decisions_and_runs(tmp_path: Path, fake: FakeLLM) -> None:
+    root = tmp_path / "loop"
+    simple_workflow(root, "LOOP", [("Work", None), ("Check", None)],
+                    guidance={"Work": "Go to `Check` when done; repeat this step otherwise."})
+    server, _ = llm_app(tmp_path, fake, root, provider="openai")
+    fake.default = openai_ok("Check")
+    async with client(server) as c:
+        for context in ({"a": 1}, {"b": "other run"}):
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LOOP", "context": context}))["instance_id"]
+            ok(await advance(c, iid, "worked", message=f"marker-{iid}"))
+            fake.default = openai_ok("Work")
+            ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Check"}))
+            fake.default = openai_ok("Check")
+    systems = [r["body"]["messages"][0] for r in fake.requests]
+    assert len(systems) == 4 and all(m == systems[0] for m in systems)  # byte-identical static prefix
+    assert systems[0]["role"] == "system" and "Workflow LOOP: LOOP title" in systems[0]["content"]
+    users = [r["body"]["messages"][1]["content"] for r in fake.requests]
+    assert len(set(users)) == 4 and '"a": 1' in users[0] and "other run" in users[2]
+    for r in fake.requests:  # the per-call part never leaks into the prefix
+        assert "marker-" not in r["body"]["messages"][0]["content"]
+        assert "other run" not in r["body"]["messages"][0]["content"]
+        assert r["body"]["max_tokens"] == om.ANSWER_MAX_TOKENS
+        assert list(r["body"]["response_format"]["json_schema"]["schema"]["properties"])[0] == "reasoning"
+
+
+@pytest.mark.anyio
+async def test_interactions_log_records_usage_and_every_attempt(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai", AI_REQUEST_TIMEOUT_MS="300")
+    answer = openai_ok("Step Two")
+    answer[1]["usage"]["prompt_tokens_details"] = {"cached_tokens": 640}
+    answer[1]["timings"] = {"prompt_n": 260, "cache_n": 640, "predicted_n": 40}
+    fake.default = answer
+    fake.script = [("sleep", 1.0), (503, {"error": "loading model"})]
+    async with client(server) as c:
+        iid = await start_at(c)
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+    records = [json.loads(line) for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert [r["attempt"] for r in records] == [1, 2, 3]
+    assert "no answer within 0.3s" in records[0]["error"] and records[0]["response"] is None  # timed out: logged
+    assert records[1]["error"].startswith("HTTP 503") and records[1]["usage"] == {}
+    assert records[2]["error"] is None and records[2]["usage"] == {
+        "prompt_tokens": 900, "cached_tokens": 640, "answer_tokens": 40, "evaluated_tokens": 260}
+    assert all(r["latency_ms"] >= 0 and r["kind"] == "advance" and r["step_name"] == "Step One" for r in records)
+    assert records[0]["latency_ms"] >= 250
+
+
+@pytest.mark.anyio
+async def test_gemini_usage_reports_cached_tokens(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    answer = gemini_ok("Step Two")
+    answer[1]["usageMetadata"]["cachedContentTokenCount"] = 512
+    fake.script = [answer]
+    async with client(server) as c:
+        iid = await start_at(c)
+        ok(await advance(c, iid))
+    [record] = [json.loads(line) for line in (tmp_path / "interactions.jsonl").read_text().splitlines()]
+    assert record["usage"] == {"prompt_tokens": 900, "cached_tokens": 512, "answer_tokens": 40}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("updates, kept, warning", [
+    ('"{\\"k\\": 1"', {}, "expected a list"),  # the old JSON-as-text shape, broken
+    ('[{"key": "k"}, {"key": "n", "value": "3"}]', {"n": 3}, "not a {key, value} pair"),
+    ('[{"key": "", "value": "x"}, {"key": "flag", "value": "true"}]', {"flag": True}, "empty or over-long key"),
+    ('{"direct": [1, 2]}', {"direct": [1, 2]}, None),  # a provider without strict schemas may send an object
+    ('[{"key": "note", "value": "plain words, not JSON {"}]', {"note": "plain words, not JSON {"}, None),
+    ('42', {}, "expected a list"),
+])
+async def test_malformed_context_updates_never_cost_the_decision(tmp_path: Path, fake: FakeLLM, judged: Path,
+                                                                 updates: str, kept: dict, warning: str | None
+                                                                 ) -> None:
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai")
+    fake.script = [openai_ok("", raw='{"reasoning": "tests ran", "next_step_name": "Step Two", '
+                                     f'"context_updates": {updates}}}')]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await advance(c, iid))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Step Two", "llm")
+        assert p["current_context"] == {"seed": 1, **kept}
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        last = status["history"][-1]
+        assert last["determined_next_step"] == "Step Two" and last["reasoning"].startswith("tests ran")
+        assert (warning in last["reasoning"]) if warning else "[warning" not in last["reasoning"]
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    deep = "[" * 5000 + "]" * 5000
+    big = "x" * (om.MAX_JSON_BYTES + 10)
+    answers = [
+        # a 5,000-level-deep value inside a pair, and a 100-level one: dropped, decision kept
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "deep", "value": deep}]}),
+        json.dumps({"reasoning": "r", "next_step_name": "Routed",
+                    "context_updates": [{"key": "d", "value": "[" * 100 + "]" * 100}]}),
+        # NaN and Infinity in an object-shaped update: dropped, never stored
+        '{"reasoning": "r", "next_step_name": "Step One", "context_updates": {"n": NaN, "i": Infinity}}',
+        # an answer over 1 MiB: refused as AI_SERVICE_ERROR, instance unchanged
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "b", "value": big}]}),
+        # a whole answer nested 5,000 deep: refused as AI_SERVICE_ERROR, instance unchanged
+        '{"reasoning": "r", "next_step_name": "Routed", "extra": ' + deep + "}",
+        # a runaway reasoning: capped
+        json.dumps({"reasoning": "because " * 2000, "next_step_name": "Routed", "context_updates": []}),
+    ]
+    fake.script = [gemini_ok("", raw=a) for a in answers]
+    async with client(server) as c:
+        iid = await start_at(c)
+        for want in ("Step Two", "Routed"):
+            p = ok(await advance(c, iid))
+            assert p["next_step"]["step_name"] == want and p["current_context"] == {"seed": 1}
+            assert "[warning: ignored" in p["reasoning"] and "nested deeper than 64" in p["reasoning"]
+        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Routed"}))
+        assert resumed["next_step"]["step_name"] == "Step One" and resumed["current_context"] == {"seed": 1}
+        assert "not plain JSON" in resumed["reasoning"]
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "the limit is 1048576" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid)
+        fake.script.insert(0, gemini_ok("Step Two")[:2])
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "not JSON" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid, "Step Two")
+        p = ok(await advance(c, iid))
+        assert p["next_step"]["step_name"] == "Routed" and len(p["reasoning"]) <= om.REASONING_LIMIT + 60
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert status["context"] == {"seed": 1}
+    stored = "".join(str(r) for r in db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances"))
+    assert "NaN" not in stored and "Infinity" not in stored and len(stored) < 1000
+
+
 def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     log_path = tmp_path / "interactions.jsonl"
     db = tmp_path / "leak.sqlite"
@@ -1068,6 +1679,7 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
         err(await c.call_tool("validate_workflow", {"workflow_name": "NOPE"}), "DEFINITION_NOT_FOUND")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_list_workflows_describes_each_in_one_line(tmp_path: Path) -> None:
     root = write(tmp_path / "wf", {
@@ -1101,10 +1713,14 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
         started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY", "context": {"n": 1}}))
-        assert started["next_step"] == {"step_name": "Check", "instructions": "Instructions for Check."}
+        assert started["next_step"] == {
+            "step_name": "Check", "expected_statuses": ["success", "no_files", "failure"], "report_fields": [],
+            "instructions": "Instructions for Check.\n\nReport status: one of `success`, `no_files`, `failure`."}
         assert (started["status"], started["decided_by"], started["definition_changed"]) == ("RUNNING", "start", False)
         assert set(started) == {"instance_id", "workflow_name", "status", "next_step", "current_context",
-                                "decided_by", "reasoning", "definition_changed"}
+                                "decided_by", "reasoning", "definition_changed", "awaiting_approval",
+                                "routing_question"}
+        assert started["awaiting_approval"] is None and started["routing_question"] is None
         iid = started["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Check",
                                                                                      "status": "NO_FILES"}}))
@@ -1118,6 +1734,89 @@ async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> N
         failing = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))["instance_id"]
         p = ok(await c.call_tool("advance_workflow", {"instance_id": failing, "report": {"status": "failure"}}))
         assert p["status"] == "FAILED" and p["next_step"]["step_name"] == "FAILED"
+
+
+@BOTH_BACKENDS
+@pytest.mark.anyio
+async def test_stub_refuses_a_status_the_step_does_not_route(tmp_path: Path) -> None:
+    server, _ = make_app(tmp_path, [BUNDLED])
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))
+        assert p["next_step"]["expected_statuses"] == ["success", "no_staged_files", "failure"]
+        assert p["next_step"]["instructions"].endswith(
+            "Report status: one of `success`, `no_staged_files`, `failure`.")
+        iid = p["instance_id"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Check Staged Files", "status": "nothing_staged"}}), "INVALID_ARGUMENT")
+        assert e["expected_statuses"] == ["success", "no_staged_files", "failure"] and e["retryable"] is False
+        assert "'nothing_staged' matches no transition" in e["message"]
+        assert "success, no_staged_files, failure" in e["message"]
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert (status["current_step_name"], status["status"], len(status["history"])) == (
+            "Check Staged Files", "RUNNING", 1)  # nothing moved, nothing recorded
+        assert status["next_step"]["expected_statuses"] == ["success", "no_staged_files", "failure"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Check Staged Files", "status": "no_staged_files"}}))
+        assert p["next_step"]["step_name"] == "Handle No Staged Files"
+
+
+@pytest.mark.anyio
+async def test_with_an_llm_unplanned_statuses_go_to_the_llm(tmp_path: Path, fake: FakeLLM) -> None:
+    server, _ = llm_app(tmp_path, fake, BUNDLED, provider="openai")
+    fake.script = [openai_ok("Handle No Staged Files", reasoning="nothing is staged")]
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "COMMIT_SUGGESTER"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "nothing_staged", "message": "git diff --cached is empty"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Handle No Staged Files", "llm")
+        assert p["next_step"]["expected_statuses"] == ["staged", "declined"]
+    prompt = fake.requests[0]["body"]["messages"][1]["content"]
+    assert 'The status "nothing_staged" is not one of them' in prompt
+    assert "success -> Get Staged Diffs; no_staged_files -> Handle No Staged Files" in prompt
+    enum = fake.requests[0]["body"]["response_format"]["json_schema"]["schema"]["properties"]["next_step_name"]["enum"]
+    assert enum == ["Get Staged Diffs", "Handle No Staged Files", "Handle Failure", "Check Staged Files", "FINISH",
+                    "FAILED"]
+
+
+def test_candidate_targets_narrow_to_what_a_step_can_reach(tmp_path: Path) -> None:
+    wf = om.Library([BUNDLED]).load("COMMIT_SUGGESTER")
+    names = [n for n, _ in om.candidate_targets(wf, wf.step("Suggest Commit Message"))]
+    # (i10b's guidance now sends a changed staging back to `Check Staged Files`, so it is named too)
+    assert names == ["Commit Changes", "Suggest Commit Message", "FINISH", "Check Staged Files", "FAILED"]
+    described = dict(om.candidate_targets(wf, wf.step("Suggest Commit Message")))
+    assert described["Suggest Commit Message"].startswith("this step, again: Write a commit message")
+    assert described["FINISH"].startswith("finish:") and described["Commit Changes"] == (
+        "Commit with exactly the accepted message, `context.commit_message`.")
+    plain = simple_workflow(tmp_path, "P", [("One", None), ("Two", None)])
+    wf = om.Library([plain]).load("P")
+    assert [n for n, _ in om.candidate_targets(wf, wf.step("One"))] == ["Two", "One", "FINISH", "FAILED"]
+    assert [n for n, _ in om.candidate_targets(wf, wf.step("Two"))] == ["FINISH", "Two", "FAILED"]
+
+
+@pytest.mark.anyio
+async def test_suspend_is_a_target_the_author_declares(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    simple_workflow(root, "ASK", [("Post Questions", {"answered": "Plan", "posted": "SUSPEND"}),
+                                  ("Plan", {"done": "FINISH"})])
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "ASK"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Post Questions", "status": "posted"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("SUSPENDED", "Post Questions",
+                                                                               "transition")
+        assert "SUSPENDED" in p["next_step"]["instructions"] and "resume_workflow" in p["next_step"]["instructions"]
+        assert p["next_step"]["expected_statuses"] == ["answered", "posted"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "answered"}}),
+                "INSTANCE_NOT_RUNNING")
+        assert "resume_workflow" in e["message"]
+        r = ok(await c.call_tool("resume_workflow", {"instance_id": iid,
+                                                     "assumed_current_step_name": "Post Questions"}))
+        assert (r["status"], r["next_step"]["step_name"]) == ("RUNNING", "Post Questions")
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "answered"}}))
+        assert p["next_step"]["step_name"] == "Plan"
+        diagram = (await c.read_resource("workflow://ASK/diagram")).contents[0].text
+        assert "SUSPEND((SUSPEND))" in diagram and 's0 -->|"posted"| SUSPEND' in diagram
 
 
 @pytest.mark.anyio
@@ -1135,15 +1834,18 @@ async def test_stub_walks_index_order_and_repeats_on_failure(tmp_path: Path, flo
         assert [h["determined_next_step"] for h in status["history"]] == ["One", "One", "Two", "Three", "FINISH"]
         assert status["completed_at"] and status["history"][0]["outcome_status"] == "STARTED"
         assert set(status) == {"instance_id", "workflow_name", "status", "current_step_name", "next_step", "context",
-                               "created_at", "updated_at", "completed_at", "history", "definition_changed"}
+                               "created_at", "updated_at", "completed_at", "history", "definition_changed",
+                               "awaiting_approval"}
+        assert status["awaiting_approval"] is None
         assert set(status["history"][1]) == {"timestamp", "step_name", "outcome_status", "report",
                                              "determined_next_step", "decided_by", "reasoning"}
         assert status["history"][1]["report"] == {"status": "error"} and status["created_at"].endswith("Z")
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     value = {"int": 1, "float": 2.5, "bool": False, "null": None, "list": [1, "two", {"three": 3}],
              "nested": {"deep": {"deeper": ["x"]}}, "unicode": "žluťoučký 🐍", "empty": {}}
     async with client(server) as c:
@@ -1151,13 +1853,13 @@ async def test_context_merges_keep_json_types(tmp_path: Path, flows: Path) -> No
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
                                                       "context_updates": {"int": 2, "added": [True]}}))
         assert p["current_context"] == {**value, "int": 2, "added": [True]}
-    stored = db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances WHERE instance_id = ?", iid)
-    assert json.loads(stored[0][0]) == {**value, "int": 2, "added": [True]}
+    assert engine.store.get(iid).context == {**value, "int": 2, "added": [True]}
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> None:
-    server, _ = make_app(tmp_path, [flows])
+    server, engine = make_app(tmp_path, [flows])
     async with client(server) as c:
         iid = ok(await c.call_tool("start_workflow", {"workflow_name": "PLAIN"}))["instance_id"]
         args = {"instance_id": iid, "report": {"step_id": "One", "status": "success", "result": [1]}}
@@ -1165,13 +1867,13 @@ async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> N
         again = ok(await c.call_tool("advance_workflow", args))
         assert first["next_step"] == again["next_step"] and again["decided_by"] == "replay"
         assert again["reasoning"] == first["reasoning"]
-        count = db_rows(tmp_path / "state.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE instance_id = ?", iid)
-        assert count == [(2,)]  # STARTED + one transition
+        assert len(engine.store.history(iid, 100)) == 2  # STARTED + one transition
         changed = {**args, "report": {**args["report"], "result": [2]}}
         e = err(await c.call_tool("advance_workflow", changed), "STEP_MISMATCH")
         assert e["current_step_name"] == "Two" and "resume_workflow" in e["message"]
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1200,6 +1902,7 @@ async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -
         assert status["current_step_name"] == "One" and len(status["history"]) == 1  # nothing moved
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1230,6 +1933,7 @@ async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> 
         assert history[-1]["report"]["assumed_current_step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> None:
     server, engine = make_app(tmp_path, [flows])
@@ -1247,6 +1951,7 @@ async def test_suspended_instance_only_resumes(tmp_path: Path, flows: Path) -> N
         assert r["status"] == "RUNNING" and r["next_step"]["step_name"] == "One"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1267,6 +1972,7 @@ async def test_definition_drift_and_vanished_step(tmp_path: Path, flows: Path) -
         assert r["next_step"]["step_name"] == "Three"
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", BUNDLED_NAMES)
 async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: str) -> None:
@@ -1274,16 +1980,33 @@ async def test_bundled_workflow_runs_to_finish_with_stub(tmp_path: Path, name: s
     async with client(server) as c:
         p = ok(await c.call_tool("start_workflow", {"workflow_name": name}))
         seen = []
+        wf = om.Library([BUNDLED]).load(name)
         for _ in range(30):
             if p["status"] != "RUNNING":
                 break
             seen.append(p["next_step"]["step_name"])
             assert p["next_step"]["instructions"].strip()
-            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"],
-                                                          "report": {"step_id": seen[-1], "status": "success"}}))
+            # report a status the step expects: one that finishes, else one that goes somewhere new
+            routes = wf.step(seen[-1]).transitions
+            expected = p["next_step"]["expected_statuses"]
+            assert expected == [s for s in routes if s != "default"]
+            if expected:
+                assert ("\n\nReport status: one of " + ", ".join(f"`{s}`" for s in expected) + "."
+                        in p["next_step"]["instructions"])
+            fresh = [s for s in expected if routes[s] == "FINISH"] + [s for s in expected if routes[s] not in seen]
+            status = (fresh or expected or ["success"])[0]
+            # Declared evidence, filled from next_step.report_fields alone: zero failures, so no detour.
+            fields = p["next_step"]["report_fields"]
+            if fields:
+                assert p["next_step"]["instructions"].endswith(om.evidence_line([om.ReportField(**f) for f in fields]))
+            evidence = {f["name"]: {"integer": 0, "number": 0, "text": "abc123", "boolean": True, "list": []}[f["type"]]
+                        for f in fields}
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": p["instance_id"], "report": {
+                "step_id": seen[-1], "status": status, **evidence}}))
         assert p["status"] == "COMPLETED", seen
 
 
+@BOTH_BACKENDS
 @pytest.mark.anyio
 async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -1326,6 +2049,58 @@ async def test_resources_list_names_each_workflow_and_its_diagram(tmp_path: Path
         simple_workflow(flows, "ADDED_LATER", [("Only", None)])
         assert "workflow://ADDED_LATER" in {str(r.uri) for r in (await c.list_resources()).resources}
 
+
+def line_workflow(root: Path, n: int) -> Path:
+    """S1 -> S2 -> ... -> Sn -> FINISH, each by a ``success`` transition."""
+    return simple_workflow(root, "LINE", [(f"S{i}", {"success": f"S{i + 1}" if i < n else "FINISH"})
+                                          for i in range(1, n + 1)])
+
+
+@pytest.mark.anyio
+async def test_database_stop_mid_run_is_retryable_then_recovers_without_gaps(tmp_path: Path, pg: Any) -> None:
+    """``pg_ctl stop -m immediate`` in the middle of a run: calls answer a retryable
+    PERSISTENCE_ERROR and change nothing; after a restart the same calls succeed
+    and the history has every step exactly once."""
+    root = line_workflow(tmp_path / "wf", 6)
+    store = om.PostgresStore(pg.fresh_url(), pool_size=4, timeout_s=1.0).open()
+    engine = om.Engine(om.Library([root]), store, om.StubDecider())
+    server = om.build_server(engine, om.Config.load({"AI_PROVIDER": "stub"}))
+    try:
+        async with client(server) as c:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "LINE"}))["instance_id"]
+            for step in ("S1", "S2"):
+                ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                          "report": {"step_id": step, "status": "success"}}))
+            pg.stop("immediate")
+            try:
+                call = {"instance_id": iid, "report": {"step_id": "S3", "status": "success"}}
+                for tool, args in (("advance_workflow", call), ("get_workflow_status", {"instance_id": iid}),
+                                   ("start_workflow", {"workflow_name": "LINE"})):
+                    e = err(await c.call_tool(tool, args), "PERSISTENCE_ERROR")
+                    assert e["retryable"] is True and "retry" in e["message"] and PG_PASSWORD not in e["message"]
+            finally:
+                pg.start()
+            deadline = time.monotonic() + 30
+            while True:  # the pool replaces its dead connections by itself
+                result = await c.call_tool("advance_workflow", call)
+                if not result.is_error or time.monotonic() > deadline:
+                    break
+                err(result, "PERSISTENCE_ERROR")
+                await anyio.sleep(0.2)
+            assert ok(result)["next_step"]["step_name"] == "S4"
+            for step in ("S4", "S5", "S6"):
+                p = ok(await c.call_tool("advance_workflow", {"instance_id": iid,
+                                                              "report": {"step_id": step, "status": "success"}}))
+            assert p["status"] == "COMPLETED"
+        history = store.history(iid, 100)
+        assert [h.step_name for h in history] == ["S1", "S1", "S2", "S3", "S4", "S5", "S6"]
+        assert [h.decided_by for h in history] == ["start"] + ["transition"] * 6
+        assert [h.id for h in history] == sorted({h.id for h in history})
+        assert store.get(iid).version == 6
+    finally:
+        store.close()
+
+
 def free_port() -> int:
     import socket
 
@@ -1343,8 +2118,8 @@ class HttpServer:
         self.proc = subprocess.Popen(
             [sys.executable, str(MODULE), "serve", "--transport", "http", "--port", str(self.port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite"), "AI_PROVIDER": "stub",
-                 "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env})
+            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), **env,
+                 **({} if "WORKFLOW_DB_URL" in env else {"WORKFLOW_DB_PATH": str(tmp_path / "http.sqlite")})})
         import socket
 
         deadline = time.monotonic() + 30
@@ -1409,6 +2184,318 @@ def test_http_refuses_public_bind_without_token_and_requires_bearer(tmp_path: Pa
         assert server.post({"Authorization": "Bearer t0ken-value"}).status_code == 200
     finally:
         assert "t0ken-value" not in server.stop()
+
+
+# -- required evidence, approval gates, the agent decider ---------------------
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> Path:
+    """Run Tests (evidence, an evidence transition) -> Review (approval, rejected: Fix) -> Ship (approval) -> FINISH."""
+    root = tmp_path / "gated"
+    write(root, {
+        "GATED/index.md": ("# Gated\n\n## Steps\n1. [Run Tests](steps/run.md)\n2. [Fix](steps/fix.md)\n"
+                           "3. [Review](steps/review.md)\n4. [Ship](steps/ship.md)\n"),
+        "GATED/steps/run.md": step_md("Green goes to `Review`, red to `Fix`.", "Run the tests.", extra=(
+            "\n# Report\n- tests_passed: integer, required\n- tests_failed: integer, required\n- ratio: number\n"
+            "- log: list\n\n# Transitions\n- tests_failed > 0: Fix\n- success: Review\n")),
+        "GATED/steps/fix.md": step_md("Back to `Run Tests`.", "Fix the failures.", {"fixed": "Run Tests"}),
+        "GATED/steps/review.md": step_md("Approved work goes to `Ship`.", "Show the diff to the user.",
+                                         {"success": "Ship", "again": "Review", "rejected": "Fix"},
+                                         extra="\n# Approval\nThe diff and the test summary.\n"),
+        "GATED/steps/ship.md": step_md("Finish.", "Ship it.", {"success": "FINISH"},
+                                       extra="\n# Approval\nThe release.\n"),
+    })
+    return root
+
+
+async def history_of(c: Any, iid: str) -> list[dict[str, Any]]:
+    return ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 100}))["history"]
+
+
+async def at_review(c: Any) -> str:
+    iid = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+    ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+        "step_id": "Run Tests", "status": "success", "tests_passed": 3, "tests_failed": 0}}))
+    return iid
+
+
+@pytest.mark.anyio
+async def test_required_evidence_is_checked_before_anything_moves(tmp_path: Path, gated: Path) -> None:
+    server, _ = make_app(tmp_path, [gated])
+    db = tmp_path / "state.sqlite"
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))
+        iid = p["instance_id"]
+        assert p["next_step"]["report_fields"] == [
+            {"name": "tests_passed", "type": "integer", "required": True, "description": ""},
+            {"name": "tests_failed", "type": "integer", "required": True, "description": ""},
+            {"name": "ratio", "type": "number", "required": False, "description": ""},
+            {"name": "log", "type": "list", "required": False, "description": ""}]
+        assert p["next_step"]["instructions"] == (
+            "Run the tests.\n\nReport status: one of `success`.\n\n"
+            "Include in your report (top-level keys): `tests_passed` (integer, required), "
+            "`tests_failed` (integer, required), `ratio` (number), `log` (list).")
+        before = db_rows(db, "SELECT version, current_step_name FROM workflow_instances")
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Run Tests", "status": "success", "tests_passed": 3}}), "INVALID_ARGUMENT")
+        assert e["missing_fields"] == ["tests_failed"] and e["wrong_type"] == []
+        assert "missing required field(s): tests_failed" in e["message"] and "Nothing moved" in e["message"]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": "3", "tests_failed": True, "ratio": "high", "log": "x"}}),
+            "INVALID_ARGUMENT")
+        assert e["missing_fields"] == [] and e["wrong_type"] == [
+            {"name": "tests_passed", "expected": "integer", "got": "text"},
+            {"name": "tests_failed", "expected": "integer", "got": "boolean"},
+            {"name": "ratio", "expected": "number", "got": "text"},
+            {"name": "log", "expected": "list", "got": "text"}]
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 2.5, "tests_failed": None}}), "INVALID_ARGUMENT")
+        assert e["missing_fields"] == ["tests_failed"] and e["wrong_type"][0]["got"] == "number"
+        assert len(e["report_fields"]) == 4
+        assert db_rows(db, "SELECT version, current_step_name FROM workflow_instances") == before
+        assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(1,)]
+        # The evidence outranks the status: 'success' with a failure goes to Fix.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "step_id": "Run Tests", "status": "success", "tests_passed": 2, "tests_failed": 1, "ratio": 1}}))
+        assert p["next_step"]["step_name"] == "Fix" and p["decided_by"] == "transition"
+        assert p["reasoning"] == ("evidence tests_failed=1 matches 'tests_failed > 0' of step 'Run Tests', "
+                                  "which goes to Fix")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 3, "tests_failed": 0, "log": ["a"]}}))
+        assert p["next_step"]["step_name"] == "Review"
+        assert (await history_of(c, iid))[-1]["report"]["tests_passed"] == 3
+
+
+@pytest.mark.anyio
+async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path, gated: Path, backend: str) -> None:
+    server, engine = make_app(tmp_path, [gated])  # on SQLite and on PostgreSQL
+    async with client(server) as c:
+        tools = (await c.list_tools()).tools
+        for tool in tools:  # no tool offers an argument that could stand for an approval
+            assert not any(re.search(r"approv|reject|decision|elicit", name)
+                           for name in tool.input_schema.get("properties", {})), tool.name
+        iid = await at_review(c)
+        # Repeating the gated step is not leaving it.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "again"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Review", None)
+        report = {"step_id": "Review", "status": "success", "approved": True}
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Review")
+        assert p["awaiting_approval"] == {
+            "step_name": "Review", "approval": "The diff and the test summary.", "proposed_next_step": "Ship",
+            "decided_by": "transition", "requested_at": p["awaiting_approval"]["requested_at"],
+            "how_to_approve": f"orchestrator-mcp approve {iid} [--reject] [--comment TEXT]"}
+        assert p["next_step"]["instructions"].startswith("WAITING FOR APPROVAL.")
+        assert f"orchestrator-mcp approve {iid}" in p["next_step"]["instructions"]
+        # A lost reply retried gets the same answer; nothing moves twice.
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert again["decided_by"] == "replay" and again["status"] == "SUSPENDED"
+        # Everything an agent could try: another advance, resume, approval-looking words anywhere.
+        attempts = [
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "approved", "approval": "approved",
+                                                                 "approve": True}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
+                                  "context_updates": {"approved": True, "awaiting_approval": None}}),
+            ("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Ship",
+                                 "report": {"status": "approved", "choose_step": "Ship"}}),
+            ("advance_workflow", {"instance_id": iid, "report": {"status": "success"}, "approve": True}),
+        ]
+        for tool, args in attempts:
+            result = await c.call_tool(tool, args)
+            assert result.is_error, (tool, args)
+            body = json.loads(result.content[0].text)["error"]
+            assert body["code"] in ("INSTANCE_NOT_RUNNING", "INVALID_ARGUMENT"), body
+            if body["code"] == "INSTANCE_NOT_RUNNING":
+                assert f"orchestrator-mcp approve {iid}" in body["message"]
+                assert body["awaiting_approval"]["proposed_next_step"] == "Ship"
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["status"] == "SUSPENDED" and status["awaiting_approval"]["step_name"] == "Review"
+        # A person rejects: the step's 'rejected' transition goes to Fix, with who and why in history.
+        p = engine.approve(iid, False, "tests are too thin", "alice (test)")
+        assert (p.status, p.next_step.step_name, p.decided_by) == ("RUNNING", "Fix", "approval")
+        last = (await history_of(c, iid))[-1]
+        assert last["outcome_status"] == "REJECTED" and last["decided_by"] == "approval"
+        assert last["report"]["by"] == "alice (test)" and last["report"]["comment"] == "tests are too thin"
+        assert last["reasoning"] == "rejected by alice (test): tests are too thin; rejected goes to 'Fix'"
+        with pytest.raises(om.InvalidArgument, match="not waiting for an approval"):
+            engine.approve(iid, True, None, "alice")
+        # Ship has no 'rejected' transition: a rejection returns to Ship itself; approval finishes.
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        engine.approve(iid, True, None, "bob")
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["awaiting_approval"]["step_name"], p["awaiting_approval"]["proposed_next_step"]) == ("Ship", "FINISH")
+        assert engine.approve(iid, False, None, "bob").next_step.step_name == "Ship"
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        done = engine.approve(iid, True, "ship it", "bob")
+        assert done.status == "COMPLETED" and done.next_step.step_name == "FINISH"
+
+
+class Elicited:
+    """An SDK client elicitation callback that answers like a person would, and remembers what it saw."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.seen: list[Any] = []
+
+    async def __call__(self, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
+        self.seen.append(params)
+        action, content = self.answers.pop(0)
+        return ElicitResult(action=action, content=content)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_elicitation_asks_the_user_during_the_advance(tmp_path: Path, gated: Path, mode: str) -> None:
+    """Both protocol styles: a server-initiated request (legacy) and InputRequiredResult (2026-07-28)."""
+    from mcp import Client
+
+    server, _ = make_app(tmp_path, [gated])
+    answers = Elicited(("accept", {"decision": "reject", "comment": "needs a test"}), ("cancel", None),
+                       ("accept", {"decision": "approve", "comment": "lgtm"}), ("decline", None))
+    async with Client(server, mode=mode, elicitation_callback=answers) as c:
+        iid = await at_review(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("RUNNING", "Fix", "approval")
+        form = answers.seen[0]
+        assert "Approve leaving step 'Review' for 'Ship'?" in form.message
+        assert "The diff and the test summary." in form.message
+        assert form.requested_schema["properties"]["decision"]["enum"] == ["approve", "reject"]
+        last = (await history_of(c, iid))[-1]
+        assert last["report"]["approval"] == "rejected" and last["report"]["comment"] == "needs a test"
+        assert last["report"]["by"] == "the user via mcp (elicitation)"
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        # Dismissed: the run waits visibly for another way to approve.
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+    # Someone rejects outside the client (back through Fix); the next time, the client asks and the user approves.
+    server2, engine = make_app(tmp_path, [gated])
+    assert engine.approve(iid, False, None, "carol").next_step.step_name == "Fix"
+    async with Client(server2, mode=mode, elicitation_callback=answers) as c:
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "fixed"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 1, "tests_failed": 0}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")
+        assert (await history_of(c, iid))[-1]["reasoning"] == "approved by the user via mcp (elicitation): lgtm"
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")  # declined = rejected
+        assert (await history_of(c, iid))[-1]["outcome_status"] == "REJECTED"
+    assert answers.answers == []
+
+
+@pytest.fixture
+def judgment(tmp_path: Path) -> Path:
+    root = tmp_path / "judgment"
+    write(root, {
+        "TRIAGE/index.md": ("# Triage\n\n## Steps\n1. [Read Issue](steps/read.md)\n2. [Fix Bug](steps/fix.md)\n"
+                            "3. [Write Docs](steps/docs.md)\n4. [Ask User](steps/ask.md)\n"),
+        "TRIAGE/steps/read.md": ("# Goal\nUnderstand the issue. More text.\n\n# Orchestrator Guidance\n"
+                                 "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`.\n\n"
+                                 "# Client Instructions\nRead the issue and report what it is.\n\n"
+                                 "# Transitions\n- unclear: Ask User\n"),
+        "TRIAGE/steps/fix.md": step_md("Finish after the fix.", "Fix the bug with a test.", {"success": "FINISH"}),
+        "TRIAGE/steps/docs.md": step_md("Finish.", "Write the missing docs.", {"success": "FINISH"}),
+        "TRIAGE/steps/ask.md": step_md("Back to `Read Issue`.", "Ask the user.", {"default": "Read Issue"}),
+    })
+    return root
+
+
+@pytest.mark.anyio
+async def test_agent_decider_asks_then_takes_a_validated_choice(tmp_path: Path, judgment: Path) -> None:
+    server, engine = make_app(tmp_path, [judgment], AI_PROVIDER="agent")
+    wf = engine.library.load("TRIAGE")
+    db = tmp_path / "state.sqlite"
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        report = {"step_id": "Read Issue", "status": "success", "result": "a crash in the parser"}
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,
+                                                      "context_updates": {"kind": "bug"}}))
+        assert (q["status"], q["decided_by"], q["next_step"]["step_name"]) == ("RUNNING", "question", "Read Issue")
+        question = q["routing_question"]
+        assert question["guidance"] == "A bug goes to `Fix Bug`, a documentation gap to `Write Docs`."
+        assert question["report"] == report and question["kind"] == "advance"
+        assert question["candidates"] == [  # the same narrowed list, in the same order, the LLM is shown
+            {"step_name": n, "description": d} for n, d in om.candidate_targets(wf, wf.step("Read Issue"))]
+        assert question["candidates"] == [
+            {"step_name": "Ask User", "description": "Ask the user."},
+            {"step_name": "Fix Bug", "description": "Fix the bug with a test."},
+            {"step_name": "Write Docs", "description": "Write the missing docs."},
+            {"step_name": "Read Issue", "description": "this step, again: Understand the issue."},
+            {"step_name": "FINISH", "description": "finish: end the run as done (goal met, nothing to do, or the "
+                                                   "user stops)."},
+            {"step_name": "FAILED", "description": "end the run as failed: it cannot continue."}]
+        assert "report.choose_step" in question["how_to_answer"]
+        assert "Candidates:\n- Ask User: Ask the user.\n- Fix Bug:" in q["next_step"]["instructions"]
+        # Asking stores nothing: the agent's answer is the decision.
+        assert db_rows(db, "SELECT COUNT(*), MAX(decided_by) FROM workflow_history") == [(1, "start")]
+        assert q["current_context"] == {}
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            **report, "choose_step": "Deploy"}}), "INVALID_ARGUMENT")
+        assert e["candidates"] == ["Ask User", "Fix Bug", "Write Docs", "Read Issue", "FINISH", "FAILED"]
+        assert "Ask User, Fix Bug, Write Docs, Read Issue, FINISH, FAILED" in e["message"]
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {**report, "choose_step": 7}}),
+            "INVALID_ARGUMENT")
+        answer = {**report, "choose_step": "fix bug", "reasoning": "a crash is a bug"}
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
+                                                      "context_updates": {"kind": "bug"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Fix Bug", "agent")
+        assert p["reasoning"] == "a crash is a bug"
+        assert p["current_context"] == {"kind": "bug"}
+        # A retried answer is replayed, not applied twice; an answer for the old step is a mismatch.
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": answer,
+                                                          "context_updates": {"kind": "bug"}}))
+        assert again["decided_by"] == "replay" and again["next_step"]["step_name"] == "Fix Bug"
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            **answer, "choose_step": "Write Docs"}}), "STEP_MISMATCH")
+        history = await history_of(c, iid)
+        assert [(h["step_name"], h["determined_next_step"], h["decided_by"]) for h in history] == [
+            ("Read Issue", "Read Issue", "start"), ("Read Issue", "Fix Bug", "agent")]
+        # Declared transitions still decide without asking.
+        iid2 = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid2, "report": {"status": "unclear"}}))
+        assert p["decided_by"] == "transition" and p["routing_question"] is None
+
+
+@pytest.mark.anyio
+async def test_agent_decider_resume_shows_history_and_gates_still_hold(tmp_path: Path, judgment: Path,
+                                                                        gated: Path) -> None:
+    server, _ = make_app(tmp_path, [judgment, gated], AI_PROVIDER="agent")
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIAGE"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "unclear"}}))
+        q = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Fix Bug"}))
+        question = q["routing_question"]
+        assert question["kind"] == "resume" and question["step_name"] == "Ask User"
+        assert [c["step_name"] for c in question["candidates"]] == ["Read Issue", "Fix Bug", "Write Docs",
+                                                                    "Ask User", "FINISH", "FAILED"]
+        assert len(question["history"]) == 2 and "status unclear -> Ask User [transition]" in question["history"][1]
+        assert "The stored current step is 'Ask User'; you assumed 'Fix Bug'." in question["how_to_answer"]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Fix Bug",
+                                                     "report": {"choose_step": "Write Docs"}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Write Docs", "agent")
+        assert (await history_of(c, iid))[-1]["outcome_status"] == "RESUMING"
+        # A question on a step with evidence keeps next_step's shape: statuses and fields.
+        eid = ok(await c.call_tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": eid, "report": {
+            "status": "green", "tests_passed": 2, "tests_failed": 0}}))
+        assert q["routing_question"] and q["next_step"]["expected_statuses"] == ["success"]
+        assert [f["name"] for f in q["next_step"]["report_fields"]] == ["tests_passed", "tests_failed", "ratio", "log"]
+        # The agent's choice leaving a gated step still waits for a person.
+        gid = await at_review(c)
+        q = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {"status": "looks good"}}))
+        assert [x["step_name"] for x in q["routing_question"]["candidates"]] == ["Ship", "Review", "Fix",
+                                                                               "FINISH", "FAILED"]
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": gid, "report": {
+            "status": "looks good", "choose_step": "Ship"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["decided_by"] == "agent"
 
 
 # =============================================================================
@@ -1516,7 +2603,7 @@ def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
     assert failure["isError"] is True
     assert json.loads(failure["content"][0]["text"])["error"]["code"] == "INSTANCE_NOT_FOUND"
     stderr = server.close()
-    assert stderr.count("the deterministic stub decides") == 1  # the auto-provider warning, once
+    assert stderr.count("the calling agent decides") == 1  # the auto-provider warning, once
     assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
     assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(7,)]
 
@@ -1563,6 +2650,180 @@ def test_two_processes_advance_one_instance_once(tmp_path: Path, same_report: bo
         assert code in ("CONFLICT", "STEP_MISMATCH")
     moves = db_rows(tmp_path / "race.sqlite", "SELECT COUNT(*) FROM workflow_history WHERE decided_by = 'stub'")
     assert moves == [(1,)] and engine.store.get(iid).current_step_name == "Two"
+
+
+# -- scale-out: replicas sharing one PostgreSQL --------------------------------
+
+
+def http_tool(session: Any, url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One stateless streamable-HTTP tool call (no session id), as a load balancer
+    may send it to any replica; returns the tool result."""
+    response = session.post(url, timeout=30, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                                   "params": {"name": name, "arguments": arguments}},
+                            headers={"Accept": "application/json, text/event-stream"})
+    response.raise_for_status()
+    data = [ln[5:] for ln in response.text.splitlines() if ln.startswith("data:")]
+    return json.loads(data[-1] if data else response.text)["result"]
+
+
+def test_replicas_share_postgres_steps_move_once_and_kill_9_loses_nothing(tmp_path: Path, pg: Any) -> None:
+    """Two server processes on their own ports, one database.  Clients race on a
+    shared instance and on their own ones through both; one replica is killed
+    with SIGKILL mid-burst and the clients carry on through the other."""
+    import requests
+
+    root = line_workflow(tmp_path / "wf", 40)
+    loop_workflow(root)
+    url = pg.fresh_url()
+    replicas = [HttpServer(tmp_path, WORKFLOW_DB_URL=url, WORKFLOW_DEFINITIONS_DIR=str(root), LOG_LEVEL="warning")
+                for _ in range(2)]  # quiet: nobody reads their stderr pipes until the end
+    dead: set[int] = set()
+    acked: dict[str, list[int]] = {}
+    problems: list[Any] = []
+    with requests.Session() as s:
+        shared = http_tool(s, replicas[0].url, "start_workflow", {"workflow_name": "LINE"})["structuredContent"]
+        shared_id = shared["instance_id"]
+
+    def call(session: Any, turn: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Round-robin over live replicas; a refused connection moves to the next one
+        and repeats the same call (a replayed retry if the first one was stored)."""
+        last: Exception | None = None
+        for attempt in range(4):
+            index = (turn + attempt) % 2
+            if index in dead:
+                continue
+            try:
+                return http_tool(session, replicas[index].url, name, args)
+            except requests.RequestException as exc:
+                last = exc
+                dead.add(index) if replicas[index].proc.poll() is not None else time.sleep(0.05)
+        raise AssertionError(f"no replica answered: {last!r}")
+
+    def client_loop(name: str) -> None:
+        own_acked: list[int] = []
+        with requests.Session() as session:
+            own = call(session, 0, "start_workflow", {"workflow_name": "LOOP"})["structuredContent"]["instance_id"]
+            for turn in range(1, 41):
+                try:
+                    status = call(session, turn, "get_workflow_status", {"instance_id": shared_id,
+                                                                         "history_limit": 0})["structuredContent"]
+                    if status["status"] == "RUNNING":
+                        step = status["current_step_name"]
+                        result = call(session, turn, "advance_workflow", {"instance_id": shared_id, "report": {
+                            "step_id": step, "status": "success", "by": name}})
+                        if result.get("isError"):
+                            code = json.loads(result["content"][0]["text"])["error"]["code"]
+                            if code not in ("CONFLICT", "STEP_MISMATCH", "INSTANCE_NOT_RUNNING"):
+                                problems.append((name, code))
+                    result = call(session, turn + 1, "advance_workflow", {"instance_id": own, "report": {
+                        "step_id": "Loop", "status": "again", "seq": turn}})
+                    if result.get("isError"):
+                        problems.append((name, result["content"][0]["text"]))
+                    else:
+                        own_acked.append(turn)
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    problems.append((name, repr(exc)))
+        acked[own] = own_acked
+
+    try:
+        threads = [threading.Thread(target=client_loop, args=(f"c{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        replicas[1].proc.send_signal(signal.SIGKILL)  # mid-burst
+        replicas[1].proc.wait(timeout=30)
+        for t in threads:
+            t.join(timeout=120)
+        assert not problems, problems[:5]
+        assert 1 in dead  # the clients did notice the kill and carried on
+    finally:
+        replicas[0].stop()
+        replicas[1].proc.kill() if replicas[1].proc.poll() is None else None
+    store = om.PostgresStore(url).open()
+    try:
+        moved = [h for h in store.history(shared_id, 1000) if h.decided_by == "transition"]
+        expected = [f"S{i}" for i in range(1, len(moved) + 1)]
+        assert [h.step_name for h in moved] == expected and len(moved) >= 10  # each step exactly once, in order
+        assert store.get(shared_id).version == len(moved)
+        for iid, seqs in acked.items():
+            stored = [h.user_report["seq"] for h in store.history(iid, 1000) if h.decided_by == "transition"]
+            assert stored == sorted(set(stored)) and set(seqs) <= set(stored)  # all acknowledged, none twice
+            assert store.get(iid).version == len(stored)
+        assert len(acked) == 6
+    finally:
+        store.close()
+
+
+def readme_block(after: str, lang: str = "bash") -> str:
+    """The first fenced ``lang`` block after the line ``after`` in README.md."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index(after):]
+    start = rest.index(f"```{lang}\n") + len(f"```{lang}\n")
+    return rest[start:rest.index("```", start)]
+
+
+def test_readme_two_replica_recipe_runs_verbatim(tmp_path: Path, pg: Any) -> None:
+    """The README's scale-out recipe, run by bash as written: only the database URL
+    and the two ports are swapped for the test's own."""
+
+    import requests
+
+    recipe = readme_block("**Two replicas against one database**")
+    assert "pip install 'orchestrator-mcp[postgres]'" in (HERE / "README.md").read_text()
+    assert "postgres = [" in (HERE / "pyproject.toml").read_text()  # the extra the README names exists
+    url, ports = pg.fresh_url(), [free_port(), free_port()]
+    assert "postgresql://orch:secret@127.0.0.1:5432/orchestrator" in recipe
+    script = recipe.replace("postgresql://orch:secret@127.0.0.1:5432/orchestrator", url)
+    script = script.replace("--port 8765", f"--port {ports[0]}").replace("--port 8766", f"--port {ports[1]}")
+    home = tmp_path / "home"
+    sqlite_file = home / ".local" / "share" / "orchestrator-mcp" / "workflows.sqlite"
+    _, engine = make_app(tmp_path, [BUNDLED], WORKFLOW_DB_PATH=str(sqlite_file))
+    old = engine.start("JOKE_GENERATOR").instance_id  # a run from the SQLite days, brought along
+    engine.store.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_DATA_HOME", "WORKFLOW_DB_PATH")}
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "orchestrator-mcp").exists():  # not installed as a script: the same entry point
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "orchestrator-mcp").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{MODULE}" "$@"\n')
+        (bin_dir / "orchestrator-mcp").chmod(0o755)
+    env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+               AI_PROVIDER="stub", LOG_LEVEL="warning", WORKFLOW_DEFINITIONS_DIR=str(BUNDLED))
+    log = tmp_path / "recipe.out"
+    with log.open("w") as out:  # a file, not a pipe: the servers live on after bash exits
+        shell = subprocess.Popen(["bash", "-e", "-c", script], env=env, start_new_session=True, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    try:
+        assert shell.wait(timeout=60) == 0, log.read_text()
+        assert "copied 1 instances and 1 history rows" in log.read_text()
+        urls = [f"http://127.0.0.1:{port}/mcp" for port in ports]
+        with requests.Session() as s:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    for u in urls:
+                        http_tool(s, u, "list_workflows", {})
+                    break
+                except requests.RequestException:
+                    assert time.monotonic() < deadline, "the recipe's servers did not start"
+                    time.sleep(0.1)
+            moved = http_tool(s, urls[0], "advance_workflow", {"instance_id": old, "report": {
+                "step_id": "Pick a Topic", "status": "success"}})["structuredContent"]
+            seen = http_tool(s, urls[1], "get_workflow_status", {"instance_id": old})["structuredContent"]
+            assert seen["current_step_name"] == moved["next_step"]["step_name"] != "Pick a Topic"
+
+        async def sdk_client() -> dict[str, Any]:  # the MCP SDK's own client, as agents connect
+            from mcp import Client
+
+            async with Client(urls[1]) as c:
+                return ok(await c.call_tool("get_workflow_status", {"instance_id": old}))
+
+        assert anyio.run(sdk_client)["current_step_name"] == seen["current_step_name"]
+    finally:
+        try:
+            os.killpg(shell.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 # -- torture: crashes, races, hostile input -----------------------------------
@@ -1926,6 +3187,49 @@ async def test_hanging_provider_leaves_reads_prompt(tmp_path: Path, fake: FakeLL
         release.set()
 
 
+def db_descriptors(db: Path) -> int:
+    """Open file descriptors of this process that point at the SQLite file or its -wal/-shm."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += target.startswith(str(db))
+    return count
+
+
+def test_db_descriptors_stay_flat_over_bursts(tmp_path: Path) -> None:
+    """Bursts of 8 concurrent advances from threads that then die: a connection
+    per thread used to outlive its thread (3 -> 19 -> 35 descriptors, +16 a
+    burst); the pool (2 connections here) bounds the count, so once the pool is
+    full it stays flat however many bursts come."""
+    root = loop_workflow(tmp_path / "wf")
+    db = tmp_path / "fd.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(db), WORKFLOW_DB_POOL_SIZE="2")
+    ids = [engine.start("LOOP").instance_id for _ in range(8)]
+    counts, failures = [], []
+
+    def advance(iid: str) -> None:
+        try:
+            engine.advance(iid, {"status": "again"})
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    for _ in range(8):
+        threads = [threading.Thread(target=advance, args=(iid,)) for iid in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        counts.append(db_descriptors(db))
+    assert not failures
+    assert all(len(engine.store.history(iid, 100)) == 9 for iid in ids)  # STARTED + 8 advances each
+    assert 0 < max(counts) <= 3 * 2 and counts[-4:] == [counts[-1]] * 4, counts
+    engine.store.close()
+    assert db_descriptors(db) == 0
+
+
 def test_directory_links_never_make_hot_reload_walk_forever(tmp_path: Path) -> None:
     root = simple_workflow(tmp_path, "LOOPY", [("A", None), ("B", None)])
     for name, target in (("a", "."), ("b", "."), ("x", "/usr")):
@@ -2035,7 +3339,7 @@ def test_bom_and_form_feeds_keep_steps_valid_and_lines_right(tmp_path: Path) -> 
     assert wf.title == "Title after a BOM" and wf.steps[0].instructions == "Before snippet text after"
     assert "\ufeff" not in wf.text
     assert [str(p) for p in wf.errors] == [
-        "W/b.md:6: transition 'done' goes to unknown step 'Nowhere'; known: A, B, FINISH, FAILED"]
+        "W/b.md:6: transition 'done' goes to unknown step 'Nowhere'; known: A, B, FINISH, FAILED, SUSPEND"]
 
 
 @pytest.mark.anyio
@@ -2104,6 +3408,48 @@ def test_missing_dependencies_is_one_line_naming_the_install(tmp_path: Path) -> 
     assert checked.returncode == 0 and "9 valid, 0 invalid" in checked.stdout  # check needs no dependency
 
 
+def test_read_only_db_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A current, valid database file the server cannot write: one stderr line,
+    exit 2, no traceback (it used to migrate, writing ``user_version``, on every
+    start and die with a traceback).
+
+    Tests run as root, which ignores permission bits, so the file is made
+    immutable (``chattr +i``): the kernel refuses every write to it, for root
+    too, while its folder stays writable, exactly a read-only file.  Where the
+    file system has no such flag, the folder is bind-mounted read-only in a
+    private mount namespace (``unshare -m``) instead.  As an ordinary user, mode
+    0444 is enough."""
+    import shutil
+
+    folder = tmp_path / "ro"
+    db = folder / "state.sqlite"
+    om.StateStore(db).open().close()
+    env = {**os.environ, "WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub"}
+    command = [sys.executable, str(MODULE), "serve"]
+    immutable = False
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode == 0:
+        immutable = True
+    elif shutil.which("unshare"):
+        command = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" '
+                   '&& exec "$@"', str(folder), *command]
+    else:
+        pytest.skip("running as root without chattr or unshare: cannot make a file read-only")
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"orchestrator-mcp: PERSISTENCE_ERROR: cannot use the state database {str(db)!r}: it is read-only "
+        "for this process; set WORKFLOW_DB_PATH to a writable file"], proc.stderr
+
+
 @pytest.mark.anyio
 async def test_underscore_and_dot_folders_are_not_workflows(tmp_path: Path) -> None:
     root = simple_workflow(tmp_path / "defs", "REAL", [("A", None)])
@@ -2157,7 +3503,7 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     import re
     iid = re.search(r"\n  orchestrator-mcp run --resume (\w+)\n", proc.stdout).group(1)
     assert "== Step: Get Staged Diffs ==" in proc.stdout
-    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\n")
+    proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\nabc1234\n")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.index("== Step: Get Staged Diffs ==") < proc.stdout.index("== Step: Commit Changes ==")
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
@@ -2805,3 +4151,428 @@ def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+
+def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> None:
+    """A person answers from a terminal while the agent's server process holds the same database."""
+    db = tmp_path / "shared.sqlite"
+    # The README's launch line for no key: AI_PROVIDER=agent orchestrator-mcp
+    env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "agent", "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    server = RawServer(env)
+    try:
+        iid = structured(server.tool("start_workflow", {"workflow_name": "GATED"}))["instance_id"]
+        structured(server.tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "success", "tests_passed": 4, "tests_failed": 0}}))
+        p = structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+        proc = run_cli("approve", iid, "--comment", "diff reviewed", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"approved: instance {iid} is RUNNING at Ship\n"
+        status = structured(server.tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"], status["awaiting_approval"]) == ("RUNNING", "Ship", None)
+        last = status["history"][-1]
+        assert last["decided_by"] == "approval" and last["report"]["comment"] == "diff reviewed"
+        assert last["report"]["by"].endswith("(orchestrator-mcp approve)")
+        proc = run_cli("approve", iid, env=env)  # nothing is waiting now
+        assert proc.returncode == 1 and "INVALID_ARGUMENT" in proc.stderr and "not waiting" in proc.stderr
+        structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        proc = run_cli("approve", iid, "--reject", "--comment", "not today", env=env)
+        assert proc.returncode == 0 and proc.stdout == f"rejected: instance {iid} is RUNNING at Ship\n"
+        assert structured(server.tool("get_workflow_status", {"instance_id": iid}))["history"][-1]["reasoning"] \
+            .endswith("not today; back to 'Ship'")
+        proc = run_cli("approve", "no-such-run", env=env)
+        assert proc.returncode == 1 and "INSTANCE_NOT_FOUND" in proc.stderr
+    finally:
+        stderr = server.close()
+    assert "provider=agent" in stderr and "no LLM configured" not in stderr  # chosen, so no warning
+
+
+def test_diagram_shows_approval_gates_and_evidence_edges(tmp_path: Path, gated: Path) -> None:
+    proc = run_cli("diagram", "GATED", env={"WORKFLOW_DEFINITIONS_DIR": str(gated)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == textwrap.dedent('''\
+        flowchart TD
+            START((start))
+            s0["Run Tests"]
+            s1["Fix"]
+            s2{{"Review<br/>approval: The diff and the test summary."}}
+            s3{{"Ship<br/>approval: The release."}}
+            FINISH((FINISH))
+            START --> s0
+            s0 -->|"tests_failed > 0"| s1
+            s0 -->|"success"| s2
+            s1 -->|"fixed"| s0
+            s2 -->|"success"| s3
+            s2 -->|"again"| s2
+            s2 -->|"rejected"| s1
+            s3 -->|"success"| FINISH
+        ''')
+
+
+def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, gated: Path) -> None:
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "run.sqlite"), "AI_PROVIDER": "agent",
+           "WORKFLOW_DEFINITIONS_DIR": os.pathsep.join([str(judgment), str(gated)])}
+    # TRIAGE: no transition matches 'success', so the person at the terminal answers the routing question.
+    proc = run_cli("run", "TRIAGE", env=env, input="success\n\nDeploy\nWrite Docs\nsuccess\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "Candidates:\n- Ask User: Ask the user." in proc.stdout
+    assert "report.choose_step 'Deploy' is not one of the candidates" in proc.stdout
+    assert "-> Write Docs  [decided by agent]" in proc.stdout
+    # GATED: evidence prompted per field, then the gate asks the person at the terminal.
+    proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\nfine\n")
+    assert proc.returncode == 130, proc.stderr  # input ends at the Ship step: saved, resumable
+    assert "tests_passed (integer, required): " in proc.stdout
+    assert "== Approval needed: Review ==\n\nThe diff and the test summary." in proc.stdout
+    assert "-> Ship  [approved by " in proc.stdout and "(orchestrator-mcp run): fine]" in proc.stdout
+
+
+def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:
+    import re as re_
+    token = "gate-t0ken"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(gated),
+           "ORCHESTRATOR_AUTH_TOKEN": token, "AI_PROVIDER": "stub"}
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("GATED").instance_id
+    engine.advance(iid, {"status": "success", "tests_passed": 1, "tests_failed": 0})
+    engine.advance(iid, {"status": "success"})
+    ui = UiProcess(env=env)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        page = ui.get(f"/run/{iid}", headers=auth)
+        assert page.status_code == 200 and "Approval needed" in page.text
+        assert "The diff and the test summary." in page.text
+        form = {"csrf": re_.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1),
+                "approval_id": re_.search(r'name="approval_id" value="([0-9a-f]+)"', page.text).group(1),
+                "decision": "approve", "comment": "<b>ok</b>"}
+        assert ui.post(f"/run/{iid}/approve", form).status_code == 401  # no token, no cookie
+        assert ui.post(f"/run/{iid}/approve", {**form, "csrf": "forged"}, headers=auth).status_code == 403
+        foreign = {**auth, "Origin": "http://evil.example"}
+        assert ui.post(f"/run/{iid}/approve", form, headers=foreign).status_code == 403
+        stale = ui.post(f"/run/{iid}/approve", {**form, "approval_id": "0" * 16}, headers=auth)
+        assert stale.status_code == 409 and "no longer pending" in stale.text
+        assert ui.post(f"/run/{iid}/approve", {**form, "decision": "maybe"}, headers=auth).status_code == 400
+        assert engine.status(iid).awaiting_approval is not None  # none of those answered
+        done = ui.post(f"/run/{iid}/approve", form, headers=auth)
+        assert done.status_code == 303 and done.headers["Location"] == f"/run/{iid}"
+        st = engine.status(iid, 100)
+        assert (st.status, st.current_step_name, st.awaiting_approval) == ("RUNNING", "Ship", None)
+        assert st.history[-1].report["by"] == "a person in the ui (signed in with the token)"
+        assert st.history[-1].report["comment"] == "<b>ok</b>"
+        assert "Approval needed" not in ui.get(f"/run/{iid}", headers=auth).text
+        again = ui.post(f"/run/{iid}/approve", form, headers=auth)  # the same form twice answers nothing
+        assert again.status_code == 409 and "not waiting" in again.text
+    finally:
+        assert token not in ui.stop()
+
+
+TINY_SCENARIOS = '''\
+# Straight through
+- start: {"who": "tester"}
+- report: success
+  expect: Two
+- report: done
+  expect: FINISH
+
+# Round trip
+- report: success
+  expect: Two
+- report: retry
+  expect: One
+- resume: Two
+  message: the client thinks it is further on
+  expect: One
+
+# Judged
+- report: success
+  expect: Two
+- llm report: not sure
+  message: the user wants to think about it
+  expect: FINISH
+'''
+
+
+def test_test_command_passes_and_skips_llm_cases_under_the_stub(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/routing.md": TINY_SCENARIOS})
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "never.sqlite")}
+    code = om.main(["test", "--workflows", str(tmp_path)], env=env)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert not (tmp_path / "never.sqlite").exists()  # a temporary database, never the configured one
+    assert "note: TINY: 1 LLM case(s) in 1 scenario(s) skipped: the stub cannot judge" in out
+    assert "TINY: 3 scenarios, 6 offline + 1 LLM cases; 6/6 right; transitions covered 3/3" in out
+    assert "accuracy: 100.0% (6/6 cases right: step and run state); offline 100.0%; LLM none run (1 skipped)" in out
+    assert "decisions: stub 1, transition 5" in out and out.rstrip().endswith("PASSED")
+    code = om.main(["test", "TINY", "--json", "--repeat", "2"], env={**env, "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["passed"] is True and summary["cases_run"] == 12
+    assert summary["decisions"] == {"stub": 2, "transition": 10} and summary["llm_cases_skipped"] == 2
+    assert summary["workflows"]["TINY"] == {"scenarios": 3, "offline_cases": 6, "llm_cases": 1, "transitions": 3,
+                                            "transitions_covered": 3, "uncovered": []}
+    assert [(s["file"], s["line"]) for s in summary["skipped"]] == [(f"{tmp_path}/TINY/tests/routing.md", 20)] * 2
+
+
+def test_test_command_reports_divergences_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/a.md": TINY_SCENARIOS.replace("  expect: One\n\n", "  expect: Two\n\n"),
+                     "TINY/tests/b.md": "# Stops early\n- report: success\n  expect: One\n- report: success\n"
+                                        "  expect: Two\n"})
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)}
+    code = om.main(["test"], env=env)
+    out = capsys.readouterr().out
+    assert code == 1
+    lines = [ln for ln in out.splitlines() if "/tests/" in ln and ": TINY / " in ln]
+    assert lines == [
+        f"{tmp_path}/TINY/tests/a.md:13: TINY / Round trip: resume assuming 'Two': expected Two (RUNNING), "
+        "got One (RUNNING) [stub: resuming at the stored step 'One']",
+        f"{tmp_path}/TINY/tests/b.md:2: TINY / Stops early: report 'success' at 'One': expected One (RUNNING), "
+        "got Two (RUNNING) [transition: status 'success' of step 'One' goes to Two]"]
+    assert "TINY: 4 scenarios, 8 offline + 1 LLM cases; 5/7 right" in out  # b.md's second case never ran
+    assert out.rstrip().endswith("FAILED")
+    # a scenario file that does not parse fails the run before anything runs
+    write(tmp_path, {"TINY/tests/b.md": "# Bad\n- report: success\n"})
+    code = om.main(["test", "TINY"], env=env)
+    out = capsys.readouterr().out
+    assert code == 1 and f"{tmp_path}/TINY/tests/b.md:2: 'report' needs an 'expect" in out
+    # nothing to run is a failure, not a silent pass
+    (tmp_path / "TINY" / "tests" / "a.md").unlink()
+    (tmp_path / "TINY" / "tests" / "b.md").unlink()
+    assert om.main(["test", "TINY"], env=env) == 1
+    assert "FAILED: no case ran" in capsys.readouterr().out
+    assert om.main(["test", "NOPE"], env=env) == 1 and "DEFINITION_NOT_FOUND" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        om.main(["test", "--min-accuracy", "120%"], env=env)
+    assert "--min-accuracy must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_check_lints_scenarios_against_the_transitions(tmp_path: Path) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/lint.md": '''\
+        # Lint
+        - report: sucess
+          expect: Two
+        - llm report: done
+          expect: FINISH
+        - report: retry
+          expect: One
+        # After the end
+        - report: success
+          expect: Two
+        - report: done
+          expect: FINISH
+        - resume: Two
+          expect: Two
+        # Branches
+        - report: success
+          expect: Two
+        - llm report: hmm
+          expect: One | FINISH
+        - report: anything at all
+          expect: One
+        '''})
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1
+    assert [ln.replace(f"{tmp_path}/", "") for ln in proc.stdout.splitlines() if "/TINY/" in ln] == [
+        "TINY/tests/lint.md:2: status 'sucess' matches no transition of 'One' (declared: success); use a declared "
+        "status, or write 'llm report' for a case only an LLM can judge: error",
+        "TINY/tests/lint.md:4: status 'done' of an 'llm report' matches the transition of 'Two' to FINISH, so no "
+        "LLM is asked; write 'report', or use a status other than done, retry: error",
+        "TINY/tests/lint.md:6: a report after the run is COMPLETED: nothing can follow FINISH: error",
+        "TINY/tests/lint.md:13: a COMPLETED run cannot be resumed: error"]
+    assert "TINY: INVALID (4 errors, 0 warnings)" in proc.stdout
+
+
+def test_test_command_measures_llm_cases_against_a_fake_openai_server(tmp_path: Path, fake: FakeLLM,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/routing.md": TINY_SCENARIOS})
+    fake.script = [openai_ok("One")]  # the resume (stored step One), then the judged case
+    fake.default = openai_ok("FINISH")
+    log_path = tmp_path / "mine.jsonl"
+    env = {"WORKFLOW_DEFINITIONS_DIR": str(tmp_path), "AI_SERVICE_API_KEY": SECRET,
+           "AI_INTERACTIONS_LOG": str(log_path)}
+    args = ["test", "--provider", "openai", "--endpoint", fake.url, "--model", "llama-test"]
+    code = om.main(args + ["--json"], env=env)
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert (summary["provider"], summary["model"], summary["passed"]) == ("openai", "llama-test", True)
+    assert (summary["llm_cases_run"], summary["llm_accuracy"], summary["llm_cases_skipped"]) == (1, 1.0, 0)
+    # transitions decide every plain report; the resume and the judged case are the two LLM calls
+    assert summary["decisions"] == {"llm": 2, "transition": 5} and summary["llm_requests"] == 2 == len(fake.requests)
+    assert summary["tokens"] == {"prompt": 1800, "answer": 80, "requests_with_usage": 2}
+    assert summary["latency_s"]["p50"] > 0 and summary["latency_s"]["p95"] >= summary["latency_s"]["p50"]
+    assert len(log_path.read_text().splitlines()) == 2  # the user's own interactions log is kept and appended
+    assert "the user wants to think about it" in json.dumps(fake.requests[-1]["body"])
+    # a plain resume the model gets wrong is a divergence that --min-accuracy does not forgive
+    code = om.main(args + ["--min-accuracy", "0"], env=env)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "routing.md:13: TINY / Round trip: resume assuming 'Two': expected One (RUNNING), got FINISH " \
+           "(COMPLETED) [llm: because]" in out
+    assert "LLM calls: 2 requests; decision latency p50" in out and "tokens: prompt 1,800, answer 80" in out
+    # a wrong LLM case fails the run unless --min-accuracy allows it
+    for bar, expected_code in (("50%", 1), ("0", 0), (None, 1)):
+        fake.script = [openai_ok("One")]
+        fake.default = openai_ok("Two")
+        code = om.main(args + (["--min-accuracy", bar] if bar else []), env=env)
+        out = capsys.readouterr().out
+        assert code == expected_code and "LLM 0.0% of 1" in out
+        assert "routing.md:20: TINY / Judged: llm report 'not sure' at 'Two': expected FINISH (COMPLETED), " \
+               "got Two (RUNNING)" in out
+
+
+def test_documented_scenario_examples_are_valid_and_pass(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import re
+    guide = om.AUTHORING_GUIDE.split("## Testing routing")[1]
+    readme = (HERE / "README.md").read_text(encoding="utf-8").split("### Testing workflows")[1]
+    examples = [re.search(r"```markdown\n(.*?)```", text, re.DOTALL).group(1) for text in (guide, readme)]
+    wf = om.Library([BUNDLED]).load("COMMIT_SUGGESTER")
+    for example, llm_marks in zip(examples, ([False, False, True, False, True], [False] * 5 + [True])):
+        path = tmp_path / "example.md"
+        path.write_text(example, encoding="utf-8")
+        scenarios, problems = om.parse_scenarios(wf, tmp_path, [path])
+        assert problems == [] and len(scenarios) == 2
+        assert om.lint_scenarios(wf, scenarios, tmp_path) == []
+        assert [c.llm for s in scenarios for c in s.cases] == llm_marks
+    # the README's example, dropped into a copy of the workflow, passes offline
+    import shutil
+    shutil.copytree(BUNDLED / "COMMIT_SUGGESTER", tmp_path / "root" / "COMMIT_SUGGESTER")
+    shutil.rmtree(tmp_path / "root" / "COMMIT_SUGGESTER" / "tests", ignore_errors=True)
+    write(tmp_path / "root", {"COMMIT_SUGGESTER/tests/readme.md": examples[1]})
+    assert om.main(["test", "--workflows", str(tmp_path / "root")], env={"AI_PROVIDER": "stub"}) == 0
+    assert "accuracy: 100.0% (5/5 cases right" in capsys.readouterr().out
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any provider, key or workflow setting of the developer's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "AI_", "WORKFLOW_", "USE_STUB"))}
+    return {**env, **extra}
+
+
+def test_bundled_library_scenarios_pass_offline_and_cover_every_transition() -> None:
+    proc = subprocess.run([sys.executable, str(MODULE), "test"], capture_output=True, text=True, env=clean_env(),
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("PASSED") and proc.stderr == ""
+    proc = subprocess.run([sys.executable, str(MODULE), "test", "COMMIT_SUGGESTER", "--json"], capture_output=True,
+                          text=True, env=clean_env(), timeout=120)
+    assert proc.returncode == 0 and list(json.loads(proc.stdout)["workflows"]) == ["COMMIT_SUGGESTER"]
+    summary = om.run_scenarios(om.Config.load(clean_env())).summary()
+    assert summary["passed"] and summary["offline_accuracy"] == 1.0 and summary["provider"] == "stub"
+    assert list(summary["workflows"]) == BUNDLED_NAMES
+    for name, w in summary["workflows"].items():
+        assert w["uncovered"] == [] and w["transitions"] > 0, name
+        assert w["llm_cases"] >= 5 and w["offline_cases"] >= 10, name
+    assert sum(w["llm_cases"] for w in summary["workflows"].values()) >= 40
+    assert summary["llm_cases_skipped"] == sum(w["llm_cases"] for w in summary["workflows"].values())
+    assert set(summary["decisions"]) <= {"transition", "stub"} and summary["llm_requests"] == 0
+    # every judged category the routing must handle has cases
+    library = om.Library([BUNDLED])
+    cases = [c for wf in library.all() for s in om.parse_scenarios(wf, BUNDLED)[0] for c in s.cases if c.llm]
+    assert sum(c.kind == "resume" for c in cases) >= 9
+    assert sum(c.expect == (om.FINISH,) for c in cases) >= 10
+    assert sum(om.FAILED in c.expect for c in cases) >= 5
+    assert f"({len(cases)} LLM cases in all" in (HERE / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: FakeLLM) -> None:
+    """The README's command, verbatim but for the endpoint: every LLM case is sent, and a model that
+    always answers FINISH is far below --min-accuracy 0.85."""
+    fake.default = openai_ok("FINISH")
+    command = ("test --provider openai --endpoint http://127.0.0.1:8080/v1 --model local --repeat 3 "
+               "--min-accuracy 0.85")
+    assert f"orchestrator-mcp {command}" in (HERE / "README.md").read_text(encoding="utf-8")
+    args = command.replace("http://127.0.0.1:8080/v1", fake.url).split()
+    proc = subprocess.run([sys.executable, str(MODULE), *args, "--json"], capture_output=True, text=True,
+                          env=clean_env(), timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    n_llm = sum(w["llm_cases"] for w in summary["workflows"].values())
+    assert summary["llm_cases_run"] == 3 * n_llm and summary["llm_cases_skipped"] == 0
+    assert 0 < summary["llm_accuracy"] < 0.85 and summary["passed"] is False
+    assert summary["llm_requests"] == len(fake.requests) >= 3 * n_llm
+    assert summary["tokens"]["prompt"] == 900 * len(fake.requests)
+    assert all(r["body"]["model"] == "local" for r in fake.requests)
+
+
+def test_readme_agent_and_approval_commands_run_verbatim(tmp_path: Path, gated: Path) -> None:
+    """The bash lines of 'No API key needed' and 'Approval gates', run as written with ID set to a waiting run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orchestrator-mcp"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} {MODULE} \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    (launch,) = readme_commands("## No API key needed")
+    assert launch == "AI_PROVIDER=agent orchestrator-mcp"
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "1"}}})
+    proc = subprocess.run(["bash", "-c", launch], env=env, input=init + "\n", capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[0])["result"]["serverInfo"]
+    assert "provider=agent" in proc.stderr
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("GATED").instance_id
+    engine.advance(iid, {"status": "success", "tests_passed": 1, "tests_failed": 0})
+    env["ID"] = iid
+    commands = readme_commands("## Approval gates")
+    assert len(commands) == 2
+    for command in commands:
+        engine.advance(iid, {"status": "success"})  # leaving a gated step: the run waits
+        assert engine.status(iid).awaiting_approval is not None
+        proc = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (command, proc.stderr)
+    history = engine.status(iid, 100).history
+    assert [(h.outcome_status, h.report["comment"]) for h in history if h.decided_by == "approval"] == [
+        ("APPROVED", "diff reviewed"), ("REJECTED", "split the commit")]
+    assert engine.status(iid).current_step_name == "Ship"  # approved Review -> Ship; rejected Ship -> Ship
+
+
+def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path: Path, pg: Any) -> None:
+    root = line_workflow(tmp_path / "wf", 3)
+    source = tmp_path / "from.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(source))
+    ids = [engine.start("LINE", {"n": i, "text": "žluťoučký 🐍", "nested": {"list": [1, 2.5, None]}}).instance_id
+           for i in range(5)]
+    for n, iid in enumerate(ids):
+        for step in [f"S{k}" for k in range(1, min(n, 3) + 1)]:
+            engine.advance(iid, {"step_id": step, "status": "success", "n": n})
+    engine.cancel(ids[0], "changed my mind")
+    engine.store.close()
+    before = om.SQLiteStore(source).open()
+    want = before.dump()
+    before.close()
+    url = pg.fresh_url()
+    proc = run_cli("migrate-db", "--from", str(source), "--to", url)
+    assert proc.returncode == 0, proc.stderr
+    counts = f"{len(want[0])} instances and {len(want[1])} history rows"
+    assert proc.stdout == (f"copied {counts} from {source} to {om.redact_url(url)}; counts verified\n")
+    assert PG_PASSWORD not in proc.stdout + proc.stderr
+    target = om.PostgresStore(url).open()
+    assert target.dump() == want  # every field of every row, history ids kept
+    refused = run_cli("migrate-db", "--from", str(source), "--to", url)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "already holds" in refused.stderr and "--force" in refused.stderr and PG_PASSWORD not in refused.stderr
+    # The copy is a working store: a run continues there and its history ids follow on.
+    moved = om.Engine(om.Library([root]), target, om.StubDecider()).advance(ids[2], {"status": "success"})
+    assert moved.status == "COMPLETED" and target.history(ids[2], 1)[0].id > max(h.id for h in want[1])
+    target.close()
+    back = tmp_path / "back" / "to.sqlite"
+    assert run_cli("migrate-db", "--from", url, "--to", str(back)).returncode == 0
+    copied = om.SQLiteStore(back).open()
+    instances, history = copied.dump()
+    assert len(instances) == len(want[0]) and len(history) == len(want[1]) + 1
+    assert copied.get(ids[2]).status == "COMPLETED" and copied.get(ids[0]).status == "CANCELLED"
+    copied.close()
+    forced = run_cli("migrate-db", "--from", str(source), "--to", str(back), "--force")
+    assert forced.returncode == 0, forced.stderr
+    again = om.SQLiteStore(back).open()
+    assert again.dump() == want
+    again.close()
+    for args, words in ((["--from", str(tmp_path / "missing.sqlite"), "--to", url], "not an existing SQLite file"),
+                        (["--from", str(source), "--to", str(source)], "the same database")):
+        proc = run_cli("migrate-db", *args)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
