@@ -44,11 +44,13 @@ import stat
 import sys
 import threading
 import time
+import typing
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 __version__ = "0.1.0"
 
@@ -1065,6 +1067,76 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
     return wf
 
 
+class _FolderWatch:
+    """Linux inotify, through ``ctypes``: has anything changed in the watched folders?
+
+    The kernel queues an event in the same system call that writes, renames,
+    creates or deletes a file in a watched folder, so a call that arrives after
+    an edit always sees it; asking costs one non-blocking ``read``.  ``create``
+    returns None where inotify is missing (macOS, Windows) or fails; the
+    library then checks stat signatures on every call, as before.
+    """
+
+    #: IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
+    #: IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF
+    MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
+
+    def __init__(self, libc: Any, fd: int) -> None:
+        import select
+
+        self._libc = libc
+        self._fd = fd
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
+        self._watched: set[str] = set()
+
+    @classmethod
+    def create(cls) -> "_FolderWatch | None":
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return None
+        return cls(libc, fd) if fd >= 0 else None
+
+    def watch(self, folder: str) -> bool:
+        """Watch ``folder`` (its entries, not its subfolders); False if the kernel refused.
+
+        Remembered until ``changed`` reports an event: a folder deleted and
+        made again loses its kernel watch, so after any event every folder is
+        watched afresh by the next look at it.
+        """
+        if folder in self._watched:
+            return True
+        if self._libc.inotify_add_watch(self._fd, os.fsencode(folder), self.MASK) < 0:
+            return False
+        self._watched.add(folder)
+        return True
+
+    def changed(self) -> bool:
+        """True if any event arrived since the last call (the queue is drained)."""
+        if not self._poll.poll(0):
+            return False
+        while True:
+            try:
+                if not os.read(self._fd, 65536):
+                    break
+            except OSError:  # BlockingIOError: drained
+                break
+        self._watched.clear()
+        return True
+
+    def close(self) -> None:
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
 class Library:
     """The workflow roots, scanned on demand, with parsed definitions cached.
 
@@ -1072,16 +1144,114 @@ class Library:
     in the workflow folder plus every file it includes, so an edit, an added
     file or a removed file is seen by the next call without re-reading files.
     One bad folder never breaks the others: it is listed as invalid.
+    On Linux the folders are also watched with inotify (``_FolderWatch``): once
+    an entry's signature has been checked, later calls trust it until an event
+    arrives, so a call that changes nothing costs one ``poll`` instead of a
+    ``stat`` of every file of every workflow it reads.
     """
 
-    def __init__(self, roots: Sequence[Path]) -> None:
+    def __init__(self, roots: Sequence[Path], watch: bool = True) -> None:
         self.roots = tuple(Path(r) for r in roots)
         self._cache: dict[Path, tuple[tuple, WorkflowDef]] = {}
         self._lock = threading.Lock()
+        #: Held while parsing, so a call that needs a workflow the warm-up is
+        #: parsing waits for that parse instead of doing it a second time.
+        self._parsing = threading.Lock()
+        #: Asked for; the watch itself is made on first use (no side effect before).
+        self._want_watch = watch
+        self._watch: _FolderWatch | None = None
+        #: Folders whose every (sub)folder and included file's folder is watched.
+        self._watched: set[Path] = set()
+        #: Cache entries checked since the last event, and names located since then.
+        self._current: set[Path] = set()
+        self._located: dict[str, tuple[Path, Path]] = {}
+        self._found: dict[str, tuple[Path, Path]] | None = None
+        #: Bumped whenever an event makes the library forget; what was checked
+        #: under an older generation is not remembered as current.
+        self._generation = 0
+
+    # -- freshness -------------------------------------------------------------
+
+    def _fresh(self) -> int | None:
+        """Start watching on first use; on any event forget what was checked.
+
+        The current generation while the watch is active (then ``_current``,
+        ``_located`` and ``_found`` can be trusted); None where there is no
+        watch, and every call checks stats.
+        """
+        with self._lock:
+            if self._want_watch:
+                self._want_watch = False
+                watch = _FolderWatch.create()
+                if watch is not None:
+                    weakref.finalize(self, watch.close)
+                    if self._watch_roots(watch):
+                        self._watch = watch
+            if self._watch is None:
+                return None
+            if self._watch.changed():
+                self._generation += 1
+                self._current.clear()
+                self._located.clear()
+                self._watched.clear()
+                self._found = None
+                if not self._watch_roots(self._watch):  # a root is gone: back to stat checks
+                    self._watch = None
+                    return None
+            return self._generation
+
+    def _remember(self, generation: int | None, fn: Callable[[], None]) -> None:
+        """Record a checked fact, unless an event arrived since ``generation`` was read."""
+        if generation is None:
+            return
+        with self._lock:
+            if generation == self._generation:
+                fn()
+
+    def _watch_roots(self, watch: "_FolderWatch") -> bool:
+        return all(watch.watch(str(root)) for root in self.roots)
+
+    def _watch_tree(self, directory: Path, wf: WorkflowDef | None) -> None:
+        """Watch every folder of a workflow, and the folders of files it includes from outside.
+
+        A folder that is or holds a link, or is too big for the stat signature,
+        is left unwatched: an edit behind a link happens in a folder the watch
+        does not see, so such a workflow keeps its stat check on every call.
+        """
+        if self._watch is None or os.path.islink(directory):
+            return
+        folders, pending = [str(directory)], [(str(directory), 0)]
+        while pending:
+            folder, depth = pending.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.is_symlink() or depth + 1 > MAX_WORKFLOW_DEPTH or len(folders) > MAX_WORKFLOW_FILES:
+                            return
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append(entry.path)
+                            pending.append((entry.path, depth + 1))
+            except OSError:
+                continue
+        if wf is not None:
+            folders += sorted({os.path.dirname(path) for path in wf.included_outside})
+        if all(self._watch.watch(folder) for folder in folders):
+            with self._lock:
+                self._watched.add(directory)
+
+    # -- names -------------------------------------------------------------------
 
     def names(self) -> list[str]:
         """Every workflow name across the roots, the first root winning a clash."""
-        return sorted(self._locations())
+        return sorted(self._found_now(self._fresh()))
+
+    def _found_now(self, generation: int | None) -> dict[str, tuple[Path, Path]]:
+        """``_locations``, remembered while the roots are watched and unchanged."""
+        if generation is not None and self._found is not None:
+            return self._found
+        found = self._locations()
+        self._remember(generation, lambda: setattr(self, "_found", found))
+        return found
 
     def _locations(self) -> dict[str, tuple[Path, Path]]:
         found: dict[str, tuple[Path, Path]] = {}
@@ -1100,6 +1270,13 @@ class Library:
         return found
 
     def locate(self, name: str) -> tuple[Path, Path]:
+        return self._locate(name, self._fresh())
+
+    def _locate(self, name: str, generation: int | None) -> tuple[Path, Path]:
+        if generation is not None and isinstance(name, str):
+            found = self._located.get(name)
+            if found is not None:
+                return found
         if isinstance(name, str) and name[:1] in ("_", ".") and WORKFLOW_NAME_RE.match(name[1:] or "-"):
             # '_shared', '.git': folders of shared files, never workflows
             raise DefinitionNotFound(f"{name!r} is not a workflow: folders starting with '_' or '.' hold shared "
@@ -1109,33 +1286,69 @@ class Library:
                                   "(letters, digits, '_' and '-'); call list_workflows to see the names")
         for root in self.roots:
             if os.path.isdir(os.path.join(root, name)):
+                self._remember(generation, lambda: self._located.__setitem__(name, (root, root / name)))
                 return root, root / name
         raise DefinitionNotFound(f"no workflow named {name!r}; call list_workflows to see the names",
                                  available=self.names())
 
+    # -- definitions ---------------------------------------------------------------
+
     def load(self, name: str) -> WorkflowDef:
         """The parsed workflow (valid or not); raises only when it does not exist."""
-        root, directory = self.locate(name)
-        return self._load_at(name, root, directory)
+        generation = self._fresh()
+        root, directory = self._locate(name, generation)
+        return self._load_at(name, root, directory, generation)
 
-    def _load_at(self, name: str, root: Path, directory: Path) -> WorkflowDef:
+    def _load_at(self, name: str, root: Path, directory: Path, generation: int | None = None) -> WorkflowDef:
+        cached = self._cached(root, directory, generation)
+        if cached is not None:
+            return cached
+        with self._parsing:
+            cached = self._cached(root, directory, generation)  # parsed by another thread while we waited?
+            if cached is not None:
+                return cached
+            self._watch_tree(directory, None)  # before reading: an edit during the parse is an event
+            try:
+                wf = parse_workflow(_printable(name), directory, root)
+            except Exception as exc:  # noqa: BLE001 - content must never break the library
+                log.error("parsing workflow %r failed", name, exc_info=exc)
+                wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                    _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                                  "the server log has the details")])
+            self._watch_tree(directory, wf)
+            signature, overflow = self._signature(root, directory, wf)
+            if overflow:
+                wf.errors.append(Problem(_display(directory, root), 1, overflow))
+            with self._lock:
+                self._cache[directory] = (signature, wf)
+            return wf
+
+    def _cached(self, root: Path, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:
             cached = self._cache.get(directory)
-        if cached is not None and self._signature(root, directory, cached[1])[0] == cached[0]:
+            current = generation is not None and generation == self._generation and directory in self._current
+        if cached is None:
+            return None
+        if current:
             return cached[1]
-        try:
-            wf = parse_workflow(_printable(name), directory, root)
-        except Exception as exc:  # noqa: BLE001 - content must never break the library
-            log.error("parsing workflow %r failed", name, exc_info=exc)
-            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
-                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
-                                              "the server log has the details")])
-        signature, overflow = self._signature(root, directory, wf)
-        if overflow:
-            wf.errors.append(Problem(_display(directory, root), 1, overflow))
-        with self._lock:
-            self._cache[directory] = (signature, wf)
-        return wf
+        if self._signature(root, directory, cached[1])[0] != cached[0]:
+            return None
+        if generation is not None:
+            if directory not in self._watched:
+                self._watch_tree(directory, cached[1])
+            self._remember(generation, lambda: self._current.add(directory) if directory in self._watched else None)
+        return cached[1]
+
+    def warm(self) -> None:
+        """Parse and validate every workflow now, so later calls find them cached.
+
+        Run on a background thread after the client's handshake.  It sleeps for
+        0 s between workflows: that hands the GIL over, so a request arriving
+        meanwhile waits for one workflow's parse at most, not the whole library.
+        """
+        for name, (root, directory) in sorted(self._found_now(self._fresh()).items()):
+            self._load_at(name, root, directory, self._fresh())
+            time.sleep(0)
 
     def load_valid(self, name: str) -> WorkflowDef:
         wf = self.load(name)
@@ -1148,8 +1361,9 @@ class Library:
 
     def all(self) -> list[WorkflowDef]:
         """Every workflow folder, parsed; a folder with a bad name is listed as invalid."""
-        return [self._load_at(name, root, directory)
-                for name, (root, directory) in sorted(self._locations().items())]
+        generation = self._fresh()
+        return [self._load_at(name, root, directory, generation)
+                for name, (root, directory) in sorted(self._found_now(generation).items())]
 
     @staticmethod
     def _signature(root: Path, directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
@@ -2183,6 +2397,8 @@ class StubDecider:
     """
 
     name = "stub"
+    #: The stub never reads history, so the engine does not fetch it for it.
+    reads_history = False
 
     def decide(self, req: DecisionRequest) -> Decision:
         wf, current = req.workflow, req.workflow.step(req.instance.current_step_name)
@@ -3182,12 +3398,17 @@ class InstanceSummary:
 
 @dataclass
 class WorkflowSummary:
+    """What a client needs to choose a workflow; ``steps`` and ``errors`` only
+    with ``detail`` (else omitted from the reply: see ``plain``)."""
     name: str
     title: str
     description: str
-    steps: list[str]
+    step_count: int
     valid: bool
-    errors: list[str]
+    steps: list[str] | None = None
+    errors: list[str] | None = None
+
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("steps", "errors")
 
 
 @dataclass
@@ -3245,6 +3466,15 @@ def check_evidence(step: StepDef, report: Mapping[str, Any]) -> None:
                           missing_fields=missing, wrong_type=wrong,
                           report_fields=[dataclasses.asdict(f) for f in step.report_fields])
 
+#: Longest one-line description ``list_workflows`` returns.
+DESCRIPTION_LIMIT = 160
+
+
+def one_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """The first paragraph of ``text`` on one line, cut at ``limit`` characters with an ellipsis."""
+    first = " ".join(text.strip().split("\n\n", 1)[0].split())
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+
 
 MAX_JSON_DEPTH = 64
 
@@ -3270,6 +3500,8 @@ def check_json(name: str, value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InvalidArgument(f"{name} must be a JSON object, got {type(value).__name__}")
+    if not value:  # {}: nothing to measure (the common context_updates)
+        return value
     if _json_depth(value) > MAX_JSON_DEPTH:
         raise InvalidArgument(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels; flatten it")
     try:
@@ -3290,12 +3522,27 @@ class Engine:
         self.library = library
         self.store = store
         self.decider = decider
+        #: The last lean workflow list and the definitions it was built from:
+        #: while the library returns the very same definitions, so is the list.
+        self._lean: tuple[list[WorkflowDef], WorkflowList] | None = None
 
     # -- reading -------------------------------------------------------------
 
-    def list_workflows(self) -> WorkflowList:
-        return WorkflowList([WorkflowSummary(wf.name, wf.title, wf.goal, [s.name for s in wf.steps], wf.valid,
-                                             [str(p) for p in wf.errors]) for wf in self.library.all()])
+    def list_workflows(self, detail: bool = False) -> WorkflowList:
+        """Every workflow, lean by default: name, title, one-line description,
+        step count, validity.  ``detail`` adds the step names and the errors."""
+        workflows = self.library.all()
+        last = self._lean
+        if not detail and last is not None and len(last[0]) == len(workflows) and all(
+                a is b for a, b in zip(last[0], workflows)):
+            return last[1]
+        found = WorkflowList([WorkflowSummary(wf.name, wf.title, one_line(wf.goal), len(wf.steps), wf.valid,
+                                              [s.name for s in wf.steps] if detail else None,
+                                              [str(p) for p in wf.errors] if detail else None)
+                              for wf in workflows])
+        if not detail:
+            self._lean = (workflows, found)
+        return found
 
     def validate(self, workflow_name: str) -> Validation:
         wf = self.library.load(workflow_name)
@@ -3385,8 +3632,7 @@ class Engine:
         decision = decide_by_transition(step, report)
         if decision is None:
             try:
-                decision = self._ask(DecisionRequest("advance", wf, working,
-                                                     self.store.history(instance_id, PROMPT_HISTORY_ROWS), report),
+                decision = self._ask(DecisionRequest("advance", wf, working, self._recent(instance_id), report),
                                      inst, step.name, report)
             except AskAgent as ask:
                 return self._question(wf, inst, ask.question)
@@ -3433,9 +3679,8 @@ class Engine:
                                                            "reports no status: do it now")
         if decision is None:
             try:
-                decision = self._ask(DecisionRequest("resume", wf, working,
-                                                     self.store.history(instance_id, PROMPT_HISTORY_ROWS),
-                                                     report, assumed_current_step_name), inst, where, record)
+                decision = self._ask(DecisionRequest("resume", wf, working, self._recent(instance_id), report,
+                                                     assumed_current_step_name), inst, where, record)
             except AskAgent as ask:
                 return self._question(wf, working, ask.question)
         if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
@@ -3527,6 +3772,12 @@ class Engine:
         if status is not None and (not isinstance(status, str) or len(status) > 200):
             raise InvalidArgument("report.status must be text up to 200 characters")
         return report
+
+    def _recent(self, instance_id: str) -> list[HistoryEntry]:
+        """The history a decider reads, fetched only for deciders that read it."""
+        if not getattr(self.decider, "reads_history", True):
+            return []
+        return self.store.history(instance_id, PROMPT_HISTORY_ROWS)
 
     @staticmethod
     def _not_running(inst: Instance) -> InstanceNotRunning:
@@ -3993,10 +4244,80 @@ def tool_failure(exc: BaseException) -> Any:
                           is_error=True)
 
 
+def plain(value: Any) -> Any:
+    """A result dataclass as JSON-ready dicts and lists; anything else as it is.
+
+    Unlike ``dataclasses.asdict`` this does not deep-copy: contexts and reports
+    are plain JSON already (``check_json`` saw to that), and the result is
+    encoded at once, so copying a context of up to 1 MiB would buy nothing.
+    It copies each dataclass's ``__dict__`` (its fields, in order) and descends
+    only into the fields whose type holds dataclasses: this runs on every call.
+    """
+    cls = type(value)
+    nested = _NESTED.get(cls)
+    if nested is None:
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        hints = typing.get_type_hints(cls)
+        nested = _NESTED.setdefault(cls, tuple(f.name for f in dataclasses.fields(value)
+                                               if _holds_dataclass(hints.get(f.name))))
+    out = dict(value.__dict__)
+    for key in nested:
+        item = out[key]
+        if isinstance(item, list):
+            out[key] = [plain(element) for element in item]
+        elif item is not None:
+            out[key] = plain(item)
+    for key in getattr(value, "OMIT_WHEN_NONE", ()):
+        if out[key] is None:
+            del out[key]
+    return out
+
+
+#: Per result dataclass: the fields that hold dataclasses (``plain`` descends into those only).
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _holds_dataclass(hint: Any) -> bool:
+    return dataclasses.is_dataclass(hint) or any(_holds_dataclass(arg) for arg in typing.get_args(hint))
+
+
+#: (result, its plain data, its JSON text) of the last encoded workflow list.
+_last_encoded: tuple[Any, Any, str] | None = None
+
+
+def tool_result(value: Any) -> Any:
+    """A successful call: the result as structured content and the same JSON as text.
+
+    Built here from our typed dataclass and encoded once (compact, by
+    pydantic's encoder, the SDK's own).  Left to the SDK, a dataclass result
+    was encoded as indented text, then validated against the output schema and
+    dumped again: work on every call that buys nothing for content we build
+    ourselves.  (The envelope is built with validation: pydantic-core checks
+    it shallowly in about 1.6 us, faster than ``model_construct``.)
+    """
+    from mcp_types import CallToolResult, TextContent
+    from pydantic_core import to_json
+
+    global _last_encoded
+    last = _last_encoded
+    if last is not None and last[0] is value:  # the same result object again (the cached workflow list)
+        data, text = last[1], last[2]
+    else:
+        data = plain(value)
+        text = to_json(data).decode()
+        if isinstance(value, WorkflowList):
+            _last_encoded = (value, data, text)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
 def guarded(fn: Callable[[], Any]) -> Any:
-    """Run a tool body; every failure becomes a coded tool error, never a protocol error."""
+    """Run a tool body; a result dataclass becomes ``tool_result`` (an SDK
+    result such as ``InputRequiredResult`` passes as it is) and every failure a
+    coded tool error, never a protocol error."""
     try:
-        return fn()
+        result = fn()
+        return tool_result(result) if dataclasses.is_dataclass(result) else result
     except Exception as exc:  # noqa: BLE001 - every failure becomes a coded tool error
         if isinstance(exc, OrchestratorError):
             log.info("tool error %s: %s", exc.code, exc.message)
@@ -4008,17 +4329,22 @@ class WorkflowTools:
 
     A method's name is the tool's name, its docstring the description (cleaned
     of indentation), its signature the input schema and its return annotation
-    the output schema.
+    the output schema.  Methods return the ``CallToolResult`` that ``guarded``
+    builds, whose structured content is the annotated type, as plain JSON.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @tool(READ_ONLY)
-    def list_workflows(self) -> WorkflowList:
-        """List the workflows this server can run, with their steps. Invalid ones are listed with their
-        errors. Pick one and call start_workflow."""
-        return guarded(self.engine.list_workflows)
+    def list_workflows(
+        self,
+        detail: Annotated[bool, Arg("Also list each workflow's step names and validation errors.")] = False,
+    ) -> WorkflowList:
+        """List the workflows this server can run: name, title, one-line description, step count and
+        whether it is valid. Pick one and call start_workflow. For steps and errors pass detail=true,
+        or call validate_workflow."""
+        return guarded(lambda: self.engine.list_workflows(detail))
 
     @tool(WRITES)
     def start_workflow(
@@ -4316,9 +4642,42 @@ def _sdk_tool(method: Callable[..., Any]) -> Any:
     call.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=sdk_hint(p.annotation)) for p in signature.parameters.values()])
     context_kwarg = next((p.name for p in signature.parameters.values() if p.annotation is ClientCall), None)
-    return Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
-                              context_kwarg=context_kwarg,
-                              annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
+    sdk_tool = Tool.from_function(call, name=method.__name__, description=tool_description(method.__doc__),
+                                  context_kwarg=context_kwarg,
+                                  annotations=ToolAnnotations(**method.tool_hints))  # type: ignore[attr-defined]
+    if signature.return_annotation is not str:
+        # The output schema stays published; the SDK's check of every result
+        # against it goes, as tool_result builds the content from the typed
+        # dataclass itself (the SDK reads this field on each call).
+        sdk_tool.fn_metadata.output_model = None
+    return sdk_tool
+
+
+class WarmUp:
+    """Server middleware that warms the workflow library once the client is in.
+
+    ``notifications/initialized`` comes after the client has the ``initialize``
+    reply, so start-up never waits for parsing; the first request that is not
+    ``initialize`` (whichever comes first) starts ``warm`` on a daemon thread,
+    so the first ``list_workflows`` or ``start_workflow`` finds the definitions
+    parsed, checked and watched, and the reply encoder loaded.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.started = False
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        if not self.started and ctx.method != "initialize":
+            self.started = True
+            threading.Thread(target=self.warm, name="warm-up", daemon=True).start()
+        return await call_next(ctx)
+
+    def warm(self) -> None:
+        self.engine.library.warm()
+        # A second, read-only pass checks each definition's stat signature
+        # once, after which the folder watch is trusted, and builds one reply.
+        tool_result(self.engine.list_workflows())
 
 
 def build_server(engine: Engine, config: Config) -> Any:
@@ -4352,7 +4711,7 @@ def build_server(engine: Engine, config: Config) -> Any:
     tools = WorkflowTools(engine)
     server = OrchestratorServer(
         "orchestrator-mcp", title="Workflow Orchestrator", version=__version__, instructions=SERVER_INSTRUCTIONS,
-        log_level=config.log_level.upper(),
+        log_level=config.log_level.upper(), middleware=[WarmUp(engine)],
         tools=[_sdk_tool(getattr(tools, name)) for name, fn in vars(WorkflowTools).items()
                if hasattr(fn, "tool_hints")])
     resources = WorkflowResources(engine)
@@ -4757,8 +5116,8 @@ class WebView:
     def workflows_page(self, req: UIRequest) -> UIResponse:
         rows = "".join(
             f"<tr><td><a href=\"/workflow/{h(w.name)}\">{h(w.name)}</a></td><td>{h(w.title)}</td>"
-            f"<td>{len(w.steps)}</td><td>{_validity(w.valid, len(w.errors))}</td></tr>"
-            for w in self.engine.list_workflows().workflows)
+            f"<td>{w.step_count}</td><td>{_validity(w.valid, len(w.errors or []))}</td></tr>"
+            for w in self.engine.list_workflows(detail=True).workflows)
         main = ("<h1>Workflows</h1><table class=\"runs\"><thead><tr><th>Name</th><th>Title</th><th>Steps</th>"
                 f"<th>Validation</th></tr></thead><tbody>{rows}</tbody></table>")
         return self.page("Workflows", main, req)
@@ -5168,8 +5527,7 @@ def cli_text(message: str) -> str:
 
 def _print_json(value: Any) -> None:
     """``--json`` output: exactly the structured result the MCP tool returns."""
-    _out(json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value,
-                    ensure_ascii=False, indent=2))
+    _out(json.dumps(plain(value), ensure_ascii=False, indent=2))
 
 
 def _cell(value: Any, width: int) -> str:
@@ -5271,12 +5629,12 @@ def cmd_cancel(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_workflows(args: argparse.Namespace, config: Config) -> int:
-    found = _engine_without_store(config).list_workflows()
+    found = _engine_without_store(config).list_workflows(detail=not args.json)  # --json: the tool's default
     if args.json:
         _print_json(found)
         return 0
     _table(("NAME", "STEPS", "VALID", "TITLE"),
-           [(w.name, len(w.steps), "yes" if w.valid else f"NO ({_plural(len(w.errors), 'error')})", w.title)
+           [(w.name, w.step_count, "yes" if w.valid else f"NO ({_plural(len(w.errors or []), 'error')})", w.title)
             for w in found.workflows], (40, 5, 16, 60))
     if any(not w.valid for w in found.workflows):
         _out("\n`orchestrator-mcp validate NAME` lists a workflow's errors with file and line")

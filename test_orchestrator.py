@@ -9,6 +9,7 @@ servers, written below, that speak the providers' wire formats.
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -395,11 +396,12 @@ def test_several_roots_first_wins(tmp_path: Path) -> None:
     assert lib.load("SHARED").steps[0].name == "From One"
 
 
-def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path, watch: bool) -> None:
     simple_workflow(tmp_path, "W", [("A", None), ("B", None)])
-    lib = om.Library([tmp_path])
+    lib = om.Library([tmp_path], watch=watch)
     first = lib.load("W")
-    assert lib.load("W") is first  # unchanged files: served from the cache
+    assert lib.load("W") is first and lib.load("W") is first  # unchanged files: served from the cache
     step = tmp_path / "W/steps/s1.md"
     step.write_text(step.read_text().replace("Instructions for A.", "Edited instructions, longer."))
     edited = lib.load("W")
@@ -411,13 +413,46 @@ def test_hot_reload_sees_edit_add_remove_and_caches(tmp_path: Path) -> None:
     assert [s.name for s in lib.load("W").steps] == ["A", "B", "C"]
     (tmp_path / "W/steps/s2.md").unlink()
     assert "step file 'steps/s2.md' not found" in str(lib.load("W").errors[0])
+    shutil.rmtree(tmp_path / "W")  # a folder removed and made again: watched afresh
+    assert lib.names() == []
+    simple_workflow(tmp_path, "W", [("New", None)])
+    assert lib.names() == ["W"] and [s.name for s in lib.load("W").steps] == ["New"]
+    lib.load("W")
+    step = tmp_path / "W/steps/s1.md"
+    step.write_text(step.read_text() + "More instructions.\n")
+    assert lib.load("W").steps[0].instructions.endswith("More instructions.")
+    simple_workflow(tmp_path, "V", [("A", None)])  # a new workflow folder
+    assert lib.names() == ["V", "W"] and lib.load("V").valid
 
 
-def test_hot_reload_sees_changed_shared_include(tmp_path: Path) -> None:
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_an_edit_behind_a_step_file_link(tmp_path: Path, watch: bool) -> None:
+    simple_workflow(tmp_path, "W", [("A", None)])
+    real = write(tmp_path, {"_shared/a.md": step_md(instructions="Before.")}) / "_shared/a.md"
+    step = tmp_path / "W/steps/s1.md"
+    step.unlink()
+    step.symlink_to(os.path.relpath(real, step.parent))  # the edit happens outside the workflow's folders
+    lib = om.Library([tmp_path], watch=watch)
+    assert lib.load("W").steps[0].instructions == "Before." and lib.load("W").steps[0].instructions == "Before."
+    real.write_text(step_md(instructions="After the edit."))
+    assert lib.load("W").steps[0].instructions == "After the edit."
+
+
+def test_hot_reload_sees_a_same_name_folder_in_an_earlier_root(tmp_path: Path) -> None:
+    simple_workflow(tmp_path / "two", "W", [("From Two", None)])
+    (tmp_path / "one").mkdir()
+    lib = om.Library([tmp_path / "one", tmp_path / "two"])
+    assert lib.load("W").steps[0].name == "From Two" and lib.load("W").steps[0].name == "From Two"
+    simple_workflow(tmp_path / "one", "W", [("From One", None)])
+    assert lib.load("W").steps[0].name == "From One"
+
+
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_changed_shared_include(tmp_path: Path, watch: bool) -> None:
     write(tmp_path, {"_shared/x.md": "v1\n", "W/index.md": "# W\n1. [A](a.md)\n",
                      "W/a.md": step_md(instructions="{{file:../_shared/x.md}}")})
-    lib = om.Library([tmp_path])
-    assert lib.load("W").steps[0].instructions == "v1"
+    lib = om.Library([tmp_path], watch=watch)
+    assert lib.load("W").steps[0].instructions == "v1" and lib.load("W").steps[0].instructions == "v1"
     (tmp_path / "_shared/x.md").write_text("version two\n")
     assert lib.load("W").steps[0].instructions == "version two"
 
@@ -1786,8 +1821,14 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
         by_name = {w["name"]: w for w in listed}
         assert list(by_name) == ["BRANCHY", "BROKEN", "PLAIN"]
         assert by_name["BRANCHY"] == {"name": "BRANCHY", "title": "BRANCHY title", "description": "Goal of BRANCHY.",
-                                      "steps": ["Check", "Build", "Handle Empty"], "valid": True, "errors": []}
-        assert by_name["BROKEN"]["valid"] is False and "a.md:1" in by_name["BROKEN"]["errors"][0]
+                                      "step_count": 3, "valid": True}
+        assert by_name["BROKEN"] == {"name": "BROKEN", "title": "Broken", "description": "", "step_count": 1,
+                                     "valid": False}
+        detailed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {"detail": True}))["workflows"]}
+        assert detailed["BRANCHY"] == {**by_name["BRANCHY"], "steps": ["Check", "Build", "Handle Empty"], "errors": []}
+        assert detailed["BROKEN"]["valid"] is False and "a.md:1" in detailed["BROKEN"]["errors"][0]
+        bad = await c.call_tool("list_workflows", {"detail": "very"})
+        assert err(bad, "INVALID_ARGUMENT")["message"].startswith("invalid arguments for list_workflows: detail")
         report = ok(await c.call_tool("validate_workflow", {"workflow_name": "BROKEN"}))
         assert report["valid"] is False and report["errors"][0]["file"] == "BROKEN/a.md"
         assert report["errors"][0]["line"] == 1 and "Orchestrator Guidance" in report["errors"][0]["message"]
@@ -1796,6 +1837,34 @@ async def test_list_and_validate_workflows_show_invalid_ones(tmp_path: Path, flo
 
 
 @BOTH_BACKENDS
+@pytest.mark.anyio
+async def test_list_workflows_describes_each_in_one_line(tmp_path: Path) -> None:
+    root = write(tmp_path / "wf", {
+        "LONG/index.md": "# Long\n\n## Overall Goal\n" + "word " * 100 + "\nmore\n\nSecond paragraph.\n\n"
+                         "## Steps\n1. [A](a.md)\n",
+        "LONG/a.md": step_md("Guidance.", "Do it.", None)})
+    server, _ = make_app(tmp_path, [root])
+    async with client(server) as c:
+        [listed] = ok(await c.call_tool("list_workflows", {}))["workflows"]
+    assert "\n" not in listed["description"] and "Second" not in listed["description"]
+    assert len(listed["description"]) == om.DESCRIPTION_LIMIT and listed["description"].endswith("…")
+    assert listed["description"].startswith("word word")
+
+
+@pytest.mark.anyio
+async def test_library_is_parsed_after_initialize_not_before(tmp_path: Path, flows: Path) -> None:
+    server, engine = make_app(tmp_path, [flows])
+    assert engine.library._cache == {}  # building the server parses nothing: start-up does not wait for it
+    async with client(server) as c:  # initialize, then notifications/initialized starts the warm-up
+        deadline = time.monotonic() + 30
+        while len(engine.library._cache) < 3 and time.monotonic() < deadline:
+            await anyio.sleep(0.01)
+        assert len(engine.library._cache) == 3  # every workflow, the broken one too, with no tool call yet
+        warmed = dict(engine.library._cache)
+        ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))
+        assert all(engine.library._cache[d][1] is wf for d, (_, wf) in warmed.items())  # no second parse
+
+
 @pytest.mark.anyio
 async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
@@ -3122,7 +3191,7 @@ def test_links_out_of_the_root_leak_nothing(tmp_path: Path) -> None:
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(root), "ORCHESTRATOR_AUTH_TOKEN": PLANTED}
     server = RawServer(env)
-    listed = {w["name"]: w for w in structured(server.tool("list_workflows", {}))["workflows"]}
+    listed = {w["name"]: w for w in structured(server.tool("list_workflows", {"detail": True}))["workflows"]}
     assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
     assert listed["ENVIRON"]["errors"] == [
         "ENVIRON/index.md:1: ENVIRON/index.md is a link that leaves the definitions root; it was not read"]
@@ -3338,7 +3407,8 @@ def test_directory_links_never_make_hot_reload_walk_forever(tmp_path: Path) -> N
         server, _ = make_app(tmp_path, [root])
         async with client(server) as c:
             with anyio.fail_after(60):
-                listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {}))["workflows"]}
+                listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows",
+                                                                      {"detail": True}))["workflows"]}
                 assert listed["LOOPY"]["valid"] is True
                 assert listed["DEEP"]["errors"] == [f"DEEP:1: the workflow folder is nested deeper than "
                                                     f"{om.MAX_WORKFLOW_DEPTH} levels; hot reload does not watch "
@@ -3374,7 +3444,7 @@ def test_one_bad_folder_or_link_never_breaks_the_library(tmp_path: Path) -> None
     async def scenario() -> None:
         server, _ = make_app(tmp_path, [root])
         async with client(server) as c:
-            listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {}))["workflows"]}
+            listed = {w["name"]: w for w in ok(await c.call_tool("list_workflows", {"detail": True}))["workflows"]}
             assert [n for n, w in listed.items() if w["valid"]] == ["GOOD"]
             assert {"GOOD copy", "GOOD.bak", "ÜBER", "x" * 150, "BAD\ufffdBYTES"} <= set(listed)
             assert listed["GOOD.bak"]["errors"][0].startswith("GOOD.bak:1: workflow folder name must be")

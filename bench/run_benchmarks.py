@@ -1,7 +1,11 @@
 """Benchmarks for orchestrator-mcp: print tables, write bench/results/*.json.
 
     python bench/run_benchmarks.py                 # everything (a few minutes)
-    python bench/run_benchmarks.py latency startup # some of: latency startup scale cache economy
+    python bench/run_benchmarks.py startup scale   # some of: startup scale cache economy
+
+Per-call latency against the SDK's floor is ``bench/rpc_bench.py`` (a raw
+JSON-RPC client, calls interleaved with the floor); where that time goes is
+``bench/profile_calls.py``.
 
 Never part of the test run. Numbers depend on the machine; the README quotes
 one run with the machine it ran on.
@@ -11,7 +15,6 @@ import argparse
 import re
 import json
 import os
-import platform
 import sqlite3
 import statistics
 import subprocess
@@ -21,13 +24,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-import anyio
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 import orchestrator_mcp as om  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -60,7 +63,9 @@ def save(name: str, data: Any) -> None:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    from rpc_bench import machine as described
+
+    return described()
 
 
 def loop_workflows(root: Path) -> Path:
@@ -76,71 +81,6 @@ def loop_workflows(root: Path) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
-
-
-def server_params(script: list[str], env: dict[str, str]) -> Any:
-    from mcp.client.stdio import StdioServerParameters
-
-    return StdioServerParameters(command=sys.executable, args=script, env=env)
-
-
-async def timed(n: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
-    samples = []
-    for _ in range(n):
-        began = time.perf_counter()
-        result = await call()
-        samples.append(time.perf_counter() - began)
-        if getattr(result, "is_error", False):
-            raise RuntimeError(result.content[0].text)
-    return samples
-
-
-# -- latency over stdio ------------------------------------------------------------
-
-
-async def measure_server(env: dict[str, str], n: int) -> dict[str, dict[str, float]]:
-    from mcp import Client
-
-    out: dict[str, dict[str, float]] = {}
-    async with Client(server_params([str(ROOT / "orchestrator_mcp.py"), "serve"], env)) as c:
-        for _ in range(20):  # warm-up
-            await c.call_tool("list_workflows", {})
-        out["start_workflow"] = percentiles(await timed(n, lambda: c.call_tool(
-            "start_workflow", {"workflow_name": "LOOP"})))
-        loop = (await c.call_tool("start_workflow", {"workflow_name": "LOOP"})).structured_content["instance_id"]
-        out["advance (transition)"] = percentiles(await timed(n, lambda: c.call_tool(
-            "advance_workflow", {"instance_id": loop, "report": {"status": "again"}})))
-        stub = (await c.call_tool("start_workflow", {"workflow_name": "STUBBY"})).structured_content["instance_id"]
-        out["advance (stub)"] = percentiles(await timed(n, lambda: c.call_tool(
-            "advance_workflow", {"instance_id": stub, "report": {"status": "failure"}})))
-        out["get_workflow_status"] = percentiles(await timed(n, lambda: c.call_tool(
-            "get_workflow_status", {"instance_id": loop})))
-        out["list_instances"] = percentiles(await timed(max(50, n // 10), lambda: c.call_tool(
-            "list_instances", {})))
-    return out
-
-
-async def measure_floor(n: int) -> dict[str, float]:
-    from mcp import Client
-
-    async with Client(server_params([str(HERE / "bare_server.py")], {})) as c:
-        await timed(20, lambda: c.call_tool("noop", {}))
-        return percentiles(await timed(n, lambda: c.call_tool("noop", {})))
-
-
-def bench_latency(n: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = loop_workflows(Path(tmp) / "wf")
-        env = {"WORKFLOW_DB_PATH": str(Path(tmp) / "lat.sqlite"), "AI_PROVIDER": "stub",
-               "WORKFLOW_DEFINITIONS_DIR": str(root), "LOG_LEVEL": "warning"}
-        floor = anyio.run(measure_floor, n)
-        ours = anyio.run(measure_server, env, n)
-    rows = [{"call": "bare MCPServer no-op (floor)", **floor}]
-    rows += [{"call": k, **v, "x_floor": round(v["p50_ms"] / floor["p50_ms"], 2)} for k, v in ours.items()]
-    table(f"Latency over stdio ({n} calls each)", rows, ["call", "n", "p50_ms", "p95_ms", "p99_ms", "x_floor"])
-    result = {"floor": floor, "calls": ours}
-    save("latency", result)
-    return result
 
 
 # -- start-up -------------------------------------------------------------------------
@@ -165,10 +105,10 @@ def time_to_initialize(cmd: list[str], env: dict[str, str]) -> float:
 def bench_startup(runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"WORKFLOW_DB_PATH": str(Path(tmp) / "s.sqlite"), "AI_PROVIDER": "stub", "LOG_LEVEL": "warning"}
-        ours = [time_to_initialize([sys.executable, str(ROOT / "orchestrator_mcp.py")], env) for _ in range(runs)]
-        bare = [time_to_initialize([sys.executable, str(HERE / "bare_server.py")], env) for _ in range(runs)]
-        version = []
-        for _ in range(runs):
+        ours, bare, version = [], [], []
+        for _ in range(runs):  # interleaved: A B A B, so load hits both alike
+            ours.append(time_to_initialize([sys.executable, str(ROOT / "orchestrator_mcp.py")], env))
+            bare.append(time_to_initialize([sys.executable, str(HERE / "bare_server.py")], env))
             began = time.perf_counter()
             subprocess.run([sys.executable, str(ROOT / "orchestrator_mcp.py"), "--version"], capture_output=True)
             version.append(time.perf_counter() - began)
@@ -206,6 +146,40 @@ def fill(db: Path, history_rows: int, instances: int) -> None:
     conn.close()
 
 
+def measure_scale(env: dict[str, str], n: int) -> dict[str, float]:
+    """p50 of each call on a pre-filled database, each call beside a floor no-op (raw JSON-RPC, A B A B)."""
+    from rpc_bench import RawServer, floor_cmd, ours_cmd
+
+    floor, ours = RawServer(floor_cmd(), {}), RawServer(ours_cmd(), env)
+    floor.initialize()
+    ours.initialize()
+    try:
+        loop = ours.call("start_workflow", {"workflow_name": "LOOP"})[1]["structuredContent"]["instance_id"]
+        cases = {"start_workflow": ("start_workflow", {"workflow_name": "LOOP"}),
+                 "advance (transition)": ("advance_workflow", {"instance_id": loop, "report": {"status": "again"}}),
+                 "get_workflow_status": ("get_workflow_status", {"instance_id": "gen00000001"}),
+                 "list_instances": ("list_instances", {})}
+        if env.get("SCALE_EMPTY"):
+            cases["get_workflow_status"] = ("get_workflow_status", {"instance_id": loop})
+        for _ in range(20):
+            floor.call("noop", {})
+            for tool, args in cases.values():
+                ours.call(tool, args)
+        out: dict[str, float] = {}
+        floor_all: list[float] = []
+        for label, (tool, args) in cases.items():
+            samples = []
+            for _ in range(n):
+                floor_all.append(floor.call("noop", {})[0])
+                samples.append(ours.call(tool, args)[0])
+            out[label] = round(statistics.median(samples) * 1000, 3)
+        out["floor"] = round(statistics.median(floor_all) * 1000, 3)
+        return out
+    finally:
+        floor.close()
+        ours.close()
+
+
 def bench_scale(n: int) -> dict[str, Any]:
     sizes = [(0, 0), (10, 10), (10_000, 1_000), (1_000_000, 100_000)]
     rows = []
@@ -217,16 +191,17 @@ def bench_scale(n: int) -> dict[str, Any]:
             fill(db, history_rows, instances)
             made = time.perf_counter() - began
             env = {"WORKFLOW_DB_PATH": str(db), "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(root),
-                   "LOG_LEVEL": "warning"}
-            measured = anyio.run(measure_server, env, n)
+                   "LOG_LEVEL": "warning", **({"SCALE_EMPTY": "1"} if not instances else {})}
+            measured = measure_scale(env, n)
             rows.append({"history_rows": history_rows, "instances": instances, "fill_s": round(made, 1),
-                         **{f"{k} p50_ms": v["p50_ms"] for k, v in measured.items()}})
+                         "floor p50_ms": measured.pop("floor"), **{f"{k} p50_ms": v for k, v in measured.items()}})
     base = rows[0]
     for r in rows:
         r["advance x_empty"] = round(r["advance (transition) p50_ms"] / base["advance (transition) p50_ms"], 2)
-    columns = ["history_rows", "instances", "start_workflow p50_ms", "advance (transition) p50_ms",
-               "advance (stub) p50_ms", "get_workflow_status p50_ms", "list_instances p50_ms", "advance x_empty"]
-    table(f"Scale: p50 over {n} calls by database size", rows, columns)
+    columns = ["history_rows", "instances", "floor p50_ms", "start_workflow p50_ms", "advance (transition) p50_ms",
+               "get_workflow_status p50_ms", "list_instances p50_ms", "advance x_empty"]
+    table(f"Scale: p50 over {n} calls by database size (raw JSON-RPC, each call beside a floor no-op)", rows,
+          columns)
     save("scale", rows)
     return {"rows": rows}
 
@@ -248,17 +223,25 @@ def bench_cache(iterations: int) -> dict[str, Any]:
                 f"```bash\n# a comment, not a heading\nmake step-{i}\n```\n# Transitions\n- success: {nxt}\n")
         library = om.Library([root])
         library.load("BIG")
+        watched = []
+        for _ in range(iterations):
+            began = time.perf_counter()
+            library.load("BIG")
+            watched.append(time.perf_counter() - began)
+        stat_only = om.Library([root], watch=False)
+        stat_only.load("BIG")
         unchanged, changed = [], []
         target = root / "BIG/steps/s100.md"
         for k in range(iterations):
             began = time.perf_counter()
-            library.load("BIG")
+            stat_only.load("BIG")
             unchanged.append(time.perf_counter() - began)
             target.write_text(target.read_text() + f"\n<!-- edit {k} -->\n")
             began = time.perf_counter()
-            library.load("BIG")
+            stat_only.load("BIG")
             changed.append(time.perf_counter() - began)
-    rows = [{"case": "200-step workflow, no change (stat signature only)", **percentiles(unchanged)},
+    rows = [{"case": "200-step workflow, no change, folders watched (inotify)", **percentiles(watched)},
+            {"case": "200-step workflow, no change, stat signature (no inotify)", **percentiles(unchanged)},
             {"case": "200-step workflow, one file changed (full re-parse)", **percentiles(changed)}]
     table(f"Definition cache ({iterations} loads each)", rows, ["case", "p50_ms", "p95_ms", "p99_ms"])
     save("cache", rows)
@@ -341,11 +324,11 @@ def bench_economy() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="*", default=["latency", "startup", "scale", "cache", "economy"])
-    parser.add_argument("--calls", type=int, default=1000, help="calls per latency measurement")
+    parser.add_argument("which", nargs="*", default=["startup", "scale", "cache", "economy"])
+    parser.add_argument("--calls", type=int, default=1000, help="sets the calls per size in scale (a third)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    jobs = {"latency": lambda: bench_latency(args.calls), "startup": lambda: bench_startup(10),
+    jobs = {"startup": lambda: bench_startup(10),
             "scale": lambda: bench_scale(max(100, args.calls // 3)), "cache": lambda: bench_cache(100),
             "economy": bench_economy}
     for name in args.which:
