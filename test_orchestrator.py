@@ -1568,53 +1568,6 @@ async def test_malformed_context_updates_never_cost_the_decision(tmp_path: Path,
     assert len(fake.requests) == 1
 
 
-@pytest.mark.anyio
-async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
-    server, _ = llm_app(tmp_path, fake, judged)
-    deep = "[" * 5000 + "]" * 5000
-    big = "x" * (om.MAX_JSON_BYTES + 10)
-    answers = [
-        # a 5,000-level-deep value inside a pair, and a 100-level one: dropped, decision kept
-        json.dumps({"reasoning": "r", "next_step_name": "Step Two",
-                    "context_updates": [{"key": "deep", "value": deep}]}),
-        json.dumps({"reasoning": "r", "next_step_name": "Routed",
-                    "context_updates": [{"key": "d", "value": "[" * 100 + "]" * 100}]}),
-        # NaN and Infinity in an object-shaped update: dropped, never stored
-        '{"reasoning": "r", "next_step_name": "Step One", "context_updates": {"n": NaN, "i": Infinity}}',
-        # an answer over 1 MiB: refused as AI_SERVICE_ERROR, instance unchanged
-        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "b", "value": big}]}),
-        # a whole answer nested 5,000 deep: refused as AI_SERVICE_ERROR, instance unchanged
-        '{"reasoning": "r", "next_step_name": "Routed", "extra": ' + deep + "}",
-        # a runaway reasoning: capped
-        json.dumps({"reasoning": "because " * 2000, "next_step_name": "Routed", "context_updates": []}),
-    ]
-    fake.script = [gemini_ok("", raw=a) for a in answers]
-    async with client(server) as c:
-        iid = await start_at(c)
-        for want in ("Step Two", "Routed"):
-            p = ok(await advance(c, iid))
-            assert p["next_step"]["step_name"] == want and p["current_context"] == {"seed": 1}
-            assert "[warning: ignored" in p["reasoning"] and "nested deeper than 64" in p["reasoning"]
-        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid,
-                                                           "assumed_current_step_name": "Step Two"}))
-        assert resumed["next_step"]["step_name"] == "Step One" and resumed["current_context"] == {"seed": 1}
-        assert "not plain JSON" in resumed["reasoning"]
-        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
-        assert "the limit is 1048576" in e["message"] and e["retryable"] is True
-        await assert_unchanged(c, iid)
-        fake.script.insert(0, gemini_ok("Step Two")[:2])
-        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
-        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
-        assert "not JSON" in e["message"] and e["retryable"] is True
-        await assert_unchanged(c, iid, "Step Two")
-        p = ok(await advance(c, iid))
-        assert p["next_step"]["step_name"] == "Routed" and len(p["reasoning"]) <= om.REASONING_LIMIT + 60
-        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
-        assert status["context"] == {"seed": 1}
-    stored = "".join(str(r) for r in db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances"))
-    assert "NaN" not in stored and "Infinity" not in stored and len(stored) < 1000
-
-
 def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     log_path = tmp_path / "interactions.jsonl"
     db = tmp_path / "leak.sqlite"
@@ -3175,6 +3128,53 @@ async def test_hostile_tool_arguments_get_coded_answers(tmp_path: Path, flows: P
 # =============================================================================
 
 PLANTED = "planted-secret-7d1f0c"
+
+
+@pytest.mark.anyio
+async def test_decider_answer_obeys_input_limits(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    server, _ = llm_app(tmp_path, fake, judged)
+    deep = "[" * 5000 + "]" * 5000
+    big = "x" * (om.MAX_JSON_BYTES + 10)
+    answers = [
+        # a 5,000-level-deep value inside a pair, and a 100-level one: dropped, decision kept
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two",
+                    "context_updates": [{"key": "deep", "value": deep}]}),
+        json.dumps({"reasoning": "r", "next_step_name": "Routed",
+                    "context_updates": [{"key": "d", "value": "[" * 100 + "]" * 100}]}),
+        # NaN and Infinity in an object-shaped update: dropped, never stored
+        '{"reasoning": "r", "next_step_name": "Step One", "context_updates": {"n": NaN, "i": Infinity}}',
+        # an answer over 1 MiB: refused as AI_SERVICE_ERROR, instance unchanged
+        json.dumps({"reasoning": "r", "next_step_name": "Step Two", "context_updates": [{"key": "b", "value": big}]}),
+        # a whole answer nested 5,000 deep: refused as AI_SERVICE_ERROR, instance unchanged
+        '{"reasoning": "r", "next_step_name": "Routed", "extra": ' + deep + "}",
+        # a runaway reasoning: capped
+        json.dumps({"reasoning": "because " * 2000, "next_step_name": "Routed", "context_updates": []}),
+    ]
+    fake.script = [gemini_ok("", raw=a) for a in answers]
+    async with client(server) as c:
+        iid = await start_at(c)
+        for want in ("Step Two", "Routed"):
+            p = ok(await advance(c, iid))
+            assert p["next_step"]["step_name"] == want and p["current_context"] == {"seed": 1}
+            assert "[warning: ignored" in p["reasoning"] and "nested deeper than 64" in p["reasoning"]
+        resumed = ok(await c.call_tool("resume_workflow", {"instance_id": iid,
+                                                           "assumed_current_step_name": "Step Two"}))
+        assert resumed["next_step"]["step_name"] == "Step One" and resumed["current_context"] == {"seed": 1}
+        assert "not plain JSON" in resumed["reasoning"]
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "the limit is 1048576" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid)
+        fake.script.insert(0, gemini_ok("Step Two")[:2])
+        assert ok(await advance(c, iid))["next_step"]["step_name"] == "Step Two"
+        e = err(await advance(c, iid), "AI_SERVICE_ERROR")
+        assert "not JSON" in e["message"] and e["retryable"] is True
+        await assert_unchanged(c, iid, "Step Two")
+        p = ok(await advance(c, iid))
+        assert p["next_step"]["step_name"] == "Routed" and len(p["reasoning"]) <= om.REASONING_LIMIT + 60
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid, "history_limit": 50}))
+        assert status["context"] == {"seed": 1}
+    stored = "".join(str(r) for r in db_rows(tmp_path / "state.sqlite", "SELECT context FROM workflow_instances"))
+    assert "NaN" not in stored and "Infinity" not in stored and len(stored) < 1000
 
 
 def test_links_out_of_the_root_leak_nothing(tmp_path: Path) -> None:
