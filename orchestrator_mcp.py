@@ -30,6 +30,7 @@ Importing this module has no side effects: no files, no network, no ``mcp``.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import html
@@ -5563,12 +5564,19 @@ def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | 
     return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider())
 
 
-def cmd_list(args: argparse.Namespace, config: Config) -> int:
+@contextlib.contextmanager
+def _engine_session(config: Config) -> Iterator[Engine]:
+    """An engine for one command; its store is closed however the command ends."""
     engine = _engine(config)
     try:
-        found = engine.list_instances(args.status, args.workflow, args.limit)
+        yield engine
     finally:
         engine.store.close()
+
+
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    with _engine_session(config) as engine:
+        found = engine.list_instances(args.status, args.workflow, args.limit)
     if args.json:
         _print_json(found)
         return 0
@@ -5587,11 +5595,8 @@ def _indent(text: str, prefix: str = "    ") -> str:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    engine = _engine(config)
-    try:
+    with _engine_session(config) as engine:
         st = engine.status(args.instance_id, args.history)
-    finally:
-        engine.store.close()
     if args.json:
         _print_json(st)
         return 0
@@ -5616,11 +5621,8 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, config: Config) -> int:
-    engine = _engine(config)
-    try:
+    with _engine_session(config) as engine:
         st = engine.cancel(args.instance_id, args.reason)
-    finally:
-        engine.store.close()
     if args.json:
         _print_json(st)
         return 0
@@ -5789,16 +5791,12 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
 
 def cmd_approve(args: argparse.Namespace, config: Config) -> int:
     """A person approves (or rejects) leaving a gated step, from outside any MCP client."""
-    engine = _engine(config)  # the configured store: the SQLite file or PostgreSQL
-    store = engine.store
-    try:
+    with _engine_session(config) as engine:  # the configured store: the SQLite file or PostgreSQL
         progress = engine.approve(args.instance_id, not args.reject, args.comment,
                                   f"{_user()} (orchestrator-mcp approve)")
-        _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
-             f"at {progress.next_step.step_name}")
-        return 0
-    finally:
-        store.close()
+    _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
+         f"at {progress.next_step.step_name}")
+    return 0
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
