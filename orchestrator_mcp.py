@@ -1082,7 +1082,12 @@ class _FolderWatch:
     #: IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF
     MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
 
-    def __init__(self, libc: Any, fd: int) -> None:
+    #: Filesystems whose changes may come from another machine (or a FUSE daemon),
+    #: which inotify never hears of: folders on them keep the stat check.
+    REMOTE_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "virtiofs", "ceph", "glusterfs", "afs",
+                 "lustre", "gpfs", "beegfs", "davfs", "fuse", "fuseblk")
+
+    def __init__(self, libc: Any, fd: int, mounts: Sequence[tuple[str, str]] = ()) -> None:
         import select
 
         self._libc = libc
@@ -1090,6 +1095,28 @@ class _FolderWatch:
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)
         self._watched: set[str] = set()
+        # Longest mount point first; of two at one point, the later (the one on top) first.
+        self._mounts = sorted(reversed(list(mounts)), key=lambda m: len(m[0]), reverse=True)
+
+    @staticmethod
+    def read_mounts(text: str) -> list[tuple[str, str]]:
+        """(mount point, filesystem type) pairs from ``/proc/self/mountinfo`` text."""
+        mounts = []
+        for line in text.splitlines():
+            left, sep, right = line.partition(" - ")
+            fields, rest = left.split(), right.split()
+            if sep and len(fields) >= 5 and rest:
+                point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+                mounts.append((point, rest[0]))
+        return mounts
+
+    def local(self, folder: str) -> bool:
+        """Is ``folder`` on a filesystem whose every change this kernel makes itself?"""
+        real = os.path.realpath(folder)
+        for point, fstype in self._mounts:
+            if real == point or real.startswith(point.rstrip("/") + "/"):
+                return fstype.split(".")[0] not in self.REMOTE_FS
+        return False
 
     @classmethod
     def create(cls) -> "_FolderWatch | None":
@@ -1099,20 +1126,25 @@ class _FolderWatch:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
+            mounts = cls.read_mounts(Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace"))
             fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         except (OSError, AttributeError):
             return None
-        return cls(libc, fd) if fd >= 0 else None
+        return cls(libc, fd, mounts) if fd >= 0 else None
 
     def watch(self, folder: str) -> bool:
         """Watch ``folder`` (its entries, not its subfolders); False if the kernel refused.
 
-        Remembered until ``changed`` reports an event: a folder deleted and
+        A folder on a network or FUSE filesystem is refused: an edit made by
+        another machine raises no event here.  Remembered until ``changed``
+        reports an event: a folder deleted and
         made again loses its kernel watch, so after any event every folder is
         watched afresh by the next look at it.
         """
         if folder in self._watched:
             return True
+        if not self.local(folder):
+            return False
         if self._libc.inotify_add_watch(self._fd, os.fsencode(folder), self.MASK) < 0:
             return False
         self._watched.add(folder)

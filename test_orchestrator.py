@@ -457,6 +457,32 @@ def test_hot_reload_sees_changed_shared_include(tmp_path: Path, watch: bool) -> 
     assert lib.load("W").steps[0].instructions == "version two"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux-only")
+def test_folders_on_network_or_fuse_filesystems_are_never_trusted_to_inotify(tmp_path: Path) -> None:
+    """Another machine's edit on NFS (or a FUSE daemon's) raises no inotify event
+    here, so such folders keep the stat check on every call."""
+    where = str(tmp_path).replace(" ", "\\040")
+    mountinfo = "\n".join([
+        "22 1 0:21 / / rw,relatime - ext4 /dev/vda rw",
+        f"40 22 0:40 / {where} rw,relatime - ext4 /dev/vdb rw",
+        f"41 40 0:41 / {where}/remote rw,relatime - nfs4 server:/export rw",
+        f"42 40 0:42 / {where}/sshfs rw,relatime - fuse.sshfs me@host:/ rw",
+        f"43 40 0:43 / {where}/shadowed rw,relatime - nfs server:/old rw",
+        f"44 40 0:44 / {where}/shadowed rw,relatime - tmpfs tmpfs rw",  # mounted on top: local
+        "not a mountinfo line",
+    ])
+    mounts = om._FolderWatch.read_mounts(mountinfo)
+    assert (str(tmp_path), "ext4") in mounts and len(mounts) == 6
+    for sub in ("remote/W", "sshfs/W", "shadowed/W", "local/W"):
+        (tmp_path / sub).mkdir(parents=True)
+    real = om._FolderWatch.create()
+    assert real is not None and real.local(str(tmp_path))  # this machine's own temp folder is local
+    watch = om._FolderWatch(real._libc, real._fd, mounts)
+    assert not watch.watch(str(tmp_path / "remote/W")) and not watch.watch(str(tmp_path / "sshfs/W"))
+    assert watch.watch(str(tmp_path / "shadowed/W")) and watch.watch(str(tmp_path / "local/W"))
+    real.close()
+
+
 def test_assembled_text_and_hash(tmp_path: Path) -> None:
     simple_workflow(tmp_path, "W", [("A", None), ("B", None)])
     wf = om.Library([tmp_path]).load("W")
