@@ -4776,6 +4776,17 @@ UI_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'sel
           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of a secret a browser sent with ours.
+
+    Compared as UTF-8 bytes: ``hmac.compare_digest`` raises on non-ASCII text,
+    and a hostile header must get a refusal, not an error page.
+    """
+    import hmac
+
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
 def h(value: Any) -> str:
     """Escape any value for HTML text and attribute values: every stored string
     (reports, messages, reasoning, definitions) is untrusted."""
@@ -4854,12 +4865,10 @@ class WebView:
 
     def csrf_ok(self, req: UIRequest) -> bool:
         """A POST must carry our CSRF token and, when the browser sends one, our own Origin."""
-        import hmac
-
         origin = req.headers.get("Origin")
         if origin and origin != "null" and origin.split("://", 1)[-1].lower() != req.headers.get("Host", "").lower():
             return False
-        return hmac.compare_digest(req.form.get("csrf", ""), self.csrf_token())
+        return same_secret(req.form.get("csrf", ""), self.csrf_token())
 
     def session_value(self) -> str:
         """The login cookie's value: derived from the token, never the token itself."""
@@ -4868,14 +4877,12 @@ class WebView:
         return hmac.new((self.token or "").encode(), b"orchestrator-ui-session", "sha256").hexdigest()
 
     def authorized(self, req: UIRequest) -> bool:
-        import hmac
-
         if not self.token:
             return True
         bearer = req.headers.get("Authorization", "")
-        if bearer[:7].lower() == "bearer " and hmac.compare_digest(bearer[7:].strip(), self.token):
+        if bearer[:7].lower() == "bearer " and same_secret(bearer[7:].strip(), self.token):
             return True
-        return hmac.compare_digest(req.cookies.get(UI_COOKIE, ""), self.session_value())
+        return same_secret(req.cookies.get(UI_COOKIE, ""), self.session_value())
 
     def handle(self, req: UIRequest) -> UIResponse:
         host = req.headers.get("Host", "").lower()
@@ -5182,11 +5189,9 @@ class WebView:
         return self.page("Log in", main, req, status)
 
     def login(self, req: UIRequest) -> UIResponse:
-        import hmac
-
         if not self.token:
             return UIResponse(303, "", headers=[("Location", "/")])
-        if not hmac.compare_digest(req.form.get("token", "").strip(), self.token):
+        if not same_secret(req.form.get("token", "").strip(), self.token):
             return self.login_page(req, "That is not the token this ui was started with.", 401)
         nxt = req.form.get("next") or "/"
         if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:

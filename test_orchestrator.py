@@ -3695,9 +3695,11 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
 
 def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
     db = tmp_path / "my runs.sqlite"
+    # A background job of a non-interactive shell inherits SIGINT ignored; a terminal's child does not.
     proc = subprocess.Popen([sys.executable, str(MODULE), "--db", str(db), "run", "JOKE_GENERATOR"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+                            env={**os.environ, "AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = ""
     while "status [" not in seen:  # wait for the first prompt, then press Ctrl-C
         char = proc.stdout.read(1)
@@ -4023,6 +4025,11 @@ def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> No
         assert ui.get("/workflows", cookies=jar).status_code == 200
         assert ui.get("/workflows", cookies={om.UI_COOKIE: "forged"}).status_code == 303
         assert ui.get("/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        # Non-ASCII secrets are refused like any wrong one, never an error page.
+        assert ui.get("/workflows", headers={"Authorization": "Bearer t\u00e9st"}).status_code == 303
+        assert ui.get("/workflows", cookies={om.UI_COOKIE: "\u00e9t\u00e9"}).status_code == 303
+        assert ui.post("/login", {"token": "\u00fcber-token", "csrf": csrf}).status_code == 401
+        assert ui.post("/login", {"token": token, "csrf": "\u00e9"}).status_code == 403
     finally:
         assert token not in ui.stop()
 
