@@ -69,18 +69,10 @@ def machine() -> str:
 
 
 def loop_workflows(root: Path) -> Path:
-    """LOOP: a self-loop by transition; STUBBY: a self-loop by the stub (status failure)."""
-    files = {
-        "LOOP/index.md": "# Loop\n1. [Loop](loop.md)\n",
-        "LOOP/loop.md": "# Orchestrator Guidance\nLoop.\n# Client Instructions\nReport again.\n"
-                        "# Transitions\n- again: Loop\n- stop: FINISH\n",
-        "STUBBY/index.md": "# Stubby\n1. [Work](work.md)\n",
-        "STUBBY/work.md": "# Orchestrator Guidance\nRepeat on failure.\n# Client Instructions\nWork.\n",
-    }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
+    """LOOP and STUBBY, the self-looping workflows the raw-client benchmark uses too."""
+    from rpc_bench import loop_workflows as shared
+
+    return shared(root)
 
 
 # -- start-up -------------------------------------------------------------------------
