@@ -2644,18 +2644,21 @@ class RawServer:
     """A real ``orchestrator-mcp serve`` process spoken to in raw JSON-RPC lines,
     so every byte it writes to stdout can be checked."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, shell: str | None = None, cwd: Path | None = None,
+                 base_env: dict[str, str] | None = None, startup: float = 30) -> None:
+        """``shell``: a command line run by bash as written (a README launch line) instead of the module."""
         import queue
 
-        self.proc = subprocess.Popen([sys.executable, str(MODULE), "serve", *args], stdin=subprocess.PIPE,
+        argv = ["bash", "-c", shell] if shell else [sys.executable, str(MODULE), "serve", *args]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, cwd=cwd,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                                     env={**os.environ, **env})
+                                     env={**(os.environ if base_env is None else base_env), **env})
         self.lines: list[str] = []
         self._queue: "queue.Queue[str | None]" = queue.Queue()
         self._next = 0
         threading.Thread(target=self._pump, daemon=True).start()
-        init = self.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
-                                        "clientInfo": {"name": "raw-test", "version": "1"}})
+        init = self.read(self.send("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                                  "clientInfo": {"name": "raw-test", "version": "1"}}), startup)
         assert init["result"]["serverInfo"]["name"] == "orchestrator-mcp", init
         self.notify("notifications/initialized")
 
@@ -2683,7 +2686,7 @@ class RawServer:
         while True:
             line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
             if line is None:
-                raise EOFError("server closed stdout")
+                raise EOFError(f"server closed stdout: {self.proc.stderr.read() if self.proc.stderr else ''}")
             self.lines.append(line)
             message = json.loads(line)
             if message.get("id") == request_id:
@@ -2906,7 +2909,7 @@ def test_readme_two_replica_recipe_runs_verbatim(tmp_path: Path, pg: Any) -> Non
     import requests
 
     recipe = readme_block("**Two replicas against one database**")
-    assert "pip install 'orchestrator-mcp[postgres]'" in (HERE / "README.md").read_text()
+    assert "pip install '.[postgres]'" in (HERE / "README.md").read_text()
     assert "postgres = [" in (HERE / "pyproject.toml").read_text()  # the extra the README names exists
     url, ports = pg.fresh_url(), [free_port(), free_port()]
     assert "postgresql://orch:secret@127.0.0.1:5432/orchestrator" in recipe
@@ -4298,8 +4301,8 @@ def readme_commands(heading: str) -> list[str]:
     text = (HERE / "README.md").read_text(encoding="utf-8")
     level = heading.split(" ")[0]
     section = text.split(f"\n{heading}\n", 1)[1]
-    section = section.split(f"\n{level} ", 1)[0] if level == "###" else section.split("\n## ", 1)[0]
-    section = section.split("\n### ", 1)[0] if level == "##" else section
+    section = section.split("\n## ", 1)[0]  # a section ends at the next heading of its level or above
+    section = section.split("\n### ", 1)[0]
     blocks = section.split("```bash\n")[1:]
     return [line for block in blocks for line in block.split("\n```", 1)[0].splitlines() if line.strip()]
 
@@ -4643,6 +4646,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def test_bundled_library_scenarios_pass_offline_and_cover_every_transition() -> None:
+    # the README's first two `test` lines are the ones run here, verbatim (the third runs below)
+    assert [line.split("  #")[0].strip() for line in readme_commands("### Testing workflows")[:2]] == [
+        "orchestrator-mcp test", "orchestrator-mcp test COMMIT_SUGGESTER --json"]
     proc = subprocess.run([sys.executable, str(MODULE), "test"], capture_output=True, text=True, env=clean_env(),
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -4729,6 +4735,206 @@ def test_readme_agent_and_approval_commands_run_verbatim(tmp_path: Path, gated: 
     assert [(h.outcome_status, h.report["comment"]) for h in history if h.decided_by == "approval"] == [
         ("APPROVED", "diff reviewed"), ("REJECTED", "split the commit")]
     assert engine.status(iid).current_step_name == "Ship"  # approved Review -> Ship; rejected Ship -> Ship
+
+
+# -- README commands, verbatim -------------------------------------------------
+#   Every shell command README.md shows that no test above runs, read from the
+#   README's fenced blocks (so an edit that breaks a command breaks a test) and run
+#   through bash, or launched as an MCP client launches it, the way a user would.
+#   Only what must change is substituted: the checkout path, ports, LLM endpoints.
+
+SERVED_TOOLS = {"list_workflows", "start_workflow", "advance_workflow", "resume_workflow", "get_workflow_status",
+                "list_instances", "cancel_workflow", "validate_workflow"}
+
+
+def readme_user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A user's shell: `orchestrator-mcp`, `python` (and `uv` when installed) on PATH, no settings of ours."""
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "orchestrator-mcp").exists():  # not installed as a script: the same entry point
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        for name, target in (("orchestrator-mcp", f'"{sys.executable}" "{MODULE}"'), ("python", f'"{sys.executable}"')):
+            (bin_dir / name).write_text(f'#!/bin/sh\nexec {target} "$@"\n')
+            (bin_dir / name).chmod(0o755)
+    return clean_env(**{"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+                        "WORKFLOW_DB_PATH": str(tmp_path / "readme.sqlite"), **extra})
+
+
+def readme_checkout(tmp_path: Path) -> Path:
+    """A checkout as a user clones it (the files the package is built from)."""
+    import shutil
+
+    checkout = tmp_path / "orchestrator-mcp"
+    checkout.mkdir()
+    for name in ("orchestrator_mcp.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(HERE / name, checkout / name)
+    shutil.copytree(BUNDLED, checkout / "workflows")
+    return checkout
+
+
+def serves_stdio(command: str, env: dict[str, str], cwd: Path | None = None, startup: float = 30) -> str:
+    """Launch one command line, speak raw JSON-RPC to it, and check it serves the tools and the
+    bundled workflows with nothing but JSON-RPC on stdout; returns its stderr."""
+    server = RawServer({}, shell=command, cwd=cwd, base_env=env, startup=startup)
+    tools = {t["name"] for t in server.call("tools/list")["result"]["tools"]}
+    prompts = {p["name"] for p in server.call("prompts/list")["result"]["prompts"]}
+    stderr = server.close()
+    assert SERVED_TOOLS <= tools and len(tools) >= 9, (command, tools, stderr)
+    assert set(BUNDLED_NAMES) <= prompts, (command, prompts, stderr)
+    assert "Traceback" not in stderr, (command, stderr)
+    return stderr
+
+
+def launch_line(prefix: str) -> str:
+    """The line of 'Launching the server' that starts with ``prefix``, comment and all."""
+    lines = readme_commands("## Launching the server")
+    assert len(lines) == 4, lines
+    (line,) = [line for line in lines if line.startswith(prefix)]
+    return line
+
+
+@pytest.mark.parametrize("prefix", ["orchestrator-mcp ", "python orchestrator_mcp.py"])
+def test_readme_launch_lines_serve_stdio(tmp_path: Path, prefix: str) -> None:
+    """`orchestrator-mcp` and `python orchestrator_mcp.py` (from the checkout, dependencies installed)."""
+    stderr = serves_stdio(launch_line(prefix), readme_user_env(tmp_path), cwd=readme_checkout(tmp_path))
+    assert "provider=agent" in stderr  # no key: the calling agent decides
+
+
+def uv_or_skip() -> str:
+    import shutil
+
+    uv = shutil.which("uv") or (str(Path(sys.executable).parent / "uv")
+                                if (Path(sys.executable).parent / "uv").exists() else None)
+    if uv is None:
+        pytest.skip("uv is not installed (pip install uv; .ci/run installs it)")
+    return uv
+
+
+def test_readme_uv_launch_lines_and_client_configs_serve_stdio(tmp_path: Path) -> None:
+    """`uvx --from .`, `uv run orchestrator_mcp.py`, and every client configuration (the JSON blocks,
+    the inline variants, the `claude mcp add` lines), launched as the client would with
+    /path/to/orchestrator-mcp replaced by a checkout. uv resolves mcp and requests from PyPI once."""
+    import shlex
+
+    uv = uv_or_skip()
+    checkout = readme_checkout(tmp_path)
+    env = readme_user_env(tmp_path)
+    env["PATH"] = f"{Path(uv).parent}{os.pathsep}{env['PATH']}"
+    for prefix in ("uvx --from . ", "uv run "):
+        serves_stdio(launch_line(prefix), env, cwd=checkout, startup=240)
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n### Client configuration\n", 1)[1].split("\n## ", 1)[0]
+    launches: list[tuple[list[str], dict[str, str]]] = []
+    for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL):
+        config = json.loads(block)
+        for entry in (config.get("mcpServers") or config["servers"]).values():
+            launches.append(([entry["command"], *entry["args"]], entry.get("env", {})))
+    inline = re.findall(r'`("command": "[^"]+", "args": \[[^\]]*\])`', section)
+    assert len(inline) == 2, inline
+    for fragment in inline:
+        entry = json.loads("{" + fragment + "}")
+        launches.append(([entry["command"], *entry["args"]], {}))
+    claude = readme_commands("### Client configuration")
+    assert len(claude) == 2 and all(line.startswith("claude mcp add orchestrator ") for line in claude)
+    for line in claude:
+        words = shlex.split(line)
+        options, argv = words[:words.index("--")], words[words.index("--") + 1:]
+        launches.append((argv, dict(options[i + 1].split("=", 1) for i, w in enumerate(options) if w == "-e")))
+    assert len(launches) == 7
+    venv_python = checkout / ".venv" / "bin" / "python"  # "a virtualenv that has the dependencies"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    venv_python.chmod(0o755)
+    seen: set[str] = set()
+    for argv, config_env in launches:
+        command = shlex.join(argv).replace("/path/to/orchestrator-mcp", str(checkout))
+        key = command + json.dumps(config_env, sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        stderr = serves_stdio(command, {**env, **config_env}, cwd=tmp_path, startup=240)
+        assert ("provider=gemini" if "GEMINI_API_KEY" in config_env else "provider=agent") in stderr, command
+    assert len(seen) == 5  # uvx with and without a key, uv run with and without, the venv's python
+
+
+def test_readme_llm_provider_launch_lines_decide_through_the_provider(tmp_path: Path, fake: FakeLLM,
+                                                                       judged: Path) -> None:
+    """The Gemini and OpenAI-compatible launch lines, run by bash as written, against the fake
+    provider: the endpoint (for Gemini, the default Google URL) is the only change."""
+    lines = [line for line in readme_commands("## LLM providers") if not line.startswith("#")]
+    assert len(lines) == 4, lines
+    for n, line in enumerate(lines):
+        openai = "AI_PROVIDER=openai" in line
+        command = re.sub(r"http://localhost:\d+/v1", fake.url, line)
+        assert (command != line) == openai
+        env = readme_user_env(tmp_path, WORKFLOW_DEFINITIONS_DIR=str(judged),
+                              WORKFLOW_DB_PATH=str(tmp_path / f"llm{n}.sqlite"),
+                              **({} if openai else {"AI_SERVICE_ENDPOINT": fake.url}))
+        fake.requests.clear()
+        fake.default = openai_ok("Step Two") if openai else gemini_ok("Step Two")
+        server = RawServer({}, shell=command, base_env=env)
+        p = structured(server.tool("start_workflow", {"workflow_name": "JUDGED"}))
+        p = structured(server.tool("advance_workflow", {"instance_id": p["instance_id"], "report": {
+            "step_id": "Step One", "status": "success", "result": "ran the tests"}}))
+        stderr = server.close()
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Step Two", "llm"), (line, stderr)
+        [request] = fake.requests
+        model = re.search(r"(?:GEMINI_MODEL_NAME|AI_MODEL_NAME)=(\S+)", line)
+        if openai:
+            assert request["path"] == "/chat/completions" and request["body"]["model"] == model.group(1)
+        else:
+            name = model.group(1) if model else "gemini-flash-latest"
+            assert request["path"] == f"/models/{name}:generateContent", line
+            assert request["headers"]["x-goog-api-key"] == "your-key"
+        assert f"provider={'openai' if openai else 'gemini'}" in stderr
+
+
+def test_readme_http_serve_lines_and_diagram_run_verbatim(tmp_path: Path) -> None:
+    """'Shared over HTTP': both serve lines, on a free port instead of 8765, and the diagram line."""
+    import requests
+
+    lines = readme_commands("### Shared over HTTP")
+    serve = [line for line in lines if " serve --transport http" in line]
+    assert len(serve) == 2 and len(lines) == 3, lines
+    env = readme_user_env(tmp_path)
+    for line in serve:
+        port = free_port()
+        command = line.replace("serve --transport http", f"serve --transport http --port {port}", 1)
+        proc = subprocess.Popen(["bash", "-c", command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    answer = requests.post(f"http://127.0.0.1:{port}/mcp", timeout=10, json={
+                        "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                            "protocolVersion": "2025-11-25", "capabilities": {},
+                            "clientInfo": {"name": "readme", "version": "1"}}},
+                        headers={"Accept": "application/json, text/event-stream"})
+                    break
+                except requests.ConnectionError:
+                    assert proc.poll() is None and time.monotonic() < deadline, (line, proc.stderr.read())
+                    time.sleep(0.1)
+            # with the generated token every request without it is refused; without one the loopback serves
+            assert answer.status_code == (401 if "ORCHESTRATOR_AUTH_TOKEN" in line else 200), line
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate(timeout=30)
+    (diagram,) = [line for line in lines if " diagram " in line]
+    proc = subprocess.run(["bash", "-c", diagram], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("flowchart TD"), proc.stderr
+
+
+def test_readme_quickstart_and_development_lines_are_what_ci_runs() -> None:
+    """A test cannot install the project into a fresh virtualenv and run the suite inside the suite:
+    `.ci/run` does, and these lines must be exactly the ones it runs."""
+    ci = (HERE / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    quickstart = readme_commands("## Quickstart")
+    assert len(quickstart) == 2 and all(line in ci for line in quickstart), quickstart
+    development = [line.split("  #")[0].strip() for line in readme_commands("## Development")]
+    assert development[-1] == "bash .ci/run"
+    assert all(any(c.startswith(line) for c in ci) for line in development[:-1]), development
+    assert subprocess.run(["bash", "-n", str(HERE / ".ci" / "run")]).returncode == 0
 
 
 def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path: Path, pg: Any) -> None:
