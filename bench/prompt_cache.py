@@ -38,10 +38,12 @@ RUNS = [
     ]),
     ("REFACTOR_WITH_TESTS", [
         {"status": "ok", "message": "Target: parser.py; goal: split parse() into smaller functions"},
-        {"status": "green", "result": "240 passed"},
+        {"status": "green", "result": "240 passed", "tests_passed": 240, "tests_failed": 0},
         {"status": "yes", "message": "parse() is covered by 30 tests"},
-        {"status": "ok", "message": "Tests pass after one extraction; two more are planned"},
-        {"status": "ok", "message": "Tests pass after the second extraction; one more is planned"},
+        {"status": "ok", "message": "Tests pass after one extraction; two more are planned",
+         "tests_passed": 240, "tests_failed": 0},
+        {"status": "ok", "message": "Tests pass after the second extraction; one more is planned",
+         "tests_passed": 241, "tests_failed": 0},
     ]),
     ("JOKE_GENERATOR", [
         {"status": "ok", "message": "The user wants a joke about databases"},
