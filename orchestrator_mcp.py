@@ -642,47 +642,52 @@ class _Includes:
         where = at.file if at else file
         self.errors.append(Problem(_display(where, self.root), at.lineno if at else 1, message))
 
-    def read(self, path: Path, at: Line | None) -> str | None:
-        """The text of one definition file, or None (with a problem recorded)."""
-        name = _display(path, self.root)
+    def read(self, path: Path, at: Line | None) -> tuple[str, Path] | None:
+        """The text of one definition file and its real path, or None (with a problem recorded).
+
+        The real path is resolved once here: the confinement check needs it and
+        the include-cycle check reuses it.  The display name is worked out only
+        for a problem, since resolving it costs two more ``realpath`` calls.
+        """
         real = _real(path)
         if real is None or not _inside(real, self.root):
-            self.problem(at, path, f"{name} is a link that leaves the definitions root; it was not read")
+            self.problem(at, path, f"{_display(path, self.root)} is a link that leaves the definitions root; "
+                                   "it was not read")
             return None
         try:
             # O_NONBLOCK: opening a FIFO planted in a workflow must not hang the server.
             fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as fh:
                 if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                    self.problem(at, path, f"{name} is not a regular file")
+                    self.problem(at, path, f"{_display(path, self.root)} is not a regular file")
                     return None
                 data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
         except OSError as exc:
-            self.problem(at, path, f"cannot read {name}: {exc.__class__.__name__}")
+            self.problem(at, path, f"cannot read {_display(path, self.root)}: {exc.__class__.__name__}")
             return None
         if len(data) > MAX_DEFINITION_FILE_BYTES:
-            self.problem(at, path, f"{name} is larger than {MAX_DEFINITION_FILE_BYTES} bytes (1 MiB), the limit "
-                                   "for a definition file; split it")
+            self.problem(at, path, f"{_display(path, self.root)} is larger than {MAX_DEFINITION_FILE_BYTES} bytes "
+                                   "(1 MiB), the limit for a definition file; split it")
             return None
         self.total += len(data)
         if self.total > MAX_WORKFLOW_TEXT_BYTES:
             self.problem(at, path, f"the assembled workflow exceeds {MAX_WORKFLOW_TEXT_BYTES} bytes (4 MiB) at "
-                                   f"{name}; include less")
+                                   f"{_display(path, self.root)}; include less")
             return None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            self.problem(at, path, f"{name} is not UTF-8 text")
+            self.problem(at, path, f"{_display(path, self.root)} is not UTF-8 text")
             return None
         self.files.add(path)
-        return text[1:] if text.startswith("\ufeff") else text  # a BOM is an encoding mark, not content
+        return (text[1:] if text.startswith("\ufeff") else text), real  # a BOM is an encoding mark, not content
 
     def expand(self, path: Path, chain: tuple[Path, ...] = (), at: Line | None = None) -> list[Line]:
         """Read ``path`` and return its lines with includes spliced in."""
-        text = self.read(path, at)
-        if text is None:
+        got = self.read(path, at)
+        if got is None:
             return []
-        real_path = _real(path) or path  # once per file: cycle checks compare real paths
+        text, real_path = got  # cycle checks compare real paths
         out: list[Line] = []
         for lineno, raw in enumerate(split_lines(text), 1):
             here = Line(raw, path, lineno)
