@@ -112,6 +112,10 @@ def main() -> None:
     for name in ("update", "create", "append"):
         setattr(engine.store, name, timed("SQLite write transaction", getattr(engine.store, name)))
     om.tool_result = timed("tool_result (plain, JSON, envelope)", om.tool_result)
+    for dotted in filter(None, os.environ.get("STAGE_EXTRA", "").split(",")):  # e.g. engine._progress
+        owner_name, _, attr = dotted.rpartition(".")
+        owner = {"engine": engine, "library": engine.library, "store": engine.store, "om": om}[owner_name]
+        setattr(owner, attr, timed(dotted, getattr(owner, attr)))
     for tool in server._tool_manager.list_tools():
         tool.fn = timed("tool function", profiled(tool.fn))
     try:
