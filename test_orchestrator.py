@@ -2013,6 +2013,45 @@ async def test_retried_report_is_replayed_once(tmp_path: Path, flows: Path) -> N
 
 @BOTH_BACKENDS
 @pytest.mark.anyio
+async def test_an_advance_from_the_state_this_server_wrote_yields_to_another_writer(tmp_path: Path) -> None:
+    """A server advances a run from the state it last wrote, without reading it first. When
+    another process moved the run meanwhile, the answer is the one a fresh read gives."""
+    root = simple_workflow(tmp_path / "wf", "TRIO", [("One", {"next": "Two"}), ("Two", {"next": "Three"}),
+                                                      ("Three", {"done": "FINISH"})])
+    server, _ = make_app(tmp_path, [root])
+    _, other = make_app(tmp_path, [root])  # a second server on the same store: its own memory
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIO"}))["instance_id"]
+        other.advance(iid, {"status": "next"})  # One -> Two behind this server's back
+        moved = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "next"}}))
+        assert (moved["next_step"]["step_name"], moved["decided_by"]) == ("Three", "transition")
+        other.advance(iid, {"status": "done"})  # Three -> FINISH
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "done"}}),
+            "INSTANCE_NOT_RUNNING")
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["status"] == "COMPLETED"
+        assert [h["outcome_status"] for h in status["history"]] == ["STARTED", "next", "next", "done"]
+
+        # With step_id: the other server's very call is a replay here too, a different one a mismatch.
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIO"}))["instance_id"]
+        report = {"step_id": "One", "status": "next"}
+        other.advance(iid, report)
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+        assert (again["decided_by"], again["next_step"]["step_name"]) == ("replay", "Two")
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {**report, "why": "x"}}),
+            "STEP_MISMATCH")
+        # Its own retry is a replay as well: a replay writes nothing, so it always reads first.
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Two",
+                                                                                 "status": "next"}}))
+        again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"step_id": "Two",
+                                                                                   "status": "next"}}))
+        assert (again["decided_by"], again["next_step"]["step_name"]) == ("replay", "Three")
+        history = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["history"]
+        assert [h["step_name"] for h in history] == ["One", "One", "Two"]
+
+
+@BOTH_BACKENDS
+@pytest.mark.anyio
 async def test_invalid_arguments_are_coded_errors(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
