@@ -1962,10 +1962,10 @@ class Store:
 
     @classmethod
     def _entry(cls, row: Sequence[Any]) -> HistoryEntry:
-        return HistoryEntry(id=row[0], instance_id=row[1], timestamp=row[2], step_name=row[3],
-                            user_report=cls._json_out(row[4]) if row[4] else None, outcome_status=row[5] or "",
-                            determined_next_step=row[6], decided_by=row[7] or "", reasoning=row[8] or "",
-                            context_updates=cls._json_out(row[9]) if row[9] else None)
+        # Positional: a status builds ten of these per call, and keywords cost a third more.
+        out = cls._json_out
+        return HistoryEntry(row[1], row[2], row[3], out(row[4]) if row[4] else None, row[5] or "", row[6],
+                            row[7] or "", row[8] or "", row[0], out(row[9]) if row[9] else None)
 
     def _insert_instance(self, conn: Any, inst: Instance) -> None:
         conn.execute(self._sql(
@@ -4550,6 +4550,8 @@ def plain(value: Any) -> Any:
         hints = typing.get_type_hints(cls)
         nested = _NESTED.setdefault(cls, tuple(f.name for f in dataclasses.fields(value)
                                                if _holds_dataclass(hints.get(f.name))))
+    if not nested and not hasattr(cls, "OMIT_WHEN_NONE"):  # a leaf such as a history item
+        return dict(value.__dict__)
     out = dict(value.__dict__)
     for key in nested:
         item = out[key]

@@ -107,7 +107,7 @@ def main() -> None:
     om.setup_logging(config.log_level)
     server, engine = om.create_app(config)
     server.middleware.append(Clock())
-    for name in ("get", "history", "last_accepted", "list"):
+    for name in ("get", "history", "with_history", "last_accepted", "list"):
         setattr(engine.store, name, timed("SQLite reads", getattr(engine.store, name)))
     for name in ("update", "create", "append"):
         setattr(engine.store, name, timed("SQLite write transaction", getattr(engine.store, name)))
