@@ -1926,6 +1926,10 @@ class Store:
         become ``PersistenceError`` and nothing half-done stays."""
         raise NotImplementedError
 
+    def _snapshot(self, fn: Callable[[Any], Any]) -> Any:
+        """Run the reads of ``fn(connection)``; a dialect may make them one snapshot."""
+        return self._tx(fn, write=False)
+
     def _sql(self, text: str) -> str:
         """``text`` in this dialect, translated once per statement (this runs on every call)."""
         done = self._dialect.get(text)
@@ -2049,7 +2053,7 @@ class Store:
             row = conn.execute(self._sql(f"SELECT {self._INSTANCE_READ} FROM workflow_instances "
                                          "WHERE instance_id = ?"), (instance_id,)).fetchone()
             return row, (self._history_rows(conn, instance_id, limit) if row is not None and limit else [])
-        row, rows = self._tx(read, write=False)
+        row, rows = self._snapshot(read)
         if row is None:
             raise self._missing(instance_id)
         return self._instance(row), [self._entry(r) for r in reversed(rows)]
@@ -2344,6 +2348,19 @@ class SQLiteStore(Store):
         finally:
             if fd is not None:
                 os.close(fd)
+            self._pool.release(conn)
+
+    def _snapshot(self, fn: Callable[[Any], Any]) -> Any:
+        # One read transaction: the reads agree, and SQLite takes its WAL read lock
+        # (four fcntl calls) once instead of once per statement.
+        conn = self._pool.acquire()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+        finally:
             self._pool.release(conn)
 
     def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
