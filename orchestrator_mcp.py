@@ -2186,19 +2186,32 @@ class _ConnectionPool:
         if conn.in_transaction:  # never hand on a half-done transaction
             conn.rollback()
         with self._cv:
+            if conn not in self._all:  # the pool was closed while this one was out: close it now
+                self._close(conn)
+                return
             self._idle.append(conn)
             self._cv.notify()
 
     def close(self) -> None:
+        """Close the idle connections now and each borrowed one when it comes back.
+
+        Closing a connection that another thread is using (a background warm-up,
+        say) can crash the interpreter, so that one is left to its borrower.
+        """
         with self._cv:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
+            for conn in self._idle:
+                self._close(conn)
             self._opened -= len(self._all)
             self._all.clear()
             self._idle.clear()
+            self._cv.notify_all()
+
+    @staticmethod
+    def _close(conn: sqlite3.Connection) -> None:
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
 
 class SQLiteStore(Store):

@@ -3,6 +3,10 @@
     python bench/rpc_bench.py                   # 6 rounds x 100 calls per tool, 10 cold starts
     python bench/rpc_bench.py --rounds 6 --calls 300 --cold 20
 
+The tool calls run twice: with the database in the temp folder (real fsync) and
+then in /dev/shm (no real fsync, ``--no-fsync-dir``), so one run prints every
+column of the README's table.
+
 The client writes newline-delimited JSON-RPC to the server's stdin and reads its
 stdout: no SDK client, so no client-side schema validation is in the time.  Two
 servers run side by side for the whole run: orchestrator-mcp (stub decider, a
@@ -267,15 +271,20 @@ TARGETS = {"advance_workflow (transition)": 1.2, "start_workflow": 1.2, "get_wor
            "list_workflows (11 workflows)": 1.2}
 
 
-def markdown(warm: list[dict[str, Any]], first: list[dict[str, Any]]) -> str:
+def markdown(warm: list[dict[str, Any]], first: list[dict[str, Any]],
+             no_fsync: list[dict[str, Any]] | None = None) -> str:
     """The README's tables, from one run."""
+    extra = " ours / floor, no fsync |" if no_fsync else ""
     lines = ["| call | floor p50 ms | ours p50 ms | ours p95 ms | ours / floor (median of rounds) | rounds' range "
-             "| target | reply bytes |", "|---|---|---|---|---|---|---|---|"]
+             "| target | reply bytes |" + extra, "|---|---|---|---|---|---|---|---|" + ("---|" if no_fsync else "")]
+    shm = {r["call"]: r for r in no_fsync or []}
     for r in warm:
         target = TARGETS.get(r["call"])
+        cell = (f" {shm[r['call']]['ratio_median']:.2f}x ({shm[r['call']]['ratio_range']}) |"
+                if r["call"] in shm else (" |" if no_fsync else ""))
         lines.append(f"| `{r['call'].split(' ')[0]}` {' '.join(r['call'].split(' ')[1:])} | {r['floor_p50_ms']:.3f} "
                      f"| {r['ours_p50_ms']:.3f} | {r['ours_p95_ms']:.3f} | **{r['ratio_median']:.2f}x** "
-                     f"| {r['ratio_range']} | {f'<= {target}x' if target else ''} | {r['reply_bytes']:,} |")
+                     f"| {r['ratio_range']} | {f'<= {target}x' if target else ''} | {r['reply_bytes']:,} |" + cell)
     lines += ["", "| first tool call | p50 ms | vs the floor's first call |", "|---|---|---|"]
     for r in first:
         ratio = f"{r['x_floor']:.2f}x" if "x_floor" in r else ""
@@ -290,6 +299,9 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=10, help="fresh-process runs for the first-call figures (0: skip)")
     parser.add_argument("--db-dir", default=None, help="where the SQLite file goes (default: the system's temp "
                         "folder); /dev/shm (no real fsync) shows what durability costs")
+    parser.add_argument("--no-fsync-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else "",
+                        help="after the main run, run the tool calls again with the database here, for the "
+                             "table's no-fsync column (default /dev/shm when it exists; '' skips it)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"before: {load()}")
@@ -298,14 +310,21 @@ def main() -> None:
         mid = load()
         cold = first_calls(args.cold, Path(tmp)) if args.cold else []
     after = load()
+    no_fsync: list[dict[str, Any]] = []
+    if args.no_fsync_dir and args.no_fsync_dir != args.db_dir:
+        with tempfile.TemporaryDirectory(dir=args.no_fsync_dir) as tmp:
+            no_fsync = warm_calls(args.rounds, args.calls, Path(tmp))
     table(f"Tool calls over stdio, raw JSON-RPC client, {args.rounds} rounds x {args.calls} calls, "
           "interleaved with the floor", warm)
     table(f"First call after initialize ({args.cold} fresh processes each, interleaved)", cold)
-    print(f"\nafter warm calls: {mid}\nafter first calls: {after}")
-    print("\nREADME tables:\n\n" + markdown(warm, cold))
+    if no_fsync:
+        table(f"The same tool calls with the database in {args.no_fsync_dir} (no real fsync)", no_fsync)
+    print(f"\nafter warm calls: {mid}\nafter first calls: {after}\nat the end: {load()}")
+    print("\nREADME tables:\n\n" + markdown(warm, cold, no_fsync))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("rpc.json" if not args.db_dir else "rpc-dbdir.json")).write_text(json.dumps({"machine": machine(), "load": [mid, after], "rounds": args.rounds,
-                                                  "calls": args.calls, "warm": warm, "first": cold}, indent=2))
+    (RESULTS / ("rpc.json" if not args.db_dir else "rpc-dbdir.json")).write_text(json.dumps(
+        {"machine": machine(), "load": [mid, after], "rounds": args.rounds, "calls": args.calls, "warm": warm,
+         "first": cold, "no_fsync": no_fsync, "no_fsync_dir": args.no_fsync_dir}, indent=2))
 
 
 if __name__ == "__main__":
