@@ -53,7 +53,7 @@ class SqliteClock:
 
     def __init__(self, store: om.StateStore) -> None:
         self.spent = 0
-        for name in ("get", "history", "last_accepted", "update", "create", "append", "list"):
+        for name in ("get", "history", "with_history", "last_accepted", "update", "create", "append", "list"):
             original = getattr(store, name)
             setattr(store, name, self._timed(original))
 
