@@ -3758,12 +3758,17 @@ def checked_json(name: str, value: Any) -> tuple[dict[str, Any], str | None]:
         raise InvalidArgument(f"{name} must be a JSON object, got {type(value).__name__}")
     if not value:  # {}: nothing to measure (the common context_updates)
         return value, None
-    if _json_depth(value) > MAX_JSON_DEPTH:
-        raise InvalidArgument(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels; flatten it")
+    deep = InvalidArgument(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels; flatten it")
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except RecursionError:  # nested far deeper than the limit: the encoder gave up first
+        raise deep from None
     except (ValueError, TypeError) as exc:
         raise InvalidArgument(f"{name} is not plain JSON: {exc}") from None
+    # Each level of nesting adds two characters, so only a text longer than twice the
+    # limit can be too deep: the walk is skipped for the short reports of most calls.
+    if len(text) > 2 * MAX_JSON_DEPTH and _json_depth(value) > MAX_JSON_DEPTH:
+        raise deep
     size = len(text) if text.isascii() else len(text.encode("utf-8"))
     if size > MAX_JSON_BYTES:
         raise InvalidArgument(f"{name} is {size} bytes of JSON; the limit is {MAX_JSON_BYTES} (1 MiB). "
