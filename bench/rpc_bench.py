@@ -5,7 +5,10 @@
 
 The tool calls run twice: with the database in the temp folder (real fsync) and
 then in /dev/shm (no real fsync, ``--no-fsync-dir``), so one run prints every
-column of the README's table.
+column of the README's table.  The /dev/shm pass also runs each case against a
+floor that sends the very reply ours sent (``bare_server.py``'s ``canned``):
+what the SDK spends on a reply of that size is then on both sides, and the
+ratio shows our server-side work alone.
 
 The client writes newline-delimited JSON-RPC to the server's stdin and reads its
 stdout: no SDK client, so no client-side schema validation is in the time.  Two
@@ -164,7 +167,11 @@ def p50(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def warm_calls(rounds: int, calls: int, tmp: Path) -> list[dict[str, Any]]:
+def warm_calls(rounds: int, calls: int, tmp: Path, same_reply: bool = False) -> list[dict[str, Any]]:
+    """Each case's calls interleaved with the floor's no-op.  With ``same_reply``, the
+    rounds run again against a floor that returns the very reply ours last sent
+    (``bare_server.py``'s ``canned``): that ratio leaves out what the SDK spends on
+    the reply's size and shape, so what remains is our server-side work."""
     floor = RawServer(floor_cmd(), {})
     ours = RawServer(ours_cmd(), ours_env(tmp))
     floor.initialize()
@@ -195,6 +202,7 @@ def warm_calls(rounds: int, calls: int, tmp: Path) -> list[dict[str, Any]]:
                 ours.call(tool, args)
         samples: dict[str, list[list[tuple[float, float]]]] = {label: [] for label, _, _ in cases}
         sizes: dict[str, int] = {}
+        replies: dict[str, Any] = {}
         for _ in range(rounds):
             for label, tool, args in cases:
                 pairs = []
@@ -204,6 +212,20 @@ def warm_calls(rounds: int, calls: int, tmp: Path) -> list[dict[str, Any]]:
                     pairs.append((a, b))
                 samples[label].append(pairs)
                 sizes[label] = len(json.dumps(result, separators=(",", ":")))
+                replies[label] = result
+        same: dict[str, list[float]] = {}
+        if same_reply:
+            (tmp / "replies.json").write_text(json.dumps(replies))
+            canned = RawServer(floor_cmd(), {"BARE_REPLIES": str(tmp / "replies.json")})
+            canned.initialize()
+            try:
+                for _ in range(rounds):
+                    for label, tool, args in cases:
+                        pairs = [(canned.call("canned", {"name": label})[0], ours.call(tool, args)[0])
+                                 for _ in range(calls)]
+                        same.setdefault(label, []).append(p50([b for _, b in pairs]) / p50([a for a, _ in pairs]))
+            finally:
+                canned.close()
     finally:
         floor.close()
         ours.close()
@@ -216,6 +238,8 @@ def warm_calls(rounds: int, calls: int, tmp: Path) -> list[dict[str, Any]]:
                      "ours_p95_ms": round(sorted(oursamples)[int(0.95 * len(oursamples))] * 1000, 3),
                      "ratio_median": round(statistics.median(ratios), 2),
                      "ratio_range": f"{min(ratios):.2f}-{max(ratios):.2f}", "reply_bytes": sizes[label]})
+        if label in same:
+            rows[-1]["ratio_same_reply"] = round(statistics.median(same[label]), 2)
     return rows
 
 
@@ -275,13 +299,19 @@ def markdown(warm: list[dict[str, Any]], first: list[dict[str, Any]],
              no_fsync: list[dict[str, Any]] | None = None) -> str:
     """The README's tables, from one run."""
     extra = " ours / floor, no fsync |" if no_fsync else ""
+    same = any("ratio_same_reply" in r for r in (no_fsync or warm))
+    extra += " no fsync, ours / a floor sending our reply |" if same else ""
     lines = ["| call | floor p50 ms | ours p50 ms | ours p95 ms | ours / floor (median of rounds) | rounds' range "
-             "| target | reply bytes |" + extra, "|---|---|---|---|---|---|---|---|" + ("---|" if no_fsync else "")]
+             "| target | reply bytes |" + extra,
+             "|---|---|---|---|---|---|---|---|" + ("---|" if no_fsync else "") + ("---|" if same else "")]
     shm = {r["call"]: r for r in no_fsync or []}
     for r in warm:
         target = TARGETS.get(r["call"])
         cell = (f" {shm[r['call']]['ratio_median']:.2f}x ({shm[r['call']]['ratio_range']}) |"
                 if r["call"] in shm else (" |" if no_fsync else ""))
+        if same:
+            other = shm.get(r["call"], r) if no_fsync else r
+            cell += f" {other['ratio_same_reply']:.2f}x |" if "ratio_same_reply" in other else " |"
         lines.append(f"| `{r['call'].split(' ')[0]}` {' '.join(r['call'].split(' ')[1:])} | {r['floor_p50_ms']:.3f} "
                      f"| {r['ours_p50_ms']:.3f} | {r['ours_p95_ms']:.3f} | **{r['ratio_median']:.2f}x** "
                      f"| {r['ratio_range']} | {f'<= {target}x' if target else ''} | {r['reply_bytes']:,} |" + cell)
@@ -313,7 +343,7 @@ def main() -> None:
     no_fsync: list[dict[str, Any]] = []
     if args.no_fsync_dir and args.no_fsync_dir != args.db_dir:
         with tempfile.TemporaryDirectory(dir=args.no_fsync_dir) as tmp:
-            no_fsync = warm_calls(args.rounds, args.calls, Path(tmp))
+            no_fsync = warm_calls(args.rounds, args.calls, Path(tmp), same_reply=True)
     table(f"Tool calls over stdio, raw JSON-RPC client, {args.rounds} rounds x {args.calls} calls, "
           "interleaved with the floor", warm)
     table(f"First call after initialize ({args.cold} fresh processes each, interleaved)", cold)
