@@ -1881,6 +1881,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000
 #: ``json``'s C scanner: (value, end) for the JSON value at an index (see ``Store._json_out``).
 _SCAN_JSON = json.JSONDecoder().scan_once
+#: ``json.dumps(value, ensure_ascii=False)``, without building an encoder per call.
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class Store:
@@ -1941,7 +1943,7 @@ class Store:
 
     @staticmethod
     def _json_in(value: Any) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False)
+        return None if value is None else _ENCODE_JSON(value)
 
     @staticmethod
     def _json_out(value: Any) -> Any:
@@ -3727,6 +3729,8 @@ def one_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 
 MAX_JSON_DEPTH = 64
+#: ``json.dumps(value, ensure_ascii=False, allow_nan=False)``; one encoder, not one per call.
+_ENCODE_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def _json_depth(value: Any) -> int:
@@ -3760,7 +3764,7 @@ def checked_json(name: str, value: Any) -> tuple[dict[str, Any], str | None]:
         return value, None
     deep = InvalidArgument(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels; flatten it")
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text = _ENCODE_PLAIN_JSON(value)
     except RecursionError:  # nested far deeper than the limit: the encoder gave up first
         raise deep from None
     except (ValueError, TypeError) as exc:
