@@ -14,7 +14,8 @@ with timers wrapped around, per call:
 - its SQLite calls, and of these the writing transactions;
 - ``tool_result`` (plain + JSON + envelope);
 
-and writes their medians in microseconds as JSON to ``$STAGE_OUT`` at exit.
+and writes each stage's median in microseconds and its count as JSON to
+``$STAGE_OUT`` at exit.
 The floor gets the same middleware timer (``--floor``).  Benchmark-only: it
 patches the module's objects, which the module never does.
 """
@@ -86,8 +87,7 @@ def profiled(fn: Callable[..., Any]) -> Callable[..., Any]:
 def dump() -> None:
     if PROFILE is not None:
         PROFILE.dump_stats(os.environ["STAGE_PROFILE"])
-    out = {k: statistics.median(v) / 1000 for k, v in samples.items() if v}
-    out["calls"] = max((len(v) for v in samples.values()), default=0)
+    out = {k: [statistics.median(v) / 1000, len(v)] for k, v in samples.items() if v}
     Path(os.environ["STAGE_OUT"]).write_text(json.dumps(out))
 
 
