@@ -1996,15 +1996,25 @@ class Store:
 
     # -- the interface the engine uses -------------------------------------------
 
-    #: How many instances ``written`` remembers (then it starts afresh).
+    #: How many instances ``written`` remembers (then it starts afresh), and the largest
+    #: context and report it keeps: memory stays bounded (64 MiB at worst) whatever
+    #: clients store; a run with more is simply read before each advance.
     KNOWN_MAX = 1024
+    KNOWN_JSON_MAX = 64 * 1024
 
-    def _remember(self, inst: Instance, entry: HistoryEntry) -> None:
+    def _remember(self, inst: Instance, entry: HistoryEntry, context_size: int) -> None:
         known = self.__dict__.setdefault("_known", {})
+        if context_size > self.KNOWN_JSON_MAX:
+            known.pop(inst.instance_id, None)
+            return
         if len(known) >= self.KNOWN_MAX:
             known.clear()
-        # An entry that moved nothing (no next step) leaves the last accepted one unknown here.
-        known[inst.instance_id] = (inst, entry if entry.determined_next_step is not None else None)
+        # An entry that moved nothing (no next step), or whose report is large or of unknown
+        # size, is not kept: a report with a step_id is then checked for a replay by a read.
+        keep = (entry.determined_next_step is not None
+                and (entry.user_report is None
+                     or (entry.report_json is not None and len(entry.report_json) <= self.KNOWN_JSON_MAX)))
+        known[inst.instance_id] = (inst, entry if keep else None)
 
     def written(self, instance_id: str) -> "tuple[Instance, HistoryEntry | None] | None":
         """The instance as this process last wrote it, and the history entry that write
@@ -2024,7 +2034,7 @@ class Store:
             self._insert_instance(conn, inst)
             self._insert_entry(conn, entry)
         self._tx(tx, write=True)
-        self._remember(inst, entry)
+        self._remember(inst, entry, len(self._json_in(inst.context) or "") if inst.context else 0)
 
     def get(self, instance_id: str) -> Instance:
         row = self._tx(lambda conn: conn.execute(self._sql(
@@ -2075,12 +2085,14 @@ class Store:
 
     def update(self, before: Instance, after: Instance, entry: HistoryEntry) -> Instance:
         """Write ``after`` and its history entry if nobody moved ``before`` meanwhile."""
+        context = self._json_in(after.context)
+
         def tx(conn: Any) -> Instance:
             cur = conn.execute(self._sql(
                 "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = {J}, version = ?, "
                 "definition_hash = ?, updated_at = {T}, completed_at = {T}, awaiting_approval = {J} "
                 "WHERE instance_id = ? AND version = ?"),
-                (after.current_step_name, after.status, self._json_in(after.context), before.version + 1,
+                (after.current_step_name, after.status, context, before.version + 1,
                  after.definition_hash, after.updated_at, after.completed_at,
                  self._json_in(after.awaiting_approval) if after.awaiting_approval else None,
                  before.instance_id, before.version))
@@ -2094,7 +2106,7 @@ class Store:
         except Conflict:
             self.forget(before.instance_id)
             raise
-        self._remember(stored, entry)
+        self._remember(stored, entry, len(context or ""))
         return stored
 
     def append(self, entry: HistoryEntry) -> None:

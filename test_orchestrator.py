@@ -2049,7 +2049,7 @@ async def test_an_advance_from_the_state_this_server_wrote_yields_to_another_wri
     another process moved the run meanwhile, the answer is the one a fresh read gives."""
     root = simple_workflow(tmp_path / "wf", "TRIO", [("One", {"next": "Two"}), ("Two", {"next": "Three"}),
                                                       ("Three", {"done": "FINISH"})])
-    server, _ = make_app(tmp_path, [root])
+    server, engine = make_app(tmp_path, [root])
     _, other = make_app(tmp_path, [root])  # a second server on the same store: its own memory
     async with client(server) as c:
         iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIO"}))["instance_id"]
@@ -2079,6 +2079,14 @@ async def test_an_advance_from_the_state_this_server_wrote_yields_to_another_wri
         assert (again["decided_by"], again["next_step"]["step_name"]) == ("replay", "Three")
         history = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["history"]
         assert [h["step_name"] for h in history] == ["One", "One", "Two"]
+
+        # A large context is not kept in memory (a client cannot grow the server by it): read first.
+        big = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIO",
+                                                      "context": {"blob": "x" * 100_000}}))["instance_id"]
+        assert engine.store.written(big) is None
+        moved = ok(await c.call_tool("advance_workflow", {"instance_id": big, "report": {"status": "next"}}))
+        assert moved["next_step"]["step_name"] == "Two" and len(moved["current_context"]["blob"]) == 100_000
+        assert engine.store.written(iid)[0].current_step_name == "Three"
 
 
 @BOTH_BACKENDS
