@@ -2346,6 +2346,9 @@ class SQLiteStore(Store):
         writer can append frames meanwhile) and only ever writes past the end.
         Best effort: any failure leaves the log as it was.
         """
+        if not hasattr(os, "pwrite"):  # Windows: no positioned writes; nothing reserved
+            return
+        sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
         wal = f"{self.path}-wal"
         conn = self._pool.acquire()
         fd = None
@@ -2369,7 +2372,7 @@ class SQLiteStore(Store):
                     finally:
                         conn.execute("ROLLBACK")
             if wrote:
-                os.fdatasync(fd)  # the new size and blocks reach the disk now, not in a later commit
+                sync(fd)  # the new size and blocks reach the disk now, not in a later commit
         except (OSError, sqlite3.Error) as exc:
             log.debug("write-ahead log not reserved: %s", exc)
         finally:
