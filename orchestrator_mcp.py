@@ -1917,9 +1917,6 @@ class Store:
         """Connect (and migrate when needed) now, so a bad database fails at start-up."""
         raise NotImplementedError
 
-    def prepare(self) -> None:
-        """Work that makes later calls faster, done once in the background after start-up."""
-
     def close(self) -> None:
         raise NotImplementedError
 
@@ -2325,60 +2322,6 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         self._pool.close()
-
-    #: How much of the write-ahead log ``prepare`` writes per step, holding the write lock.
-    WAL_RESERVE_STEP = 256 * 1024
-
-    def prepare(self) -> None:
-        """Reserve the write-ahead log's disk space ahead of use.
-
-        SQLite appends each commit to the ``-wal`` file, and a checkpoint recycles it
-        from the start once it holds ``wal_autocheckpoint`` pages; the file is deleted
-        when the last connection closes.  So each new server's first ~200 commits
-        grow the file, and their ``fdatasync`` must also write the file's new size to
-        the filesystem journal: measured here, 0.30 ms a commit against 0.16 ms once
-        the file is recycled.  An agent's session is often shorter than that.
-
-        This writes zeros beyond the file's end, up to the size a cycle reaches, so
-        every commit overwrites space already allocated.  SQLite ignores them: the
-        log ends at the first frame whose salt and checksum do not match, as it does
-        for the stale frames after a recycle.  Each step holds the write lock (no
-        writer can append frames meanwhile) and only ever writes past the end.
-        Best effort: any failure leaves the log as it was.
-        """
-        if not hasattr(os, "pwrite"):  # Windows: no positioned writes; nothing reserved
-            return
-        sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
-        wal = f"{self.path}-wal"
-        conn = self._pool.acquire()
-        fd = None
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                return
-            page = conn.execute("PRAGMA page_size").fetchone()[0]
-            frames = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-            target, wrote = 32 + (frames + 64) * (page + 24), False
-            while True:
-                with self._write_lock:
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        if fd is None:
-                            fd = os.open(wal, os.O_WRONLY)  # never created here: no file, nothing to do
-                        size = os.fstat(fd).st_size
-                        if size >= target:
-                            break
-                        os.pwrite(fd, bytes(min(self.WAL_RESERVE_STEP, target - size)), size)
-                        wrote = True
-                    finally:
-                        conn.execute("ROLLBACK")
-            if wrote:
-                sync(fd)  # the new size and blocks reach the disk now, not in a later commit
-        except (OSError, sqlite3.Error) as exc:
-            log.debug("write-ahead log not reserved: %s", exc)
-        finally:
-            if fd is not None:
-                os.close(fd)
-            self._pool.release(conn)
 
     def _snapshot(self, fn: Callable[[Any], Any]) -> Any:
         # One read transaction: the reads agree, and SQLite takes its WAL read lock
@@ -5029,7 +4972,6 @@ class WarmUp:
         # A second, read-only pass checks each definition's stat signature
         # once, after which the folder watch is trusted, and builds one reply.
         tool_result(self.engine.list_workflows())
-        self.engine.store.prepare()
 
 
 def build_server(engine: Engine, config: Config) -> Any:

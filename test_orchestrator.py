@@ -977,37 +977,6 @@ def test_store_version_check_refuses_a_stale_writer(tmp_path: Path) -> None:
     store.close()
 
 
-def test_the_write_ahead_log_is_reserved_ahead_and_a_crash_copy_recovers(tmp_path: Path) -> None:
-    """``prepare`` grows the -wal file with zeros past its end, so commits overwrite
-    allocated space; SQLite must still find every committed frame, and no more."""
-    store = om.SQLiteStore(tmp_path / "s.db").open()
-    now = om.utcnow()
-    inst = om.Instance("i1", "W", "A", om.RUNNING, {}, 0, "h", now, now)
-    store.create(inst, om.HistoryEntry("i1", now, "A", None, "STARTED", "A", "start", ""))
-    wal = tmp_path / "s.db-wal"
-    before = wal.stat().st_size
-    store.prepare()
-    reserved = wal.stat().st_size
-    assert reserved > before and reserved > 1000 * 4096
-    for i in range(300):  # past a checkpoint: the log is recycled over the reserved space
-        inst = store.update(inst, inst.but(current_step_name=f"S{i}"),
-                            om.HistoryEntry("i1", now, f"S{i}", {"n": i}, "ok", f"S{i}", "stub", ""))
-    store.prepare()
-    assert wal.stat().st_size == reserved  # nothing more to reserve
-    crash = tmp_path / "crash"  # the files as a crash would leave them: no checkpoint on close
-    crash.mkdir()
-    for suffix in ("", "-wal"):
-        shutil.copyfile(f"{tmp_path / 's.db'}{suffix}", crash / f"s.db{suffix}")
-    copy = om.SQLiteStore(crash / "s.db").open()
-    assert copy.get("i1").current_step_name == "S299" and copy.get("i1").version == 300
-    assert [e.user_report for e in copy.history("i1", 2)] == [{"n": 298}, {"n": 299}]
-    assert len(copy.history("i1", 1000)) == 301
-    with copy.connection as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    copy.close()
-    store.close()
-
-
 def test_migration_from_seed_schema_keeps_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(str(path))
