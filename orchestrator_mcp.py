@@ -1993,35 +1993,57 @@ class Store:
 
     # -- the interface the engine uses -------------------------------------------
 
-    #: How many instances ``written`` remembers (then it starts afresh), and the largest
+    #: How many instances ``claim`` remembers (then it starts afresh), and the largest
     #: context and report it keeps: memory stays bounded (64 MiB at worst) whatever
     #: clients store; a run with more is simply read before each advance.
     KNOWN_MAX = 1024
     KNOWN_JSON_MAX = 64 * 1024
 
-    def _remember(self, inst: Instance, entry: HistoryEntry, context_size: int) -> None:
+    def _remember(self, inst: Instance, entry: HistoryEntry, context: str | None) -> None:
+        """Keep the state just written, as JSON text: nothing a caller holds (its report, its
+        context_updates, the context it was answered with) can change what is kept."""
         known = self.__dict__.setdefault("_known", {})
-        if context_size > self.KNOWN_JSON_MAX:
+        if context is not None and len(context) > self.KNOWN_JSON_MAX:
             known.pop(inst.instance_id, None)
             return
         if len(known) >= self.KNOWN_MAX:
             known.clear()
         # An entry that moved nothing (no next step), or whose report is large or of unknown
         # size, is not kept: a report with a step_id is then checked for a replay by a read.
-        keep = (entry.determined_next_step is not None
-                and (entry.user_report is None
-                     or (entry.report_json is not None and len(entry.report_json) <= self.KNOWN_JSON_MAX)))
-        known[inst.instance_id] = (inst, entry if keep else None)
+        last = None
+        if entry.determined_next_step is not None and (entry.user_report is None or (
+                entry.report_json is not None and len(entry.report_json) <= self.KNOWN_JSON_MAX)):
+            updates = self._json_in(entry.context_updates) if entry.context_updates else None
+            if updates is None or len(updates) <= self.KNOWN_JSON_MAX:
+                last = (entry.timestamp, entry.step_name, entry.report_json if entry.user_report is not None
+                        else None, entry.outcome_status, entry.determined_next_step, entry.decided_by,
+                        entry.reasoning, entry.id, updates)
+        known[inst.instance_id] = (inst.but(context={}), context, last)
 
-    def written(self, instance_id: str) -> "tuple[Instance, HistoryEntry | None] | None":
-        """The instance as this process last wrote it, and the history entry that write
-        added if it moved the run (else None); None when this process has not written it.
+    def claim(self, instance_id: str, *, with_last: bool = False
+              ) -> "tuple[Instance, HistoryEntry | None] | None":
+        """The instance as this process last wrote it and, with ``with_last``, the history
+        entry that write added if it moved the run (else None); None when this process has
+        not written it, or another call of this process holds it now.
 
         A guess, not a read: another process may have moved the instance since.  It is
         only ever used for a change whose versioned write then proves it current (the
-        ``version`` it was written with is still the stored one; every change bumps it).
+        ``version`` and timestamp it was written with are still the stored ones; every
+        change bumps both).  Claiming takes it: while one call advances from it, a
+        concurrent call on the same run reads, as any call did before; the write that
+        follows leaves the new state here.
         """
-        return self.__dict__.get("_known", {}).get(instance_id)
+        known = self.__dict__.get("_known")
+        kept = known.pop(instance_id, None) if known else None
+        if kept is None:
+            return None
+        shell, context, last = kept
+        inst = shell.but(context=self._json_out(context) or {})
+        if not with_last or last is None:
+            return inst, None
+        out = self._json_out
+        return inst, HistoryEntry(instance_id, last[0], last[1], out(last[2]), *last[3:8], out(last[8]),
+                                  report_json=last[2])
 
     def forget(self, instance_id: str) -> None:
         self.__dict__.get("_known", {}).pop(instance_id, None)
@@ -2031,7 +2053,7 @@ class Store:
             self._insert_instance(conn, inst)
             self._insert_entry(conn, entry)
         self._tx(tx, write=True)
-        self._remember(inst, entry, len(self._json_in(inst.context) or "") if inst.context else 0)
+        self._remember(inst, entry, self._json_in(inst.context))
 
     def get(self, instance_id: str) -> Instance:
         row = self._tx(lambda conn: conn.execute(self._sql(
@@ -2040,8 +2062,8 @@ class Store:
         if row is None:
             raise self._missing(instance_id)
         inst = self._instance(row)
-        written = self.written(instance_id)
-        if written is not None and written[0].version != inst.version:
+        kept = self.__dict__.get("_known", {}).get(instance_id)
+        if kept is not None and kept[0].version != inst.version:
             self.forget(instance_id)  # another writer moved it: the remembered state is stale
         return inst
 
@@ -2080,19 +2102,27 @@ class Store:
             write=False)
         return self._entry(row) if row else None
 
-    def update(self, before: Instance, after: Instance, entry: HistoryEntry) -> Instance:
-        """Write ``after`` and its history entry if nobody moved ``before`` meanwhile."""
+    def update(self, before: Instance, after: Instance, entry: HistoryEntry, *, exact: bool = False) -> Instance:
+        """Write ``after`` and its history entry if nobody moved ``before`` meanwhile.
+
+        ``exact`` (for a ``before`` this process remembers rather than read) also requires
+        the stored timestamp, step and status to be ``before``'s: a version alone can recur
+        when a copy of the database is restored over it (``migrate-db --force``) and
+        another writer then moves the run down another path.
+        """
         context = self._json_in(after.context)
+        exact_sql = " AND updated_at = {T} AND current_step_name = ? AND status = ?" if exact else ""
 
         def tx(conn: Any) -> Instance:
             cur = conn.execute(self._sql(
                 "UPDATE workflow_instances SET current_step_name = ?, status = ?, context = {J}, version = ?, "
                 "definition_hash = ?, updated_at = {T}, completed_at = {T}, awaiting_approval = {J} "
-                "WHERE instance_id = ? AND version = ?"),
+                "WHERE instance_id = ? AND version = ?" + exact_sql),
                 (after.current_step_name, after.status, context, before.version + 1,
                  after.definition_hash, after.updated_at, after.completed_at,
                  self._json_in(after.awaiting_approval) if after.awaiting_approval else None,
-                 before.instance_id, before.version))
+                 before.instance_id, before.version,
+                 *((before.updated_at, before.current_step_name, before.status) if exact else ())))
             if cur.rowcount != 1:
                 raise Conflict(f"instance {before.instance_id} was changed by another client meanwhile; "
                                "call get_workflow_status and report on its current step")
@@ -2103,7 +2133,7 @@ class Store:
         except Conflict:
             self.forget(before.instance_id)
             raise
-        self._remember(stored, entry, len(context or ""))
+        self._remember(stored, entry, context)
         return stored
 
     def append(self, entry: HistoryEntry) -> None:
@@ -3830,9 +3860,9 @@ class Engine:
         instance_id = self._instance_id(instance_id)
         report, report_json = self._checked_report(report, required=True)
         updates = check_json("context_updates", context_updates)
-        written = self.store.written(instance_id)
-        if written is not None:
-            moved = self._advance_written(*written, report, updates, report_json)
+        known = self.store.claim(instance_id, with_last=report.get("step_id") is not None)
+        if known is not None:
+            moved = self._advance_written(*known, report, updates, report_json)
             if moved is not None:
                 return moved
         inst = self.store.get(instance_id)
@@ -3872,9 +3902,11 @@ class Engine:
         """The common advance without reading the instance first: from the state this
         process last wrote, when the step's ``# Transitions`` decide.
 
-        The versioned write proves that state current (another writer would have
-        bumped ``version``), so a result from here is exactly what a fresh read
-        would give.  Anything else returns None before writing, and ``advance``
+        The write proves that state current: it requires the stored ``version``,
+        timestamp, step and status to be the ones this process wrote (another writer
+        would have bumped the version and stamped its own time; a restored copy at the
+        same version carries another write's time), so a result from here is exactly
+        what a fresh read would give.  Anything else returns None before writing, and ``advance``
         takes its usual path from a fresh read: a stale state (the write's version
         check fails), a run that is not plainly RUNNING, a retried report (a replay
         writes nothing, so nothing would prove it), a decider that is not ``pure``
@@ -4124,7 +4156,7 @@ class Engine:
                                  decision.decided_by, reasoning, context_updates=updates or None,
                                  report_json=report_json)
         try:
-            after = self.store.update(inst, after, entry)
+            after = self.store.update(inst, after, entry, exact=not recheck)
         except Conflict:
             if not recheck:
                 raise

@@ -2052,10 +2052,55 @@ async def test_an_advance_from_the_state_this_server_wrote_yields_to_another_wri
         # A large context is not kept in memory (a client cannot grow the server by it): read first.
         big = ok(await c.call_tool("start_workflow", {"workflow_name": "TRIO",
                                                       "context": {"blob": "x" * 100_000}}))["instance_id"]
-        assert engine.store.written(big) is None
+        assert engine.store.claim(big) is None
         moved = ok(await c.call_tool("advance_workflow", {"instance_id": big, "report": {"status": "next"}}))
         assert moved["next_step"]["step_name"] == "Two" and len(moved["current_context"]["blob"]) == 100_000
-        assert engine.store.written(iid)[0].current_step_name == "Three"
+        done = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "done"}}))
+        assert done["status"] == "COMPLETED"  # after a replay (which writes nothing) the run reads afresh
+
+
+@BOTH_BACKENDS
+def test_a_restored_copy_at_the_version_this_server_wrote_is_read_not_trusted(tmp_path: Path) -> None:
+    """A backup copied back over a live database (``migrate-db --force``) can hold a run
+    at the very version this server last wrote, reached by a different path; another
+    server then moves it. This server's next advance must route from the stored step."""
+    root = simple_workflow(tmp_path / "wf", "FORK", [("Start", {"left": "Left", "right": "Right"}),
+                                                     ("Left", {"go": "FINISH"}), ("Right", {"go": "Start"})])
+    _, engine = make_app(tmp_path, [root])
+    _, other = make_app(tmp_path, [root])  # a second server on the same store: its own memory
+    iid = engine.start("FORK").instance_id
+    backup = engine.store.dump()  # the run at Start, version 0
+    assert engine.advance(iid, {"status": "left"}).next_step.step_name == "Left"  # version 1, remembered here
+    engine.store.load(*backup, replace=True)  # the backup restored: Start, version 0 again
+    time.sleep(0.002)  # the other server's write gets its own millisecond, as any later write does
+    assert other.advance(iid, {"status": "right"}).next_step.step_name == "Right"  # version 1, another path
+    moved = engine.advance(iid, {"status": "go"})
+    assert moved.next_step.step_name == "Start" and moved.status == "RUNNING"  # Right's route, not Left's
+    stored = engine.status(iid)
+    assert (stored.status, stored.current_step_name) == ("RUNNING", "Start")
+    assert [h.step_name for h in stored.history] == ["Start", "Start", "Right"]
+
+
+def test_a_caller_changing_its_arguments_or_the_answer_afterwards_changes_nothing_stored(tmp_path: Path) -> None:
+    """The engine keeps the state it wrote to skip a read; nothing a caller holds may alias it.
+    A caller that changes its context_updates, its report or the returned context after the
+    call changes neither what is stored nor the next answer."""
+    root = simple_workflow(tmp_path / "wf", "LOOP", [("Work", {"again": "Work", "done": "FINISH"})])
+    _, engine = make_app(tmp_path, [root])
+    iid = engine.start("LOOP", {"files": ["a"]}).instance_id
+    updates, report = {"notes": {"n": 1}}, {"status": "again", "step_id": "Work"}
+    first = engine.advance(iid, report, updates)
+    updates["notes"]["n"] = 2  # the caller reuses its objects
+    first.current_context["files"].append("b")
+    report["detail"] = "changed"
+    again = engine.advance(iid, {"status": "again", "step_id": "Work"}, {"notes": {"n": 1}})
+    assert again.decided_by == "replay"  # the very call again: a fresh read says so too
+    moved = engine.advance(iid, {"status": "again"})
+    assert moved.current_context == {"files": ["a"], "notes": {"n": 1}}
+    fresh = engine.status(iid)
+    assert fresh.context == {"files": ["a"], "notes": {"n": 1}}
+    assert [h.report for h in fresh.history][1:] == [{"status": "again", "step_id": "Work"},
+                                                          {"status": "again"}]
 
 
 @BOTH_BACKENDS
