@@ -1205,6 +1205,8 @@ class Library:
         self._parsing = threading.Lock()
         #: Asked for; the watch itself is made on first use (no side effect before).
         self._want_watch = watch
+        #: ``defer_watch`` was called: ``warm`` starts the watch, and calls check stats until then.
+        self._watch_deferred = False
         self._watch: _FolderWatch | None = None
         #: Folders whose every (sub)folder and included file's folder is watched.
         self._watched: set[Path] = set()
@@ -1225,14 +1227,18 @@ class Library:
         ``_located`` and ``_found`` can be trusted); None where there is no
         watch, and every call checks stats.
         """
-        with self._lock:
-            if self._want_watch:
-                self._want_watch = False
+        if self._want_watch:
+            with self._lock:
+                starting, self._want_watch = self._want_watch, False
+            if starting:
+                # Made outside the lock (it imports ctypes): meanwhile other calls check stats.
                 watch = _FolderWatch.create()
                 if watch is not None:
                     weakref.finalize(self, watch.close)
-                    if self._watch_roots(watch):
-                        self._watch = watch
+                    with self._lock:
+                        if self._watch_roots(watch):
+                            self._watch = watch
+        with self._lock:
             if self._watch is None:
                 return None
             if self._watch.changed():
@@ -1385,16 +1391,29 @@ class Library:
             self._remember(generation, lambda: self._current.add(directory) if directory in self._watched else None)
         return cached[1]
 
-    def warm(self) -> None:
+    def warm(self, pause: Callable[[], Any] = lambda: time.sleep(0)) -> None:
         """Parse and validate every workflow now, so later calls find them cached.
 
-        Run on a background thread after the client's handshake.  It sleeps for
-        0 s between workflows: that hands the GIL over, so a request arriving
-        meanwhile waits for one workflow's parse at most, not the whole library.
+        Run on a background thread after the client's handshake.  ``pause`` runs
+        before each workflow: by default a 0 s sleep, which hands the GIL over; the
+        server's warm-up waits there while requests are in flight, so a request
+        arriving meanwhile shares the interpreter with one workflow's parse at most.
         """
+        pause()
+        with self._lock:
+            if self._watch_deferred:
+                self._want_watch, self._watch_deferred = True, False
         for name, (root, directory) in sorted(self._found_now(self._fresh()).items()):
+            pause()
             self._load_at(name, root, directory, self._fresh())
-            time.sleep(0)
+
+    def defer_watch(self) -> None:
+        """Leave starting the folder watch to ``warm``: it costs 2.5 ms (``ctypes`` is
+        imported for it), which a server's first call should not pay.  Until then each
+        call checks stat signatures, as where there is no watch at all."""
+        with self._lock:
+            if self._want_watch:
+                self._want_watch, self._watch_deferred = False, True
 
     def load_valid(self, name: str) -> WorkflowDef:
         wf = self.load(name)
@@ -4982,28 +5001,66 @@ class WarmUp:
     ``initialize`` (whichever comes first) starts ``warm`` on a daemon thread,
     so the first ``list_workflows`` or ``start_workflow`` finds the definitions
     parsed, checked and watched, and the reply encoder loaded.
+
+    A request that arrives while it runs goes first: the warm-up waits between
+    workflows until no request is in flight.  Two threads sharing the GIL cost a
+    request far more than the parse it overlaps: each time the request's thread
+    lets the GIL go (a SQLite call, a file read) the warm-up holds it for up to the
+    interpreter's switch interval (5 ms); a fresh server's first ``start_workflow``
+    measured 5 ms beside the warm-up and 1-2 ms alone.  The request parses what it
+    needs itself.
     """
+
+    #: The longest the warm-up waits for requests in flight before it parses on anyway
+    #: (a request may wait minutes for a person's answer).
+    YIELD_MAX_S = 1.0
+    #: How long after a request ends the warm-up still waits: its reply is being written
+    #: then, and a client often sends its next request at once.
+    QUIET_S = 0.02
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.started = False
-        #: The server's middleware list, which it leaves once it has started the warm-up
+        #: The server's middleware list, which it leaves once the warm-up is done
         #: (the chain is composed per message: each layer costs every call a coroutine).
         self.chain: list[Any] = []
+        self.in_flight = 0
+        self.last_done = 0.0
+        self.done = threading.Event()
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
-        if not self.started and ctx.method != "initialize":
-            self.started = True
-            threading.Thread(target=self.warm, name="warm-up", daemon=True).start()
+        if self.done.is_set():  # leave on the event loop's thread, never under its feet
             if self in self.chain:
                 self.chain.remove(self)
-        return await call_next(ctx)
+            return await call_next(ctx)
+        if ctx.method == "initialize":
+            return await call_next(ctx)
+        if not self.started:
+            self.started = True
+            threading.Thread(target=self.warm, name="warm-up", daemon=True).start()
+        self.in_flight += 1
+        try:
+            return await call_next(ctx)
+        finally:
+            self.in_flight -= 1
+            self.last_done = time.monotonic()
+
+    def yield_to_requests(self) -> None:
+        """Wait while a request is in flight or one ended less than ``QUIET_S`` ago (its reply
+        is still being written, and a client often sends the next at once)."""
+        give_up = time.monotonic() + self.YIELD_MAX_S
+        while time.monotonic() < give_up and (self.in_flight or time.monotonic() - self.last_done < self.QUIET_S):
+            time.sleep(0.002)
 
     def warm(self) -> None:
-        self.engine.library.warm()
-        # A second, read-only pass checks each definition's stat signature
-        # once, after which the folder watch is trusted, and builds one reply.
-        tool_result(self.engine.list_workflows())
+        try:
+            self.engine.library.warm(self.yield_to_requests)
+            # A second, read-only pass checks each definition's stat signature
+            # once, after which the folder watch is trusted, and builds one reply.
+            self.yield_to_requests()
+            tool_result(self.engine.list_workflows())
+        finally:
+            self.done.set()
 
 
 def build_server(engine: Engine, config: Config) -> Any:
@@ -5036,6 +5093,7 @@ def build_server(engine: Engine, config: Config) -> Any:
 
     tools = WorkflowTools(engine)
     warm_up = WarmUp(engine)
+    engine.library.defer_watch()
     server = OrchestratorServer(
         "orchestrator-mcp", title="Workflow Orchestrator", version=__version__, instructions=SERVER_INSTRUCTIONS,
         log_level=config.log_level.upper(), middleware=[warm_up],

@@ -1845,6 +1845,27 @@ async def test_library_is_parsed_after_initialize_not_before(tmp_path: Path, flo
 
 
 @pytest.mark.anyio
+async def test_a_request_during_the_warm_up_goes_first_and_the_warm_up_still_finishes(tmp_path: Path,
+                                                                                     flows: Path) -> None:
+    """The warm-up waits between workflows while requests are in flight (sharing the GIL with
+    it slowed a first call several-fold) and starts the folder watch itself; until then calls
+    check stat signatures. It still completes, then leaves the middleware chain."""
+    server, engine = make_app(tmp_path, [flows])
+    warm_up = next(m for m in server.middleware if isinstance(m, om.WarmUp))
+    assert engine.library._watch is None  # not even the watch before the handshake
+    async with client(server) as c:
+        started = ok(await c.call_tool("start_workflow", {"workflow_name": "BRANCHY"}))  # at once
+        assert started["next_step"]["step_name"] == "Check"
+        deadline = time.monotonic() + 30
+        while not warm_up.done.is_set() and time.monotonic() < deadline:
+            await anyio.sleep(0.01)
+        assert warm_up.done.is_set() and len(engine.library._cache) == 3
+        assert engine.library._watch is not None  # the warm-up started it
+        ok(await c.call_tool("list_workflows", {}))
+        assert warm_up not in server.middleware  # done: no layer left on every call
+
+
+@pytest.mark.anyio
 async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
