@@ -600,7 +600,10 @@ def _real(path: Path) -> Path | None:
 
 
 def _inside(real: Path, root: Path) -> bool:
-    return real == root or root in real.parents
+    """Is the real path ``real`` the real path ``root`` or below it?  Both are resolved, so
+    comparing text is exact, and it costs a tenth of walking ``real.parents``."""
+    path, top = str(real), str(root)
+    return path == top or path.startswith(top if top.endswith(os.sep) else top + os.sep)
 
 
 def split_lines(text: str) -> list[str]:
@@ -612,14 +615,15 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def confine(base: Path, rel: str, root: Path) -> tuple[Path | None, str]:
+def confine(base: Path, rel: str, root: Path,
+            real_path: Callable[[Path], Path | None] = _real) -> tuple[Path | None, str]:
     """Resolve a step link or include path inside ``root``: (real path, "") or
     (None, why not).  Never raises, whatever the text: the parser reports it."""
     if len(rel) > MAX_LINK_CHARS:
         return None, f"is longer than {MAX_LINK_CHARS} characters"
     if "\x00" in rel:
         return None, "contains a NUL byte"
-    real = _real(base / rel)
+    real = real_path(base / rel)
     if real is None:
         return None, "is not a usable path"
     if not _inside(real, root):
@@ -645,6 +649,35 @@ class _Includes:
         self.errors: list[Problem] = []
         self.files: set[Path] = set()
         self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
+        self._dirs: dict[str, str] = {}  # folder as written -> its real path, for this parse only
+
+    def real(self, path: Path) -> Path | None:
+        """``_real(path)``, with each folder resolved once per parse.
+
+        ``os.path.realpath`` checks every component of the path with ``lstat``: about
+        a hundred calls per workflow, a quarter of its parse.  The real path of a
+        folder joined with a name that is not a link is the file's real path, so
+        each file costs one ``lstat``; a link, or anything unusual, takes the full
+        ``realpath``.
+        """
+        parent, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return _real(path)
+        base = self._dirs.get(parent)
+        if base is None:
+            try:
+                base = self._dirs[parent] = os.path.realpath(parent)
+            except (OSError, ValueError):
+                return None
+        full = os.path.join(base, name)
+        try:
+            if stat.S_ISLNK(os.lstat(full).st_mode):
+                return _real(path)
+        except FileNotFoundError:
+            pass  # realpath keeps a missing last component as written, and so does this
+        except (OSError, ValueError):
+            return _real(path)
+        return Path(full)
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
@@ -657,7 +690,7 @@ class _Includes:
         the include-cycle check reuses it.  The display name is worked out only
         for a problem, since resolving it costs two more ``realpath`` calls.
         """
-        real = _real(path)
+        real = self.real(path)
         if real is None or not _inside(real, self.root):
             self.problem(at, path, f"{_display(path, self.root)} is a link that leaves the definitions root; "
                                    "it was not read")
@@ -726,7 +759,7 @@ class _Includes:
             self.problem(at, including, f"include {rel[:80]!r} is an absolute path; use a path relative "
                                         "to the file")
             return None
-        real, why = confine(including.parent, rel, self.root)
+        real, why = confine(including.parent, rel, self.root, self.real)
         if real is None:
             self.problem(at, including, f"include {rel[:80]!r} {why}")
             return None
@@ -915,7 +948,7 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
                                    "when case, spaces and underscores are ignored)")
         else:
             seen[key] = ln
-            real, why = confine(ln.file.parent, target, inc.root)
+            real, why = confine(ln.file.parent, target, inc.root, inc.real)
             if real is None:
                 problem(wf.errors, ln, f"step file {target[:80]!r} {why}")
             else:

@@ -375,6 +375,28 @@ def test_include_depth_cycle_and_escapes(tmp_path: Path) -> None:
     assert all(e.startswith(("W/steps/a.md:", "_d/", "_c/")) for e in errors), errors
 
 
+def test_folder_links_are_resolved_for_every_file_read_through_them(tmp_path: Path) -> None:
+    """The parser resolves each folder once per parse and each file with one ``lstat``: a
+    folder that is a link is still followed to where it really is, out of the root or in."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    write(outside, {"a.md": step_md(instructions="secret"), "b.md": "secret too\n"})
+    write(root, {"_shared/note.md": "Shared note\n",
+                 "OUT/index.md": "# OUT\n1. [A](steps/a.md)\n",
+                 "IN/index.md": "# IN\n1. [A](steps/a.md)\n",
+                 "IN/real/a.md": step_md(instructions="{{file:../lib/note.md}} {{file:../away/b.md}}")})
+    (root / "OUT/steps").symlink_to(outside, target_is_directory=True)  # every step file leaves the root
+    (root / "IN/steps").symlink_to(root / "IN/real", target_is_directory=True)  # stays inside
+    (root / "IN/lib").symlink_to(root / "_shared", target_is_directory=True)
+    (root / "IN/away").symlink_to(outside, target_is_directory=True)
+    library = om.Library([root])
+    out = [str(p) for p in library.load("OUT").errors]
+    assert len(out) == 1 and out[0].startswith("OUT/index.md:2: step file 'steps/a.md' leaves the definitions root")
+    inside = library.load("IN")
+    assert inside.steps[0].instructions.startswith("Shared note")
+    errors = [str(p) for p in inside.errors]
+    assert len(errors) == 1 and "include '../away/b.md' leaves the definitions root" in errors[0], errors
+
+
 def test_warnings_for_unreachable_steps_and_unknown_guidance_names(tmp_path: Path) -> None:
     simple_workflow(tmp_path, "W", [("Start", {"success": "FINISH"}), ("Orphan", None)],
                     guidance={"Start": "On trouble go to `Recovery Step`."})
