@@ -690,9 +690,12 @@ class _Includes:
         the include-cycle check reuses it.  The display name is worked out only
         for a problem, since resolving it costs two more ``realpath`` calls.
         """
+        def name() -> str:
+            return _display(path, self.root)
+
         real = self.real(path)
         if real is None or not _inside(real, self.root):
-            self.problem(at, path, f"{_display(path, self.root)} is a link that leaves the definitions root; "
+            self.problem(at, path, f"{name()} is a link that leaves the definitions root; "
                                    "it was not read")
             return None
         try:
@@ -700,25 +703,25 @@ class _Includes:
             fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as fh:
                 if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                    self.problem(at, path, f"{_display(path, self.root)} is not a regular file")
+                    self.problem(at, path, f"{name()} is not a regular file")
                     return None
                 data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
         except OSError as exc:
-            self.problem(at, path, f"cannot read {_display(path, self.root)}: {exc.__class__.__name__}")
+            self.problem(at, path, f"cannot read {name()}: {exc.__class__.__name__}")
             return None
         if len(data) > MAX_DEFINITION_FILE_BYTES:
-            self.problem(at, path, f"{_display(path, self.root)} is larger than {MAX_DEFINITION_FILE_BYTES} bytes "
+            self.problem(at, path, f"{name()} is larger than {MAX_DEFINITION_FILE_BYTES} bytes "
                                    "(1 MiB), the limit for a definition file; split it")
             return None
         self.total += len(data)
         if self.total > MAX_WORKFLOW_TEXT_BYTES:
             self.problem(at, path, f"the assembled workflow exceeds {MAX_WORKFLOW_TEXT_BYTES} bytes (4 MiB) at "
-                                   f"{_display(path, self.root)}; include less")
+                                   f"{name()}; include less")
             return None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            self.problem(at, path, f"{_display(path, self.root)} is not UTF-8 text")
+            self.problem(at, path, f"{name()} is not UTF-8 text")
             return None
         self.files.add(path)
         return (text[1:] if text.startswith("\ufeff") else text), real  # a BOM is an encoding mark, not content
