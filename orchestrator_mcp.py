@@ -5073,6 +5073,7 @@ class WarmUp:
             return await call_next(ctx)
         if not self.started:
             self.started = True
+            self.engine.library.defer_watch()  # the warm-up starts it: calls until then check stats
             threading.Thread(target=self.warm, name="warm-up", daemon=True).start()
         self.in_flight += 1
         try:
@@ -5129,7 +5130,6 @@ def build_server(engine: Engine, config: Config) -> Any:
 
     tools = WorkflowTools(engine)
     warm_up = WarmUp(engine)
-    engine.library.defer_watch()
     server = OrchestratorServer(
         "orchestrator-mcp", title="Workflow Orchestrator", version=__version__, instructions=SERVER_INSTRUCTIONS,
         log_level=config.log_level.upper(), middleware=[warm_up],
