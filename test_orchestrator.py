@@ -2144,6 +2144,8 @@ def test_a_caller_changing_its_arguments_or_the_answer_afterwards_changes_nothin
     assert fresh.context == {"files": ["a"], "notes": {"n": 1}}
     assert [h.report for h in fresh.history][1:] == [{"status": "again", "step_id": "Work"},
                                                           {"status": "again"}]
+    # One call at a time: a call takes the kept state, so a second call racing it reads instead.
+    assert engine.store.claim(iid) is not None and engine.store.claim(iid) is None
 
 
 @BOTH_BACKENDS
