@@ -2736,23 +2736,11 @@ ANSWER_MAX_TOKENS = 256  # reasoning (about 20 words) + name + a few context pai
 GEMINI_MAX_OUTPUT_TOKENS = 2_048  # Gemini counts thinking tokens in this budget
 SYSTEM_PROMPT = (
     "You route a workflow that a coding agent (the client) carries out step by step. After the client "
-    "reports on a step, you choose the one step it must do next. You never do the work yourself.\n"
-    "You are asked because the report's status matched none of the step's declared transitions. Read what "
-    "the report says happened (status, message, result, error, details) and do what the current step's "
-    "Orchestrator Guidance says for that case.\n"
-    "Rules:\n"
-    "- The current step's guidance decides. It outranks the order of the step list and your own preferences.\n"
-    "- Choose only from the candidates listed for this decision.\n"
-    "- \"Repeat this step\", \"again\", \"revise\" or \"retry it\" mean the current step: name it.\n"
-    "- \"Finish\" means FINISH. When the user declines or does not want to go on, when there is nothing to do, "
-    "or when the goal is already met, follow the guidance; it usually says to finish.\n"
-    "- An error or a failure goes where the guidance sends it, usually a step that handles it. FAILED only "
-    "when the guidance itself says the workflow has FAILED.\n"
-    "- SUSPEND only when it is a candidate and the run must wait for something outside it.\n"
-    "Answer with one JSON object: \"reasoning\" first, at most 25 words, in the form \"Report: <what "
-    "happened, in a few words>. Guidance: <what it says to do in that case>.\", then \"next_step_name\" "
-    "(exactly one candidate name), then \"context_updates\" (a list of {\"key\", \"value\"} string pairs "
-    "that later steps need; usually [])."
+    "reports on a step, you choose the step it must do next, by what the current step's Orchestrator "
+    "Guidance says for what the report says happened.\n"
+    "Answer with one JSON object: \"reasoning\" (one short sentence: what happened and what the guidance says "
+    "for it), then \"next_step_name\" (exactly one candidate), then \"context_updates\" (a list of "
+    "{\"key\", \"value\"} string pairs that later steps need; usually [])."
 )
 
 
@@ -2850,11 +2838,15 @@ def _routes(step: StepDef) -> str:
 
 
 def workflow_summary(wf: WorkflowDef) -> str:
-    """The static, per-workflow part of the prompt: title, goal, steps and routes."""
+    """The static, per-workflow part of the prompt: title, goal and steps.
+
+    Without each step's routes: a 1.5B model read another step's ``success ->``
+    as an answer for the current one (67.6% of the bundled LLM cases with the
+    routes listed, 80.3% without, with the rule list below dropped as well)."""
     lines = [f"Workflow {wf.name}: {wf.title}", f"Goal: {clip(' '.join(wf.goal.split()), PROMPT_GOAL_LIMIT)}",
              "Steps, in order:"]
     for i, step in enumerate(wf.steps, 1):
-        lines.append(f"{i}. {step.name}: {step_description(step)} Routes: {_routes(step)}.")
+        lines.append(f"{i}. {step.name}: {step_description(step)}")
     return "\n".join(lines)
 
 
@@ -2866,7 +2858,7 @@ def system_prompt(wf: WorkflowDef) -> str:
 def _history_lines(history: Sequence[HistoryEntry]) -> str:
     rows = [h for h in history if h.outcome_status != "STARTED"][-PROMPT_HISTORY_ROWS:]
     return "\n".join(f"- {h.step_name}: reported {h.outcome_status or '-'} -> "
-                     f"{h.determined_next_step or '(no decision)'}" for h in rows) or "(none)"
+                     f"{h.determined_next_step or '(no decision)'}" for h in rows)
 
 
 def _guidance_block(step: StepDef) -> str:
@@ -2915,27 +2907,28 @@ def build_prompt(req: DecisionRequest, candidates: Sequence[tuple[str, str]]) ->
         shown += [stored] if stored is not None and stored is not assumed else []
         for step in shown:
             parts.append(f"{_guidance_block(step)}\nRoutes: {_routes(step)}.")
-        parts += [f"Recent history (oldest first):\n{_history_lines(req.history)}", f"Run context: {context}",
+        history = _history_lines(req.history)
+        parts += [*([f"Recent history (oldest first):\n{history}"] if history else []), f"Run context: {context}",
                   f"What the client reports it did since:\n{report}",
                   f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
                   "Question: which step is to be done NOW? If the report shows the client's step was completed, "
                   "apply that step's guidance to choose the step after it. If the report shows nothing new was "
-                  "done, the step to do now is the step the run is at. Keep the reasoning under 20 words."]
+                  "done, the step to do now is the step the run is at."]
         return "\n\n".join(parts)
     step = wf.step(inst.current_step_name)
     assert step is not None
     status = str(req.report.get("status", ""))
     why = (f'The status "{clip(status, 100)}" is not one of them: judge from what the report says.'
            if step.transitions else "The step declares no routes: judge from what the report says.")
+    history = _history_lines(req.history)  # left out when empty: an empty heading is noise to a small model
     return "\n\n".join([
         f'Current step: "{step.name}"',
         f"{_guidance_block(step)}\nDeclared transitions (status -> next step): {_routes(step)}.\n{why}",
-        f"Recent history (oldest first):\n{_history_lines(req.history)}",
+        *([f"Recent history (oldest first):\n{history}"] if history else []),
         *([f"Run context: {context}"] if inst.context else []),
         f'The client\'s report on "{step.name}":\n{report}',
         f"Candidates for next_step_name:\n{_candidate_lines(candidates)}",
-        f'Question: following the guidance of "{step.name}", which candidate comes next after this report? '
-        "Keep the reasoning under 20 words.",
+        f'Question: following the guidance of "{step.name}", which candidate comes next after this report?',
     ])
 
 

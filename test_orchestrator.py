@@ -1273,7 +1273,8 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     system = body["systemInstruction"]["parts"][0]["text"]
     assert system == om.system_prompt(om.Library([judged]).load("JUDGED"))
     assert "Orchestrator Guidance" in system and "Workflow JUDGED: JUDGED title" in system
-    assert "1. Step One: Instructions for Step One. Routes: none declared." in system
+    # the steps without their routes: another step's "success ->" misleads a small model
+    assert "1. Step One: Instructions for Step One.\n2. Step Two:" in system and "->" not in system
     config = body["generationConfig"]
     assert config["responseMimeType"] == "application/json" and config["maxOutputTokens"] > 0
     schema = config["responseJsonSchema"]
@@ -1285,10 +1286,11 @@ async def test_gemini_request_wire_format_and_typed_decision(tmp_path: Path, fak
     for piece in ('Current step: "Step One"', 'Orchestrator Guidance of "Step One"', "If the report mentions tests",
                   "The step declares no routes: judge from what the report says.", '"seed": 1',
                   '"result": "ran the tests"',
-                  "Recent history (oldest first):\n(none)", '- "Step Two": Instructions for Step Two.',
+                  '- "Step Two": Instructions for Step Two.',
                   '- "Step One": this step, again: Instructions for Step One.'):
         assert piece in prompt, piece
     assert "Routed" not in prompt.split("Candidates")[1]
+    assert "Recent history" not in prompt  # no history yet: no empty heading
 
 
 @pytest.mark.anyio
@@ -1300,6 +1302,8 @@ async def test_transitions_make_no_llm_request(tmp_path: Path, fake: FakeLLM, ju
         ok(await advance(c, iid))
         ok(await advance(c, iid))
         assert len(fake.requests) == 2
+        second = fake.requests[1]["body"]["contents"][0]["parts"][0]["text"]
+        assert "Recent history (oldest first):\n- Step One: reported success -> Step Two" in second
         p = ok(await advance(c, iid))
         assert p["decided_by"] == "transition" and p["status"] == "COMPLETED" and len(fake.requests) == 2
 
