@@ -4389,8 +4389,8 @@ guidance name it (write `SUSPEND` in capitals); anywhere else it is not offered.
 `SUSPEND` as a target and points a misspelled `SUSPENDED` to it.
 
 **What the LLM sees** when no transition matches: a summary of the workflow (each step's first
-sentence of `# Goal`, else of its Client Instructions, and its routes), then this step's guidance and
-routes, the last few history entries, the context, the report, and the candidates it may choose:
+sentence of `# Goal`, else of its Client Instructions; not the other steps' routes), then this step's
+guidance and routes, the last few history entries, the context, the report, and the candidates it may choose:
 the step's transition targets, the steps its guidance names, the next step in order when it declares
 no routes, the step itself (repeat), `FINISH`, `FAILED` where the step names it (or declares no
 routes), and `SUSPEND` where offered. Keep guidance short and concrete: say for each kind of outcome

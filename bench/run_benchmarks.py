@@ -280,6 +280,10 @@ class CountingLLM:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
 
+# a value of each `# Report` type, for steps that require evidence
+EVIDENCE_SAMPLE = {"text": "done", "integer": 0, "number": 0, "boolean": True, "list": []}
+
+
 def bench_economy() -> dict[str, Any]:
     llm = CountingLLM()
     rows = []
@@ -295,8 +299,9 @@ def bench_economy() -> dict[str, Any]:
             for _ in range(50):
                 if progress.status != om.RUNNING:
                     break
+                evidence = {f.name: EVIDENCE_SAMPLE[f.type] for f in progress.next_step.report_fields if f.required}
                 progress = engine.advance(progress.instance_id, {"step_id": progress.next_step.step_name,
-                                                                 "status": "success"})
+                                                                 "status": "success", **evidence})
                 decided[progress.decided_by] = decided.get(progress.decided_by, 0) + 1
             calls = len(llm.prompt_bytes)
             rows.append({"workflow": name, "advances": sum(decided.values()), "by transition": decided.get("transition", 0),
