@@ -2738,8 +2738,8 @@ SYSTEM_PROMPT = (
     "You route a workflow that a coding agent (the client) carries out step by step. After the client "
     "reports on a step, you choose the step it must do next, by what the current step's Orchestrator "
     "Guidance says for what the report says happened.\n"
-    "Answer with one JSON object: \"reasoning\" (one short sentence: what happened and what the guidance says "
-    "for it), then \"next_step_name\" (exactly one candidate), then \"context_updates\" (a list of "
+    "Answer with one JSON object: \"reasoning\" (one short sentence, at most 25 words: what happened and what "
+    "the guidance says for it), then \"next_step_name\" (exactly one candidate), then \"context_updates\" (a list of "
     "{\"key\", \"value\"} string pairs that later steps need; usually [])."
 )
 
