@@ -1289,13 +1289,16 @@ class ParseCache:
     unchanged (a link swapped, a file created where one was missing); the same root
     and folder, real paths included; and this very module file.  Anything else (a
     missing, corrupt, truncated, foreign or oversized file, a checksum that does not
-    match, an unreadable or read-only folder, a folder that is a link) is a miss, and
+    match, an unreadable or read-only folder, a folder that is a link or that another
+    user owns or may write in, a file another user owns or may write) is a miss, and
     the workflow is parsed as if there were no cache; the first such problem is one
     line in the log.  JSON only: nothing read from the cache can run.  Each file is
     written under a temporary name and renamed into place, so a reader sees a whole
     entry or none.  A file holds a header line (what the entry depends on, and the
     SHA-256 of the rest) and then the workflow.
     """
+
+    NOT_PRIVATE = "the folder is a link (never followed), or another user owns it or may write in it"
 
     def __init__(self, folder: Path, settle_ns: int = PARSE_CACHE_SETTLE_NS) -> None:
         self.folder = Path(folder)
@@ -1306,8 +1309,8 @@ class ParseCache:
     def get(self, root: Path, directory: Path) -> tuple[WorkflowDef, tuple] | None:
         """The cached workflow and its current stat signature, or None: parse it."""
         try:
-            if stat.S_ISLNK(os.lstat(self.folder).st_mode):
-                return self._problem("the folder is a link, which is never followed")
+            if not self._private(os.lstat(self.folder)):
+                return self._problem(self.NOT_PRIVATE)
             fd = os.open(self._file(directory), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                          | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
@@ -1316,8 +1319,9 @@ class ParseCache:
             return self._problem("cannot be read", exc)
         try:
             with os.fdopen(fd, "rb") as fh:
-                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                    raise ValueError("not a regular file")
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or not self._private(st):
+                    raise ValueError("not a regular file of this user's")
                 data = fh.read(MAX_PARSE_CACHE_BYTES + 1)
             if len(data) > MAX_PARSE_CACHE_BYTES:
                 raise ValueError("too large")
@@ -1339,16 +1343,17 @@ class ParseCache:
         changed = [entry[2] for entry in signature] + [s[1] for _, _, s in resolved if s]
         if max(changed, default=0) > began_ns - self.settle_ns:
             return
-        payload = json.dumps(self._plain(wf)).encode("ascii")
-        head = {"key": self._key(root, directory, _Includes(root)), "signature": signature, "outside": wf.included_outside,
-                "resolved": resolved, "checksum": hashlib.sha256(payload).hexdigest()}
-        data = json.dumps(head).encode("ascii") + b"\n" + payload
-        if len(data) > MAX_PARSE_CACHE_BYTES:
-            return
         try:
+            payload = json.dumps(self._plain(wf)).encode("ascii")
+            head = {"key": self._key(root, directory, _Includes(root)), "signature": signature,
+                    "outside": wf.included_outside, "resolved": resolved,
+                    "checksum": hashlib.sha256(payload).hexdigest()}
+            data = json.dumps(head).encode("ascii") + b"\n" + payload
+            if len(data) > MAX_PARSE_CACHE_BYTES:
+                return
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if stat.S_ISLNK(os.lstat(self.folder).st_mode):
-                return self._problem("the folder is a link, which is never followed")
+            if not self._private(os.lstat(self.folder)):
+                return self._problem(self.NOT_PRIVATE)
             temp = os.path.join(self.folder, f".{uuid.uuid4().hex}.tmp")
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             try:
@@ -1359,7 +1364,7 @@ class ParseCache:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
                 raise
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: a value JSON cannot hold
             self._problem("cannot be written", exc)
 
     def _unchanged(self, head: dict[str, Any], root: Path, directory: Path) -> tuple | None:
@@ -1370,7 +1375,14 @@ class ParseCache:
         signature, overflow = Library._signature(root, directory, head["outside"])
         if overflow or [list(entry) for entry in signature] != head["signature"]:
             return None
+        # A file the walk reached in the folder, through no link, resolves to itself and its
+        # stamps were just compared; every other path is resolved and stamped again.
+        links = {entry[0] for entry in signature if entry[3] == -2}
+        walked = {entry[0] for entry in signature if entry[3] != -2} - links
+        inside = os.path.join(str(directory), "")
         for written, real, stamp in head["resolved"]:
+            if written == real and written in walked and written.startswith(inside):
+                continue
             if inc._real_text(written) != real or (real and self._stamp_of(real)) != stamp:
                 return None
         return signature
@@ -1385,6 +1397,14 @@ class ParseCache:
 
     def _file(self, directory: Path) -> str:
         return os.path.join(self.folder, hashlib.sha256(os.fsencode(directory)).hexdigest()[:32] + ".json")
+
+    @staticmethod
+    def _private(st: os.stat_result) -> bool:
+        """Not a link, and only this user can have written it: an entry planted by another
+        user (in a shared data folder) could put words in the agent's instructions."""
+        if stat.S_ISLNK(st.st_mode):
+            return False
+        return not hasattr(os, "getuid") or (st.st_uid == os.getuid() and not st.st_mode & 0o022)
 
     @staticmethod
     def _stamp_of(path: str) -> list[int] | None:

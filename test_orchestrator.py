@@ -1077,16 +1077,29 @@ def test_a_damaged_parse_cache_entry_is_parsed_instead(tmp_path: Path, damage: A
         assert {wf.title for wf in cached_library([root], folder).all()} == {SENTINEL}
 
 
-def test_a_parse_cache_folder_that_is_a_link_is_neither_read_nor_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["a link", "writable by others", "an entry writable by others"])
+def test_a_parse_cache_folder_that_is_a_link_or_not_private_is_neither_read_nor_written(tmp_path: Path,
+                                                                                        how: str) -> None:
+    """Another user could plant an entry (words in the agent's instructions) in a shared folder."""
     root = cache_tree(tmp_path / "wf")
+    simple_workflow(root, "OTHER", [("Only", None)])
     real = tmp_path / "real-cache"
     cached_library([root], real).load("W")
     plant_sentinel(real)
-    (tmp_path / "cache").symlink_to(real)
+    folder = tmp_path / "cache"
+    if how == "a link":
+        folder.symlink_to(real)
+    elif how == "writable by others":
+        real.chmod(0o777)
+        folder = real
+    else:
+        cache_entries(real)[0].chmod(0o666)
+        folder = real
     before = sorted(p.name for p in real.iterdir())
-    cached_library([root], tmp_path / "cache").all()
-    assert cached_library([root], tmp_path / "cache").load("W").title == "W"  # the planted entry is not read
-    assert sorted(p.name for p in real.iterdir()) == before  # and nothing was written through the link
+    assert cached_library([root], folder).load("W").title == "W"  # the planted entry is not read
+    cached_library([root], folder).all()
+    if how != "an entry writable by others":
+        assert sorted(p.name for p in real.iterdir()) == before  # and nothing was written there
 
 
 def test_files_changed_just_now_are_not_cached(tmp_path: Path) -> None:
