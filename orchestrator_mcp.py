@@ -1672,19 +1672,24 @@ class Library:
             self._remember(generation, lambda: self._current.add(directory) if directory in self._watched else None)
         return cached[1]
 
-    def warm(self, pause: Callable[[], Any] = lambda: time.sleep(0)) -> None:
+    def warm(self, pause: Callable[[], Any] = lambda: time.sleep(0),
+             step_aside: Callable[[], Any] = lambda: None) -> None:
         """Load every workflow now, so later calls find them in memory, then start the watch.
 
         Run on a background thread after the client's handshake.  What the parse
-        cache holds is read at once: that is mostly system calls, which leave the
-        GIL to a request.  ``pause`` runs before each workflow that must be parsed:
-        by default a 0 s sleep, which hands the GIL over; the server's warm-up
-        waits there while requests are in flight, so a request arriving meanwhile
-        shares the interpreter with one workflow's parse at most.
+        cache holds is read first, each after ``step_aside`` (the server's warm-up
+        waits there while a request is in flight): a read costs a few tenths of a
+        millisecond, mostly system calls.  ``pause`` runs before each workflow that
+        must be parsed: by default a 0 s sleep, which hands the GIL over; the
+        server's warm-up waits there until requests have been quiet a moment, so a
+        request arriving meanwhile shares the interpreter with one parse at most.
         """
         found = sorted(self._found_now(self._fresh()).items())
-        missed = [(name, root, directory) for name, (root, directory) in found
-                  if self._load(name, root, directory, self._fresh(), parse=False) is None]
+        missed = []
+        for name, (root, directory) in found:
+            step_aside()
+            if self._load(name, root, directory, self._fresh(), parse=False) is None:
+                missed.append((name, root, directory))
         for name, root, directory in missed:
             pause()
             self._load_at(name, root, directory, self._fresh())
@@ -5286,15 +5291,17 @@ class WarmUp:
     reply, so start-up never waits for parsing; the first request that is not
     ``initialize`` (whichever comes first) starts ``warm`` on a daemon thread,
     so the first ``list_workflows`` or ``start_workflow`` finds the definitions
-    parsed, checked and watched, and the reply encoder loaded.
+    loaded (read from the parse cache, or parsed), checked and watched, and the
+    reply encoder ready.
 
     A request that arrives while it runs goes first: the warm-up waits between
-    workflows until no request is in flight.  Two threads sharing the GIL cost a
-    request far more than the parse it overlaps: each time the request's thread
-    lets the GIL go (a SQLite call, a file read) the warm-up holds it for up to the
+    workflows until no request is in flight, and before a parse until requests
+    have been quiet for ``QUIET_S``.  Two threads sharing the GIL cost a request
+    far more than the parse it overlaps: each time the request's thread lets the
+    GIL go (a SQLite call, a file read) the warm-up holds it for up to the
     interpreter's switch interval (5 ms); a fresh server's first ``start_workflow``
-    measured 5 ms beside the warm-up and 1-2 ms alone.  The request parses what it
-    needs itself.
+    measured 5 ms beside a parse and 1-2 ms alone.  The request loads what it needs
+    itself.
     """
 
     #: The longest the warm-up waits for requests in flight before it parses on anyway
@@ -5332,19 +5339,23 @@ class WarmUp:
             self.in_flight -= 1
             self.last_done = time.monotonic()
 
-    def yield_to_requests(self) -> None:
-        """Wait while a request is in flight or one ended less than ``QUIET_S`` ago (its reply
+    def yield_to_requests(self, quiet_s: float = QUIET_S) -> None:
+        """Wait while a request is in flight or one ended less than ``quiet_s`` ago (its reply
         is still being written, and a client often sends the next at once)."""
         give_up = time.monotonic() + self.YIELD_MAX_S
-        while time.monotonic() < give_up and (self.in_flight or time.monotonic() - self.last_done < self.QUIET_S):
+        while time.monotonic() < give_up and (self.in_flight or time.monotonic() - self.last_done < quiet_s):
             time.sleep(0.002)
+
+    def step_aside(self) -> None:
+        """Wait while a request is in flight (before a short read from the parse cache)."""
+        self.yield_to_requests(0.0)
 
     def warm(self) -> None:
         try:
             for result in (Progress, NextStep, Status, HistoryItem, WorkflowList, WorkflowSummary, InstanceList,
                            InstanceSummary, Validation):
                 nested_fields(result)
-            self.engine.library.warm(self.yield_to_requests)
+            self.engine.library.warm(self.yield_to_requests, self.step_aside)
             # A second, read-only pass checks each definition's stat signature
             # once, after which the folder watch is trusted, and builds one reply.
             self.yield_to_requests()
