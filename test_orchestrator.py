@@ -221,27 +221,6 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
         "(psycopg 3 and psycopg_pool)"]
 
 
-def test_a_second_server_reads_the_library_from_the_parse_cache(tmp_path: Path) -> None:
-    """The first server's warm-up writes the cache beside its database; the next server's
-    first call, sent at once after the handshake, reads it (a planted title shows it)."""
-    folder = tmp_path / "parse-cache"
-    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub",
-           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), "LOG_LEVEL": "info"}
-    first = RawServer(env)
-    deadline = time.monotonic() + 30
-    while len(cache_entries(folder)) < len(BUNDLED_NAMES) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert len(cache_entries(folder)) == len(BUNDLED_NAMES)
-    assert "parse cache" not in first.close()
-    plant_sentinel(folder)
-    second = RawServer(env)
-    listed = structured(second.tool("list_workflows", {}))["workflows"]
-    assert [w["title"] for w in listed] == [SENTINEL] * len(BUNDLED_NAMES)
-    started = structured(second.tool("start_workflow", {"workflow_name": "SAVE"}))
-    assert started["status"] == "RUNNING"
-    assert "parse cache" not in second.close()
-
-
 def test_unwritable_db_path_exits_2_without_traceback(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -3192,6 +3171,27 @@ class RawServer:
 def structured(result: dict[str, Any]) -> dict[str, Any]:
     assert not result.get("isError"), result
     return result["structuredContent"]
+
+
+def test_a_second_server_reads_the_library_from_the_parse_cache(tmp_path: Path) -> None:
+    """The first server's warm-up writes the cache beside its database; the next server's
+    first call, sent at once after the handshake, reads it (a planted title shows it)."""
+    folder = tmp_path / "parse-cache"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), "LOG_LEVEL": "info"}
+    first = RawServer(env)
+    deadline = time.monotonic() + 30
+    while len(cache_entries(folder)) < len(BUNDLED_NAMES) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(cache_entries(folder)) == len(BUNDLED_NAMES)
+    assert "parse cache" not in first.close()
+    plant_sentinel(folder)
+    second = RawServer(env)
+    listed = structured(second.tool("list_workflows", {}))["workflows"]
+    assert [w["title"] for w in listed] == [SENTINEL] * len(BUNDLED_NAMES)
+    started = structured(second.tool("start_workflow", {"workflow_name": "SAVE"}))
+    assert started["status"] == "RUNNING"
+    assert "parse cache" not in second.close()
 
 
 def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
