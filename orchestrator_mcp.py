@@ -370,7 +370,8 @@ def setup_logging(level: str) -> None:
 # 3. Definitions
 #    Markdown in, ``WorkflowDef`` out: includes are expanded with line origins
 #    kept, H1 sections are split outside code fences, and every problem names
-#    its file and line.  A stat-signature cache makes edits visible at once.
+#    its file and line.  A stat-signature cache makes edits visible at once; a
+#    parse cache on disk spares a fresh server the parse of unchanged workflows.
 # =============================================================================
 
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
