@@ -897,6 +897,30 @@ def cache_tree(root: Path) -> Path:
     return root
 
 
+def test_the_parsers_path_resolver_agrees_with_realpath(tmp_path: Path) -> None:
+    """Links (to files, folders, outside, in chains, dangling, looping), ``..`` after a link,
+    missing components: the folder-at-a-time resolver that confinement and the parse cache rely
+    on gives ``os.path.realpath``'s answer for every path, in any order of asking."""
+    import itertools
+
+    root = tmp_path / "root"
+    write(root, {"W/steps/a.md": "a", "W/deep/x/y.md": "y", "_lib/z.md": "z"})
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "o.md").write_text("o")
+    links = {"W/to_lib": "../_lib", "W/out": str(tmp_path / "outside"), "W/steps/b.md": "a.md",
+             "W/chain": "to_lib", "W/dangling": "nowhere/x.md", "W/loop": "loop", "_lib/up": "..",
+             "W/deep/x/back": "../../steps"}
+    for rel, target in links.items():
+        os.symlink(target, root / rel)
+    parts = ["W", "steps", "a.md", "b.md", "to_lib", "z.md", "out", "o.md", "chain", "dangling", "loop", "..",
+             ".", "up", "deep", "x", "y.md", "back", "missing"]
+    paths = [root.joinpath(*combo) for n in (1, 2, 3, 4) for combo in itertools.product(parts, repeat=n)]
+    inc = om._Includes(root)
+    for path in paths[::13] + paths[::-17]:  # two orders: folders resolved early and late
+        assert inc._real_text(str(path)) == os.path.realpath(path), path
+    assert str(inc.root) == os.path.realpath(root)
+
+
 def test_parse_cache_reads_back_exactly_what_the_parser_made(tmp_path: Path) -> None:
     """Every field of every workflow, errors, warnings, paths and literal types included."""
     roots = [cache_tree(tmp_path / "wf"), BUNDLED]
