@@ -240,6 +240,7 @@ class Config:
     db_url: str | None = field(default=None, repr=False)  # postgresql://...; replaces db_path when set
     db_pool_size: int = 10  # WORKFLOW_DB_POOL_SIZE: most connections one server holds to its database
     max_llm_calls: int = 8  # provider calls in flight at once; more are refused as retryable
+    parse_cache: Path | None = None  # WORKFLOW_PARSE_CACHE: folder of parsed definitions kept between runs
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, *, workflows: Sequence[str] | None = None,
@@ -328,12 +329,20 @@ class Config:
         level = (log_level or env.get("LOG_LEVEL") or "info").strip().lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
+        cache_text = (env.get("WORKFLOW_PARSE_CACHE") or "").strip()
+        if cache_text.lower() not in _BOOLEAN_WORDS:
+            parse_cache: Path | None = Path(cache_text).expanduser()
+        elif _truthy(cache_text) or (not cache_text and not url):  # PostgreSQL: only when asked for
+            parse_cache = db_path.parent / "parse-cache"  # beside the SQLite file, or where it would be
+        else:
+            parse_cache = None
         ilog = env.get("AI_INTERACTIONS_LOG")
         return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen,
                    provider_auto=provider_auto, api_key=api_key, model=model, endpoint=endpoint,
                    timeout_s=timeout_ms / 1000.0,
                    interactions_log=Path(ilog).expanduser() if ilog else None, log_level=level,
-                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls)
+                   auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls,
+                   parse_cache=parse_cache)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -361,7 +370,8 @@ def setup_logging(level: str) -> None:
 # 3. Definitions
 #    Markdown in, ``WorkflowDef`` out: includes are expanded with line origins
 #    kept, H1 sections are split outside code fences, and every problem names
-#    its file and line.  A stat-signature cache makes edits visible at once.
+#    its file and line.  A stat-signature cache makes edits visible at once; a
+#    parse cache on disk spares a fresh server the parse of unchanged workflows.
 # =============================================================================
 
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -527,6 +537,8 @@ class WorkflowDef:
     text: str = ""
     hash: str = ""
     included_outside: tuple[str, ...] = ()  # included files outside the folder, for the cache
+    #: Every path the parse resolved and its real path (None: unusable), for the parse cache.
+    resolved: tuple[tuple[str, str | None], ...] = field(default=(), init=False, repr=False, compare=False)
     #: (the steps list it was built from, normalized name -> first step of that name), for ``step``.
     _index: "tuple[list[StepDef], dict[str, StepDef]] | None" = field(default=None, init=False, repr=False,
                                                                       compare=False)
@@ -599,6 +611,13 @@ def _real(path: Path) -> Path | None:
         return None
 
 
+def _stamp(st: os.stat_result, link: bool = False) -> tuple[int, int, int, int]:
+    """What says a file is unchanged: modified time, changed time, size (-2 for a link
+    itself) and inode.  The changed time moves on every write, even one that sets the
+    modified time back, and a file renamed in over the old one has another inode."""
+    return st.st_mtime_ns, st.st_ctime_ns, -2 if link else st.st_size, st.st_ino
+
+
 def _inside(real: Path, root: Path) -> bool:
     """Is the real path ``real`` the real path ``root`` or below it?  Both are resolved, so
     comparing text is exact, and it costs a tenth of walking ``real.parents``."""
@@ -645,39 +664,67 @@ class _Includes:
     """
 
     def __init__(self, root: Path) -> None:
-        self.root = _real(root) or root.absolute()
+        self._dirs: dict[str, str | None] = {}  # folder as written -> its real path, for this parse only
+        real_root = self._real_text(os.fspath(root))
+        self._dirs[os.fspath(root)] = real_root
+        self.root = Path(real_root) if real_root else root.absolute()
         self.errors: list[Problem] = []
         self.files: set[Path] = set()
         self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
-        self._dirs: dict[str, str] = {}  # folder as written -> its real path, for this parse only
+        #: Every path resolved, as written -> its real path: what the parse's view of links depends on.
+        self.resolved: dict[str, str | None] = {}
 
     def real(self, path: Path) -> Path | None:
-        """``_real(path)``, with each folder resolved once per parse.
+        """``_real(path)``, each folder resolved once per parse; remembered in ``resolved``."""
+        text = os.fspath(path)
+        found = self.resolved[text] = self._real_text(text)
+        return None if found is None else Path(found)
 
-        ``os.path.realpath`` checks every component of the path with ``lstat``: about
-        a hundred calls per workflow, a quarter of its parse.  The real path of a
-        folder joined with a name that is not a link is the file's real path, so
-        each file costs one ``lstat``; a link, or anything unusual, takes the full
-        ``realpath``.
+    def _real_text(self, path: str) -> str | None:
+        """``os.path.realpath(path)``, one folder at a time, each folder once per parse.
+
+        ``realpath`` checks every component of the path with ``lstat``: about a
+        hundred calls per workflow, a quarter of its parse.  The real path of a
+        folder joined with a name that is not a link is the real path of the whole,
+        so once a folder is known each name in it costs one ``lstat``; a link, ``..``
+        or anything unusual takes the full ``realpath``.
         """
         parent, name = os.path.split(path)
-        if name in ("", ".", ".."):
-            return _real(path)
-        base = self._dirs.get(parent)
+        if name in ("", ".", "..") or not parent:
+            return self._full(path)
+        chain: list[tuple[str, str, str]] = []  # folders not yet resolved, from the deepest up
+        folder = parent
+        while folder not in self._dirs:
+            up, leaf = os.path.split(folder)
+            if leaf in ("", ".", "..") or not up:
+                self._dirs[folder] = self._full(folder)
+                break
+            chain.append((folder, up, leaf))
+            folder = up
+        for folder, up, leaf in reversed(chain):
+            self._dirs[folder] = self._below(self._dirs[up], leaf, folder)
+        return self._below(self._dirs[parent], name, path)
+
+    def _below(self, base: str | None, name: str, path: str) -> str | None:
+        """The real path of ``path``, whose folder's real path is ``base``."""
         if base is None:
-            try:
-                base = self._dirs[parent] = os.path.realpath(parent)
-            except (OSError, ValueError):
-                return None
+            return None
         full = os.path.join(base, name)
         try:
             if stat.S_ISLNK(os.lstat(full).st_mode):
-                return _real(path)
+                return self._full(path)
         except FileNotFoundError:
-            pass  # realpath keeps a missing last component as written, and so does this
+            pass  # realpath keeps a missing component as written, and so does this
         except (OSError, ValueError):
-            return _real(path)
-        return Path(full)
+            return self._full(path)
+        return full
+
+    @staticmethod
+    def _full(path: str) -> str | None:
+        try:
+            return os.path.realpath(path)
+        except (OSError, ValueError):
+            return None
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
@@ -1114,6 +1161,7 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
     wf.hash = hashlib.sha256(wf.text.encode("utf-8")).hexdigest()[:16]
     real_dir = Path(os.path.realpath(wf.directory))
     wf.included_outside = tuple(sorted(str(f) for f in inc.files if real_dir not in f.parents))
+    wf.resolved = tuple(inc.resolved.items())
     return wf
 
 
@@ -1219,6 +1267,185 @@ class _FolderWatch:
             pass
 
 
+# -- the parse cache: parsed workflows kept on disk between runs -------------
+
+#: Bumped whenever the layout of a cache file changes; a file of another format is a miss.
+PARSE_CACHE_FORMAT = 1
+#: A larger cache file is neither read nor written: that workflow is parsed each time.
+MAX_PARSE_CACHE_BYTES = 16 * 1024 * 1024
+#: A file changed this shortly before a parse began may change again within the same
+#: timestamp tick (1-2 s on FAT, HFS+ and some network filesystems) without its stamps
+#: moving, so such a parse is kept in memory only.
+PARSE_CACHE_SETTLE_NS = 2_000_000_000
+
+
+class ParseCache:
+    """Parsed workflows kept as JSON files in a folder of the server's data directory,
+    so that a fresh server's first call reads a definition instead of parsing it.
+
+    Only ever a speed-up.  An entry is used only when a fresh parse would read
+    exactly what it read: the same stat signature of the workflow folder and of the
+    files it includes from outside it (modified and changed time, size, inode);
+    every path the parse resolved resolving to the same real path, whose stamps are
+    unchanged (a link swapped, a file created where one was missing); the same root
+    and folder, real paths included; and this very module file.  Anything else (a
+    missing, corrupt, truncated, foreign or oversized file, a checksum that does not
+    match, an unreadable or read-only folder, a folder that is a link or that another
+    user owns or may write in, a file another user owns or may write) is a miss, and
+    the workflow is parsed as if there were no cache; the first such problem is one
+    line in the log.  JSON only: nothing read from the cache can run.  Each file is
+    written under a temporary name and renamed into place, so a reader sees a whole
+    entry or none.  A file holds a header line (what the entry depends on, and the
+    SHA-256 of the rest) and then the workflow.
+    """
+
+    NOT_PRIVATE = "the folder is a link (never followed), or another user owns it or may write in it"
+
+    def __init__(self, folder: Path, settle_ns: int = PARSE_CACHE_SETTLE_NS) -> None:
+        self.folder = Path(folder)
+        self.settle_ns = settle_ns
+        self._module: list[Any] | None = None  # this file's version and stamps, on first use
+        self._complained = False
+
+    def get(self, root: Path, directory: Path) -> tuple[WorkflowDef, tuple] | None:
+        """The cached workflow and its current stat signature, or None: parse it."""
+        try:
+            if not self._private(os.lstat(self.folder)):
+                return self._problem(self.NOT_PRIVATE)
+            fd = os.open(self._file(directory), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return self._problem("cannot be read", exc)
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or not self._private(st):
+                    raise ValueError("not a regular file of this user's")
+                data = fh.read(MAX_PARSE_CACHE_BYTES + 1)
+            if len(data) > MAX_PARSE_CACHE_BYTES:
+                raise ValueError("too large")
+            head_text, _, payload = data.partition(b"\n")
+            head = json.loads(head_text)
+            signature = self._unchanged(head, root, directory)
+            if signature is None:  # the files changed since, or another version wrote it
+                return None
+            if hashlib.sha256(payload).hexdigest() != head["checksum"]:
+                raise ValueError("checksum mismatch")
+            return self._workflow(json.loads(payload)), signature
+        except (OSError, ValueError, LookupError, TypeError, AttributeError, RecursionError) as exc:
+            return self._problem(f"the entry of {str(directory)!r} is unusable", exc)
+
+    def put(self, root: Path, directory: Path, signature: tuple, wf: WorkflowDef, began_ns: int) -> None:
+        """Keep a fresh parse, begun at ``began_ns`` (wall clock), unless a file it read had
+        changed too shortly before (see ``PARSE_CACHE_SETTLE_NS``)."""
+        resolved = [[written, real, self._stamp_of(real)] for written, real in wf.resolved]
+        changed = [entry[2] for entry in signature] + [s[1] for _, _, s in resolved if s]
+        if max(changed, default=0) > began_ns - self.settle_ns:
+            return
+        try:
+            payload = json.dumps(self._plain(wf)).encode("ascii")
+            head = {"key": self._key(root, directory, _Includes(root)), "signature": signature,
+                    "outside": wf.included_outside, "resolved": resolved,
+                    "checksum": hashlib.sha256(payload).hexdigest()}
+            data = json.dumps(head).encode("ascii") + b"\n" + payload
+            if len(data) > MAX_PARSE_CACHE_BYTES:
+                return
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self._private(os.lstat(self.folder)):
+                return self._problem(self.NOT_PRIVATE)
+            temp = os.path.join(self.folder, f".{uuid.uuid4().hex}.tmp")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(temp, self._file(directory))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+        except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: a value JSON cannot hold
+            self._problem("cannot be written", exc)
+
+    def _unchanged(self, head: dict[str, Any], root: Path, directory: Path) -> tuple | None:
+        """The folder's signature now, when everything the cached parse read is as it was."""
+        inc = _Includes(root)  # resolves exactly as the parser does
+        if head["key"] != self._key(root, directory, inc):
+            return None
+        signature, overflow = Library._signature(root, directory, head["outside"])
+        if overflow or [list(entry) for entry in signature] != head["signature"]:
+            return None
+        # A file the walk reached in the folder, through no link, resolves to itself and its
+        # stamps were just compared; every other path is resolved and stamped again.
+        links = {entry[0] for entry in signature if entry[3] == -2}
+        walked = {entry[0] for entry in signature if entry[3] != -2} - links
+        inside = os.path.join(str(directory), "")
+        for written, real, stamp in head["resolved"]:
+            if written == real and written in walked and written.startswith(inside):
+                continue
+            if inc._real_text(written) != real or (real and self._stamp_of(real)) != stamp:
+                return None
+        return signature
+
+    def _key(self, root: Path, directory: Path, inc: _Includes) -> dict[str, Any]:
+        """What an entry is for: this cache format and module file, the root and the folder."""
+        if self._module is None:
+            st = os.stat(__file__)
+            self._module = [__version__, st.st_mtime_ns, st.st_size]
+        return {"format": PARSE_CACHE_FORMAT, "module": self._module, "root": str(root), "real_root": str(inc.root),
+                "directory": str(directory), "real_directory": inc._real_text(str(directory))}
+
+    def _file(self, directory: Path) -> str:
+        return os.path.join(self.folder, hashlib.sha256(os.fsencode(directory)).hexdigest()[:32] + ".json")
+
+    @staticmethod
+    def _private(st: os.stat_result) -> bool:
+        """Not a link, and only this user can have written it: an entry planted by another
+        user (in a shared data folder) could put words in the agent's instructions."""
+        if stat.S_ISLNK(st.st_mode):
+            return False
+        return not hasattr(os, "getuid") or (st.st_uid == os.getuid() and not st.st_mode & 0o022)
+
+    @staticmethod
+    def _stamp_of(path: str) -> list[int] | None:
+        try:
+            return list(_stamp(os.stat(path)))
+        except (OSError, ValueError):
+            return None
+
+    def _problem(self, what: str, exc: BaseException | None = None) -> None:
+        if not self._complained:
+            self._complained = True
+            why = f" ({exc.__class__.__name__}: {exc})" if exc else ""
+            log.warning("parse cache %s: %s%s; parsing instead", self.folder, what, why)
+        return None
+
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        """A parsed workflow as JSON values: each dataclass an object of its fields, paths as text."""
+        if isinstance(value, Path):
+            return str(value)
+        if dataclasses.is_dataclass(value):
+            return {f.name: cls._plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        if isinstance(value, (list, tuple)):
+            return [cls._plain(item) for item in value]
+        if isinstance(value, dict):
+            return {key: cls._plain(item) for key, item in value.items()}
+        return value
+
+    @staticmethod
+    def _workflow(data: dict[str, Any]) -> WorkflowDef:
+        """``_plain`` read back; a field missing or unknown raises."""
+        steps = [StepDef(**{**s, "file": Path(s["file"]),
+                            "report_fields": [ReportField(**f) for f in s["report_fields"]],
+                            "conditions": [Condition(**c) for c in s["conditions"]]}) for s in data["steps"]]
+        return WorkflowDef(**{**data, "directory": Path(data["directory"]), "steps": steps,
+                              "errors": [Problem(**p) for p in data["errors"]],
+                              "warnings": [Problem(**p) for p in data["warnings"]],
+                              "included_outside": tuple(data["included_outside"])})
+
+
 class Library:
     """The workflow roots, scanned on demand, with parsed definitions cached.
 
@@ -1229,12 +1456,14 @@ class Library:
     On Linux the folders are also watched with inotify (``_FolderWatch``): once
     an entry's signature has been checked, later calls trust it until an event
     arrives, so a call that changes nothing costs one ``poll`` instead of a
-    ``stat`` of every file of every workflow it reads.
+    ``stat`` of every file of every workflow it reads.  With a ``ParseCache``, a
+    workflow not yet in memory is read from disk when nothing it read has changed.
     """
 
-    def __init__(self, roots: Sequence[Path], watch: bool = True) -> None:
+    def __init__(self, roots: Sequence[Path], watch: bool = True, disk: ParseCache | None = None) -> None:
         self.roots = tuple(Path(r) for r in roots)
         self._cache: dict[Path, tuple[tuple, WorkflowDef]] = {}
+        self._disk = disk
         self._lock = threading.Lock()
         #: Held while parsing, so a call that needs a workflow the warm-up is
         #: parsing waits for that parse instead of doing it a second time.
@@ -1388,6 +1617,11 @@ class Library:
         return self._load_at(name, root, directory, generation)
 
     def _load_at(self, name: str, root: Path, directory: Path, generation: int | None = None) -> WorkflowDef:
+        return self._load(name, root, directory, generation, parse=True)  # type: ignore[return-value]
+
+    def _load(self, name: str, root: Path, directory: Path, generation: int | None, *,
+              parse: bool) -> WorkflowDef | None:
+        """The workflow from memory, else from the parse cache, else (``parse``) parsed now."""
         cached = self._cached(root, directory, generation)
         if cached is not None:
             return cached
@@ -1396,20 +1630,32 @@ class Library:
             if cached is not None:
                 return cached
             self._watch_tree(directory, None)  # before reading: an edit during the parse is an event
-            try:
-                wf = parse_workflow(_printable(name), directory, root)
-            except Exception as exc:  # noqa: BLE001 - content must never break the library
-                log.error("parsing workflow %r failed", name, exc_info=exc)
-                wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
-                    _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
-                                                  "the server log has the details")])
+            found = self._disk.get(root, directory) if self._disk is not None else None
+            if found is None and not parse:
+                return None
+            wf, signature = found if found is not None else self._parse(name, root, directory)
             self._watch_tree(directory, wf)
-            signature, overflow = self._signature(root, directory, wf)
-            if overflow:
-                wf.errors.append(Problem(_display(directory, root), 1, overflow))
             with self._lock:
                 self._cache[directory] = (signature, wf)
             return wf
+
+    def _parse(self, name: str, root: Path, directory: Path) -> tuple[WorkflowDef, tuple]:
+        """Parse one workflow; keep it on disk too when its folder is not too big to sign."""
+        began, keep = time.time_ns(), self._disk is not None
+        try:
+            wf = parse_workflow(_printable(name), directory, root)
+        except Exception as exc:  # noqa: BLE001 - content must never break the library
+            log.error("parsing workflow %r failed", name, exc_info=exc)
+            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                              "the server log has the details")])
+            keep = False
+        signature, overflow = self._signature(root, directory, wf.included_outside)
+        if overflow:
+            wf.errors.append(Problem(_display(directory, root), 1, overflow))
+        elif keep:
+            self._disk.put(root, directory, signature, wf, began)  # type: ignore[union-attr]
+        return wf, signature
 
     def _cached(self, root: Path, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:
@@ -1419,7 +1665,7 @@ class Library:
             return None
         if current:
             return cached[1]
-        if self._signature(root, directory, cached[1])[0] != cached[0]:
+        if self._signature(root, directory, cached[1].included_outside)[0] != cached[0]:
             return None
         if generation is not None:
             if directory not in self._watched:
@@ -1427,21 +1673,33 @@ class Library:
             self._remember(generation, lambda: self._current.add(directory) if directory in self._watched else None)
         return cached[1]
 
-    def warm(self, pause: Callable[[], Any] = lambda: time.sleep(0)) -> None:
-        """Parse and validate every workflow now, so later calls find them cached.
+    def warm(self, pause: Callable[[], Any] = lambda: time.sleep(0),
+             step_aside: Callable[[], Any] = lambda: None) -> None:
+        """Load every workflow now, so later calls find them in memory, then start the watch.
 
-        Run on a background thread after the client's handshake.  ``pause`` runs
-        before each workflow: by default a 0 s sleep, which hands the GIL over; the
-        server's warm-up waits there while requests are in flight, so a request
-        arriving meanwhile shares the interpreter with one workflow's parse at most.
+        Run on a background thread after the client's handshake.  What the parse
+        cache holds is read first, each after ``step_aside`` (the server's warm-up
+        waits there while a request is in flight): a read costs a few tenths of a
+        millisecond, mostly system calls.  ``pause`` runs before each workflow that
+        must be parsed: by default a 0 s sleep, which hands the GIL over; the
+        server's warm-up waits there until requests have been quiet a moment, so a
+        request arriving meanwhile shares the interpreter with one parse at most.
         """
+        found = sorted(self._found_now(self._fresh()).items())
+        missed = []
+        for name, (root, directory) in found:
+            step_aside()
+            if self._load(name, root, directory, self._fresh(), parse=False) is None:
+                missed.append((name, root, directory))
+        for name, root, directory in missed:
+            pause()
+            self._load_at(name, root, directory, self._fresh())
+        log.debug("warm-up: %d workflow(s), %d read from the parse cache", len(found), len(found) - len(missed))
         pause()
         with self._lock:
             if self._watch_deferred:
                 self._want_watch, self._watch_deferred = True, False
-        for name, (root, directory) in sorted(self._found_now(self._fresh()).items()):
-            pause()
-            self._load_at(name, root, directory, self._fresh())
+        self._fresh()  # starts the watch here, not on a request's thread
 
     def defer_watch(self) -> None:
         """Leave starting the folder watch to ``warm``: it costs 2.5 ms (``ctypes`` is
@@ -1467,8 +1725,8 @@ class Library:
                 for name, (root, directory) in sorted(self._found_now(generation).items())]
 
     @staticmethod
-    def _signature(root: Path, directory: Path, wf: WorkflowDef) -> tuple[tuple, str]:
-        """(path, mtime, size) of every file in the folder and every file it includes,
+    def _signature(root: Path, directory: Path, outside: Sequence[str]) -> tuple[tuple, str]:
+        """(path, ``_stamp``) of every file in the folder and every file it includes,
         and a message when the folder is too big to watch.
 
         Built with ``os.scandir`` (one stat per file, no path objects): this runs
@@ -1476,13 +1734,13 @@ class Library:
         recorded but never followed, so links to ``.`` or to ``/usr`` cannot make
         the walk loop or leave the workflow; the walk is bounded in files and depth.
         """
-        sig: list[tuple[str, int, int]] = []
+        sig: list[tuple[str, int, int, int, int]] = []
         pending = [(str(directory), 0)]
         overflow = ""
         if os.path.islink(directory):  # a linked workflow folder is walked only when it stays in the root
             real, real_root = _real(directory), _real(root)
             try:
-                sig.append((str(directory), os.lstat(directory).st_mtime_ns, -2))
+                sig.append((str(directory), *_stamp(os.lstat(directory), link=True)))
             except OSError:
                 pass
             if real is None or real_root is None or real == real_root or not _inside(real, real_root):
@@ -1496,11 +1754,9 @@ class Library:
             for entry in entries:
                 try:
                     if entry.is_symlink():
-                        st = entry.stat(follow_symlinks=False)
-                        sig.append((entry.path, st.st_mtime_ns, -2))
+                        sig.append((entry.path, *_stamp(entry.stat(follow_symlinks=False), link=True)))
                         if not entry.is_dir():  # a file link: its target's changes count too
-                            st = entry.stat()
-                            sig.append((entry.path, st.st_mtime_ns, st.st_size))
+                            sig.append((entry.path, *_stamp(entry.stat())))
                     elif entry.is_dir(follow_symlinks=False):
                         if depth + 1 > MAX_WORKFLOW_DEPTH:
                             overflow = (f"the workflow folder is nested deeper than {MAX_WORKFLOW_DEPTH} "
@@ -1508,20 +1764,18 @@ class Library:
                             break
                         pending.append((entry.path, depth + 1))
                     else:
-                        st = entry.stat()
-                        sig.append((entry.path, st.st_mtime_ns, st.st_size))
+                        sig.append((entry.path, *_stamp(entry.stat())))
                 except OSError:
                     continue
                 if len(sig) > MAX_WORKFLOW_FILES:
                     overflow = (f"the workflow folder holds more than {MAX_WORKFLOW_FILES} files; hot reload "
                                 "does not watch it, keep only the workflow's files in it")
                     break
-        for path in wf.included_outside:
+        for path in outside:
             try:
-                st = os.stat(path)
-                sig.append((path, st.st_mtime_ns, st.st_size))
+                sig.append((path, *_stamp(os.stat(path))))
             except OSError:
-                sig.append((path, -1, -1))
+                sig.append((path, -1, -1, -1, -1))
         return tuple(sig), overflow
 
 
@@ -4624,9 +4878,7 @@ def plain(value: Any) -> Any:
     if nested is None:
         if not dataclasses.is_dataclass(value) or isinstance(value, type):
             return value
-        hints = typing.get_type_hints(cls)
-        nested = _NESTED.setdefault(cls, tuple(f.name for f in dataclasses.fields(value)
-                                               if _holds_dataclass(hints.get(f.name))))
+        nested = nested_fields(cls)
     if not nested and not hasattr(cls, "OMIT_WHEN_NONE"):  # a leaf such as a history item
         return dict(value.__dict__)
     out = dict(value.__dict__)
@@ -4644,6 +4896,17 @@ def plain(value: Any) -> Any:
 
 #: Per result dataclass: the fields that hold dataclasses (``plain`` descends into those only).
 _NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def nested_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a result dataclass that hold dataclasses, worked out once per class
+    (``typing.get_type_hints`` costs about 0.1 ms: the warm-up pays it, not a first call)."""
+    found = _NESTED.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = _NESTED.setdefault(cls, tuple(f.name for f in dataclasses.fields(cls)
+                                              if _holds_dataclass(hints.get(f.name))))
+    return found
 
 
 def _holds_dataclass(hint: Any) -> bool:
@@ -5029,15 +5292,17 @@ class WarmUp:
     reply, so start-up never waits for parsing; the first request that is not
     ``initialize`` (whichever comes first) starts ``warm`` on a daemon thread,
     so the first ``list_workflows`` or ``start_workflow`` finds the definitions
-    parsed, checked and watched, and the reply encoder loaded.
+    loaded (read from the parse cache, or parsed), checked and watched, and the
+    reply encoder ready.
 
     A request that arrives while it runs goes first: the warm-up waits between
-    workflows until no request is in flight.  Two threads sharing the GIL cost a
-    request far more than the parse it overlaps: each time the request's thread
-    lets the GIL go (a SQLite call, a file read) the warm-up holds it for up to the
+    workflows until no request is in flight, and before a parse until requests
+    have been quiet for ``QUIET_S``.  Two threads sharing the GIL cost a request
+    far more than the parse it overlaps: each time the request's thread lets the
+    GIL go (a SQLite call, a file read) the warm-up holds it for up to the
     interpreter's switch interval (5 ms); a fresh server's first ``start_workflow``
-    measured 5 ms beside the warm-up and 1-2 ms alone.  The request parses what it
-    needs itself.
+    measured 5 ms beside a parse and 1-2 ms alone.  The request loads what it needs
+    itself.
     """
 
     #: The longest the warm-up waits for requests in flight before it parses on anyway
@@ -5064,27 +5329,34 @@ class WarmUp:
             return await call_next(ctx)
         if ctx.method == "initialize":
             return await call_next(ctx)
+        self.in_flight += 1  # before the thread starts, which must find this request in flight
         if not self.started:
             self.started = True
             self.engine.library.defer_watch()  # the warm-up starts it: calls until then check stats
             threading.Thread(target=self.warm, name="warm-up", daemon=True).start()
-        self.in_flight += 1
         try:
             return await call_next(ctx)
         finally:
             self.in_flight -= 1
             self.last_done = time.monotonic()
 
-    def yield_to_requests(self) -> None:
-        """Wait while a request is in flight or one ended less than ``QUIET_S`` ago (its reply
+    def yield_to_requests(self, quiet_s: float = QUIET_S) -> None:
+        """Wait while a request is in flight or one ended less than ``quiet_s`` ago (its reply
         is still being written, and a client often sends the next at once)."""
         give_up = time.monotonic() + self.YIELD_MAX_S
-        while time.monotonic() < give_up and (self.in_flight or time.monotonic() - self.last_done < self.QUIET_S):
+        while time.monotonic() < give_up and (self.in_flight or time.monotonic() - self.last_done < quiet_s):
             time.sleep(0.002)
+
+    def step_aside(self) -> None:
+        """Wait while a request is in flight (before a short read from the parse cache)."""
+        self.yield_to_requests(0.0)
 
     def warm(self) -> None:
         try:
-            self.engine.library.warm(self.yield_to_requests)
+            for result in (Progress, NextStep, Status, HistoryItem, WorkflowList, WorkflowSummary, InstanceList,
+                           InstanceSummary, Validation):
+                nested_fields(result)
+            self.engine.library.warm(self.yield_to_requests, self.step_aside)
             # A second, read-only pass checks each definition's stat signature
             # once, after which the folder watch is trusted, and builds one reply.
             self.yield_to_requests()
@@ -5138,7 +5410,8 @@ def build_server(engine: Engine, config: Config) -> Any:
 def create_app(config: Config) -> tuple[Any, Engine]:
     """Wire configuration, library, store, decider and engine into a server."""
     store = open_store(config)
-    engine = Engine(Library(config.workflow_roots), store, make_decider(config))
+    disk = ParseCache(config.parse_cache) if config.parse_cache else None
+    engine = Engine(Library(config.workflow_roots, disk=disk), store, make_decider(config))
     return build_server(engine, config), engine
 
 

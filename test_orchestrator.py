@@ -229,6 +229,19 @@ def test_unwritable_db_path_exits_2_without_traceback(tmp_path: Path) -> None:
     assert "WORKFLOW_DB_PATH" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_parse_cache_folder_is_beside_the_database_and_can_be_moved_or_turned_off(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "state.sqlite"
+    assert om.Config.load({"WORKFLOW_DB_PATH": str(db)}).parse_cache == tmp_path / "data" / "parse-cache"
+    for off in ("off", "false", "0", "no"):
+        assert om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": off}).parse_cache is None
+    moved = om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": str(tmp_path / "elsewhere")})
+    assert moved.parse_cache == tmp_path / "elsewhere"
+    url = "postgresql://u@127.0.0.1:1/db"  # no local database file: off unless asked for
+    assert om.Config.load({"WORKFLOW_DB_URL": url, "HOME": str(tmp_path)}).parse_cache is None
+    asked = om.Config.load({"WORKFLOW_DB_URL": url, "HOME": str(tmp_path), "WORKFLOW_PARSE_CACHE": "on"})
+    assert asked.parse_cache == om.default_db_path({"HOME": str(tmp_path)}).parent / "parse-cache"
+
+
 # =============================================================================
 # 3. Definitions
 # =============================================================================
@@ -831,6 +844,309 @@ def test_random_scenario_markdown_never_breaks_the_parser(tmp_path: Path) -> Non
         om.lint_scenarios(wf, scenarios, tmp_path)
 
     check()
+
+
+# -- the parse cache ------------------------------------------------------------
+
+
+SENTINEL = "FROM THE PARSE CACHE"
+
+
+def cache_entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.json"))
+
+
+def plant_sentinel(folder: Path) -> None:
+    """Give every cache entry the title ``SENTINEL``, checksum kept right: a load that
+    shows this title read the cache, and one that does not, parsed."""
+    import hashlib
+
+    for path in cache_entries(folder):
+        head_text, _, payload = path.read_bytes().partition(b"\n")
+        head, data = json.loads(head_text), json.loads(payload)
+        data["title"] = SENTINEL
+        payload = json.dumps(data).encode()
+        head["checksum"] = hashlib.sha256(payload).hexdigest()
+        path.write_bytes(json.dumps(head).encode() + b"\n" + payload)
+
+
+def cached_library(roots: list[Path], folder: Path, settle_ns: int = 0) -> om.Library:
+    """A library that reads and writes the parse cache in ``folder``; ``settle_ns=0`` lets
+    files written a moment ago be cached (the default waits until they are 2 s old)."""
+    return om.Library(roots, watch=False, disk=om.ParseCache(folder, settle_ns=settle_ns))
+
+
+def cache_tree(root: Path) -> Path:
+    """W: includes through a linked folder and a linked file outside the workflow folder,
+    evidence conditions of every literal type, a step with an error, a missing step file."""
+    write(root, {
+        "_lib/common.md": "Shared text v1.\n",
+        "_lib/v1.md": "Version one.\n",
+        "_lib/v2.md": "Version two.\n",
+        "W/index.md": "# W\n\nGoal of W.\n\n## Steps\n1. [A](steps/a.md)\n2. [B](steps/b.md)\n"
+                      "3. [Gone](steps/gone.md)\n",
+        "W/steps/a.md": step_md("Guidance {{file:../../_shared/common.md}}", "Do {{file:../../_lib/current.md}}",
+                                {"score >= 0.5": "B", "ok == true": "B", "label == 'x'": "B", "n > 2": "B",
+                                 "default": "FINISH"},
+                                extra="\n# Report\n- score: number, required\n- ok: boolean\n- label: text\n"
+                                      "- n: integer\n"),
+        "W/steps/b.md": "# Client Instructions\nNo guidance here.\n",
+    })
+    os.symlink("_lib", root / "_shared")
+    os.symlink("v1.md", root / "_lib" / "current.md")
+    return root
+
+
+def test_the_parsers_path_resolver_agrees_with_realpath(tmp_path: Path) -> None:
+    """Links (to files, folders, outside, in chains, dangling, looping), ``..`` after a link,
+    missing components: the folder-at-a-time resolver that confinement and the parse cache rely
+    on gives ``os.path.realpath``'s answer for every path, in any order of asking."""
+    import itertools
+
+    root = tmp_path / "root"
+    write(root, {"W/steps/a.md": "a", "W/deep/x/y.md": "y", "_lib/z.md": "z"})
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "o.md").write_text("o")
+    links = {"W/to_lib": "../_lib", "W/out": str(tmp_path / "outside"), "W/steps/b.md": "a.md",
+             "W/chain": "to_lib", "W/dangling": "nowhere/x.md", "W/loop": "loop", "_lib/up": "..",
+             "W/deep/x/back": "../../steps"}
+    for rel, target in links.items():
+        os.symlink(target, root / rel)
+    parts = ["W", "steps", "a.md", "b.md", "to_lib", "z.md", "out", "o.md", "chain", "dangling", "loop", "..",
+             ".", "up", "deep", "x", "y.md", "back", "missing"]
+    paths = [root.joinpath(*combo) for n in (1, 2, 3, 4) for combo in itertools.product(parts, repeat=n)]
+    inc = om._Includes(root)
+    for path in paths[::13] + paths[::-17]:  # two orders: folders resolved early and late
+        assert inc._real_text(str(path)) == os.path.realpath(path), path
+    assert str(inc.root) == os.path.realpath(root)
+
+
+def test_parse_cache_reads_back_exactly_what_the_parser_made(tmp_path: Path) -> None:
+    """Every field of every workflow, errors, warnings, paths and literal types included."""
+    roots = [cache_tree(tmp_path / "wf"), BUNDLED]
+    folder = tmp_path / "cache"
+    parsed = om.Library(roots, watch=False).all()
+    assert cached_library(roots, folder).all() == parsed
+    assert len(cache_entries(folder)) == len(parsed) == len(BUNDLED_NAMES) + 1
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert {oct(p.stat().st_mode & 0o777) for p in cache_entries(folder)} == {"0o600"}
+    assert [p.name for p in folder.iterdir() if not p.name.endswith(".json")] == []  # no temporary file left
+    plant_sentinel(folder)
+    read = cached_library(roots, folder).all()
+    assert {wf.title for wf in read} == {SENTINEL}  # all of them came from the cache
+    for wf, fresh in zip(read, parsed):
+        wf.title = fresh.title
+        assert wf == fresh
+    w = next(wf for wf in read if wf.name == "W")
+    assert [(type(c.value), c.value) for c in w.steps[0].conditions] == [
+        (float, 0.5), (bool, True), (str, "x"), (int, 2)]
+    assert not w.valid and any("steps/gone.md" in str(p) for p in w.errors)
+    assert all(isinstance(s.file, Path) for s in w.steps) and isinstance(w.directory, Path)
+
+
+def _new_step_file(root: Path) -> None:
+    (root / "W" / "steps" / "new.md").write_text("not linked from index.md\n")
+
+
+def _same_size_edit_with_the_old_mtime(root: Path) -> None:
+    path = root / "_lib" / "common.md"
+    before = path.stat()
+    path.write_text("Shared text v2.\n")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _swap_file_link(root: Path) -> None:
+    link = root / "_lib" / "current.md"
+    link.unlink()
+    os.symlink("v2.md", link)
+
+
+def _swap_folder_link_to_the_same_files_outside_the_root(root: Path) -> None:
+    (root / "_shared").unlink()
+    os.symlink(root.parent / "outside", root / "_shared")
+
+
+def _create_a_missing_step_file(root: Path) -> None:
+    (root / "W" / "steps" / "gone.md").write_text(step_md())
+
+
+def _edit_the_index(root: Path) -> None:
+    path = root / "W" / "index.md"
+    path.write_text(path.read_text().replace("Goal of W.", "Goal of W!"))
+
+
+@pytest.mark.parametrize("change", [_new_step_file, _same_size_edit_with_the_old_mtime, _swap_file_link,
+                                    _swap_folder_link_to_the_same_files_outside_the_root,
+                                    _create_a_missing_step_file, _edit_the_index])
+def test_parse_cache_is_not_used_once_anything_the_parse_read_changed(tmp_path: Path, change: Any) -> None:
+    """A new file in the folder, an include edited in place (size and mtime as before), a
+    link swapped, a folder link swapped to the very same files outside the root (same
+    inodes: only the real path tells), a missing step file created: the next load parses."""
+    root = cache_tree(tmp_path / "wf")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for name in ("common.md", "v1.md", "v2.md", "current.md"):  # hard links: same inode, same stamps
+        os.link(root / "_lib" / name, outside / name, follow_symlinks=False)
+    folder = tmp_path / "cache"
+    cached_library([root], folder).load("W")
+    plant_sentinel(folder)
+    assert cached_library([root], folder).load("W").title == SENTINEL  # unchanged: the cache is used
+    change(root)
+    loaded = cached_library([root], folder).load("W")
+    assert loaded.title == "W"
+    assert loaded == om.Library([root], watch=False).load("W")
+    if change is _swap_folder_link_to_the_same_files_outside_the_root:  # the containment rule still holds
+        assert any("leaves the definitions root" in p.message for p in loaded.errors)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\xff\xfe garbage \x80\n\x81")
+
+
+def _flip_a_payload_byte(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"Goal of W.", b"Goal of X."))  # still valid JSON; the checksum differs
+
+
+def _header_not_an_object(path: Path) -> None:
+    path.write_bytes(b"[]\n{}")
+
+
+def _right_checksum_wrong_shape(path: Path) -> None:
+    import hashlib
+
+    head = json.loads(path.read_bytes().partition(b"\n")[0])
+    payload = json.dumps({"name": 7, "steps": "nope"}).encode()
+    head["checksum"] = hashlib.sha256(payload).hexdigest()
+    path.write_bytes(json.dumps(head).encode() + b"\n" + payload)
+
+
+def _foreign_format(path: Path) -> None:
+    head_text, _, payload = path.read_bytes().partition(b"\n")
+    head = json.loads(head_text)
+    head["key"]["format"] = 999
+    path.write_bytes(json.dumps(head).encode() + b"\n" + payload)
+
+
+def _huge(path: Path) -> None:
+    with path.open("r+b") as fh:
+        fh.truncate(om.MAX_PARSE_CACHE_BYTES + 1)  # sparse: a valid entry followed by NULs
+
+
+def _a_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _a_link_to_a_valid_entry(path: Path) -> None:
+    target = path.parent.parent / f"elsewhere-{path.name}"
+    path.rename(target)
+    os.symlink(target, path)
+
+
+def _a_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize("damage", [_truncate, _empty, _garbage, _flip_a_payload_byte, _header_not_an_object,
+                                    _right_checksum_wrong_shape, _foreign_format, _huge, _a_folder,
+                                    _a_link_to_a_valid_entry, _a_fifo])
+def test_a_damaged_parse_cache_entry_is_parsed_instead(tmp_path: Path, damage: Any,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Truncated, empty, garbage, altered, foreign, oversized, not a file, a link, a FIFO:
+    never a wrong definition, never a hang, at most one log line."""
+    root = cache_tree(tmp_path / "wf")
+    simple_workflow(root, "OTHER", [("Only", None)])
+    folder = tmp_path / "cache"
+    cached_library([root], folder).all()
+    fresh = om.Library([root], watch=False).all()
+    for entry in cache_entries(folder):
+        damage(entry)
+    with caplog.at_level("WARNING", logger=om.log.name):
+        assert cached_library([root], folder).all() == fresh
+    assert len([r for r in caplog.records if "parse cache" in r.getMessage()]) <= 1
+    if damage not in (_a_folder, _a_link_to_a_valid_entry, _a_fifo):  # the parse replaced the entry
+        plant_sentinel(folder)
+        assert {wf.title for wf in cached_library([root], folder).all()} == {SENTINEL}
+
+
+@pytest.mark.parametrize("how", ["a link", "writable by others", "an entry writable by others"])
+def test_a_parse_cache_folder_that_is_a_link_or_not_private_is_neither_read_nor_written(tmp_path: Path,
+                                                                                        how: str) -> None:
+    """Another user could plant an entry (words in the agent's instructions) in a shared folder."""
+    root = cache_tree(tmp_path / "wf")
+    simple_workflow(root, "OTHER", [("Only", None)])
+    real = tmp_path / "real-cache"
+    cached_library([root], real).load("W")
+    plant_sentinel(real)
+    folder = tmp_path / "cache"
+    if how == "a link":
+        folder.symlink_to(real)
+    elif how == "writable by others":
+        real.chmod(0o777)
+        folder = real
+    else:
+        cache_entries(real)[0].chmod(0o666)
+        folder = real
+    before = sorted(p.name for p in real.iterdir())
+    assert cached_library([root], folder).load("W").title == "W"  # the planted entry is not read
+    cached_library([root], folder).all()
+    if how != "an entry writable by others":
+        assert sorted(p.name for p in real.iterdir()) == before  # and nothing was written there
+
+
+def test_files_changed_just_now_are_not_cached(tmp_path: Path) -> None:
+    """A file may change twice within one timestamp tick without its stamps moving, so a
+    parse of files changed less than 2 s before is kept in memory only."""
+    root = cache_tree(tmp_path / "wf")
+    library = cached_library([root], tmp_path / "cache", settle_ns=om.PARSE_CACHE_SETTLE_NS)
+    assert library.load("W").title == "W"
+    assert cache_entries(tmp_path / "cache") == []
+
+
+def test_parse_cache_writers_and_readers_at_once_never_see_half_an_entry(tmp_path: Path) -> None:
+    """Entries are written under a temporary name and renamed into place."""
+    root = cache_tree(tmp_path / "wf")
+    folder = tmp_path / "cache"
+    expected = om.Library([root], watch=False).load("W")
+    seen: list[Any] = []
+    problems: list[BaseException] = []
+
+    def write_once(cache: om.ParseCache) -> None:  # a fresh parse, written again
+        wf = om.parse_workflow("W", root / "W", root)
+        cache.put(root, root / "W", om.Library._signature(root, root / "W", wf.included_outside)[0], wf,
+                  time.time_ns())
+
+    def work(writer: bool) -> None:
+        try:
+            cache = om.ParseCache(folder, settle_ns=0)
+            for _ in range(40 if writer else 200):
+                if writer:
+                    write_once(cache)
+                else:
+                    seen.append(cache.get(root, root / "W"))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            problems.append(exc)
+
+    write_once(om.ParseCache(folder, settle_ns=0))
+    threads = [threading.Thread(target=work, args=(i % 2 == 0,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert all(hit is None or hit[0] == expected for hit in seen) and any(hit is not None for hit in seen)
+    assert [p.name for p in folder.iterdir() if not p.name.endswith(".json")] == []
 
 
 # =============================================================================
@@ -1892,6 +2208,24 @@ async def test_a_request_during_the_warm_up_goes_first_and_the_warm_up_still_fin
 
 
 @pytest.mark.anyio
+async def test_an_unusable_parse_cache_folder_costs_only_the_parse(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A cache folder that cannot be made (its parent is a file, as good as read-only):
+    every call works from a parse, and the problem is one log line."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    server, engine = make_app(tmp_path, [BUNDLED], WORKFLOW_PARSE_CACHE=str(blocker / "cache"))
+    with caplog.at_level("WARNING", logger=om.log.name):
+        async with client(server) as c:
+            listed = ok(await c.call_tool("list_workflows", {}))["workflows"]
+            assert [w["name"] for w in listed] == BUNDLED_NAMES and all(w["valid"] for w in listed)
+            started = ok(await c.call_tool("start_workflow", {"workflow_name": "SAVE"}))
+            assert started["next_step"]["step_name"] == engine.library.load("SAVE").first_step.name
+    lines = [r.getMessage() for r in caplog.records if "parse cache" in r.getMessage()]
+    assert len(lines) == 1 and "a-file" in lines[0]
+
+
+@pytest.mark.anyio
 async def test_transitions_decide_every_branch(tmp_path: Path, flows: Path) -> None:
     server, _ = make_app(tmp_path, [flows])
     async with client(server) as c:
@@ -2861,6 +3195,27 @@ class RawServer:
 def structured(result: dict[str, Any]) -> dict[str, Any]:
     assert not result.get("isError"), result
     return result["structuredContent"]
+
+
+def test_a_second_server_reads_the_library_from_the_parse_cache(tmp_path: Path) -> None:
+    """The first server's warm-up writes the cache beside its database; the next server's
+    first call, sent at once after the handshake, reads it (a planted title shows it)."""
+    folder = tmp_path / "parse-cache"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED), "LOG_LEVEL": "info"}
+    first = RawServer(env)
+    deadline = time.monotonic() + 30
+    while len(cache_entries(folder)) < len(BUNDLED_NAMES) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(cache_entries(folder)) == len(BUNDLED_NAMES)
+    assert "parse cache" not in first.close()
+    plant_sentinel(folder)
+    second = RawServer(env)
+    listed = structured(second.tool("list_workflows", {}))["workflows"]
+    assert [w["title"] for w in listed] == [SENTINEL] * len(BUNDLED_NAMES)
+    started = structured(second.tool("start_workflow", {"workflow_name": "SAVE"}))
+    assert started["status"] == "RUNNING"
+    assert "parse cache" not in second.close()
 
 
 def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
