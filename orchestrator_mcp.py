@@ -4648,7 +4648,9 @@ guidance and routes, the last few history entries, the context, the report, and 
 the step's transition targets, the steps its guidance names, the next step in order when it declares
 no routes, the step itself (repeat), `FINISH`, `FAILED` where the step names it (or declares no
 routes), and `SUSPEND` where offered. Keep guidance short and concrete: say for each kind of outcome
-where to go.
+where to go. A step's first sentence is how the decider sees it among the candidates, so when the
+Client Instructions open with a situation ("Nothing is staged.") or a lead-in ("Agree with the user
+on:"), give the step a one-line `# Goal` that says what it does.
 
 ## Required evidence: `# Report`
 
