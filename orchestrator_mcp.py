@@ -345,8 +345,23 @@ class Config:
                    parse_cache=parse_cache)
 
 
+#: Characters a terminal acts on instead of showing: C0 and C1 controls but newline and tab
+#: (escape sequences can retitle, hide or rewrite what a person reads) and the bidirectional
+#: overrides that reorder a line on screen.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as an escape (``\\x1b``).
+
+    Folder names, titles and reports come from files and clients; what reaches a
+    person's terminal (the commands' output, the log) must show them, not obey them."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                else f"\\u{ord(m.group()):04x}", text)
+
+
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is now (tests and embedders swap it)."""
+    """Writes to whatever ``sys.stderr`` is now (tests and embedders swap it), terminal-safe."""
 
     @property  # type: ignore[override]
     def stream(self) -> Any:
@@ -355,6 +370,9 @@ class _StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
 
 
 def setup_logging(level: str) -> None:
@@ -6154,8 +6172,13 @@ def is_loopback(host: str) -> bool:
 
 def _out(text: str = "") -> None:
     """Terminal output for the interactive commands (never used by ``serve``)."""
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(terminal_safe(text) + "\n")
     sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    """One message for a person on stderr, terminal-safe like ``_out``."""
+    sys.stderr.write(terminal_safe(text) + "\n")
 
 
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -6360,11 +6383,11 @@ def cmd_diagram(args: argparse.Namespace, config: Config) -> int:
     diagram of it would silently leave out the broken edges."""
     wf = Library(config.workflow_roots).load(args.workflow)
     if not wf.valid:
-        sys.stderr.write(f"orchestrator-mcp: workflow {wf.name!r} is invalid; fix these first:\n")
+        _err(f"orchestrator-mcp: workflow {wf.name!r} is invalid; fix these first:")
         for problem in wf.errors:
-            sys.stderr.write(f"  {problem}\n")
+            _err(f"  {problem}")
         return 1
-    sys.stdout.write(mermaid(wf))
+    sys.stdout.write(terminal_safe(mermaid(wf)))
     return 0
 
 
@@ -6373,7 +6396,7 @@ def cmd_diagram(args: argparse.Namespace, config: Config) -> int:
 
 def _read_line(prompt: str) -> str | None:
     """One line from stdin (TTY or pipe), without its newline; None at end of input."""
-    sys.stdout.write(prompt)
+    sys.stdout.write(terminal_safe(prompt))
     sys.stdout.flush()
     line = sys.stdin.readline()
     if not line:
@@ -6590,7 +6613,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     except OrchestratorError as exc:
         if not instance_id or isinstance(exc, ConfigError):
             raise
-        sys.stderr.write(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}\n")
+        _err(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}")
         _out(f"the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
         return 1
     finally:
@@ -6649,7 +6672,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
         except Exception as exc:  # noqa: BLE001 - report and fail the command
             while len(getattr(exc, "exceptions", ())) == 1:  # unwrap task-group errors
                 exc = exc.exceptions[0]
-            sys.stderr.write(f"orchestrator-mcp demo failed: {type(exc).__name__}: {exc}\n")
+            _err(f"orchestrator-mcp demo failed: {type(exc).__name__}: {exc}")
             return 1
     return 0
 
@@ -7330,7 +7353,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                    "test": cmd_test}[args.command]
         return handler(args, config)
     except ConfigError as exc:
-        sys.stderr.write(f"orchestrator-mcp: {exc.message}\n")
+        _err(f"orchestrator-mcp: {exc.message}")
         return 2
     except ModuleNotFoundError as exc:
         # Run as a bare file without its dependencies: say how to get them, in one line.
@@ -7341,7 +7364,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if getattr(args, "json", False):
             _out(json.dumps(exc.to_dict(), ensure_ascii=False))
         else:
-            sys.stderr.write(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}\n")
+            _err(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}")
         return 2 if isinstance(exc, PersistenceError) else 1
     except KeyboardInterrupt:
         return 130

@@ -4387,6 +4387,28 @@ def test_global_flags_work_before_and_after_subcommands(tmp_path: Path, capsys: 
     assert code == 2 and "refusing to serve HTTP on non-loopback host" in err
 
 
+def test_names_and_titles_from_files_reach_a_terminal_shown_not_obeyed(tmp_path: Path, capsys: Any,
+                                                                        monkeypatch: Any) -> None:
+    """A folder name or a title may hold escape sequences (retitle the terminal, recolour,
+    hide text) or a bidi override; the commands print them as visible escapes."""
+    esc = "\x1b[31m"
+    write(tmp_path, {f"bad{esc}name/index.md": "# T\n\n## Steps\n1. [A](steps/a.md)\n",
+                     f"bad{esc}name/steps/a.md": step_md()})
+    simple_workflow(tmp_path, "TITLED", [("A", {"default": "FINISH"})])
+    index = tmp_path / "TITLED/index.md"
+    index.write_text(index.read_text().replace("# TITLED title", "# Nice\x1b]0;pwned\x07 \u202egnp.exe\x9b2J"))
+    env = {"WORKFLOW_DEFINITIONS_DIR": str(tmp_path), "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite"),
+           "AI_PROVIDER": "stub", "HOME": str(tmp_path)}
+    unsafe = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    code, out, err = cli(capsys, monkeypatch, "check", str(tmp_path), env=env)
+    assert code == 1 and "bad\\x1b[31mname: INVALID" in out and not unsafe.search(out + err)
+    code, out, err = cli(capsys, monkeypatch, "workflows", env=env)
+    assert "Nice\\x1b]0;pwned\\x07 \\u202egnp.exe\\x9b2J" in out and not unsafe.search(out + err)
+    (tmp_path / "TITLED/steps/s1.md").write_text(step_md(transitions={"default": f"No{esc}where"}))
+    code, out, err = cli(capsys, monkeypatch, "diagram", "TITLED", env=env)
+    assert code == 1 and "No\\x1b[31mwhere" in err and not unsafe.search(out + err)
+
+
 def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
                                             tmp_path: Path) -> None:
     # Enter picks success only where the step lists it; Get Feedback has no default, a word outside
