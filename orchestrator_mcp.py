@@ -331,6 +331,9 @@ class Config:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
         cache_text = (env.get("WORKFLOW_PARSE_CACHE") or "").strip()
         if cache_text.lower() not in _BOOLEAN_WORDS:
+            if not any(sep in cache_text for sep in ("/", os.sep, "~")):  # "none", "disabled": a typo, not a path
+                raise ConfigError(f"WORKFLOW_PARSE_CACHE={cache_text!r} is neither on nor off nor a folder; use "
+                                  "off, on, or a path such as ./parse-cache or /var/cache/orchestrator")
             parse_cache: Path | None = Path(cache_text).expanduser()
         elif _truthy(cache_text) or (not cache_text and not url):  # PostgreSQL: only when asked for
             parse_cache = db_path.parent / "parse-cache"  # beside the SQLite file, or where it would be
@@ -346,9 +349,10 @@ class Config:
 
 
 #: Characters a terminal acts on instead of showing: C0 and C1 controls but newline and tab
-#: (escape sequences can retitle, hide or rewrite what a person reads) and the bidirectional
-#: overrides that reorder a line on screen.
-_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: (escape sequences can retitle, hide or rewrite what a person reads), the bidirectional
+#: overrides that reorder a line on screen, and lone surrogates (undecodable bytes of a file
+#: name or of input, which a C locale would write back raw and a UTF-8 one cannot write).
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def terminal_safe(text: str) -> str:
@@ -1297,6 +1301,23 @@ MAX_PARSE_CACHE_BYTES = 16 * 1024 * 1024
 PARSE_CACHE_SETTLE_NS = 2_000_000_000
 
 
+def _module_identity() -> tuple[Any, ...]:
+    """This file as it was when imported: path, device, inode, size, modified and changed time.
+
+    Taken at import, not at first use: a server that idles while an upgrade replaces
+    the file runs the old code, and must not label its parses as the new file's."""
+    try:
+        st = os.stat(__file__)
+        return (__version__, os.path.abspath(__file__), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                st.st_ctime_ns)
+    except (OSError, NameError):  # no file (frozen, zipped): entries from another build could not be told apart
+        return ()
+
+
+#: The parse cache trusts only entries written by this very code (see ``_module_identity``).
+_MODULE_AT_IMPORT = _module_identity()
+
+
 class ParseCache:
     """Parsed workflows kept as JSON files in a folder of the server's data directory,
     so that a fresh server's first call reads a definition instead of parsing it.
@@ -1322,7 +1343,6 @@ class ParseCache:
     def __init__(self, folder: Path, settle_ns: int = PARSE_CACHE_SETTLE_NS) -> None:
         self.folder = Path(folder)
         self.settle_ns = settle_ns
-        self._module: list[Any] | None = None  # this file's version and stamps, on first use
         self._complained = False
 
     def get(self, root: Path, directory: Path) -> tuple[WorkflowDef, tuple] | None:
@@ -1408,10 +1428,10 @@ class ParseCache:
 
     def _key(self, root: Path, directory: Path, inc: _Includes) -> dict[str, Any]:
         """What an entry is for: this cache format and module file, the root and the folder."""
-        if self._module is None:
-            st = os.stat(__file__)
-            self._module = [__version__, st.st_mtime_ns, st.st_size]
-        return {"format": PARSE_CACHE_FORMAT, "module": self._module, "root": str(root), "real_root": str(inc.root),
+        if not _MODULE_AT_IMPORT:
+            raise ValueError("this module has no file to tell its build by")
+        return {"format": PARSE_CACHE_FORMAT, "module": list(_MODULE_AT_IMPORT), "root": str(root),
+                "real_root": str(inc.root),
                 "directory": str(directory), "real_directory": inc._real_text(str(directory))}
 
     def _file(self, directory: Path) -> str:
@@ -4056,6 +4076,16 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
+def is_unicode(text: str) -> bool:
+    """False for text with a lone surrogate (undecodable bytes of a file name or of
+    input, as Python keeps them), which neither SQLite nor a reply can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_json(name: str, value: Any) -> dict[str, Any]:
     """Refuse what cannot be stored faithfully: non-objects, NaN, deep nesting, over 1 MiB."""
     return checked_json(name, value)[0]
@@ -4081,7 +4111,11 @@ def checked_json(name: str, value: Any) -> tuple[dict[str, Any], str | None]:
     # limit can be too deep: the walk is skipped for the short reports of most calls.
     if len(text) > 2 * MAX_JSON_DEPTH and _json_depth(value) > MAX_JSON_DEPTH:
         raise deep
-    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    try:
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate (see ``is_unicode``)
+        raise InvalidArgument(f"{name} holds text that is not valid Unicode (a lone surrogate, as undecodable "
+                              "bytes become); send UTF-8 text") from None
     if size > MAX_JSON_BYTES:
         raise InvalidArgument(f"{name} is {size} bytes of JSON; the limit is {MAX_JSON_BYTES} (1 MiB). "
                               "Store large data in files and pass their paths")
@@ -4337,8 +4371,9 @@ class Engine:
         so a stale answer (say, an elicitation reply after a CLI approval) is refused.
         """
         instance_id = self._instance_id(instance_id)
-        if comment is not None and (not isinstance(comment, str) or len(comment) > 10_000):
-            raise InvalidArgument("comment must be text up to 10,000 characters")
+        if comment is not None and (not isinstance(comment, str) or len(comment) > 10_000
+                                    or not is_unicode(comment)):
+            raise InvalidArgument("comment must be valid Unicode text up to 10,000 characters")
         inst = self.store.get(instance_id)
         pending = inst.awaiting_approval
         if not pending:

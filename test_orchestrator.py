@@ -236,6 +236,10 @@ def test_parse_cache_folder_is_beside_the_database_and_can_be_moved_or_turned_of
         assert om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": off}).parse_cache is None
     moved = om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": str(tmp_path / "elsewhere")})
     assert moved.parse_cache == tmp_path / "elsewhere"
+    assert om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": "./here"}).parse_cache == Path("here")
+    for typo in ("none", "disabled", "nope"):  # a misspelled off must not become a folder in the client's cwd
+        with pytest.raises(om.ConfigError, match="neither on nor off nor a folder"):
+            om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": typo})
     url = "postgresql://u@127.0.0.1:1/db"  # no local database file: off unless asked for
     assert om.Config.load({"WORKFLOW_DB_URL": url, "HOME": str(tmp_path)}).parse_cache is None
     asked = om.Config.load({"WORKFLOW_DB_URL": url, "HOME": str(tmp_path), "WORKFLOW_PARSE_CACHE": "on"})
@@ -1103,6 +1107,53 @@ def test_a_parse_cache_folder_that_is_a_link_or_not_private_is_neither_read_nor_
     cached_library([root], folder).all()
     if how != "an entry writable by others":
         assert sorted(p.name for p in real.iterdir()) == before  # and nothing was written there
+
+
+def _module_build(path: Path, source: str, name: str) -> Any:
+    """Import ``source`` from ``path`` as its own module: another build of the server."""
+    import importlib.util
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source)
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))  # one fixed mtime, as Nix or SOURCE_DATE_EPOCH builds
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+def test_parse_cache_entries_belong_to_the_build_that_wrote_them(tmp_path: Path) -> None:
+    """Two builds of the same size, version and mtime share a data folder, and a build
+    replaced in place under a running server: each reads only its own parses."""
+    source = (HERE / "orchestrator_mcp.py").read_text()
+    lower = "status, target = m.group(1).strip().lower()"
+    assert source.count(lower) == 1
+    upper = source.replace(lower, lower.replace("lower()", "upper()"))  # same size, other transitions
+    roots, folder = [BUNDLED], tmp_path / "cache"
+
+    def transitions(module: Any) -> dict[str, str]:
+        lib = module.Library(roots, watch=False, disk=module.ParseCache(folder, settle_ns=0))
+        return lib.load("JOKE_GENERATOR").steps[0].transitions
+
+    a = _module_build(tmp_path / "a" / "orchestrator_mcp.py", source, "build_a")
+    b = _module_build(tmp_path / "b" / "orchestrator_mcp.py", upper, "build_b")
+    assert transitions(a) == {"success": "Tell the Joke", "declined": "FINISH"}
+    assert len(cache_entries(folder)) == 1
+    assert transitions(b) == {"SUCCESS": "Tell the Joke", "DECLINED": "FINISH"}  # its own parse, not a's
+    assert transitions(a) == {"success": "Tell the Joke", "declined": "FINISH"}
+    # An upgrade in place while a server runs: the old code keeps its own identity, and the
+    # new file (same size, mtime put back) does not read what the old code wrote.
+    shutil.rmtree(folder)
+    running = _module_build(tmp_path / "c" / "orchestrator_mcp.py", source, "build_c")
+    (tmp_path / "c" / "orchestrator_mcp.py").write_text(upper)
+    os.utime(tmp_path / "c" / "orchestrator_mcp.py", ns=(1_000_000_000, 1_000_000_000))
+    assert transitions(running) == {"success": "Tell the Joke", "declined": "FINISH"}  # writes the entry
+    upgraded = _module_build(tmp_path / "c" / "orchestrator_mcp.py", upper, "build_c2")
+    assert transitions(upgraded) == {"SUCCESS": "Tell the Joke", "DECLINED": "FINISH"}
 
 
 def test_files_changed_just_now_are_not_cached(tmp_path: Path) -> None:
@@ -4399,7 +4450,7 @@ def test_names_and_titles_from_files_reach_a_terminal_shown_not_obeyed(tmp_path:
     index.write_text(index.read_text().replace("# TITLED title", "# Nice\x1b]0;pwned\x07 \u202egnp.exe\x9b2J"))
     env = {"WORKFLOW_DEFINITIONS_DIR": str(tmp_path), "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite"),
            "AI_PROVIDER": "stub", "HOME": str(tmp_path)}
-    unsafe = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    unsafe = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
     code, out, err = cli(capsys, monkeypatch, "check", str(tmp_path), env=env)
     assert code == 1 and "bad\\x1b[31mname: INVALID" in out and not unsafe.search(out + err)
     code, out, err = cli(capsys, monkeypatch, "workflows", env=env)
@@ -4407,6 +4458,15 @@ def test_names_and_titles_from_files_reach_a_terminal_shown_not_obeyed(tmp_path:
     (tmp_path / "TITLED/steps/s1.md").write_text(step_md(transitions={"default": f"No{esc}where"}))
     code, out, err = cli(capsys, monkeypatch, "diagram", "TITLED", env=env)
     assert code == 1 and "No\\x1b[31mwhere" in err and not unsafe.search(out + err)
+    # Bytes that are not UTF-8 (a path, a piped answer) reach Python as lone surrogates: shown
+    # escaped, never written back raw, and refused as report text with a clear message.
+    odd = os.fsdecode(os.fsencode(tmp_path) + b"/odd\x9broot")
+    shutil.copytree(BUNDLED / "JOKE_GENERATOR", Path(odd) / "JOKE_GENERATOR")
+    code, out, err = cli(capsys, monkeypatch, "check", odd, env=env)
+    assert code == 0 and "odd\\udc9broot" in out and not unsafe.search(out + err)
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env={**env, "WORKFLOW_DEFINITIONS_DIR": odd},
+                         stdin="1\nmy topic \udc9b31m red\n\n")
+    assert "report holds text that is not valid Unicode" in out and not unsafe.search(out + err)
 
 
 def test_run_menu_offers_the_steps_statuses(capsys: Any, monkeypatch: Any, cli_env: dict[str, str],
