@@ -558,7 +558,7 @@ class WorkflowDef:
     warnings: list[Problem] = field(default_factory=list)
     text: str = ""
     hash: str = ""
-    included_outside: tuple[str, ...] = ()  # included files outside the folder, for the cache
+    included_outside: tuple[str, ...] = ()  # paths read (or missing) outside the folder, for the caches
     #: Every path the parse resolved and its real path (None: unusable), for the parse cache.
     resolved: tuple[tuple[str, str | None], ...] = field(default=(), init=False, repr=False, compare=False)
     #: (the steps list it was built from, normalized name -> first step of that name), for ``step``.
@@ -1182,7 +1182,13 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
     wf.text = "\n\n---\n\n".join(parts)
     wf.hash = hashlib.sha256(wf.text.encode("utf-8")).hexdigest()[:16]
     real_dir = Path(os.path.realpath(wf.directory))
-    wf.included_outside = tuple(sorted(str(f) for f in inc.files if real_dir not in f.parents))
+    outside = {str(f) for f in inc.files if real_dir not in f.parents}
+    # A path that leads outside counts as written and as resolved, read or missing: creating
+    # a missing include, or repointing a link in another folder, is an edit of the workflow.
+    for written, real in inc.resolved.items():
+        if real is not None and real_dir not in Path(real).parents:
+            outside.update((written, real))
+    wf.included_outside = tuple(sorted(outside))
     wf.resolved = tuple(inc.resolved.items())
     return wf
 

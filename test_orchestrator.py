@@ -496,6 +496,23 @@ def test_hot_reload_sees_changed_shared_include(tmp_path: Path, watch: bool) -> 
     assert lib.load("W").steps[0].instructions == "version two"
 
 
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_a_missing_include_created_and_a_link_outside_swapped(tmp_path: Path, watch: bool) -> None:
+    """An author names the shared file before writing it, or repoints a link in a shared
+    folder to a file in a third one: the next call sees it, with no edit in the workflow."""
+    write(tmp_path, {"_other/v1.md": "one\n", "_other/v2.md": "two\n", "W/index.md": "# W\n1. [A](a.md)\n",
+                     "W/a.md": step_md(instructions="{{file:../_shared/later.md}}\n{{file:../_links/x.md}}")})
+    (tmp_path / "_links").mkdir()
+    (tmp_path / "_links/x.md").symlink_to("../_other/v1.md")
+    lib = om.Library([tmp_path], watch=watch)
+    assert not lib.load("W").valid and not lib.load("W").valid  # later.md does not exist yet
+    write(tmp_path, {"_shared/later.md": "written now\n"})
+    assert lib.load("W").steps[0].instructions == "written now\none"
+    (tmp_path / "_links/x.md").unlink()
+    (tmp_path / "_links/x.md").symlink_to("../_other/v2.md")
+    assert lib.load("W").steps[0].instructions == "written now\ntwo"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux-only")
 def test_folders_on_network_or_fuse_filesystems_are_never_trusted_to_inotify(tmp_path: Path) -> None:
     """Another machine's edit on NFS (or a FUSE daemon's) raises no inotify event
