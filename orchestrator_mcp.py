@@ -6223,16 +6223,24 @@ def _err(text: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """Validate every workflow under the roots; 0 all valid, 1 any invalid, 2 bad root."""
+    """Validate every workflow under the roots; 0 all valid, 1 any invalid, 2 bad root.
+
+    A folder with an ``index.md`` is a workflow rather than a root: that one is checked,
+    in its parent folder, which is what an author who just wrote it means."""
+    roots: list[Path] = []
+    whole: set[str] = set()  # roots whose every workflow is checked, and single workflow folders
     if args.dirs:
-        roots = [Path(d) for d in args.dirs]
-        for root in roots:
-            if not root.is_dir():
-                raise ConfigError(f"{root} is not a directory")
+        for given in map(Path, args.dirs):
+            if not given.is_dir():
+                raise ConfigError(f"{given} is not a directory")
+            whole.add(os.path.abspath(given))
+            roots.append(given.absolute().parent if (given / "index.md").is_file() else given)
     else:
         roots = list(Config.load(env, workflows=args.workflows).workflow_roots)
-    library = Library(roots)
-    workflows = library.all()
+        whole = {os.path.abspath(root) for root in roots}
+    library = Library(list(dict.fromkeys(roots)))
+    workflows = [wf for wf in library.all()
+                 if os.path.abspath(wf.directory) in whole or os.path.abspath(wf.directory.parent) in whole]
     invalid = 0
 
     def shown(wf: WorkflowDef, problem: Problem, kind: str) -> str:
@@ -6258,7 +6266,7 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             invalid += 1
             _out(f"{wf.name}: INVALID ({len(wf.errors) + len(scenario_errors)} errors, "
                  f"{len(wf.warnings)} warnings)")
-    _out(f"checked {len(workflows)} workflows in {', '.join(str(r) for r in roots)}: "
+    _out(f"checked {len(workflows)} workflows in {', '.join(args.dirs or [str(r) for r in roots])}: "
          f"{len(workflows) - invalid} valid, {invalid} invalid")
     return 1 if invalid else 0
 

@@ -567,6 +567,12 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     assert "1 valid, 1 invalid" in proc.stdout
     proc = run_cli("check", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "not a directory" in proc.stderr
+    # A workflow folder (it holds an index.md) is checked as that one workflow, not as a root of
+    # its steps/ and tests/ folders.
+    proc = run_cli("check", str(good / "FINE"))
+    assert proc.returncode == 0 and "FINE: ok" in proc.stdout and f"checked 1 workflows in {good / 'FINE'}:" in proc.stdout
+    proc = run_cli("check", str(bad / "BROKEN"), str(good / "FINE"))
+    assert proc.returncode == 1 and "BROKEN/a.md:1: step 'A' lacks" in proc.stdout and "1 valid, 1 invalid" in proc.stdout
     waits = simple_workflow(tmp_path / "waits", "WAITS", [("A", {"posted": "SUSPEND", "done": "FINISH"})])
     proc = run_cli("check", str(waits))
     assert proc.returncode == 0 and "WAITS: ok" in proc.stdout
