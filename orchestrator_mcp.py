@@ -197,7 +197,9 @@ def default_db_path(env: Mapping[str, str] | None = None, platform: str | None =
     elif platform == "darwin":
         base = home / "Library" / "Application Support"
     else:
-        base = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local" / "share"
+        xdg = env.get("XDG_DATA_HOME") or ""
+        # The XDG spec: a relative value is invalid and ignored (it would follow the client's cwd).
+        base = Path(xdg) if os.path.isabs(xdg) else home / ".local" / "share"
     return base / "orchestrator-mcp" / "workflows.sqlite"
 
 
@@ -331,7 +333,8 @@ class Config:
             raise ConfigError(f"unknown LOG_LEVEL {level!r}; use one of {', '.join(LOG_LEVELS)}")
         cache_text = (env.get("WORKFLOW_PARSE_CACHE") or "").strip()
         if cache_text.lower() not in _BOOLEAN_WORDS:
-            if not any(sep in cache_text for sep in ("/", os.sep, "~")):  # "none", "disabled": a typo, not a path
+            if cache_text not in (".", "..") and not any(sep in cache_text for sep in ("/", os.sep, "~")):
+                # "none", "disabled": a misspelled word, not a folder to create in the client's cwd
                 raise ConfigError(f"WORKFLOW_PARSE_CACHE={cache_text!r} is neither on nor off nor a folder; use "
                                   "off, on, or a path such as ./parse-cache or /var/cache/orchestrator")
             parse_cache: Path | None = Path(cache_text).expanduser()
@@ -1344,8 +1347,6 @@ class ParseCache:
     SHA-256 of the rest) and then the workflow.
     """
 
-    NOT_PRIVATE = "the folder is a link (never followed), or another user owns it or may write in it"
-
     def __init__(self, folder: Path, settle_ns: int = PARSE_CACHE_SETTLE_NS) -> None:
         self.folder = Path(folder)
         self.settle_ns = settle_ns
@@ -1354,8 +1355,9 @@ class ParseCache:
     def get(self, root: Path, directory: Path) -> tuple[WorkflowDef, tuple] | None:
         """The cached workflow and its current stat signature, or None: parse it."""
         try:
-            if not self._private(os.lstat(self.folder)):
-                return self._problem(self.NOT_PRIVATE)
+            why = self._not_private(os.lstat(self.folder))
+            if why:
+                return self._problem(f"the folder {why}")
             fd = os.open(self._file(directory), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                          | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
@@ -1365,8 +1367,9 @@ class ParseCache:
         try:
             with os.fdopen(fd, "rb") as fh:
                 st = os.fstat(fh.fileno())
-                if not stat.S_ISREG(st.st_mode) or not self._private(st):
-                    raise ValueError("not a regular file of this user's")
+                why = "is not a regular file" if not stat.S_ISREG(st.st_mode) else self._not_private(st)
+                if why:
+                    raise ValueError(f"the entry {why}")
                 data = fh.read(MAX_PARSE_CACHE_BYTES + 1)
             if len(data) > MAX_PARSE_CACHE_BYTES:
                 raise ValueError("too large")
@@ -1397,8 +1400,9 @@ class ParseCache:
             if len(data) > MAX_PARSE_CACHE_BYTES:
                 return
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not self._private(os.lstat(self.folder)):
-                return self._problem(self.NOT_PRIVATE)
+            why = self._not_private(os.lstat(self.folder))
+            if why:
+                return self._problem(f"the folder {why}")
             temp = os.path.join(self.folder, f".{uuid.uuid4().hex}.tmp")
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             try:
@@ -1444,12 +1448,20 @@ class ParseCache:
         return os.path.join(self.folder, hashlib.sha256(os.fsencode(directory)).hexdigest()[:32] + ".json")
 
     @staticmethod
-    def _private(st: os.stat_result) -> bool:
-        """Not a link, and only this user can have written it: an entry planted by another
-        user (in a shared data folder) could put words in the agent's instructions."""
+    def _not_private(st: os.stat_result) -> str:
+        """Why a folder or entry is not to be trusted ("" when it is): a link, or something
+        another user could have written.  An entry planted by another user (in a shared
+        data folder) could put words in the agent's instructions."""
         if stat.S_ISLNK(st.st_mode):
-            return False
-        return not hasattr(os, "getuid") or (st.st_uid == os.getuid() and not st.st_mode & 0o022)
+            return "is a link (never followed)"
+        if not hasattr(os, "getuid"):
+            return ""
+        if st.st_uid != os.getuid():
+            return f"belongs to user id {st.st_uid}, not to this user ({os.getuid()})"
+        if st.st_mode & 0o022:
+            return (f"may be written by its group or by others (mode {stat.S_IMODE(st.st_mode):o}; "
+                    "chmod go-w it)")
+        return ""
 
     @staticmethod
     def _stamp_of(path: str) -> list[int] | None:
@@ -1719,7 +1731,7 @@ class Library:
 
     def warm(self, pause: Callable[[], Any] = lambda: time.sleep(0),
              step_aside: Callable[[], Any] = lambda: None) -> None:
-        """Load every workflow now, so later calls find them in memory, then start the watch.
+        """Start the folder watch, then load every workflow, so later calls find them in memory.
 
         Run on a background thread after the client's handshake.  What the parse
         cache holds is read first, each after ``step_aside`` (the server's warm-up
@@ -1729,6 +1741,14 @@ class Library:
         server's warm-up waits there until requests have been quiet a moment, so a
         request arriving meanwhile shares the interpreter with one parse at most.
         """
+        pause()
+        with self._lock:
+            if self._watch_deferred:
+                self._want_watch, self._watch_deferred = True, False
+        # The watch first, once requests are quiet (or after one wait at most), on this
+        # thread, not a request's: until it runs every call checks stat signatures, and a
+        # client that keeps calling would keep the rest of the warm-up waiting, each wait
+        # giving up only after a second.
         found = sorted(self._found_now(self._fresh()).items())
         missed = []
         for name, (root, directory) in found:
@@ -1739,11 +1759,6 @@ class Library:
             pause()
             self._load_at(name, root, directory, self._fresh())
         log.debug("warm-up: %d workflow(s), %d read from the parse cache", len(found), len(found) - len(missed))
-        pause()
-        with self._lock:
-            if self._watch_deferred:
-                self._want_watch, self._watch_deferred = True, False
-        self._fresh()  # starts the watch here, not on a request's thread
 
     def defer_watch(self) -> None:
         """Leave starting the folder watch to ``warm``: it costs 2.5 ms (``ctypes`` is
@@ -6456,7 +6471,7 @@ def _read_line(prompt: str) -> str | None:
     return line
 
 
-def ask_status(step: StepDef | None, llm_decides: bool) -> str | None:
+def ask_status(step: StepDef | None, judge: str | None) -> str | None:
     """The step's declared statuses as a numbered menu; None at end of input.
 
     Enter picks ``success`` only when the step lists it or has no transitions, so
@@ -6468,7 +6483,7 @@ def ask_status(step: StepDef | None, llm_decides: bool) -> str | None:
     declared = [s for s in transitions if s != "default"]
     fallback = transitions.get("default")
     default = "success" if not transitions or "success" in declared else None
-    free = not declared or bool(fallback) or llm_decides
+    free = not declared or bool(fallback) or judge is not None
     if declared:
         _out("Report status:")
         width = max(len(s) for s in declared)
@@ -6476,8 +6491,8 @@ def ask_status(step: StepDef | None, llm_decides: bool) -> str | None:
             _out(f"  {i}) {status.ljust(width)}  -> {transitions[status]}")
         if fallback:
             _out(f"     any other word -> {fallback}")
-        elif llm_decides:
-            _out("     any other word: the LLM decides from the step's guidance")
+        elif judge is not None:
+            _out(f"     any other word: {judge}")
     choices = f"1-{len(declared)}" if len(declared) > 1 else "1" if declared else ""
     if free:
         choices += " or a word" if choices else "a word"
@@ -6515,8 +6530,9 @@ def ask_result() -> str | None:
         lines.append(line)
 
 
-def resume_command(args: argparse.Namespace, instance_id: str) -> str:
-    """The exact command that continues this run, with the flags that located it."""
+def resume_command(args: argparse.Namespace, instance_id: str, *command: str) -> str:
+    """The exact command that continues this run (``run --resume``, or ``command``), with
+    the flags that located it: without them a later command looks in another database."""
     import shlex
 
     parts = ["orchestrator-mcp"]
@@ -6524,7 +6540,7 @@ def resume_command(args: argparse.Namespace, instance_id: str) -> str:
         parts += ["--db", args.db]
     for root in getattr(args, "workflows", None) or []:
         parts += ["--workflows", root]
-    parts += ["run", "--resume", instance_id]
+    parts += [*command, instance_id] if command else ["run", "--resume", instance_id]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -6580,7 +6596,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
     engine = _engine(config, make_decider(config))
-    llm_decides = config.provider in ("gemini", "openai", "agent")  # agent: the person answers the question
+    # Who judges a status outside the menu: an LLM, or (agent) the person, asked the routing question.
+    judge = {"gemini": "the LLM decides from the step's guidance", "openai": "the LLM decides from the step's guidance",
+             "agent": "you choose the next step, from the step's guidance"}.get(config.provider)
     instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
@@ -6614,7 +6632,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                                     "[a]pprove / [r]eject: ")
                 comment = _read_line("comment (optional): ") if answer is not None else None
                 if answer is None or comment is None or answer.strip().lower()[:1] not in ("a", "r"):
-                    _out(f"\nstill waiting for approval; later: orchestrator-mcp approve {progress.instance_id}")
+                    _out(f"\nstill waiting for approval; later: {resume_command(args, progress.instance_id, 'approve')}")
                     return 130
                 progress = engine.approve(progress.instance_id, answer.strip().lower().startswith("a"),
                                           comment.strip() or None,
@@ -6623,7 +6641,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 continue
             _out(f"\n== Step: {step.step_name} ==\n\n{step.instructions}\n")
             step_def = engine.library.load(progress.workflow_name).step(step.step_name)
-            status_text = ask_status(step_def, llm_decides)
+            status_text = ask_status(step_def, judge)
             if status_text is not None and result_text is None:
                 result_text = ask_result()
             report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}

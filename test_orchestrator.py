@@ -9,6 +9,7 @@ servers, written below, that speak the providers' wire formats.
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -151,6 +152,8 @@ def test_config_defaults_and_per_platform_db_path(tmp_path: Path) -> None:
     assert config.db_path == tmp_path / ".local/share/orchestrator-mcp/workflows.sqlite"
     assert om.default_db_path({"HOME": "/h", "XDG_DATA_HOME": "/x"}, "linux") == \
         Path("/x/orchestrator-mcp/workflows.sqlite")
+    assert om.default_db_path({"HOME": "/h", "XDG_DATA_HOME": "relative"}, "linux") == \
+        Path("/h/.local/share/orchestrator-mcp/workflows.sqlite")  # a relative value is ignored, as XDG says
     assert om.default_db_path({"HOME": "/h"}, "darwin") == \
         Path("/h/Library/Application Support/orchestrator-mcp/workflows.sqlite")
     assert om.default_db_path({"HOME": "/h", "LOCALAPPDATA": "C:/L"}, "win32") == \
@@ -237,6 +240,7 @@ def test_parse_cache_folder_is_beside_the_database_and_can_be_moved_or_turned_of
     moved = om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": str(tmp_path / "elsewhere")})
     assert moved.parse_cache == tmp_path / "elsewhere"
     assert om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": "./here"}).parse_cache == Path("here")
+    assert om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": "."}).parse_cache == Path(".")
     for typo in ("none", "disabled", "nope"):  # a misspelled off must not become a folder in the client's cwd
         with pytest.raises(om.ConfigError, match="neither on nor off nor a folder"):
             om.Config.load({"WORKFLOW_DB_PATH": str(db), "WORKFLOW_PARSE_CACHE": typo})
@@ -1109,7 +1113,7 @@ def test_a_damaged_parse_cache_entry_is_parsed_instead(tmp_path: Path, damage: A
 
 @pytest.mark.parametrize("how", ["a link", "writable by others", "an entry writable by others"])
 def test_a_parse_cache_folder_that_is_a_link_or_not_private_is_neither_read_nor_written(tmp_path: Path,
-                                                                                        how: str) -> None:
+                                                                                        how: str, caplog: Any) -> None:
     """Another user could plant an entry (words in the agent's instructions) in a shared folder."""
     root = cache_tree(tmp_path / "wf")
     simple_workflow(root, "OTHER", [("Only", None)])
@@ -1126,7 +1130,12 @@ def test_a_parse_cache_folder_that_is_a_link_or_not_private_is_neither_read_nor_
         cache_entries(real)[0].chmod(0o666)
         folder = real
     before = sorted(p.name for p in real.iterdir())
-    assert cached_library([root], folder).load("W").title == "W"  # the planted entry is not read
+    with caplog.at_level("WARNING"):
+        assert cached_library([root], folder).load("W").title == "W"  # the planted entry is not read
+    why = {"a link": "the folder is a link (never followed)",
+           "writable by others": "the folder may be written by its group or by others (mode 777; chmod go-w it)",
+           "an entry writable by others": "the entry may be written by its group or by others (mode 666"}[how]
+    assert why in caplog.text  # the log line says which rule refused it
     cached_library([root], folder).all()
     if how != "an entry writable by others":
         assert sorted(p.name for p in real.iterdir()) == before  # and nothing was written there
@@ -2279,6 +2288,20 @@ async def test_a_request_during_the_warm_up_goes_first_and_the_warm_up_still_fin
         assert engine.library._watch is not None  # the warm-up started it
         ok(await c.call_tool("list_workflows", {}))
         assert warm_up not in server.middleware  # done: no layer left on every call
+
+
+def test_the_warm_up_starts_the_folder_watch_before_it_loads_anything(tmp_path: Path, flows: Path) -> None:
+    """A client that keeps calling keeps every wait of the warm-up to its one-second cap; with
+    the watch started last, eleven such waits left every call checking stat signatures (and
+    list_workflows at 2x the floor) for ten seconds. The watch comes after the first wait."""
+    lib = om.Library([flows])
+    lib.defer_watch()
+    seen: list[tuple[str, bool, int]] = []
+    lib.warm(pause=lambda: seen.append(("pause", lib._watch is not None, len(lib._cache))),
+             step_aside=lambda: seen.append(("aside", lib._watch is not None, len(lib._cache))))
+    assert seen[0] == ("pause", False, 0)  # the one wait before the watch: nothing loaded yet
+    assert all(watching for _, watching, _ in seen[1:]) and len(seen) > 3
+    assert len(lib._cache) == 3
 
 
 @pytest.mark.anyio
@@ -4551,6 +4574,14 @@ def test_run_result_is_multiline_or_read_from_a_file(capsys: Any, monkeypatch: A
     assert code == 1 and "cannot read --result-file" in err and "nope.txt" in err
 
 
+def test_readme_diagram_sample_is_what_the_command_prints(capsys: Any, monkeypatch: Any,
+                                                          cli_env: dict[str, str]) -> None:
+    """The README shows `orchestrator-mcp diagram COMMIT_SUGGESTER` and its output: they must agree."""
+    code, out, _ = cli(capsys, monkeypatch, "diagram", "COMMIT_SUGGESTER", env=cli_env)
+    assert code == 0
+    assert readme_block("`orchestrator-mcp diagram COMMIT_SUGGESTER` draws one", "mermaid").strip("\n") == out.strip("\n")
+
+
 def test_diagram_of_an_invalid_workflow_lists_errors_and_exits_1(tmp_path: Path) -> None:
     simple_workflow(tmp_path, "BAD", [("Check", {"success": "Nowhere"}), ("Build", None)])
     proc = run_cli("diagram", "BAD", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
@@ -5020,6 +5051,16 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     assert "tests_passed (integer, required): " in proc.stdout
     assert "== Approval needed: Review ==\n\nThe diff and the test summary." in proc.stdout
     assert "-> Ship  [approved by " in proc.stdout and "(orchestrator-mcp run): fine]" in proc.stdout
+    assert "     any other word: you choose the next step, from the step's guidance\n" in proc.stdout  # no LLM here
+    # Input ends at the gate: the printed approve command carries --db and --workflows, and works as printed.
+    db = tmp_path / "elsewhere.sqlite"
+    proc = run_cli("--db", str(db), "--workflows", str(gated), "run", "GATED", env={"AI_PROVIDER": "agent"},
+                   input="success\n\n5\n0\n\n\nsuccess\n\n")
+    assert proc.returncode == 130, proc.stderr
+    printed = proc.stdout.split("still waiting for approval; later: ")[1].splitlines()[0]
+    assert printed.startswith(f"orchestrator-mcp --db {db} --workflows {gated} approve ")
+    proc = run_cli(*shlex.split(printed)[1:], env={"AI_PROVIDER": "agent"})
+    assert proc.returncode == 0 and "approved: " in proc.stdout, proc.stderr
 
 
 def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:
