@@ -5472,21 +5472,26 @@ def test_readme_uv_launch_lines_and_client_configs_serve_stdio(tmp_path: Path) -
         for entry in (config.get("mcpServers") or config["servers"]).values():
             launches.append(([entry["command"], *entry["args"]], entry.get("env", {})))
     inline = re.findall(r'`("command": "[^"]+", "args": \[[^\]]*\])`', section)
-    assert len(inline) == 2, inline
+    assert len(inline) == 3, inline
     for fragment in inline:
         entry = json.loads("{" + fragment + "}")
         launches.append(([entry["command"], *entry["args"]], {}))
     claude = readme_commands("### Client configuration")
     assert len(claude) == 2 and all(line.startswith("claude mcp add orchestrator ") for line in claude)
+    claude += re.findall(r"`(claude mcp add orchestrator -- [^`]+)`", section)  # the one without uv, in prose
+    assert len(claude) == 3, claude
     for line in claude:
         words = shlex.split(line)
         options, argv = words[:words.index("--")], words[words.index("--") + 1:]
         launches.append((argv, dict(options[i + 1].split("=", 1) for i, w in enumerate(options) if w == "-e")))
-    assert len(launches) == 7
-    venv_python = checkout / ".venv" / "bin" / "python"  # "a virtualenv that has the dependencies"
+    assert len(launches) == 9
+    venv_python = checkout / ".venv" / "bin" / "python"  # the Quickstart's virtualenv, with the dependencies
     venv_python.parent.mkdir(parents=True)
     venv_python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     venv_python.chmod(0o755)
+    venv_command = checkout / ".venv" / "bin" / "orchestrator-mcp"  # and its installed command
+    venv_command.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{checkout / "orchestrator_mcp.py"}" "$@"\n')
+    venv_command.chmod(0o755)
     seen: set[str] = set()
     for argv, config_env in launches:
         command = shlex.join(argv).replace("/path/to/orchestrator-mcp", str(checkout))
@@ -5496,7 +5501,7 @@ def test_readme_uv_launch_lines_and_client_configs_serve_stdio(tmp_path: Path) -
         seen.add(key)
         stderr = serves_stdio(command, {**env, **config_env}, cwd=tmp_path, startup=240)
         assert ("provider=gemini" if "GEMINI_API_KEY" in config_env else "provider=agent") in stderr, command
-    assert len(seen) == 5  # uvx with and without a key, uv run with and without, the venv's python
+    assert len(seen) == 6  # uvx with and without a key, uv run with and without, the venv's python and command
 
 
 def test_readme_llm_provider_launch_lines_decide_through_the_provider(tmp_path: Path, fake: FakeLLM,
