@@ -628,12 +628,18 @@ def _display(path: Path, root: Path) -> str:
     return _printable(str(path))
 
 
-def _real(path: Path) -> Path | None:
-    """The real path, or None when the OS cannot resolve it (a NUL byte, a name too long)."""
+def _realpath(path: str | Path) -> str | None:
+    """``os.path.realpath``, or None when the OS cannot resolve it (a NUL byte, a name too long)."""
     try:
-        return Path(os.path.realpath(path))
+        return os.path.realpath(path)
     except (OSError, ValueError):
         return None
+
+
+def _real(path: Path) -> Path | None:
+    """The real path as a ``Path`` (see ``_realpath``)."""
+    found = _realpath(path)
+    return None if found is None else Path(found)
 
 
 def _stamp(st: os.stat_result, link: bool = False) -> tuple[int, int, int, int]:
@@ -716,13 +722,13 @@ class _Includes:
         """
         parent, name = os.path.split(path)
         if name in ("", ".", "..") or not parent:
-            return self._full(path)
+            return _realpath(path)
         chain: list[tuple[str, str, str]] = []  # folders not yet resolved, from the deepest up
         folder = parent
         while folder not in self._dirs:
             up, leaf = os.path.split(folder)
             if leaf in ("", ".", "..") or not up:
-                self._dirs[folder] = self._full(folder)
+                self._dirs[folder] = _realpath(folder)
                 break
             chain.append((folder, up, leaf))
             folder = up
@@ -737,19 +743,12 @@ class _Includes:
         full = os.path.join(base, name)
         try:
             if stat.S_ISLNK(os.lstat(full).st_mode):
-                return self._full(path)
+                return _realpath(path)
         except FileNotFoundError:
             pass  # realpath keeps a missing component as written, and so does this
         except (OSError, ValueError):
-            return self._full(path)
+            return _realpath(path)
         return full
-
-    @staticmethod
-    def _full(path: str) -> str | None:
-        try:
-            return os.path.realpath(path)
-        except (OSError, ValueError):
-            return None
 
     def problem(self, at: Line | None, file: Path, message: str) -> None:
         where = at.file if at else file
@@ -6530,9 +6529,9 @@ def ask_result() -> str | None:
         lines.append(line)
 
 
-def resume_command(args: argparse.Namespace, instance_id: str, *command: str) -> str:
-    """The exact command that continues this run (``run --resume``, or ``command``), with
-    the flags that located it: without them a later command looks in another database."""
+def command_line(args: argparse.Namespace, *words: str) -> str:
+    """The exact command ``orchestrator-mcp WORDS...`` for a person to run later, with the
+    flags that located this run: without them it would look in another database."""
     import shlex
 
     parts = ["orchestrator-mcp"]
@@ -6540,8 +6539,12 @@ def resume_command(args: argparse.Namespace, instance_id: str, *command: str) ->
         parts += ["--db", args.db]
     for root in getattr(args, "workflows", None) or []:
         parts += ["--workflows", root]
-    parts += [*command, instance_id] if command else ["run", "--resume", instance_id]
-    return " ".join(shlex.quote(p) for p in parts)
+    return " ".join(shlex.quote(p) for p in [*parts, *words])
+
+
+def resume_command(args: argparse.Namespace, instance_id: str) -> str:
+    """The exact command that continues this run."""
+    return command_line(args, "run", "--resume", instance_id)
 
 
 def _user() -> str:
@@ -6597,8 +6600,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
     engine = _engine(config, make_decider(config))
     # Who judges a status outside the menu: an LLM, or (agent) the person, asked the routing question.
-    judge = {"gemini": "the LLM decides from the step's guidance", "openai": "the LLM decides from the step's guidance",
-             "agent": "you choose the next step, from the step's guidance"}.get(config.provider)
+    judge = ("you choose the next step, from the step's guidance" if config.provider == "agent"
+             else "the LLM decides from the step's guidance" if config.provider in ("gemini", "openai") else None)
     instance_id: str | None = None  # set once the run is under way: then it can be resumed
     try:
         if args.resume:
@@ -6632,7 +6635,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                                     "[a]pprove / [r]eject: ")
                 comment = _read_line("comment (optional): ") if answer is not None else None
                 if answer is None or comment is None or answer.strip().lower()[:1] not in ("a", "r"):
-                    _out(f"\nstill waiting for approval; later: {resume_command(args, progress.instance_id, 'approve')}")
+                    _out(f"\nstill waiting for approval; later: {command_line(args, 'approve', progress.instance_id)}")
                     return 130
                 progress = engine.approve(progress.instance_id, answer.strip().lower().startswith("a"),
                                           comment.strip() or None,
