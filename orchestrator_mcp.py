@@ -350,6 +350,26 @@ class Config:
                    auth_token=env.get("ORCHESTRATOR_AUTH_TOKEN") or None, max_llm_calls=max_calls,
                    parse_cache=parse_cache)
 
+    def command(self, *words: str) -> str:
+        """The ``orchestrator-mcp WORDS...`` command a person types, in any folder, to act on
+        this server's runs: with ``--db``/``--db-url`` and ``--workflows`` wherever this
+        configuration differs from what a bare command finds.  Without them an approval
+        hint sent from a server with its own database would name a run the person's
+        command cannot find.  A password in the URL is never written out: the command
+        names the variable that holds it instead."""
+        import shlex
+
+        parts = ["orchestrator-mcp"]
+        if self.db_url:
+            url = self.db_url if redact_url(self.db_url) == self.db_url else None
+            parts += ["--db-url", shlex.quote(url) if url else '"$WORKFLOW_DB_URL"']
+        elif os.path.abspath(self.db_path) != os.path.abspath(default_db_path()):
+            parts += ["--db", shlex.quote(os.path.abspath(self.db_path))]
+        if self.workflow_roots != (bundled_workflows_dir(),):
+            for root in self.workflow_roots:
+                parts += ["--workflows", shlex.quote(os.path.abspath(root))]
+        return " ".join([*parts, *(shlex.quote(w) for w in words)])
+
 
 #: Characters a terminal acts on instead of showing: C0 and C1 controls but newline and tab
 #: (escape sequences can retitle, hide or rewrite what a person reads), the bidirectional
@@ -4146,10 +4166,14 @@ class Engine:
     """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
     def __init__(self, library: Library, store: Store,
-                 decider: "StubDecider | AgentDecider | LLMDecider") -> None:
+                 decider: "StubDecider | AgentDecider | LLMDecider",
+                 command: Callable[..., str] | None = None) -> None:
         self.library = library
         self.store = store
         self.decider = decider
+        #: Builds the ``orchestrator-mcp ...`` commands a person is told to run (``Config.command``:
+        #: with the flags that find this server's runs).
+        self.command: Callable[..., str] = command or (lambda *words: " ".join(("orchestrator-mcp", *words)))
         #: The last lean workflow list and the definitions it was built from:
         #: while the library returns the very same definitions, so is the list.
         self._lean: tuple[list[WorkflowDef], WorkflowList] | None = None
@@ -4463,14 +4487,13 @@ class Engine:
             return []
         return self.store.history(instance_id, PROMPT_HISTORY_ROWS)
 
-    @staticmethod
-    def _not_running(inst: Instance) -> InstanceNotRunning:
+    def _not_running(self, inst: Instance) -> InstanceNotRunning:
         if inst.awaiting_approval:
             return InstanceNotRunning(
                 f"instance {inst.instance_id} waits for a person to approve leaving step "
                 f"{inst.current_step_name!r} ({clip(inst.awaiting_approval.get('approval', ''), 200)}). You cannot "
-                f"approve it: ask the user to run `orchestrator-mcp approve {inst.instance_id}` (or add --reject "
-                "--comment '...') or to use the run's page in `orchestrator-mcp ui`; then call get_workflow_status "
+                f"approve it: ask the user to run `{self.command('approve', inst.instance_id)}` (or add --reject "
+                f"--comment '...') or to use the run's page in `{self.command('ui')}`; then call get_workflow_status "
                 "for the next step", status=inst.status,
                 current_step_name=inst.current_step_name, awaiting_approval=public_approval(inst.awaiting_approval))
         hint = {SUSPENDED: "call resume_workflow to continue it",
@@ -4512,7 +4535,7 @@ class Engine:
             awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": leaving.name,
                         "approval": leaving.approval, "proposed_next_step": target,
                         "decided_by": decision.decided_by, "requested_at": now,
-                        "how_to_approve": f"orchestrator-mcp approve {inst.instance_id} [--reject] [--comment TEXT]"}
+                        "how_to_approve": self.command("approve", inst.instance_id) + " [--reject] [--comment TEXT]"}
             after = working.but(
                 current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
                 context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
@@ -4587,8 +4610,7 @@ class Engine:
                         inst.context, "question", "no declared transition matched: the agent decides",
                         bool(inst.definition_hash) and inst.definition_hash != wf.hash, None, question)
 
-    @staticmethod
-    def _next_step(wf: WorkflowDef, inst: Instance, reasoning: str) -> NextStep:
+    def _next_step(self, wf: WorkflowDef, inst: Instance, reasoning: str) -> NextStep:
         step_name, status = inst.current_step_name, inst.status
         if step_name == FINISH or status == COMPLETED:
             return NextStep(FINISH, f"Workflow '{wf.title or wf.name}' is complete. Tell the user what was "
@@ -4614,9 +4636,9 @@ class Engine:
         if status == SUSPENDED and pending:
             text = (f"WAITING FOR APPROVAL. A person must approve leaving step '{step.name}' before the run goes "
                     f"on to '{pending.get('proposed_next_step')}'. What they approve:\n\n{pending.get('approval')}"
-                    f"\n\nYou cannot approve it yourself. Ask the user to run `orchestrator-mcp approve "
-                    f"{inst.instance_id}` (or `--reject --comment '...'`), or to use the run's page in "
-                    "`orchestrator-mcp ui`; then call get_workflow_status, which shows the next step.")
+                    f"\n\nYou cannot approve it yourself. Ask the user to run `{self.command('approve', inst.instance_id)}`"
+                    f" (or `--reject --comment '...'`), or to use the run's page in `{self.command('ui')}`; then call "
+                    "get_workflow_status, which shows the next step.")
         elif status == SUSPENDED:
             text = ("This workflow is SUSPENDED: it waits for something outside it. When that is done, call "
                     "resume_workflow. The step to do then:\n\n" + text)
@@ -5486,7 +5508,7 @@ def create_app(config: Config) -> tuple[Any, Engine]:
     """Wire configuration, library, store, decider and engine into a server."""
     store = open_store(config)
     disk = ParseCache(config.parse_cache) if config.parse_cache else None
-    engine = Engine(Library(config.workflow_roots, disk=disk), store, make_decider(config))
+    engine = Engine(Library(config.workflow_roots, disk=disk), store, make_decider(config), config.command)
     return build_server(engine, config), engine
 
 
@@ -6341,7 +6363,7 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
 
 def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | None" = None) -> Engine:
     """The same engine and database the server uses; SQLite's WAL lets both run at once."""
-    return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider())
+    return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider(), config.command)
 
 
 @contextlib.contextmanager
@@ -6396,7 +6418,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     if st.next_step and st.status in (RUNNING, SUSPENDED):
         _out(f"\nnext: {st.next_step.step_name}\n")
         _out(_indent(st.next_step.instructions))
-        _out(f"\ncontinue it with: orchestrator-mcp run --resume {st.instance_id}")
+        _out(f"\ncontinue it with: {resume_command(config, st.instance_id)}")
     return 0
 
 
@@ -6425,7 +6447,7 @@ def cmd_workflows(args: argparse.Namespace, config: Config) -> int:
 
 def _engine_without_store(config: Config) -> Engine:
     """An engine for definition-only commands; its store is never opened."""
-    return Engine(Library(config.workflow_roots), StateStore(config.db_path), StubDecider())
+    return Engine(Library(config.workflow_roots), StateStore(config.db_path), StubDecider(), config.command)
 
 
 def cmd_validate(args: argparse.Namespace, config: Config) -> int:
@@ -6529,22 +6551,26 @@ def ask_result() -> str | None:
         lines.append(line)
 
 
-def command_line(args: argparse.Namespace, *words: str) -> str:
-    """The exact command ``orchestrator-mcp WORDS...`` for a person to run later, with the
-    flags that located this run: without them it would look in another database."""
-    import shlex
-
-    parts = ["orchestrator-mcp"]
-    if getattr(args, "db", None):
-        parts += ["--db", args.db]
-    for root in getattr(args, "workflows", None) or []:
-        parts += ["--workflows", root]
-    return " ".join(shlex.quote(p) for p in [*parts, *words])
+#: What ``run``'s approval prompt takes for yes and for no.
+_APPROVE_WORDS, _REJECT_WORDS = ("a", "approve", "y", "yes"), ("r", "reject", "n", "no")
 
 
-def resume_command(args: argparse.Namespace, instance_id: str) -> str:
+def _ask_approval(proposed: str) -> bool | None:
+    """The person's answer at a gate: True approves, False rejects, None (Enter or end of
+    input) leaves the run waiting.  Anything else asks again: a stray word never decides."""
+    while True:
+        answer = _read_line(f"approve going on to '{proposed}'? [a]pprove / [r]eject / Enter: decide later: ")
+        word = (answer or "").strip().lower()
+        if not word:
+            return None
+        if word in _APPROVE_WORDS or word in _REJECT_WORDS:
+            return word in _APPROVE_WORDS
+        _out("type a (approve) or r (reject), or press Enter to leave it waiting")
+
+
+def resume_command(config: Config, instance_id: str) -> str:
     """The exact command that continues this run."""
-    return command_line(args, "run", "--resume", instance_id)
+    return config.command("run", "--resume", instance_id)
 
 
 def _user() -> str:
@@ -6587,11 +6613,9 @@ def cmd_approve(args: argparse.Namespace, config: Config) -> int:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Drive a workflow at the terminal with the same engine and database.
 
-    The terminal belongs to the conversation: log lines below WARNING are hidden
-    unless ``--log-level`` was given for this command.
+    The terminal belongs to the conversation (log lines below WARNING are hidden: see
+    ``TERMINAL_COMMANDS``).
     """
-    if not args.log_level:
-        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     result_text: str | None = None
     if args.result_file:
         try:
@@ -6631,14 +6655,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if progress.awaiting_approval:
                 # The person at the terminal is the user, so they may answer the gate here.
                 _out(f"\n== Approval needed: {step.step_name} ==\n\n{progress.awaiting_approval['approval']}\n")
-                answer = _read_line(f"approve going on to '{progress.awaiting_approval['proposed_next_step']}'? "
-                                    "[a]pprove / [r]eject: ")
-                comment = _read_line("comment (optional): ") if answer is not None else None
-                if answer is None or comment is None or answer.strip().lower()[:1] not in ("a", "r"):
-                    _out(f"\nstill waiting for approval; later: {command_line(args, 'approve', progress.instance_id)}")
+                approve = _ask_approval(progress.awaiting_approval["proposed_next_step"])
+                comment = _read_line("comment (optional): ") if approve is not None else None
+                if approve is None or comment is None:
+                    _out(f"\nstill waiting for approval; later: {config.command('approve', progress.instance_id)}")
                     return 130
-                progress = engine.approve(progress.instance_id, answer.strip().lower().startswith("a"),
-                                          comment.strip() or None,
+                progress = engine.approve(progress.instance_id, approve, comment.strip() or None,
                                           f"{_user()} (orchestrator-mcp run)")
                 _out(f"-> {progress.next_step.step_name}  [{progress.reasoning}]")
                 continue
@@ -6659,7 +6681,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                     except ValueError:
                         report[f.name] = value.strip()
             if status_text is None:
-                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
                 return 130
             if result_text:
                 report["result"] = result_text
@@ -6670,13 +6692,13 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 _out(f"{exc.message}")
                 continue
             if answered is None:
-                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+                _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
                 return 130
             progress = answered
             _out(f"-> {progress.next_step.step_name}  [decided by {progress.decided_by}] {progress.reasoning}")
     except KeyboardInterrupt:
         if instance_id:
-            _out(f"\ninterrupted; the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+            _out(f"\ninterrupted; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
         else:
             _out("\ninterrupted before the run started; nothing was saved")
         return 130
@@ -6684,7 +6706,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if not instance_id or isinstance(exc, ConfigError):
             raise
         _err(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}")
-        _out(f"the run is saved. Resume it with:\n  {resume_command(args, instance_id)}")
+        _out(f"the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
         return 1
     finally:
         engine.store.close()
@@ -7288,8 +7310,25 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
 COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui",
             "approve", "test", "migrate-db")
 
+#: Commands a person reads as they run: their own output says what happened, so log lines
+#: below WARNING (``LOG_LEVEL=info`` in a shell profile, say) stay off the terminal unless
+#: ``--log-level`` is given on the command itself.
+TERMINAL_COMMANDS = ("run", "approve", "cancel", "status", "list")
+
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
 GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--db-url", "--provider", "--model", "--endpoint", "--log-level")
+
+
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535; the socket layer would otherwise
+    wrap 99999 to another port silently, or fail with a traceback."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a whole number from 0 to 65535")
+    return port
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) -> None:
@@ -7332,7 +7371,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", "run the MCP server (default)")
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=_port, default=8765)
     check = command("check", "validate workflow definitions")
     check.add_argument("dirs", nargs="*", metavar="DIR", help="workflow roots (default: the configured ones)")
     run = command("run", "drive a workflow in the terminal")
@@ -7361,7 +7400,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui = command("ui", "serve a local read-only web view of the runs (URL printed on start)")
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need "
                     "ORCHESTRATOR_AUTH_TOKEN)")
-    ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    ui.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     approve = command("approve", "approve (or --reject) a run waiting at a step with '# Approval'")
     approve.add_argument("instance_id", metavar="ID")
     approve.add_argument("--reject", action="store_true", help="reject: the step's 'rejected' transition, else "
@@ -7417,6 +7456,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                              model=args.model, endpoint=args.endpoint, log_level=args.log_level,
                              db_url=args.db_url)
         setup_logging(config.log_level)
+        if args.command in TERMINAL_COMMANDS and not args.log_level:
+            logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
         handler = {"serve": cmd_serve, "run": cmd_run, "demo": cmd_demo, "diagram": cmd_diagram,
                    "list": cmd_list, "status": cmd_status, "cancel": cmd_cancel, "workflows": cmd_workflows,
                    "validate": cmd_validate, "ui": cmd_ui, "approve": cmd_approve,
@@ -7438,6 +7479,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2 if isinstance(exc, PersistenceError) else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``status ID | head``): stop quietly, as a shell tool does,
+        # with stdout pointed at nothing so the interpreter's last flush fails no more.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -175,6 +175,24 @@ def test_config_providers_and_flags_override_env(tmp_path: Path) -> None:
     assert (openai.provider, openai.endpoint, openai.timeout_s) == ("openai", "http://127.0.0.1:1/v1", 1.5)
 
 
+def test_config_command_carries_the_flags_a_bare_command_would_miss(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    default = om.Config.load({"HOME": str(tmp_path)})
+    assert default.command("approve", "abc") == "orchestrator-mcp approve abc"  # what a bare command finds
+    odd = tmp_path / "my 'runs'"
+    own = om.Config.load({"WORKFLOW_DB_PATH": str(odd / "s.db"), "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
+    assert shlex.split(own.command("run", "--resume", "abc")) == [
+        "orchestrator-mcp", "--db", str(odd / "s.db"), "--workflows", str(tmp_path), "run", "--resume", "abc"]
+    monkeypatch.chdir(tmp_path)  # a relative path is written out absolute: the person types it elsewhere
+    assert shlex.split(om.Config.load({"WORKFLOW_DB_PATH": "rel.db"}).command())[1:] == ["--db", str(tmp_path / "rel.db")]
+    # A PostgreSQL URL is written out only without a password; with one, the command names the variable.
+    bare = om.Config.load({"WORKFLOW_DB_URL": "postgresql://orch@db.internal/runs"})
+    assert shlex.split(bare.command("ui")) == ["orchestrator-mcp", "--db-url", "postgresql://orch@db.internal/runs", "ui"]
+    secret = om.Config.load({"WORKFLOW_DB_URL": "postgresql://orch:s3cret@db.internal/runs?password=s3cret"})
+    assert "s3cret" not in secret.command("ui") and '--db-url "$WORKFLOW_DB_URL" ui' in secret.command("ui")
+
+
 @pytest.mark.parametrize("env, words", [
     ({"AI_PROVIDER": "bogus"}, "unknown AI_PROVIDER"),
     ({"AI_PROVIDER": "gemini"}, "GEMINI_API_KEY"),
@@ -2996,9 +3014,11 @@ async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path,
         assert p["awaiting_approval"] == {
             "step_name": "Review", "approval": "The diff and the test summary.", "proposed_next_step": "Ship",
             "decided_by": "transition", "requested_at": p["awaiting_approval"]["requested_at"],
-            "how_to_approve": f"orchestrator-mcp approve {iid} [--reject] [--comment TEXT]"}
+            "how_to_approve": engine.command("approve", iid) + " [--reject] [--comment TEXT]"}
         assert p["next_step"]["instructions"].startswith("WAITING FOR APPROVAL.")
-        assert f"orchestrator-mcp approve {iid}" in p["next_step"]["instructions"]
+        assert f"`{engine.command('approve', iid)}`" in p["next_step"]["instructions"]
+        # The command names the store and the workflow root this server uses (neither is a default).
+        assert " --workflows " in engine.command() and (" --db " in engine.command()) != (backend == "postgres")
         # A lost reply retried gets the same answer; nothing moves twice.
         again = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
         assert again["decided_by"] == "replay" and again["status"] == "SUSPENDED"
@@ -3018,7 +3038,7 @@ async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path,
             body = json.loads(result.content[0].text)["error"]
             assert body["code"] in ("INSTANCE_NOT_RUNNING", "INVALID_ARGUMENT"), body
             if body["code"] == "INSTANCE_NOT_RUNNING":
-                assert f"orchestrator-mcp approve {iid}" in body["message"]
+                assert f"`{engine.command('approve', iid)}`" in body["message"]
                 assert body["awaiting_approval"]["proposed_next_step"] == "Ship"
         status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
         assert status["status"] == "SUSPENDED" and status["awaiting_approval"]["step_name"] == "Review"
@@ -4317,6 +4337,25 @@ def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
     assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
 
 
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path) -> None:
+    """``orchestrator-mcp status ID | head``: the reader goes away; no traceback, exit 141 as a shell tool."""
+    for args in (["check"], ["workflows"], ["diagram", "JOKE_GENERATOR"], ["list"]):
+        proc = subprocess.Popen([sys.executable, str(MODULE), "--db", str(tmp_path / "s.db"), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc.stdout.close()  # before the command writes anything
+        err = proc.stderr.read()
+        assert (proc.wait(timeout=60), err) == (141, ""), args
+
+
+def test_ports_out_of_range_are_refused_before_anything_listens(tmp_path: Path) -> None:
+    for command in ("ui", "serve"):
+        for port in ("99999", "-1", "http"):  # 99999 would silently wrap to 34463
+            extra = ["--transport", "http"] if command == "serve" else []
+            proc = run_cli("--db", str(tmp_path / "s.db"), command, *extra, "--port", port, timeout=30)
+            assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+            assert f"argument --port: '{port}' is not a port: use a whole number from 0 to 65535" in proc.stderr
+
+
 def test_run_keeps_info_logs_off_the_terminal(capsys: Any, monkeypatch: Any, cli_env: dict[str, str]) -> None:
     env = {**cli_env, "LOG_LEVEL": "info"}
     code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=env, stdin="\n\n")
@@ -4367,7 +4406,7 @@ async def test_cli_tool_commands_print_tables_and_the_tools_json(tmp_path: Path,
         code, out, _ = run("status", a)
         assert f"instance   {a}\n" in out and "status     RUNNING\n" in out and "step       Build\n" in out
         assert any(ln.split()[1:5] == ["Check", "success", "Build", "transition"] for ln in out.splitlines())
-        assert f"continue it with: orchestrator-mcp run --resume {a}" in out
+        assert f"continue it with: orchestrator-mcp --db {tmp_path}/state.sqlite --workflows {flows} run --resume {a}\n" in out
         code, out, _ = run("workflows")
         assert [ln.split()[:3] for ln in out.splitlines()[1:4]] == [
             ["BRANCHY", "3", "yes"], ["BROKEN", "1", "NO"], ["PLAIN", "3", "yes"]]
@@ -5046,10 +5085,13 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     assert "report.choose_step 'Deploy' is not one of the candidates" in proc.stdout
     assert "-> Write Docs  [decided by agent]" in proc.stdout
     # GATED: evidence prompted per field, then the gate asks the person at the terminal.
-    proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\nfine\n")
+    proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\nsure\ny\nfine\n")
     assert proc.returncode == 130, proc.stderr  # input ends at the Ship step: saved, resumable
     assert "tests_passed (integer, required): " in proc.stdout
     assert "== Approval needed: Review ==\n\nThe diff and the test summary." in proc.stdout
+    # A stray word never decides a gate: asked again; "y" is a yes.
+    assert proc.stdout.count("[a]pprove / [r]eject / Enter: decide later: ") == 2
+    assert "type a (approve) or r (reject), or press Enter to leave it waiting" in proc.stdout
     assert "-> Ship  [approved by " in proc.stdout and "(orchestrator-mcp run): fine]" in proc.stdout
     assert "     any other word: you choose the next step, from the step's guidance\n" in proc.stdout  # no LLM here
     # Input ends at the gate: the printed approve command carries --db and --workflows, and works as printed.
@@ -5059,8 +5101,49 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     assert proc.returncode == 130, proc.stderr
     printed = proc.stdout.split("still waiting for approval; later: ")[1].splitlines()[0]
     assert printed.startswith(f"orchestrator-mcp --db {db} --workflows {gated} approve ")
-    proc = run_cli(*shlex.split(printed)[1:], env={"AI_PROVIDER": "agent"})
+    proc = run_cli(*shlex.split(printed)[1:], env={"AI_PROVIDER": "agent", "LOG_LEVEL": "info"})
     assert proc.returncode == 0 and "approved: " in proc.stdout, proc.stderr
+    assert proc.stderr == ""  # its own line says what happened: no INFO log line beside it
+    # Enter at the gate leaves the run waiting, as end of input does.
+    proc = run_cli("--db", str(db), "--workflows", str(gated), "run", "--resume", printed.split()[-1],
+                   env={"AI_PROVIDER": "agent"}, input="success\n\n\n")
+    assert proc.returncode == 130 and "still waiting for approval; later: " in proc.stdout, proc.stderr
+
+
+@pytest.mark.anyio
+async def test_the_approval_hint_works_as_pasted_in_another_folder_and_shell(tmp_path: Path, gated: Path) -> None:
+    """A server its client configured (own database, own workflow root, a space and quotes in the
+    folder's name) tells the person a command that works as printed: from another folder, in a
+    shell that has none of the server's environment and another default database."""
+    odd = tmp_path / "my 'runs' dir"
+    odd.mkdir()
+    server, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=str(odd / "state.sqlite"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shell = {k: v for k, v in os.environ.items() if not k.startswith(("WORKFLOW_", "AI_", "XDG_"))}
+    shell["HOME"] = str(tmp_path / "home")
+
+    def paste(command: str, *more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(MODULE), *shlex.split(command)[1:], *more], cwd=elsewhere,
+                              env=shell, capture_output=True, text=True, timeout=60)
+
+    async with client(server) as c:
+        iid = await at_review(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        hint = p["awaiting_approval"]["how_to_approve"]
+        assert hint.endswith(" [--reject] [--comment TEXT]")
+        command = hint.removesuffix(" [--reject] [--comment TEXT]")
+        assert f"`{command}`" in p["next_step"]["instructions"]
+        refused = await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}})
+        assert f"`{command}`" in json.loads(refused.content[0].text)["error"]["message"]
+        # The human status names the same flags for continuing the run.
+        proc = paste(command.replace(" approve ", " status "))
+        assert proc.returncode == 0 and f"continue it with: {engine.command('run', '--resume', iid)}\n" in proc.stdout
+        proc = paste(command, "--comment", "diff read")
+        assert proc.returncode == 0 and "approved: " in proc.stdout, proc.stderr
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["status"], status["current_step_name"]) == ("RUNNING", "Ship")
+        assert not (tmp_path / "home").exists()  # nothing went to the shell's own default database
 
 
 def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:

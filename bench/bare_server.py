@@ -8,6 +8,11 @@ orchestrator-mcp sent them: ``content`` text and ``structuredContent``), it has
 a second tool, ``canned(name)``, that returns that very result as a prebuilt
 ``CallToolResult``: the SDK's whole cost of a reply of that size and shape, with
 no work of ours behind it.
+
+With ``BARE_DB`` naming a SQLite file, it has a third tool, ``commit()``, that
+makes one durable write as ours do (WAL, ``synchronous=FULL``, one row inserted
+in one transaction): the least any server that acknowledges only what is on
+disk pays per write, whatever else it does.
 """
 
 import json
@@ -37,6 +42,23 @@ if os.environ.get("BARE_REPLIES"):
         reply = REPLIES[name]
         return CallToolResult(content=[TextContent(type="text", text=reply["content"][0]["text"])],
                               structured_content=reply["structuredContent"])
+
+
+if os.environ.get("BARE_DB"):
+    import sqlite3
+
+    db = sqlite3.connect(os.environ["BARE_DB"], isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+
+    @server.tool()
+    def commit() -> dict[str, bool]:
+        """Writes one row durably and does nothing else."""
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO rows (body) VALUES (?)", ("x" * 200,))
+        db.execute("COMMIT")
+        return {"ok": True}
 
 
 if __name__ == "__main__":
