@@ -4721,15 +4721,22 @@ details (`result`, `details`, `message`, `error`) to include.
 
 Each item maps a report `status` (case-insensitive) to a step name, `FINISH`, `FAILED` or `SUSPEND`.
 `default` matches any status. When a transition matches, the engine decides without an LLM; when none
-matches (and there is no `default`), an LLM decider reads the Orchestrator Guidance. Use transitions for
+matches (and there is no `default`), the server's decider reads the Orchestrator Guidance (see
+Expected statuses for who that is). Use transitions for
 every branch that is a plain status, and guidance for judgment calls. In guidance, name steps as
 `` `Step Name` `` so `check` can warn when a name is wrong, and say "repeat this step" or "finish" where
 you mean them: the decider is shown them as real names.
 
 **Expected statuses.** The agent sees the statuses a step routes on: `next_step.expected_statuses`, and
-a generated last line of the instructions (`Report status: one of `success`, `failure`.`). Without an LLM
-(the stub decider), a status outside them is refused with `INVALID_ARGUMENT` and the run does not move,
-so the agent reports again with one of them. With an LLM configured, the LLM judges such a report.
+a generated last line of the instructions (`Report status: one of `success`, `failure`.`). A status
+outside them goes to the server's decider:
+- **the calling agent** (`AI_PROVIDER=agent`, the default when no LLM key is set): the run does not
+  move; the result carries a `routing_question` (this step's guidance, the report, the candidates),
+  and the agent calls the same tool again with the same report plus `report.choose_step` set to one
+  candidate. A choice outside the candidates is refused with `INVALID_ARGUMENT`;
+- **an LLM** (`gemini` or `openai`): it judges the report from the guidance (below);
+- **the stub** (`AI_PROVIDER=stub`): it is refused with `INVALID_ARGUMENT` and the run does not move,
+  so the agent reports again with one of them.
 
 **SUSPEND.** A run waits for the outside world (an answer from a person, a CI run) only where you say
 so: a transition to the reserved target `SUSPEND` (`- posted: SUSPEND`) leaves the run `SUSPENDED` at
@@ -4737,7 +4744,8 @@ this step until `resume_workflow`. An LLM may choose `SUSPEND` only on a step wh
 guidance name it (write `SUSPEND` in capitals); anywhere else it is not offered. `check` accepts
 `SUSPEND` as a target and points a misspelled `SUSPENDED` to it.
 
-**What the LLM sees** when no transition matches: a summary of the workflow (each step's first
+**What the decider sees** when no transition matches (the agent's `routing_question` holds the same
+guidance, report and candidates): a summary of the workflow (each step's first
 sentence of `# Goal`, else of its Client Instructions; not the other steps' routes), then this step's
 guidance and routes, the last few history entries, the context, the report, and the candidates it may choose:
 the step's transition targets, the steps its guidance names, the next step in order when it declares
@@ -4787,8 +4795,9 @@ The section says what a person approves. When a report would take the run away f
 another step, FINISH or FAILED), the run stops instead: it stays at the step as `SUSPENDED` with
 `awaiting_approval` (what, the proposed next step, how to approve). Where the client supports
 elicitation, the server asks the user directly during that call; otherwise the person runs
-`orchestrator-mcp approve ID` (or `--reject --comment "..."`) or uses the form on the run's page in
-`orchestrator-mcp ui`. No tool argument can approve. Approval
+`orchestrator-mcp approve ID` (or `--reject --comment "..."`; the hint adds the server's `--db` and
+`--workflows`) or uses the form on the run's page in `orchestrator-mcp ui`. No tool argument can
+approve. Approval
 continues to the proposed step; rejection follows the step's `rejected:` transition if it has one,
 else goes back to the step itself. Who answered and the comment are kept in the history. Repeating
 the step (a transition to itself) needs no approval.
@@ -7308,7 +7317,7 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
 
 
 COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cancel", "workflows", "validate", "ui",
-            "approve", "test", "migrate-db")
+            "approve", "test", "migrate-db", "guide")
 
 #: Commands a person reads as they run: their own output says what happened, so log lines
 #: below WARNING (``LOG_LEVEL=info`` in a shell profile, say) stay off the terminal unless
@@ -7397,7 +7406,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("workflows", "list the workflows with title and validity (the list_workflows tool)", json_flag=True)
     validate = command("validate", "check one workflow: errors and warnings with file:line", json_flag=True)
     validate.add_argument("workflow", metavar="NAME")
-    ui = command("ui", "serve a local read-only web view of the runs (URL printed on start)")
+    command("guide", "print the workflow authoring guide (what the get_workflow_authoring_guide tool returns)")
+    ui = command("ui", "serve a local web view of the runs, with approval forms (URL printed on start)")
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need "
                     "ORCHESTRATOR_AUTH_TOKEN)")
     ui.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
@@ -7452,6 +7462,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return cmd_check(args, env)
         if args.command == "migrate-db":
             return cmd_migrate_db(args)
+        if args.command == "guide":  # needs no configuration: readable before anything is set up
+            _out(AUTHORING_GUIDE)
+            return 0
         config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
                              model=args.model, endpoint=args.endpoint, log_level=args.log_level,
                              db_url=args.db_url)

@@ -4471,6 +4471,31 @@ def cli(capsys: Any, monkeypatch: Any, *argv: str, env: dict[str, str], stdin: s
     return code, out.out, out.err
 
 
+@pytest.mark.anyio
+async def test_guide_command_prints_the_guide_whose_routing_words_hold(tmp_path: Path, capsys: Any,
+                                                                       monkeypatch: Any) -> None:
+    code, out, err = cli(capsys, monkeypatch, "guide", env={"AI_PROVIDER": "bogus"})  # needs no configuration
+    assert (code, out, err) == (0, om.AUTHORING_GUIDE + "\n", "")
+    # What the guide says happens to a status outside a step's transitions, per decider.
+    assert "`routing_question`" in out and "`report.choose_step`" in out and "(`AI_PROVIDER=stub`)" in out
+    for provider in ("auto", "stub"):  # auto without a key is the agent, the default
+        server, _ = make_app(tmp_path / provider, AI_PROVIDER=provider)
+        async with client(server) as c:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR"}))["instance_id"]
+            result = await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "maybe"}})
+            if provider == "auto":
+                question = ok(result)["routing_question"]
+                assert question["candidates"] and "Pick a Topic" == ok(result)["next_step"]["step_name"]
+                choice = question["candidates"][0]["step_name"]
+                moved = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+                    "status": "maybe", "choose_step": choice}}))
+                assert (moved["decided_by"], moved["next_step"]["step_name"]) == ("agent", choice)
+            else:
+                assert json.loads(result.content[0].text)["error"]["code"] == "INVALID_ARGUMENT"
+            assert (ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["current_step_name"]
+                    == ("Pick a Topic" if provider == "stub" else choice))
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     return {"WORKFLOW_DB_PATH": str(tmp_path / "cli.sqlite"), "AI_PROVIDER": "stub",
