@@ -6964,6 +6964,7 @@ class ScenarioReport:
     problems: list[tuple[str, int, str]] = field(default_factory=list)  # scenario files that do not parse
     coverage: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # workflow -> (declared, covered)
     scenario_counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # scenarios, offline, llm cases
+    llm_answered: bool = False  # the provider has answered at least once
 
     def accuracy(self, llm: bool | None) -> float | None:
         chosen = [r for r in self.results if llm is None or r.llm == llm]
@@ -7099,6 +7100,13 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
             result.error = f"{exc.code}: {exc.message}"
         result.latency_s = round(time.perf_counter() - started, 4)
         records = tap.take()
+        run.llm_answered = run.llm_answered or any(isinstance(r.get("response"), dict) for r in records)
+        if result.error and records and not run.llm_answered and all(
+                str(r.get("error") or "").startswith("cannot reach") for r in records):
+            # Not one answer yet, and this one never got through: every later LLM case would
+            # wait out the same retries, and the summary would grade a model that never spoke.
+            raise ConfigError(f"{records[-1]['error']}; is the LLM server running there? Nothing was judged "
+                              f"(stopped at {shown(case)}:{case.line})")
         result.llm_requests = len(records)
         usages = [u for u in map(_InteractionsTap.usage, records) if u]
         if usages:

@@ -5453,6 +5453,24 @@ def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: 
     assert all(r["body"]["model"] == "local" for r in fake.requests)
 
 
+def test_test_command_stops_at_once_when_the_llm_server_is_not_there(tmp_path: Path) -> None:
+    """The README's command with nothing listening: one line and exit 2 after the first case's
+    retries, not minutes of identical errors and a made-up accuracy."""
+    import socket
+    with socket.socket() as sock:  # a port that was free a moment ago, and now nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = ("test --provider openai --endpoint http://127.0.0.1:8080/v1 --model local --repeat 3 "
+               "--min-accuracy 0.85").replace("8080", str(port))
+    proc = subprocess.run([sys.executable, str(MODULE), "--db", str(tmp_path / "t.db"), *command.split()],
+                          capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"orchestrator-mcp: cannot reach http://127.0.0.1:{port}/v1: ConnectionError; "
+                           "is the LLM server running there? Nothing was judged (stopped at ")
+    assert "accuracy" not in proc.stderr and len(proc.stderr.splitlines()) <= 4  # the retries' warnings, then it
+
+
 def test_readme_agent_and_approval_commands_run_verbatim(tmp_path: Path, gated: Path) -> None:
     """The bash lines of 'No API key needed' and 'Approval gates', run as written with ID set to a waiting run."""
     bin_dir = tmp_path / "bin"
