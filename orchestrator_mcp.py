@@ -6721,12 +6721,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         engine.store.close()
 
 
-async def _demo_session(config: Config, db_path: Path) -> None:
+async def _demo_session(db_path: Path) -> None:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
+    # The script is written for the bundled JOKE_GENERATOR: the demo uses the bundled library
+    # whatever roots are configured (a root of one's own need not hold it).
     env = {"WORKFLOW_DB_PATH": str(db_path), "AI_PROVIDER": "stub", "LOG_LEVEL": "warning",
-           "WORKFLOW_DEFINITIONS_DIR": os.pathsep.join(str(r) for r in config.workflow_roots)}
+           "WORKFLOW_DEFINITIONS_DIR": str(bundled_workflows_dir())}
     params = StdioServerParameters(command=sys.executable, args=[str(Path(__file__).resolve()), "serve"], env=env)
     reports = [("Pick a Topic", {"status": "success", "result": "topic: databases"}),
                ("Tell the Joke", {"status": "success", "result": "Why did the DBA leave? Too many relations."}),
@@ -6769,7 +6771,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
     with tempfile.TemporaryDirectory(prefix="orchestrator-demo-") as tmp:
         try:
-            anyio.run(_demo_session, config, Path(tmp) / "demo.sqlite")
+            anyio.run(_demo_session, Path(tmp) / "demo.sqlite")
         except Exception as exc:  # noqa: BLE001 - report and fail the command
             while len(getattr(exc, "exceptions", ())) == 1:  # unwrap task-group errors
                 exc = exc.exceptions[0]

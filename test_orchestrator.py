@@ -4272,8 +4272,11 @@ async def test_underscore_and_dot_folders_are_not_workflows(tmp_path: Path) -> N
 # =============================================================================
 
 
-def test_demo_runs_a_real_stdio_session() -> None:
-    proc = run_cli("demo", env={"WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}, timeout=120)
+def test_demo_runs_a_real_stdio_session(tmp_path: Path) -> None:
+    # The bundled library even when the configured root is one's own, without JOKE_GENERATOR.
+    write(tmp_path / "mine", {"ONLY/index.md": "# Only\n\n## Steps\n1. [A](steps/a.md)\n",
+                              "ONLY/steps/a.md": step_md("Finish.", "Do A.", {"success": "FINISH"})})
+    proc = run_cli("demo", env={"WORKFLOW_DEFINITIONS_DIR": str(tmp_path / "mine")}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "decision: -> Tell the Joke (transition" in proc.stdout
     assert "finished with status COMPLETED" in proc.stdout
