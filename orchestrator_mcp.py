@@ -6304,14 +6304,14 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             scenario_errors += lint_scenarios(wf, scenarios, wf.directory.parent)
         for problem in scenario_errors:
             _out(shown(wf, problem, "error"))
-        tested = f", {len(scenarios)} scenarios" if scenarios else ""
+        tested = f", {_plural(len(scenarios), 'scenario')}" if scenarios else ""
         if wf.valid and not scenario_errors:
-            _out(f"{wf.name}: ok ({len(wf.steps)} steps, {len(wf.warnings)} warnings{tested})")
+            _out(f"{wf.name}: ok ({_plural(len(wf.steps), 'step')}, {_plural(len(wf.warnings), 'warning')}{tested})")
         else:
             invalid += 1
-            _out(f"{wf.name}: INVALID ({len(wf.errors) + len(scenario_errors)} errors, "
-                 f"{len(wf.warnings)} warnings)")
-    _out(f"checked {len(workflows)} workflows in {', '.join(args.dirs or [str(r) for r in roots])}: "
+            _out(f"{wf.name}: INVALID ({_plural(len(wf.errors) + len(scenario_errors), 'error')}, "
+                 f"{_plural(len(wf.warnings), 'warning')})")
+    _out(f"checked {_plural(len(workflows), 'workflow')} in {', '.join(args.dirs or [str(r) for r in roots])}: "
          f"{len(workflows) - invalid} valid, {invalid} invalid")
     return 1 if invalid else 0
 

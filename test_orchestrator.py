@@ -582,7 +582,7 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     good = simple_workflow(tmp_path / "good", "FINE", [("A", {"default": "FINISH"})])
     bad = write(tmp_path / "bad", {"BROKEN/index.md": "# B\n1. [A](a.md)\n", "BROKEN/a.md": "# Client Instructions\nx\n"})
     proc = run_cli("check", str(good))
-    assert proc.returncode == 0 and "FINE: ok (1 steps, 0 warnings)" in proc.stdout
+    assert proc.returncode == 0 and "FINE: ok (1 step, 0 warnings)" in proc.stdout
     proc = run_cli("check", str(good), str(bad))
     assert proc.returncode == 1
     assert "BROKEN/a.md:1: step 'A' lacks a '# Orchestrator Guidance' section: error" in proc.stdout
@@ -592,7 +592,7 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     # A workflow folder (it holds an index.md) is checked as that one workflow, not as a root of
     # its steps/ and tests/ folders.
     proc = run_cli("check", str(good / "FINE"))
-    assert proc.returncode == 0 and "FINE: ok" in proc.stdout and f"checked 1 workflows in {good / 'FINE'}:" in proc.stdout
+    assert proc.returncode == 0 and "FINE: ok" in proc.stdout and f"checked 1 workflow in {good / 'FINE'}:" in proc.stdout
     proc = run_cli("check", str(bad / "BROKEN"), str(good / "FINE"))
     assert proc.returncode == 1 and "BROKEN/a.md:1: step 'A' lacks" in proc.stdout and "1 valid, 1 invalid" in proc.stdout
     waits = simple_workflow(tmp_path / "waits", "WAITS", [("A", {"posted": "SUSPEND", "done": "FINISH"})])
@@ -5004,6 +5004,17 @@ def readme_commands(heading: str) -> list[str]:
     section = section.split("\n### ", 1)[0]
     blocks = section.split("```bash\n")[1:]
     return [line for block in blocks for line in block.split("\n```", 1)[0].splitlines() if line.strip()]
+
+
+def test_readme_run_menu_sample_is_what_run_prints_by_default(tmp_path: Path) -> None:
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    sample = text.split("with the default decider; the stub has no \"any other word\" line):\n\n```\n")[1]
+    sample = sample.split("```")[0]
+    env = {k: v for k, v in clean_env().items() if k != "AI_PROVIDER"}  # the default: auto, no key
+    proc = run_cli("--db", str(tmp_path / "m.db"), "run", "JOKE_GENERATOR", env=env,
+                   input="1\ncats\n\n1\nWhy do cats sit on laptops?\n\ndone\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert sample.rstrip("\n") + " " in proc.stdout  # the prompt waits after a space
 
 
 def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
