@@ -3394,16 +3394,18 @@ class RoutingQuestion:
     how_to_answer: str
     history: list[str] = field(default_factory=list)  # resume only: the stored history, one line each
 
-    def render(self) -> str:
-        """The question as text, for ``next_step.instructions``."""
+    def render(self, for_agent: bool = True) -> str:
+        """The question as text, for ``next_step.instructions``; ``for_agent=False`` leaves out
+        the candidates and how to answer through a tool (``run`` asks a person its own way)."""
         parts = ["No declared transition matched, so you decide the next step." if self.kind == "advance"
                  else "You are resuming this run: decide which step is to be done now."]
         if self.history:
             parts.append("Stored history, oldest first:\n" + "\n".join(f"- {h}" for h in self.history))
         parts.append(f"Orchestrator Guidance of step '{self.step_name}':\n{self.guidance or '(none)'}")
         parts.append("Report as received:\n" + clip_json(self.report, 2000))
-        parts.append("Candidates:\n" + "\n".join(f"- {c.step_name}: {c.description}" for c in self.candidates))
-        parts.append(self.how_to_answer)
+        if for_agent:
+            parts.append("Candidates:\n" + "\n".join(f"- {c.step_name}: {c.description}" for c in self.candidates))
+            parts.append(self.how_to_answer)
         return "\n\n".join(parts)
 
 
@@ -6596,16 +6598,21 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
     progress = engine.advance(progress.instance_id, report)
     while progress.routing_question is not None:
         question = progress.routing_question
-        _out("\n" + question.render() + "\n")
         names = [c.step_name for c in question.candidates]
-        choice = _read_line(f"choose the next step [{names[0]}]: ")
-        if choice is None:
-            return None
-        choice = choice.strip() or names[0]
-        try:
-            progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
-        except InvalidArgument as exc:
-            _out(exc.message)
+        _out("\n" + question.render(for_agent=False) + "\n\nWhich step comes next?\n" + "\n".join(
+            f"  {i}) {c.step_name}: {c.description}" for i, c in enumerate(question.candidates, 1)))
+        while True:
+            answer = _read_line(f"choose the next step [1-{len(names)} or a name, Enter = {names[0]}]: ")
+            if answer is None:
+                return None
+            word = answer.strip()
+            by_name = {n.lower(): n for n in names}
+            choice = (names[0] if not word else names[int(word) - 1] if word.isdigit() and 0 < int(word) <= len(names)
+                      else by_name.get(word.lower()))
+            if choice is not None:
+                break
+            _out(f"  {word!r} is not one of the steps above: type 1-{len(names)} or a name")
+        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
     return progress
 
 

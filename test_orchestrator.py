@@ -5120,9 +5120,13 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     # TRIAGE: no transition matches 'success', so the person at the terminal answers the routing question.
     proc = run_cli("run", "TRIAGE", env=env, input="success\n\nDeploy\nWrite Docs\nsuccess\n\n")
     assert proc.returncode == 0, proc.stderr
-    assert "Candidates:\n- Ask User: Ask the user." in proc.stdout
-    assert "report.choose_step 'Deploy' is not one of the candidates" in proc.stdout
+    assert "Which step comes next?\n  1) Ask User: Ask the user.\n" in proc.stdout
+    assert "  'Deploy' is not one of the steps above: type 1-" in proc.stdout
     assert "-> Write Docs  [decided by agent]" in proc.stdout
+    # A person is asked as a person: nothing of the tool-call wording meant for an agent.
+    assert "choose_step" not in proc.stdout and "advance_workflow" not in proc.stdout
+    proc = run_cli("run", "TRIAGE", env=env, input="success\n\n0\n2\nsuccess\n\n")  # by number
+    assert proc.returncode == 0 and "-> Fix Bug  [decided by agent]" in proc.stdout, proc.stdout
     # GATED: evidence prompted per field, then the gate asks the person at the terminal.
     proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\nsure\ny\nfine\n")
     assert proc.returncode == 130, proc.stderr  # input ends at the Ship step: saved, resumable
