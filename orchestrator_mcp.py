@@ -1901,7 +1901,9 @@ SCENARIO_DIR = "tests"
 SUSPEND = "SUSPEND"
 #: Run states a scenario may expect after a report (CANCELLED is the client's doing).
 RUN_STATES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS)
-SCENARIO_KINDS = ("start", "report", "llm report", "resume", "llm resume")
+SCENARIO_KINDS = ("start", "report", "llm report", "resume", "llm resume", "approve", "reject")
+#: Items a person's answer at an ``# Approval`` gate stands for (``engine.approve``).
+SCENARIO_GATE_KINDS = ("approve", "reject")
 _SCENARIO_ITEM_RE = re.compile(r"^ ?(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")  # indented lists belong to a value
 _SCENARIO_HEAD_RE = re.compile(r"^([A-Za-z][A-Za-z ]*?)[ \t]*(?::[ \t]*(.*))?$")
 _SCENARIO_FIELD_RE = re.compile(r"^([ \t]+)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|[ \t]*)$")
@@ -1911,7 +1913,7 @@ _SCENARIO_RESERVED_FIELDS = ("expect", "state", "context_updates")
 @dataclass
 class ScenarioCase:
     """One report (or resume) of a scenario and the routing it must get."""
-    kind: str  # "report" or "resume"
+    kind: str  # "report", "resume", "approve" or "reject"
     llm: bool  # a free-form case only an LLM can judge
     file: Path
     line: int
@@ -2091,6 +2093,8 @@ def _parse_case(wf: WorkflowDef, kind: str, head_value: str, ln: Line, fields: l
     llm = kind.startswith("llm ")
     base = kind.split()[-1]
     value = head_value.strip("`").strip()
+    if base in SCENARIO_GATE_KINDS:
+        return _parse_gate_case(wf, base, value, ln, fields, path, bad)
     if not value:
         bad(ln.lineno, f"'{kind}:' needs a status" if base == "report" else
             f"'{kind}:' needs the step the client assumes it is at")
@@ -2149,6 +2153,25 @@ def _parse_case(wf: WorkflowDef, kind: str, head_value: str, ln: Line, fields: l
         return None
     return ScenarioCase(base, llm, path, ln.lineno, report, updates, expect, state,
                         value if base == "resume" else None)
+
+
+def _parse_gate_case(wf: WorkflowDef, kind: str, comment: str, ln: Line, fields: list[tuple[Line, str, str]],
+                     path: Path, bad: Callable[[int, str], None]) -> ScenarioCase | None:
+    """``- approve: COMMENT`` / ``- reject: COMMENT``: a person's answer at a gate, with
+    ``expect`` (and optionally ``state``) and nothing else: a person sends no report."""
+    extra = [fl for fl, name, _ in fields if name not in ("expect", "state")]
+    if extra:
+        bad(extra[0].lineno, f"'{kind}' takes only 'expect' and 'state' (the text after '{kind}:' is the "
+                             "person's comment)")
+        return None
+    if not any(name == "expect" for _, name, _ in fields):
+        bad(ln.lineno, f"'{kind}' needs an 'expect: Step Name' line (alternatives separated by '|')")
+        return None
+    case = _parse_case(wf, "report", "-", ln, fields, path, bad)  # the same expect and state rules
+    if case is None:
+        return None
+    return ScenarioCase(kind, False, path, ln.lineno, {"comment": comment} if comment else {}, {}, case.expect,
+                        case.state)
 
 
 # =============================================================================
@@ -4858,8 +4881,12 @@ ignored, so say in it what the scenario proves. The scenario is a list of items:
 | `llm report: STATUS` | an advance whose status matches no transition: only an LLM can judge it |
 | `resume: STEP` | `resume_workflow` assuming STEP, where the right answer is the stored step |
 | `llm resume: STEP` | a resume that needs judgement: which step is to be done now |
+| `approve: COMMENT` | a person approves the gate the run waits at; the comment is optional |
+| `reject: COMMENT` | a person rejects it: the step's `rejected:` transition, else back to the step |
 
-On a step without transitions, a `report` is decided by the stub (next step in index order).
+On a step without transitions, a `report` is decided by the stub (next step in index order). A report
+that would leave a step with `# Approval` leaves the run waiting there: expect the step with
+`state: SUSPENDED`, then answer with `approve` or `reject` (they take only `expect` and `state`).
 
 Under an item, one `field: value` per line (deeper-indented lines continue the value):
 
@@ -6836,7 +6863,14 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
             if case.kind == "report" and state in (COMPLETED, FAILED_STATUS, SUSPENDED):
                 problems.append(Problem(shown, case.line, f"a report after the run is {state}: "
                                         + ("nothing can follow FINISH" if state == COMPLETED
+                                           else "only 'resume', 'approve' or 'reject' can follow" if state == SUSPENDED
                                            else "only a 'resume' can follow")))
+                break
+            if case.kind in SCENARIO_GATE_KINDS and (state != SUSPENDED or (step is not None and not step.approval)):
+                problems.append(Problem(shown, case.line, (
+                    f"'{case.kind}' answers a run waiting at a step with '# Approval': the item before must "
+                    "expect that step with 'state: SUSPENDED'"
+                    + (f" ({step.name!r} has no '# Approval')" if step is not None and not step.approval else ""))))
                 break
             if case.kind == "resume" and state == COMPLETED:
                 problems.append(Problem(shown, case.line, "a COMPLETED run cannot be resumed"))
@@ -7096,12 +7130,15 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
         tap.take()
         started = time.perf_counter()
         result = CaseResult(wf.name, scenario.name, shown(case), case.line, case.kind, case.llm,
-                            at_step if case.kind == "report" else case.assumed_step or "", status_text,
+                            case.assumed_step or "" if case.kind == "resume" else at_step, status_text,
                             [f"{t} ({s})" for t, s in case.expected()], False)
         try:
             if case.kind == "report":
                 report = typed_evidence(wf.step(at_step), {"step_id": at_step, **case.report})
                 progress = engine.advance(progress.instance_id, report, case.context_updates)
+            elif case.kind in SCENARIO_GATE_KINDS:
+                progress = engine.approve(progress.instance_id, case.kind == "approve", case.report.get("comment"),
+                                          "a scenario (orchestrator-mcp test)")
             else:
                 progress = engine.resume(progress.instance_id, case.assumed_step or "", case.report,
                                          case.context_updates)
@@ -7129,6 +7166,8 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
             if progress.decided_by == "transition" and step is not None and case.kind == "report":
                 key = status_text.strip().lower()
                 covered.add(f"{step.name}: {key if key in step.transitions else 'default'}")
+            if case.kind == "reject" and step is not None and "rejected" in step.transitions:
+                covered.add(f"{step.name}: rejected")  # a rejection follows the step's 'rejected' transition
         run.results.append(result)
         if not result.right:
             return  # later cases assumed this routing
@@ -7144,7 +7183,8 @@ def format_test_run(run: ScenarioReport) -> str:
             continue
         got = (f"got {r.error}" if r.error else
                f"got {r.got_step} ({r.got_state}) [{r.decided_by}: {clip(r.reasoning, 200)}]")
-        what = f"report {r.status!r} at {r.at_step!r}" if r.kind == "report" else f"resume assuming {r.at_step!r}"
+        what = (f"report {r.status!r} at {r.at_step!r}" if r.kind == "report" else
+                f"{r.kind} at {r.at_step!r}" if r.kind in SCENARIO_GATE_KINDS else f"resume assuming {r.at_step!r}")
         out.append(f"{r.file}:{r.line}: {r.workflow} / {r.scenario}: {'llm ' if r.llm else ''}{what}: "
                    f"expected {' or '.join(r.expected)}, {got}")
     s = run.summary()

@@ -5309,6 +5309,78 @@ def test_test_command_reports_divergences_with_file_and_line(tmp_path: Path, cap
     assert "--min-accuracy must be between 0 and 1" in capsys.readouterr().err
 
 
+def test_scenarios_go_through_approval_gates(tmp_path: Path, gated: Path, capsys: pytest.CaptureFixture) -> None:
+    """'approve' and 'reject' items answer a gate as a person would; a rejection covers the step's
+    'rejected' transition; misplaced or malformed gate items are check errors with their lines."""
+    write(gated, {"GATED/tests/gates.md": textwrap.dedent('''\
+        # Rejected once, then approved all the way
+        - report: success
+          tests_passed: 3
+          tests_failed: 0
+          expect: Review
+        - report: success
+          expect: Review
+          state: SUSPENDED
+        - reject: tests are too thin
+          expect: Fix
+        - report: fixed
+          expect: Run Tests
+        - report: success
+          tests_passed: 9
+          tests_failed: 0
+          expect: Review
+        - report: success
+          expect: Review
+          state: SUSPENDED
+        - approve: looks good
+          expect: Ship
+        - report: success
+          expect: Ship
+          state: SUSPENDED
+        - approve:
+          expect: FINISH
+        ''')})
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    code = om.main(["test", "--json"], env=env)
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["passed"] and summary["divergences"] == [], summary
+    coverage = summary["workflows"]["GATED"]
+    assert "Review: rejected" not in coverage["uncovered"] and "Fix: fixed" not in coverage["uncovered"], coverage
+    # Gate items where no run waits, with a report's fields, or without expect.
+    write(gated, {"GATED/tests/gates.md": textwrap.dedent('''\
+        # Nothing waits yet
+        - approve:
+          expect: Review
+        # A person sends no report
+        - report: success
+          tests_passed: 3
+          tests_failed: 0
+          expect: Review
+        - report: success
+          expect: Review
+          state: SUSPENDED
+        - reject: no
+          message: hello
+          expect: Fix
+        # No expectation
+        - report: success
+          tests_passed: 3
+          tests_failed: 0
+          expect: Review
+        - report: success
+          expect: Review
+          state: SUSPENDED
+        - approve: fine
+        ''')})
+    proc = run_cli("check", env={"WORKFLOW_DEFINITIONS_DIR": str(gated)})
+    assert proc.returncode == 1, proc.stdout
+    shown = str(gated / "GATED" / "tests" / "gates.md")
+    assert (f"{shown}:2: 'approve' answers a run waiting at a step with '# Approval': the item before must "
+            "expect that step with 'state: SUSPENDED'") in proc.stdout
+    assert f"{shown}:13: 'reject' takes only 'expect' and 'state'" in proc.stdout
+    assert f"{shown}:23: 'approve' needs an 'expect: Step Name' line" in proc.stdout
+
+
 def test_check_lints_scenarios_against_the_transitions(tmp_path: Path) -> None:
     tiny_workflow(tmp_path)
     write(tmp_path, {"TINY/tests/lint.md": '''\
