@@ -4304,7 +4304,7 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     proc = run_cli("run", "COMMIT_SUGGESTER", env=env, input="success\n\n")
     assert proc.returncode == 130
     import re
-    iid = re.search(r"\n  orchestrator-mcp run --resume (\w+)\n", proc.stdout).group(1)
+    iid = re.search(r"\n  orchestrator-mcp --db \S+ run --resume (\w+)\n", proc.stdout).group(1)
     assert "== Step: Get Staged Diffs ==" in proc.stdout
     proc = run_cli("run", "--resume", iid, env=env, input="success\n\naccepted\nfeat: x\n\nsuccess\n\nabc1234\n")
     assert proc.returncode == 0, proc.stderr
