@@ -541,14 +541,27 @@ class Condition:
         return f"{self.field} {self.op} {json.dumps(self.value)}"
 
 
+#: Most digits a number in a condition may have: any real threshold fits, and Python refuses to
+#: read an integer of more than 4,300 digits at all.
+MAX_LITERAL_DIGITS = 30
+
+
 def parse_literal(text: str) -> Any:
-    """A condition's right-hand side: a number, true/false, or text (quoted or bare)."""
+    """A condition's right-hand side: a number, true/false, or text (quoted or bare).
+
+    Raises ``ValueError`` (with a message for the author) for a number of more than
+    ``MAX_LITERAL_DIGITS`` digits: such a threshold is a mistake (400 nines would read as
+    infinity, 4,301 digits not at all), reported at its line by the caller."""
     text = text.strip()
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
+    number = re.fullmatch(r"-?\d+", text) or re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text)
+    if number and sum(c.isdigit() for c in text) > MAX_LITERAL_DIGITS:
+        raise ValueError(f"the number {text[:12]}... has more than {MAX_LITERAL_DIGITS} digits; "
+                         "write a smaller threshold")
     if re.fullmatch(r"-?\d+", text):
         return int(text)
-    if re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text):
+    if number:
         return float(text)
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
@@ -1068,7 +1081,12 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
 
 def _add_condition(step: StepDef, cond: "re.Match[str]", target: str, error: Callable[[str], None]) -> None:
     """Check an evidence transition against the step's ``# Report`` fields and keep it."""
-    name, op, literal = cond.group(1), cond.group(2), parse_literal(cond.group(3))
+    name, op = cond.group(1), cond.group(2)
+    try:
+        literal = parse_literal(cond.group(3))
+    except ValueError as exc:
+        error(f"transition on {name!r}: {exc}")
+        return
     declared = {f.name: f for f in step.report_fields}
     if name not in declared:
         error(f"transition '{cond.group(0)}' tests {name!r}, which the step's '# Report' section does not "
@@ -1964,7 +1982,7 @@ def typed_evidence(step: StepDef | None, report: dict[str, Any]) -> dict[str, An
         if f.type != "text" and isinstance(out.get(f.name), str):
             try:
                 out[f.name] = json.loads(out[f.name])
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass  # left as text: the engine names the wrong type
     return out
 
@@ -1973,7 +1991,12 @@ def _scenario_value(text: str) -> Any:
     """A field value: JSON when it opens with '{' or '[', else text (backticks around it dropped)."""
     text = text.strip()
     if text.startswith(("{", "[")):
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except RecursionError:
+            # Deeper than Python's parser can go: a ValueError like any other bad JSON,
+            # so the caller reports it at the item's line instead of the command dying.
+            raise ValueError(f"it is nested deeper than {MAX_JSON_DEPTH} levels; flatten it") from None
     if len(text) >= 2 and text[0] == text[-1] == "`":
         text = text[1:-1].strip()
     return text
@@ -1984,18 +2007,30 @@ def parse_scenarios(wf: WorkflowDef, root: Path, files: Sequence[Path] | None = 
     """Parse a workflow's scenario files; every problem names its file and line.
 
     Never raises for bad content.  Step names in ``expect`` are checked against
-    ``wf`` and stored in their canonical spelling.
+    ``wf`` and stored in their canonical spelling.  Scenario files are read as
+    definition files are (``_Includes.read``): inside the root, regular, within the
+    size cap, UTF-8; a ``tests`` folder or file that links out of the root is an
+    error and not one byte of it (nor, for a folder, one name in it) is read.
     """
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     seen: dict[str, Problem] = {}
+    if files is None:
+        folder = wf.directory / SCENARIO_DIR
+        real_folder, real_root = _real(folder), _real(root)
+        if (folder.is_dir() and real_folder is not None and real_root is not None
+                and not _inside(real_folder, real_root)):
+            problems.append(Problem(_display(folder, root), 1, f"{_display(folder, root)} is a link that leaves "
+                                                               "the definitions root; it was not read"))
+            return scenarios, problems
     for path in scenario_files(wf) if files is None else files:
         shown = _display(path, root)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(shown, 1, f"cannot read {path.name}: {exc.__class__.__name__}"))
+        reader = _Includes(root)  # one per file: each file has the definition files' cap of its own
+        got = reader.read(path, None)
+        if got is None:
+            problems += reader.errors
             continue
+        text, _ = got
         lines = [Line(t, path, i) for i, t in enumerate(text.splitlines(), 1)]
         _, sections = split_h1(lines)
         if not sections:
@@ -4250,6 +4285,8 @@ class Engine:
             raise InvalidArgument(f"status must be one of {', '.join(INSTANCE_STATUSES)}")
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise InvalidArgument("limit must be a whole number from 1 to 1000")
+        if workflow_name is not None and (not isinstance(workflow_name, str) or not is_unicode(workflow_name)):
+            raise InvalidArgument("workflow_name must be a workflow's name as list_workflows shows it")
         rows = self.store.list(status.upper() if status else None, workflow_name or None, limit)
         return InstanceList([InstanceSummary(r.instance_id, r.workflow_name, r.status, r.current_step_name,
                                              r.updated_at) for r in rows])
@@ -4486,7 +4523,9 @@ class Engine:
 
     @staticmethod
     def _instance_id(value: Any) -> str:
-        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        # is_unicode: undecodable bytes (a mistyped id on the command line) can be neither
+        # looked up nor stored, so they are the caller's mistake, not the database's.
+        if not isinstance(value, str) or not value.strip() or len(value) > 200 or not is_unicode(value):
             raise InvalidArgument("instance_id must be the id start_workflow returned (text up to 200 characters)")
         return value.strip()
 
@@ -6296,6 +6335,12 @@ def _err(text: str) -> None:
     sys.stderr.write(terminal_safe(text) + "\n")
 
 
+def _record(text: str) -> str:
+    """One output record on one line: a line break inside it (a folder or file name may hold
+    one) is shown as ``\\n``, so a planted name cannot print lines that pass for ``check``'s own."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Validate every workflow under the roots; 0 all valid, 1 any invalid, 2 bad root.
 
@@ -6308,7 +6353,10 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             if not given.is_dir():
                 raise ConfigError(f"{given} is not a directory")
             whole.add(os.path.abspath(given))
-            roots.append(given.absolute().parent if (given / "index.md").is_file() else given)
+            # abspath, not Path.absolute(): it folds '..', so `check ..` from steps/ means the
+            # workflow folder above, whose parent is the root (absolute() would keep '..' and
+            # make the "parent" the steps/ folder itself, where no workflow is).
+            roots.append(Path(os.path.abspath(given)).parent if (given / "index.md").is_file() else given)
     else:
         roots = list(Config.load(env, workflows=args.workflows).workflow_roots)
         whole = {os.path.abspath(root) for root in roots}
@@ -6316,6 +6364,9 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     workflows = [wf for wf in library.all()
                  if os.path.abspath(wf.directory) in whole or os.path.abspath(wf.directory.parent) in whole]
     invalid = 0
+
+    def say(text: str) -> None:
+        _out(_record(text))
 
     def shown(wf: WorkflowDef, problem: Problem, kind: str) -> str:
         # Problems are root-relative; print a path the user's editor can open from here.
@@ -6325,23 +6376,23 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     for wf in workflows:
         for problem in wf.errors:
-            _out(shown(wf, problem, "error"))
+            say(shown(wf, problem, "error"))
         for problem in wf.warnings:
-            _out(shown(wf, problem, "warning"))
+            say(shown(wf, problem, "warning"))
         scenarios, scenario_errors = parse_scenarios(wf, wf.directory.parent)
         if wf.valid:
             scenario_errors += lint_scenarios(wf, scenarios, wf.directory.parent)
         for problem in scenario_errors:
-            _out(shown(wf, problem, "error"))
+            say(shown(wf, problem, "error"))
         tested = f", {_plural(len(scenarios), 'scenario')}" if scenarios else ""
         if wf.valid and not scenario_errors:
-            _out(f"{wf.name}: ok ({_plural(len(wf.steps), 'step')}, {_plural(len(wf.warnings), 'warning')}{tested})")
+            say(f"{wf.name}: ok ({_plural(len(wf.steps), 'step')}, {_plural(len(wf.warnings), 'warning')}{tested})")
         else:
             invalid += 1
-            _out(f"{wf.name}: INVALID ({_plural(len(wf.errors) + len(scenario_errors), 'error')}, "
-                 f"{_plural(len(wf.warnings), 'warning')})")
-    _out(f"checked {_plural(len(workflows), 'workflow')} in {', '.join(args.dirs or [str(r) for r in roots])}: "
-         f"{len(workflows) - invalid} valid, {invalid} invalid")
+            say(f"{wf.name}: INVALID ({_plural(len(wf.errors) + len(scenario_errors), 'error')}, "
+                f"{_plural(len(wf.warnings), 'warning')})")
+    say(f"checked {_plural(len(workflows), 'workflow')} in {', '.join(args.dirs or [str(r) for r in roots])}: "
+        f"{len(workflows) - invalid} valid, {invalid} invalid")
     return 1 if invalid else 0
 
 
@@ -6653,6 +6704,25 @@ def cmd_approve(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def read_result_file(name: str) -> str:
+    """``--result-file``'s text for the first report, read no further than a report may be
+    (``MAX_JSON_BYTES``): a large log chosen by mistake, or ``/dev/zero``, is one clear
+    error instead of the whole file in memory."""
+    try:
+        with open(name, "rb") as fh:
+            data = fh.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read --result-file {name!r}: {exc}") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise InvalidArgument(f"--result-file {name!r} is larger than {MAX_JSON_BYTES} bytes (1 MiB), the limit "
+                              "for a report; pass a shorter text, or the file's path in it")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"cannot read --result-file {name!r}: {exc}") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")  # as text mode reads it
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Drive a workflow at the terminal with the same engine and database.
 
@@ -6661,10 +6731,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """
     result_text: str | None = None
     if args.result_file:
-        try:
-            result_text = Path(args.result_file).read_text(encoding="utf-8").rstrip("\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidArgument(f"cannot read --result-file {args.result_file!r}: {exc}") from None
+        result_text = read_result_file(args.result_file)
     engine = _engine(config, make_decider(config))
     # Who judges a status outside the menu: an LLM, or (agent) the person, asked the routing question.
     judge = ("you choose the next step, from the step's guidance" if config.provider == "agent"
@@ -6686,6 +6753,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                     context[key] = json.loads(value)
                 except ValueError:
                     context[key] = value
+                except RecursionError:
+                    raise InvalidArgument(f"--context {key}: the value is nested deeper than {MAX_JSON_DEPTH} "
+                                          "levels; flatten it") from None
             progress = engine.start(args.workflow, context)
         instance_id = progress.instance_id
         _out(f"instance {progress.instance_id} ({progress.workflow_name}); "
@@ -6721,8 +6791,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 if value.strip():
                     try:
                         report[f.name] = value.strip() if f.type == "text" else json.loads(value)
-                    except ValueError:
-                        report[f.name] = value.strip()
+                    except (ValueError, RecursionError):
+                        report[f.name] = value.strip()  # as text: the engine names the wrong type
             if status_text is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
                 return 130
@@ -7084,9 +7154,11 @@ def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1,
         tap = _InteractionsTap(config.interactions_log if llm else None)
         run = ScenarioReport(config.provider, config.model if llm else None, repeat, min_accuracy)
         try:
-            for name in names or library.names():
-                wf = library.load(name)
-                root, _ = library.locate(name)
+            # Without names, every folder: one whose name breaks the rules ('GOOD copy') is an
+            # invalid workflow, reported as a problem like any other, and the rest are tested.
+            chosen = ([(library.load(name), library.locate(name)[0]) for name in names] if names
+                      else [(wf, wf.directory.parent) for wf in library.all()])
+            for wf, root in chosen:
                 scenarios, problems = parse_scenarios(wf, root)
                 if wf.valid:
                     problems += lint_scenarios(wf, scenarios, root)
@@ -7504,6 +7576,16 @@ def _subcommand_index(argv: Sequence[str]) -> int | None:
     return None
 
 
+def _degrade_unencodable_output() -> None:
+    """Let stdout show what its encoding cannot hold as escapes (``\\U0001f40d``) instead of
+    dying mid-command: a redirected stdout on Windows is cp1252, a bare C locale ASCII, and a
+    title or step name from a file may hold any character."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", "strict") == "strict":
+        with contextlib.suppress(Exception):  # a stream that cannot be reconfigured stays as it is
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Entry point of the ``orchestrator-mcp`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -7512,6 +7594,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if (first is None or argv[first] not in COMMANDS) and not any(a in ("-h", "--help", "--version") for a in argv):
         argv.insert(0, "serve")  # `orchestrator-mcp --transport http` means serve
     args = build_parser().parse_args(argv)
+    if args.command != "serve":  # serve's stdout is the protocol, written by the SDK in UTF-8
+        _degrade_unencodable_output()
     try:
         early_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
         setup_logging(early_level if early_level in LOG_LEVELS else "info")
