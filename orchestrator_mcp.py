@@ -1967,11 +1967,14 @@ class Scenario:
 
 
 def scenario_files(wf: WorkflowDef) -> list[Path]:
-    """``tests/*.md`` of a workflow, sorted; names starting with '.' or '_' are skipped."""
+    """``tests/*.md`` of a workflow, sorted; names starting with '.' or '_' are skipped.
+
+    Anything but a folder is listed, so a FIFO or a dangling link is reported by the
+    reader rather than silently passed over."""
     folder = wf.directory / SCENARIO_DIR
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith((".", "_")))
+    return sorted(p for p in folder.glob("*.md") if not p.is_dir() and not p.name.startswith((".", "_")))
 
 
 def typed_evidence(step: StepDef | None, report: dict[str, Any]) -> dict[str, Any]:
@@ -4836,7 +4839,8 @@ is refused with `INVALID_ARGUMENT` naming the fields, and the run does not move.
 and `choose_step` are reserved names.
 
 A transition may compare one declared field with one literal: `==`, `!=`, `>`, `>=`, `<`, `<=`
-(the ordering ones on numbers only), a literal being a number, `true`/`false` or text:
+(the ordering ones on numbers only), a literal being a number (at most 30 digits), `true`/`false` or
+text:
 
 ```
 # Transitions
@@ -4884,7 +4888,8 @@ errors too. Warnings flag steps nothing leads to, guidance that names a step tha
 
 State how a workflow must route, and check it like code. Scenario files live beside the definition in
 `MY_WORKFLOW/tests/*.md` (names starting with `.` or `_` are skipped); they are never read as steps and
-do not change the definition's hash. Each `# Heading` is one scenario, named by the heading; prose is
+do not change the definition's hash. Like definition files they must stay inside the workflow root (a
+link pointing out is an error and is not read), be UTF-8 and at most 1 MiB. Each `# Heading` is one scenario, named by the heading; prose is
 ignored, so say in it what the scenario proves. The scenario is a list of items:
 
 ```markdown

@@ -604,6 +604,40 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
         "SUSPEND); known: A, FINISH, FAILED, SUSPEND" in proc.stdout
 
 
+def test_check_of_a_path_ending_in_dot_dot_checks_the_workflow_it_names(tmp_path: Path, capsys: Any,
+                                                                        monkeypatch: Any) -> None:
+    """`check ..` from a workflow's steps/ folder (or any path ending in '..') is that workflow:
+    a broken one fails, where it once checked nothing and passed."""
+    root = simple_workflow(tmp_path / "wf", "FLOW", [("A", {"default": "FINISH"})])
+    (root / "FLOW/steps/s1.md").write_text("broken\n", encoding="utf-8")
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite")}
+    monkeypatch.chdir(root / "FLOW/steps")
+    assert om.main(["check", ".."], env=env) == 1
+    out = capsys.readouterr().out
+    assert "FLOW: INVALID" in out and out.rstrip().endswith("checked 1 workflow in ..: 0 valid, 1 invalid")
+    assert om.main(["check", str(root / "FLOW/steps/..")], env=env) == 1
+    assert "checked 1 workflow in " in capsys.readouterr().out
+    (root / "FLOW/steps/s1.md").write_text(step_md(transitions={"default": "FINISH"}), encoding="utf-8")
+    assert om.main(["check", ".."], env=env) == 0
+    assert "FLOW: ok (1 step, 0 warnings)" in capsys.readouterr().out
+
+
+def test_check_shows_a_line_break_in_a_name_as_an_escape(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    """A folder named to look like check's own lines ('Z\\nJOKE_GENERATOR: ok ...') prints as one
+    escaped record: no line of the output can be forged."""
+    forged = "Z\nJOKE_GENERATOR: ok (3 steps, 0 warnings)\r\nchecked 1 workflow in wf: 1 valid, 0 invalid\n"
+    shutil.copytree(BUNDLED / "JOKE_GENERATOR", tmp_path / "wf" / forged)
+    monkeypatch.chdir(tmp_path)
+    assert om.main(["check", "wf"], env={"AI_PROVIDER": "stub"}) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "wf/Z\\nJOKE_GENERATOR: ok (3 steps, 0 warnings)\\r\\nchecked 1 workflow in wf: 1 valid, 0 invalid\\n:1: "
+        "workflow folder name must be 1-100 letters, digits, '_' or '-': error",
+        "Z\\nJOKE_GENERATOR: ok (3 steps, 0 warnings)\\r\\nchecked 1 workflow in wf: 1 valid, 0 invalid\\n: "
+        "INVALID (1 error, 0 warnings)",
+        "checked 1 workflow in wf: 0 valid, 1 invalid"]
+
+
 def test_bundled_library_passes_check() -> None:
     lib = om.Library([BUNDLED])
     assert lib.names() == BUNDLED_NAMES
@@ -752,6 +786,28 @@ def test_report_and_approval_mistakes_are_errors_with_lines(tmp_path: Path) -> N
     assert proc.returncode == 1 and "W/steps/a.md:17: transition 'label > 3'" in proc.stdout
 
 
+def test_a_transition_number_too_long_to_read_is_an_error_at_its_line(tmp_path: Path) -> None:
+    """Python refuses to read an integer of more than 4,300 digits, and 400 nines with a dot read as
+    infinity: such a literal is the author's mistake at its line, never an exception from the parser."""
+    huge = "9" * 4301
+    write(tmp_path, {
+        "W/index.md": "# W\n\n## Steps\n1. [A](steps/a.md)\n",
+        "W/steps/a.md": step_md(extra=(
+            "\n# Report\n- n: integer, required\n- x: number\n\n# Transitions\n"
+            f"- n > {huge}: FINISH\n- x < -{'9' * 400}.: FINISH\n- n >= {'9' * 30}: FINISH\n- success: FINISH\n")),
+    })
+    wf = om.parse_workflow("W", tmp_path / "W", tmp_path)  # returns: it never raises on content
+    assert [(p.file, p.line, p.message) for p in wf.errors] == [
+        ("W/steps/a.md", 12, f"transition on 'n': the number {'9' * 12}... has more than 30 digits; "
+                             "write a smaller threshold"),
+        ("W/steps/a.md", 13, f"transition on 'x': the number -{'9' * 11}... has more than 30 digits; "
+                             "write a smaller threshold")]
+    assert [c.value for c in wf.steps[0].conditions] == [int("9" * 30)]  # 30 digits still read
+    proc = run_cli("check", str(tmp_path))
+    assert proc.returncode == 1 and "W/steps/a.md:12: transition on 'n': the number" in proc.stdout
+    assert "Traceback" not in proc.stderr and len(proc.stdout) < 2000
+
+
 SCENARIO_GOOD = '''\
 Scenarios for TINY: prose before the first heading is ignored.
 
@@ -870,6 +926,77 @@ def test_broken_scenario_files_name_file_and_line(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "TINY: INVALID (13 errors, 0 warnings)" in proc.stdout
     assert "TINY/tests/broken.md:7: expect names unknown step 'Nowhere'; known: One, Two, FINISH, FAILED, " \
            "SUSPEND: error" in proc.stdout
+
+
+def test_a_scenario_value_nested_too_deep_is_a_problem_at_its_line(tmp_path: Path, capsys: Any) -> None:
+    """JSON nested past Python's recursion limit in a start context or a field is reported at its
+    item's line like any bad JSON; ``check`` and ``test`` go on with the other workflows."""
+    tiny_workflow(tmp_path)
+    simple_workflow(tmp_path, "OTHER", [("A", {"success": "FINISH"})])
+    deep = "[" * 5000 + "]" * 5000
+    write(tmp_path, {"TINY/tests/deep.md": f"# Deep start\n- start: {deep}\n- report: success\n  expect: Two\n\n"
+                                           f"# Deep field\n- report: success\n  details: {{\"a\": {deep}}}\n"
+                                           "  expect: Two\n",
+                     "OTHER/tests/ok.md": "# Fine\n- report: success\n  expect: FINISH\n"})
+    wf = om.Library([tmp_path]).load("TINY")
+    scenarios, problems = om.parse_scenarios(wf, tmp_path)
+    assert scenarios == [] and [(p.file, p.line, p.message) for p in problems] == [
+        ("TINY/tests/deep.md", 2, "start context is not JSON: it is nested deeper than 64 levels; flatten it"),
+        ("TINY/tests/deep.md", 8, "field 'details' starts like JSON but is not: it is nested deeper than 64 "
+                                  "levels; flatten it")]
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite")}
+    assert om.main(["check", str(tmp_path)], env=env) == 1
+    out = capsys.readouterr().out
+    assert "TINY/tests/deep.md:2: start context is not JSON: it is nested deeper" in out
+    assert "OTHER: ok (1 step, 0 warnings, 1 scenario)" in out and "1 valid, 1 invalid" in out
+    assert om.main(["test", "--workflows", str(tmp_path)], env=env) == 1
+    out = capsys.readouterr().out
+    assert "TINY/tests/deep.md:8: field 'details' starts like JSON" in out
+    assert "OTHER: 1 scenarios, 1 offline + 0 LLM cases; 1/1 right" in out and out.rstrip().endswith("FAILED")
+
+
+def test_scenario_files_are_read_inside_the_root_and_capped_like_definitions(tmp_path: Path, capsys: Any) -> None:
+    """A planted ``tests/x.md`` link (git stores links) is an error naming it and not one byte of
+    its target reaches ``check`` or ``test``; a ``tests`` folder that links out is not even listed;
+    a file over 1 MiB, a FIFO and a file that is not UTF-8 are errors, read no further."""
+    root = tmp_path / "wf"
+    tiny_workflow(root)
+    shutil.copytree(root / "TINY", root / "LINKED")
+    secret = tmp_path / "private.md"
+    secret.write_text(f"# Deploy notes\n- token: {PLANTED_SCENARIO}\n", encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / f"{PLANTED_SCENARIO}.md").write_text("# S\n- report: success\n  expect: Two\n", encoding="utf-8")
+    write(root, {"TINY/tests/ok.md": "# Fine\n- report: success\n  expect: Two\n"})
+    os.symlink("../../../private.md", root / "TINY/tests/notes.md")
+    (root / "TINY/tests/big.md").write_bytes(b"# Big\n" + b"x" * (1024 * 1024))
+    (root / "TINY/tests/latin1.md").write_bytes(b"# Caf\xe9\n- report: success\n  expect: Two\n")
+    os.mkfifo(root / "TINY/tests/pipe.md")
+    os.symlink("../../outside", root / "LINKED/tests")
+    wf = om.Library([root]).load("TINY")
+    scenarios, problems = om.parse_scenarios(wf, root)
+    assert [s.name for s in scenarios] == ["Fine"]
+    assert [(p.file, p.line, p.message) for p in problems] == [
+        ("TINY/tests/big.md", 1, "TINY/tests/big.md is larger than 1048576 bytes (1 MiB), the limit for a "
+                                 "definition file; split it"),
+        ("TINY/tests/latin1.md", 1, "TINY/tests/latin1.md is not UTF-8 text"),
+        ("TINY/tests/notes.md", 1, "TINY/tests/notes.md is a link that leaves the definitions root; it was not read"),
+        ("TINY/tests/pipe.md", 1, "TINY/tests/pipe.md is not a regular file")]
+    _, problems = om.parse_scenarios(om.Library([root]).load("LINKED"), root)
+    assert [(p.file, p.message) for p in problems] == [
+        ("LINKED/tests", "LINKED/tests is a link that leaves the definitions root; it was not read")]
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite")}
+    assert om.main(["check", str(root)], env=env) == 1
+    out = capsys.readouterr().out
+    assert "TINY/tests/notes.md:1: TINY/tests/notes.md is a link that leaves" in out
+    assert "TINY: INVALID (4 errors, 0 warnings)" in out and "LINKED: INVALID (1 error, 0 warnings)" in out
+    assert om.main(["test", "--workflows", str(root)], env=env) == 1
+    out = capsys.readouterr().out
+    assert "TINY/tests/pipe.md:1: TINY/tests/pipe.md is not a regular file" in out
+    assert PLANTED_SCENARIO not in out
+
+
+PLANTED_SCENARIO = "planted-scenario-secret-4b2e"
 
 
 def test_random_scenario_markdown_never_breaks_the_parser(tmp_path: Path) -> None:
@@ -4641,6 +4768,62 @@ def test_run_result_is_multiline_or_read_from_a_file(capsys: Any, monkeypatch: A
     assert code == 1 and "cannot read --result-file" in err and "nope.txt" in err
 
 
+def test_run_result_file_is_read_no_further_than_a_report_may_be(capsys: Any, monkeypatch: Any,
+                                                                 cli_env: dict[str, str], tmp_path: Path) -> None:
+    """`--result-file /dev/zero` (or a huge log picked by mistake) is one line and exit 1, with
+    at most 1 MiB + 1 byte read; a file just under the limit is still the result (CRLF read as text)."""
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", "/dev/zero", env=cli_env)
+    assert code == 1 and err == ("orchestrator-mcp: INVALID_ARGUMENT: --result-file '/dev/zero' is larger than "
+                                 "1048576 bytes (1 MiB), the limit for a report; pass a shorter text, or the file's "
+                                 "path in it\n")
+    assert out == "" and not (tmp_path / "cli.sqlite").exists()  # refused before the database was opened
+    big = tmp_path / "big.log"
+    big.write_bytes(b"x" * (1024 * 1024 + 1))
+    code, _, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(big), env=cli_env)
+    assert code == 1 and "is larger than 1048576 bytes (1 MiB)" in err
+    big.write_bytes(b"x" * (1024 * 1024 - 100) + b"\r\n")
+    code, out, _ = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--result-file", str(big), env=cli_env,
+                       stdin="1\n")
+    assert code == 130, out  # input ran out at the next step; the first report carried the file
+    (report,) = db_rows(tmp_path / "cli.sqlite", "SELECT user_report FROM workflow_history WHERE user_report IS NOT NULL")
+    assert json.loads(report[0])["result"] == "x" * (1024 * 1024 - 100)
+
+
+def test_cli_mistakes_that_once_ended_in_a_traceback_are_one_line(capsys: Any, monkeypatch: Any,
+                                                                  cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 in an id or a filter (Python hands them over as lone surrogates),
+    and a `--context` value nested past Python's recursion limit: one line, exit 1, nothing stored."""
+    odd = os.fsdecode(b"\xff")
+    for argv in (["status", odd], ["cancel", odd], ["approve", odd], ["run", "--resume", odd]):
+        code, out, err = cli(capsys, monkeypatch, *argv, env=cli_env)
+        assert (code, out) == (1, ""), argv
+        assert err == ("orchestrator-mcp: INVALID_ARGUMENT: instance_id must be the id `orchestrator-mcp run "
+                       "WORKFLOW` returned (text up to 200 characters)\n"), argv
+    code, out, err = cli(capsys, monkeypatch, "list", "--workflow", odd, env=cli_env)
+    assert (code, out) == (1, "") and err == ("orchestrator-mcp: INVALID_ARGUMENT: workflow_name must be a workflow's "
+                                              "name as `orchestrator-mcp workflows` shows it\n")
+    deep = "[" * 5000 + "]" * 5000
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", "--context", f"k={deep}", env=cli_env)
+    assert (code, out) == (1, "") and err == ("orchestrator-mcp: INVALID_ARGUMENT: --context k: the value is nested "
+                                              "deeper than 64 levels; flatten it\n")
+    assert instances(tmp_path / "cli.sqlite") == []
+
+
+def test_cli_output_degrades_to_escapes_where_stdout_cannot_encode_a_name(tmp_path: Path) -> None:
+    """A stdout in cp1252 (a redirect on Windows) or ASCII cannot hold an emoji from a title or a
+    step name: the commands print it as an escape and finish, the run included."""
+    write(tmp_path / "wf", {"E/index.md": "# Snake \U0001f40d flow\n1. [Step \U0001f40d](steps/a.md)\n",
+                            "E/steps/a.md": "# Orchestrator Guidance\nGo.\n# Client Instructions\nDo it.\n"})
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub", "PYTHONIOENCODING": "cp1252",
+           "WORKFLOW_DEFINITIONS_DIR": str(tmp_path / "wf"), "HOME": str(tmp_path)}
+    proc = run_cli("workflows", env=env)
+    assert proc.returncode == 0 and "Snake \\U0001f40d flow" in proc.stdout and "Traceback" not in proc.stderr
+    proc = run_cli("run", "E", env=env, input="\n\n")
+    assert proc.returncode == 0 and "== Step: Step \\U0001f40d ==" in proc.stdout and "Traceback" not in proc.stderr
+    proc = run_cli("list", env={**env, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0 and "COMPLETED" in proc.stdout and "Traceback" not in proc.stderr
+
+
 def test_readme_diagram_sample_is_what_the_command_prints(capsys: Any, monkeypatch: Any,
                                                           cli_env: dict[str, str]) -> None:
     """The README shows `orchestrator-mcp diagram COMMIT_SUGGESTER` and its output: they must agree."""
@@ -5307,6 +5490,28 @@ def test_test_command_reports_divergences_with_file_and_line(tmp_path: Path, cap
     with pytest.raises(SystemExit):
         om.main(["test", "--min-accuracy", "120%"], env=env)
     assert "--min-accuracy must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_test_command_reports_a_badly_named_folder_and_tests_the_others(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture) -> None:
+    """A file manager's duplicate (`TINY copy`) or a folder named `ÜBER` is an invalid workflow
+    reported with its file and line; `test` with no names still runs every other workflow."""
+    tiny_workflow(tmp_path)
+    write(tmp_path, {"TINY/tests/routing.md": TINY_SCENARIOS})
+    shutil.copytree(tmp_path / "TINY", tmp_path / "TINY copy")
+    (tmp_path / "ÜBER").mkdir()
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)}
+    code = om.main(["test"], env=env)
+    captured = capsys.readouterr()
+    assert code == 1 and captured.err == ""
+    assert (f"{tmp_path}/TINY copy:1: the workflow is invalid: workflow folder name must be 1-100 letters, digits, "
+            "'_' or '-'") in captured.out
+    assert f"{tmp_path}/ÜBER:1: the workflow is invalid: workflow folder name must be" in captured.out
+    assert "TINY: 3 scenarios, 6 offline + 1 LLM cases; 6/6 right; transitions covered 3/3" in captured.out
+    assert captured.out.rstrip().endswith("FAILED")
+    shutil.rmtree(tmp_path / "TINY copy")
+    (tmp_path / "ÜBER").rmdir()
+    assert om.main(["test"], env=env) == 0 and capsys.readouterr().out.rstrip().endswith("PASSED")
 
 
 def test_scenarios_go_through_approval_gates(tmp_path: Path, gated: Path, capsys: pytest.CaptureFixture) -> None:
