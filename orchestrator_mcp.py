@@ -7303,7 +7303,7 @@ def format_test_run(run: ScenarioReport) -> str:
         out.append("PASSED" if s["passed"] else "FAILED" + (
             f": LLM accuracy below --min-accuracy {pct(run.min_accuracy)}"
             if s["llm_accuracy"] is not None and s["llm_accuracy"] < run.min_accuracy else ""))
-    return "\n".join(out)
+    return "\n".join(map(_record, out))  # one record a line, whatever a name or a reasoning holds
 
 
 def _min_accuracy(text: str) -> float:

@@ -636,6 +636,12 @@ def test_check_shows_a_line_break_in_a_name_as_an_escape(tmp_path: Path, capsys:
         "Z\\nJOKE_GENERATOR: ok (3 steps, 0 warnings)\\r\\nchecked 1 workflow in wf: 1 valid, 0 invalid\\n: "
         "INVALID (1 error, 0 warnings)",
         "checked 1 workflow in wf: 0 valid, 1 invalid"]
+    assert om.main(["test", "--workflows", "wf"], env={"AI_PROVIDER": "stub"}) == 1  # `test` prints it alike
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("wf/Z\\nJOKE_GENERATOR: ok (3 steps, 0 warnings)\\r\\nchecked 1 workflow in wf: 1 valid, "
+                        "0 invalid\\n:1: the workflow is invalid: workflow folder name must be 1-100 letters, digits, "
+                        "'_' or '-': error")
+    assert not any(line.startswith(("JOKE_GENERATOR: ok", "checked ")) for line in lines)
 
 
 def test_bundled_library_passes_check() -> None:
