@@ -5500,6 +5500,80 @@ class WarmUp:
             self.done.set()
 
 
+class _AnswerUnreadableLines:
+    """The stdio transport's read stream, with an answer for each request line the SDK
+    cannot read.
+
+    The SDK's stdio reader validates every line with pydantic's JSON parser; a line
+    it rejects (a lone surrogate escape, which a JavaScript client sends when it cuts a
+    string inside an emoji; an integer of more than 4,300 digits; nesting of about 200
+    levels) becomes an exception in the stream that nothing answers, so the client
+    waits for its timeout.  Here such a request gets a JSON-RPC parse error for its id
+    (as the HTTP transport answers), saying what to change; nothing was done.  Lines
+    that are not requests (notifications, garbage without an id) stay unanswered, as
+    JSON-RPC requires, with one log line.
+    """
+
+    def __init__(self, inner: Any, write_stream: Any) -> None:
+        self._inner = inner
+        self._write = write_stream
+
+    @property
+    def last_context(self) -> Any:  # the SDK restores the sender's context from it
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            reply = self.reply_to(item) if isinstance(item, Exception) else None
+            if reply is None:
+                return item
+            await self._write.send(reply)
+
+    @staticmethod
+    def reply_to(exc: Exception) -> Any:
+        """The error message for the request an unreadable line held, or None (not a request)."""
+        from mcp.shared.message import SessionMessage
+        from mcp_types import ErrorData, JSONRPCError
+
+        errors = getattr(exc, "errors", lambda: [])()
+        line = errors[0].get("input") if errors and errors[0].get("type") == "json_invalid" else None
+        if not isinstance(line, str):
+            return None
+        try:  # Python's reader takes what pydantic's refuses: find the request's id
+            message = json.loads(line, parse_int=lambda digits: int(digits) if len(digits) < 4000 else 0)
+        except (ValueError, RecursionError):
+            message = None
+        if not isinstance(message, dict) or "method" not in message or not isinstance(message.get("id"), (int, str)):
+            log.warning("ignored an unreadable message that is not a request (%s)", clip(errors[0].get("msg", ""), 200))
+            return None
+        why = clip(str(errors[0].get("msg", "invalid JSON")), 200)
+        return SessionMessage(JSONRPCError(jsonrpc="2.0", id=message["id"], error=ErrorData(
+            code=-32700, message=f"Parse error: {why}. Nothing was done; send the request again as JSON with valid "
+                                 "Unicode text (no lone surrogate escapes such as \\ud83d), integers of fewer "
+                                 "than 4,300 digits and less than 200 levels of nesting")))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> "_AnswerUnreadableLines":
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> "_AnswerUnreadableLines":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
 def build_server(engine: Engine, config: Config) -> Any:
     """The MCPServer: the ``WorkflowTools``, the ``WorkflowResources`` and one prompt per workflow."""
     from mcp.server.mcpserver import MCPServer
@@ -5527,6 +5601,14 @@ def build_server(engine: Engine, config: Config) -> Any:
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
             return workflow_prompt(engine.library, name, arguments)
+
+        async def run_stdio_async(self) -> None:
+            """The SDK's stdio loop, with an answer for request lines its reader rejects."""
+            from mcp.server.stdio import stdio_server
+
+            async with stdio_server() as (read_stream, write_stream):
+                await self._lowlevel_server.run(_AnswerUnreadableLines(read_stream, write_stream), write_stream,
+                                                self._lowlevel_server.create_initialization_options())
 
     tools = WorkflowTools(engine)
     warm_up = WarmUp(engine)

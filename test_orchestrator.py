@@ -3361,6 +3361,41 @@ def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
     assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(7,)]
 
 
+def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> None:
+    """Half an emoji (a lone surrogate escape, as a JavaScript client sends after cutting a string),
+    an integer of 4,301 digits, nesting 200 deep: each request gets a parse error for its id instead
+    of no reply at all; nothing moves, and the server goes on answering."""
+    server = RawServer({"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub"})
+    try:
+        iid = json.loads(server.tool("start_workflow", {"workflow_name": "JOKE_GENERATOR"})["content"][0]["text"])[
+            "instance_id"]
+        arguments = {"instance_id": iid, "report": {"step_id": "Pick a Topic", "status": "success"}}
+        emoji = {"jsonrpc": "2.0", "id": "cut-emoji", "method": "tools/call", "params": {
+            "name": "advance_workflow", "arguments": {**arguments, "report": {"status": "success", "result": "cats \ud83d"}}}}
+        deep: Any = 1
+        for _ in range(200):
+            deep = {"a": deep}
+        nested = {"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": {
+            "name": "advance_workflow", "arguments": {**arguments, "context_updates": deep}}}
+        huge = ('{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"advance_workflow","arguments":'
+                '{"instance_id":"%s","report":{"status":"success","n":%s}}}}' % (iid, "9" * 4301))
+        server._write(emoji)
+        server._write({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"reason": "\ud83d"}})
+        server._write(nested)
+        assert server.proc.stdin is not None
+        server.proc.stdin.write(huge + "\n")
+        server.proc.stdin.flush()
+        for request_id in ("cut-emoji", 41, 42):
+            error = server.read(request_id, timeout=20)["error"]  # type: ignore[arg-type]
+            assert error["code"] == -32700 and error["message"].startswith("Parse error: Invalid JSON: "), error
+            assert "Nothing was done; send the request again" in error["message"]
+        status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
+        assert (status["current_step_name"], len(status["history"])) == ("Pick a Topic", 1)
+    finally:
+        err = server.close()
+    assert "ignored an unreadable message that is not a request" in err  # the notification: logged, not answered
+
+
 def test_restart_after_kill_resumes_from_the_database(tmp_path: Path) -> None:
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "k.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
