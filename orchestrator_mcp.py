@@ -387,6 +387,14 @@ def terminal_safe(text: str) -> str:
                                 else f"\\u{ord(m.group()):04x}", text)
 
 
+def terminal_safe_json(value: Any, indent: int | None = None) -> str:
+    """``value`` as JSON a terminal shows as it is: every character ``terminal_safe``
+    escapes becomes a ``\\uXXXX`` escape, which JSON readers decode back to the same text
+    (``terminal_safe``'s ``\\x7f`` is not JSON)."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is now (tests and embedders swap it), terminal-safe."""
 
@@ -6449,8 +6457,13 @@ def cli_text(message: str) -> str:
 
 
 def _print_json(value: Any) -> None:
-    """``--json`` output: exactly the structured result the MCP tool returns."""
-    _out(json.dumps(plain(value), ensure_ascii=False, indent=2))
+    """``--json`` output: exactly the structured result the MCP tool returns, as JSON."""
+    _out_json(plain(value))
+
+
+def _out_json(value: Any, indent: int | None = 2) -> None:
+    sys.stdout.write(terminal_safe_json(value, indent) + "\n")
+    sys.stdout.flush()
 
 
 def _cell(value: Any, width: int) -> str:
@@ -7334,7 +7347,10 @@ def cmd_test(args: argparse.Namespace, config: Config) -> int:
         run = run_scenarios(config, args.names, args.repeat, args.min_accuracy)
     finally:
         quiet.setLevel(previous)
-    _out(json.dumps(run.summary(), indent=2, ensure_ascii=False) if args.json else format_test_run(run))
+    if args.json:
+        _out_json(run.summary())
+    else:
+        _out(format_test_run(run))
     return 0 if run.passed else 1
 
 
@@ -7625,7 +7641,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2
     except OrchestratorError as exc:
         if getattr(args, "json", False):
-            _out(json.dumps(exc.to_dict(), ensure_ascii=False))
+            _out_json(exc.to_dict(), None)
         else:
             _err(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}")
         return 2 if isinstance(exc, PersistenceError) else 1

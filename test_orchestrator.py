@@ -4510,6 +4510,25 @@ def cli(capsys: Any, monkeypatch: Any, *argv: str, env: dict[str, str], stdin: s
 
 
 @pytest.mark.anyio
+async def test_json_output_stays_json_and_terminal_safe(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    """--json with DEL, C1 controls, bidi overrides and escapes in stored text: valid JSON, equal to
+    the tool's result, and nothing raw a terminal would act on."""
+    server, _ = make_app(tmp_path)
+    odd = "a\x7fb\x85c\u202ed\x1b[2Je"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR", "context": {odd: odd}}))[
+            "instance_id"]
+        code, shown, _ = cli(capsys, monkeypatch, "status", iid, "--json", env=env)
+        assert code == 0 and json.loads(shown) == ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert json.loads(shown)["context"] == {odd: odd}
+    code, out, _ = cli(capsys, monkeypatch, "cancel", odd, "--json", env=env)  # an error body, as JSON
+    assert code == 1 and json.loads(out)["error"]["code"] in ("INVALID_ARGUMENT", "INSTANCE_NOT_FOUND")
+    for text in (shown, out):
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text), text
+
+
+@pytest.mark.anyio
 async def test_guide_command_prints_the_guide_whose_routing_words_hold(tmp_path: Path, capsys: Any,
                                                                        monkeypatch: Any) -> None:
     code, out, err = cli(capsys, monkeypatch, "guide", env={"AI_PROVIDER": "bogus"})  # needs no configuration
