@@ -1319,10 +1319,11 @@ class _FolderWatch:
         return True
 
     def close(self) -> None:
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass
+        """Close once: a second close could hit a descriptor number reused meanwhile."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 # -- the parse cache: parsed workflows kept on disk between runs -------------
@@ -1586,6 +1587,8 @@ class Library:
                     with self._lock:
                         if self._watch_roots(watch):
                             self._watch = watch
+                    if self._watch is None:
+                        watch.close()  # a root behind a link: stat checks, and no descriptor held
         with self._lock:
             if self._watch is None:
                 return None
@@ -1609,6 +1612,11 @@ class Library:
                 fn()
 
     def _watch_roots(self, watch: "_FolderWatch") -> bool:
+        """Watch every root, unless one is reached through a link: repointing a link above a
+        root (``current -> releases/v2``) happens in a folder no watch sees, so such a
+        library keeps the stat check on every call."""
+        if any(os.path.realpath(root) != os.path.abspath(root) for root in self.roots):
+            return False
         return all(watch.watch(str(root)) for root in self.roots)
 
     def _watch_tree(self, directory: Path, wf: WorkflowDef | None) -> None:
@@ -1616,9 +1624,16 @@ class Library:
 
         A folder that is or holds a link, or is too big for the stat signature,
         is left unwatched: an edit behind a link happens in a folder the watch
-        does not see, so such a workflow keeps its stat check on every call.
+        does not see, so such a workflow keeps its stat check on every call.  So
+        is a workflow that reads a file through a link anywhere on its path (an
+        include through ``_shared/lib -> ../lib_v1``): the link may be repointed.
         """
         if self._watch is None or os.path.islink(directory):
+            return
+        if wf is not None and any(real is not None and os.path.abspath(written) != real
+                                  for written, real in wf.resolved):
+            with self._lock:
+                self._watched.discard(directory)
             return
         folders, pending = [str(directory)], [(str(directory), 0)]
         while pending:
@@ -1724,16 +1739,24 @@ class Library:
 
     def _parse(self, name: str, root: Path, directory: Path) -> tuple[WorkflowDef, tuple]:
         """Parse one workflow; keep it on disk too when its folder is not too big to sign."""
-        began, keep = time.time_ns(), self._disk is not None
-        try:
-            wf = parse_workflow(_printable(name), directory, root)
-        except Exception as exc:  # noqa: BLE001 - content must never break the library
-            log.error("parsing workflow %r failed", name, exc_info=exc)
-            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
-                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
-                                              "the server log has the details")])
-            keep = False
-        signature, overflow = self._signature(root, directory, wf.included_outside)
+        for _ in range(3):  # a file saved while the parser read the folder: read it again
+            began, keep = time.time_ns(), self._disk is not None
+            before = self._signature(root, directory, ())[0]
+            try:
+                wf = parse_workflow(_printable(name), directory, root)
+            except Exception as exc:  # noqa: BLE001 - content must never break the library
+                log.error("parsing workflow %r failed", name, exc_info=exc)
+                wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                    _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                                  "the server log has the details")])
+                keep = False
+            signature, overflow = self._signature(root, directory, wf.included_outside)
+            if self._signature(root, directory, ())[0] == before:
+                break
+        else:
+            # Still changing: keep the signature from before the last parse, so the next call,
+            # finding the folder changed since, parses again instead of trusting this one.
+            signature, keep = before, False
         if overflow:
             wf.errors.append(Problem(_display(directory, root), 1, overflow))
         elif keep:

@@ -535,6 +535,55 @@ def test_hot_reload_sees_a_missing_include_created_and_a_link_outside_swapped(tm
     assert lib.load("W").steps[0].instructions == "written now\ntwo"
 
 
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_links_repointed_above_a_root_and_in_a_shared_folder(tmp_path: Path, watch: bool) -> None:
+    """A deploy switches ``current -> releases/v2``; a shared folder's ``lib -> ../_lib_v1`` is
+    repointed: both happen in folders no watch sees, and the next call sees them."""
+    for version in ("v1", "v2"):
+        write(tmp_path / "releases" / version, {"W/index.md": "# W\n1. [A](a.md)\n",
+                                                 "W/a.md": step_md(instructions=f"release {version}")})
+    write(tmp_path / "releases/v2", {"NEW/index.md": "# New\n1. [A](a.md)\n", "NEW/a.md": step_md()})
+    (tmp_path / "current").symlink_to("releases/v1")
+    lib = om.Library([tmp_path / "current"], watch=watch)
+    for _ in range(2):  # the second call is the one a watch would answer from memory
+        assert (lib.load("W").steps[0].instructions, lib.names()) == ("release v1", ["W"])
+    (tmp_path / "current.new").symlink_to("releases/v2")
+    os.replace(tmp_path / "current.new", tmp_path / "current")  # ln -sfn, atomically
+    assert (lib.load("W").steps[0].instructions, lib.names()) == ("release v2", ["NEW", "W"])
+    root = tmp_path / "wf"
+    write(root, {"_lib_v1/common.md": "version ONE\n", "_lib_v2/common.md": "version TWO\n",
+                 "W/index.md": "# W\n1. [A](steps/a.md)\n",
+                 "W/steps/a.md": step_md(instructions="{{file:../../_shared/lib/common.md}}")})
+    (root / "_shared").mkdir()
+    (root / "_shared/lib").symlink_to("../_lib_v1")
+    lib = om.Library([root], watch=watch)
+    for _ in range(2):
+        assert lib.load("W").steps[0].instructions == "version ONE"
+    (root / "_shared/lib.new").symlink_to("../_lib_v2")
+    os.replace(root / "_shared/lib.new", root / "_shared/lib")
+    assert lib.load("W").steps[0].instructions == "version TWO"
+
+
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_an_edit_saved_while_the_workflow_is_parsed_is_seen(tmp_path: Path, watch: bool, monkeypatch: Any) -> None:
+    """The parser has read a step file; the author saves it before the parse ends. The stored
+    definition must not pair the old text with the new file's stamps."""
+    write(tmp_path, {"W/index.md": "# W\n1. [A](a.md)\n", "W/a.md": step_md(instructions="old text")})
+    real_parse, saved = om.parse_workflow, []
+
+    def parse_then_save(*args: Any, **kwargs: Any) -> Any:
+        wf = real_parse(*args, **kwargs)  # the real parse; the edit lands right after its reads
+        if not saved:
+            saved.append(True)
+            (tmp_path / "W/a.md").write_text(step_md(instructions="NEW text, a different size"))
+        return wf
+
+    monkeypatch.setattr(om, "parse_workflow", parse_then_save)
+    lib = om.Library([tmp_path], watch=watch)
+    assert lib.load("W").steps[0].instructions == "NEW text, a different size"
+    assert lib.load("W").steps[0].instructions == "NEW text, a different size"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux-only")
 def test_folders_on_network_or_fuse_filesystems_are_never_trusted_to_inotify(tmp_path: Path) -> None:
     """Another machine's edit on NFS (or a FUSE daemon's) raises no inotify event
