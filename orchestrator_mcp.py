@@ -4218,6 +4218,22 @@ def checked_json(name: str, value: Any) -> tuple[dict[str, Any], str | None]:
     return value, text
 
 
+def merged_context(context: dict[str, Any], updates: dict[str, Any], who: str = "context_updates") -> dict[str, Any]:
+    """``context`` with ``updates`` applied, refused when that would take the run's stored context
+    over ``MAX_JSON_BYTES``: each call is capped, and without this a key added per call would
+    grow the context (and every later reply, which carries it) without bound."""
+    if not updates:
+        return context
+    merged = {**context, **updates}
+    text = _ENCODE_JSON(merged)
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_JSON_BYTES:
+        raise InvalidArgument(f"{who} would make the run's context {size} bytes of JSON; a run keeps at most "
+                              f"{MAX_JSON_BYTES} (1 MiB). Store large data in files and keep their paths in the "
+                              "context, or overwrite keys instead of adding new ones; nothing changed")
+    return merged
+
+
 class Engine:
     """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
@@ -4339,8 +4355,7 @@ class Engine:
                 f"current step's instructions (get_workflow_status shows them), or call resume_workflow if "
                 "you are continuing from another conversation", current_step_name=step.name)
         check_evidence(step, report)
-        merged = {**inst.context, **updates}
-        working = inst.but(context=merged)
+        working = inst.but(context=merged_context(inst.context, updates))
         decision = decide_by_transition(step, report)
         if decision is None:
             try:
@@ -4381,7 +4396,7 @@ class Engine:
             check_evidence(step, report)
         except InvalidArgument:
             return None
-        working = inst.but(context={**inst.context, **updates})
+        working = inst.but(context=merged_context(inst.context, updates))
         decision = decide_by_transition(step, report)
         if decision is None and getattr(self.decider, "pure", False):
             try:
@@ -4422,7 +4437,7 @@ class Engine:
             last = self.store.last_accepted(instance_id)
             candidates = (assumed_current_step_name, last.step_name if last else None, wf.first_step.name)
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
-        working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
+        working = dataclasses.replace(inst, context=merged_context(inst.context, updates), current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
         decision: Decision | None = None
         stored = wf.step(where)
@@ -4582,8 +4597,15 @@ class Engine:
         if target == SUSPEND:  # the run waits at the step it is on
             target = step_name
         reasoning = decision.reasoning
-        if decision.warnings:
-            reasoning += "".join(f" [warning: {w}]" for w in decision.warnings)
+        warnings = list(decision.warnings)
+        if decision.updated_context:
+            try:
+                merged_context(working.context, decision.updated_context, "the decider's context updates")
+            except InvalidArgument as exc:  # the decision stands; the updates go, as malformed ones do
+                decision = dataclasses.replace(decision, updated_context={})
+                warnings.append(f"context updates ignored: {exc.message}")
+        if warnings:
+            reasoning += "".join(f" [warning: {w}]" for w in warnings)
         leaving = wf.step(step_name)
         if leaving is not None and leaving.approval and target != leaving.name:
             # A gated step is left only with a person's approval: the run stays at the
@@ -5631,7 +5653,12 @@ def build_server(engine: Engine, config: Config) -> Any:
             return workflow_prompts(engine.library)
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
-            return workflow_prompt(engine.library, name, arguments)
+            from mcp.shared.exceptions import MCPError
+
+            try:
+                return workflow_prompt(engine.library, name, arguments)
+            except OrchestratorError as exc:  # a name not (or no longer) a valid workflow: the coded body
+                raise MCPError(-32602, json.dumps(exc.to_dict(), ensure_ascii=False), exc.to_dict()) from None
 
         async def run_stdio_async(self) -> None:
             """The SDK's stdio loop, with an answer for request lines its reader rejects."""

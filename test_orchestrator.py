@@ -2086,6 +2086,38 @@ async def test_malformed_context_updates_never_cost_the_decision(tmp_path: Path,
     assert len(fake.requests) == 1
 
 
+@pytest.mark.anyio
+async def test_the_runs_context_stays_under_its_cap(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    """Each call is under 1 MiB, but a key added per call must not grow the stored context (and every
+    reply, which carries it) without bound: the client's update is refused, the model's dropped."""
+    server, _ = make_app(tmp_path / "stub")
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR",
+                                                    "context": {"a": "x" * 900_000}}))
+        iid = p["instance_id"]
+        report = {"step_id": "Pick a Topic", "status": "success"}
+        refused = await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,
+                                                         "context_updates": {"b": "y" * 200_000}})
+        body = json.loads(refused.content[0].text)["error"]
+        assert body["code"] == "INVALID_ARGUMENT" and "would make the run's context" in body["message"], body
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["current_step_name"], list(status["context"]), len(status["history"])) == (
+            "Pick a Topic", ["a"], 1)
+        moved = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,  # overwriting is fine
+                                                          "context_updates": {"a": "z" * 900_000}}))
+        assert moved["next_step"]["step_name"] == "Tell the Joke" and moved["current_context"]["a"][0] == "z"
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai")
+    fake.script = [openai_ok("Step Two", ctx={"big": "q" * 600_000})]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
+                                                      "context_updates": {"pad": "p" * 500_000}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Step Two", "llm")  # the decision stands
+        assert sorted(p["current_context"]) == ["pad", "seed"]
+        last = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["history"][-1]
+        assert "[warning: context updates ignored: the decider's context updates would make" in last["reasoning"]
+
+
 def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     log_path = tmp_path / "interactions.jsonl"
     db = tmp_path / "leak.sqlite"
@@ -2808,6 +2840,12 @@ async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: P
         assert 'workflow_name="PLAIN"' in message and '{"ticket": 7}' in message
         simple_workflow(flows, "ADDED_LATER", [("Only", None)])
         assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
+        # A name that is not (or no longer) a valid workflow: the coded body, as resources answer.
+        for name, code in (("NOPE", "DEFINITION_NOT_FOUND"), ("_shared", "DEFINITION_NOT_FOUND"),
+                           ("bad name", "INVALID_ARGUMENT"), ("BROKEN", "DEFINITION_INVALID")):
+            with pytest.raises(MCPError) as raised:
+                await c.get_prompt(name, {})
+            assert raised.value.code == -32602 and json.loads(raised.value.message)["error"]["code"] == code
 
 
 
