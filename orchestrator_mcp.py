@@ -6720,9 +6720,34 @@ def ask_status(step: StepDef | None, judge: str | None) -> str | None:
              else "  type a status word (up to 200 characters)")
 
 
-def ask_result() -> str | None:
+_CONTEXT_LINE_RE = re.compile(r"^context\.([A-Za-z_][A-Za-z0-9_-]{0,99})\s*=\s?(.*)$")
+_CONTEXT_UPDATES_RE = re.compile(r"context_updates:\s*\{([^}]*)\}")
+
+
+def context_lines(text: str) -> tuple[dict[str, Any], str]:
+    """A typed result split into ``context.KEY=VALUE`` lines (the context updates a step asks
+    an agent to send; values parsed as JSON when they parse, as ``--context``) and the rest."""
+    updates: dict[str, Any] = {}
+    rest = []
+    for line in text.split("\n") if text else []:
+        m = _CONTEXT_LINE_RE.match(line.strip())
+        if m is None:
+            rest.append(line)
+            continue
+        try:
+            updates[m.group(1)] = json.loads(m.group(2))
+        except ValueError:
+            updates[m.group(1)] = m.group(2)
+    return updates, "\n".join(rest).strip("\n")
+
+
+def ask_result(instructions: str = "") -> str | None:
     """A multi-line ``result``, ended by an empty line (or end of input); None if
     input ended before anything was typed."""
+    keys = sorted({k for body in _CONTEXT_UPDATES_RE.findall(instructions) for k in re.findall(r'"(\w+)"\s*:', body)})
+    if keys:  # the step asks an agent for context_updates: say how a person sends them
+        _out(f"(this step sets context: add a line like context.{keys[0]}=VALUE for "
+             f"{', '.join(keys)}; such lines are not part of the result)")
     _out("result (what the step asks for; several lines allowed, an empty line ends it):")
     lines: list[str] = []
     while True:
@@ -6765,9 +6790,10 @@ def _user() -> str:
         return "unknown user"
 
 
-def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]) -> Progress | None:
+def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any],
+                      updates: dict[str, Any] | None = None) -> Progress | None:
     """Advance; when the agent decider asks, the person at the terminal is the agent."""
-    progress = engine.advance(progress.instance_id, report)
+    progress = engine.advance(progress.instance_id, report, updates)
     while progress.routing_question is not None:
         question = progress.routing_question
         names = [c.step_name for c in question.candidates]
@@ -6784,7 +6810,7 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
             if choice is not None:
                 break
             _out(f"  {word!r} is not one of the steps above: type 1-{len(names)} or a name")
-        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
+        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice}, updates)
     return progress
 
 
@@ -6856,7 +6882,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             step_def = engine.library.load(progress.workflow_name).step(step.step_name)
             status_text = ask_status(step_def, judge)
             if status_text is not None and result_text is None:
-                result_text = ask_result()
+                result_text = ask_result(step.instructions)
             report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
             for f in step.report_fields if status_text is not None else []:
                 value = _read_line(f"{f.name} ({f.type}{', required' if f.required else ''}): ")
@@ -6871,11 +6897,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if status_text is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
                 return 130
+            updates, result_text = context_lines(result_text or "")
             if result_text:
                 report["result"] = result_text
             result_text = None
             try:
-                answered = _answer_questions(engine, progress, report)
+                answered = _answer_questions(engine, progress, report, updates)
             except InvalidArgument as exc:  # an unplanned status under the stub, or missing evidence: ask again
                 _out(f"{exc.message}")
                 continue

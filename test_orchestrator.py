@@ -4434,6 +4434,22 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
 
 
+def test_run_sends_the_context_updates_a_step_asks_for(tmp_path: Path) -> None:
+    """A step tells the agent to send ``context_updates``; at the terminal a result line
+    ``context.KEY=VALUE`` does it (JSON when it parses), and is not part of the result."""
+    db = tmp_path / "ctx.sqlite"
+    proc = run_cli("--db", str(db), "--provider", "stub", "run", "JOKE_GENERATOR", env=clean_env(),
+                   input='1\ncats\ncontext.topic=cats\n\n1\nWhy?\ncontext.jokes_told=["Why?"]\n\ndone\n\n')
+    assert proc.returncode == 0, proc.stderr
+    assert ("(this step sets context: add a line like context.topic=VALUE for topic; such lines are not part "
+            "of the result)") in proc.stdout
+    ((context, ), ) = db_rows(db, "SELECT context FROM workflow_instances")
+    assert json.loads(context) == {"topic": "cats", "jokes_told": ["Why?"]}
+    reports = [json.loads(r) for (r, ) in db_rows(db, "SELECT user_report FROM workflow_history WHERE "
+                                                      "user_report IS NOT NULL ORDER BY id")]
+    assert [r.get("result") for r in reports][:2] == ["cats", "Why?"]  # the context lines are not in it
+
+
 def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
     db = tmp_path / "my runs.sqlite"
     # A background job of a non-interactive shell inherits SIGINT ignored; a terminal's child does not.
