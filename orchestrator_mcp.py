@@ -5585,26 +5585,40 @@ class _AnswerUnreadableLines:
 
     @staticmethod
     def reply_to(exc: Exception) -> Any:
-        """The error message for the request an unreadable line held, or None (not a request)."""
+        """The error message for the request an unreadable line held, or None (not a request).
+
+        JSON the SDK's parser refuses is a parse error (-32700); JSON that is not a valid
+        JSON-RPC request (``"params": 5``, ``"jsonrpc": "1.0"``) is an invalid request
+        (-32600).  Either way only a request with an id is answered."""
         from mcp.shared.message import SessionMessage
         from mcp_types import ErrorData, JSONRPCError
 
-        errors = getattr(exc, "errors", lambda: [])()
-        line = errors[0].get("input") if errors and errors[0].get("type") == "json_invalid" else None
-        if not isinstance(line, str):
+        try:
+            errors = list(exc.errors())  # type: ignore[attr-defined]  # pydantic's ValidationError
+        except Exception:  # noqa: BLE001 - any other exception: not ours to answer
             return None
-        try:  # Python's reader takes what pydantic's refuses: find the request's id
-            message = json.loads(line, parse_int=lambda digits: int(digits) if len(digits) < 4000 else 0)
-        except (ValueError, RecursionError):
-            message = None
-        if not isinstance(message, dict) or "method" not in message or not isinstance(message.get("id"), (int, str)):
-            log.warning("ignored an unreadable message that is not a request (%s)", clip(errors[0].get("msg", ""), 200))
+        if not errors:
             return None
-        why = clip(str(errors[0].get("msg", "invalid JSON")), 200)
-        return SessionMessage(JSONRPCError(jsonrpc="2.0", id=message["id"], error=ErrorData(
-            code=-32700, message=f"Parse error: {why}. Nothing was done; send the request again as JSON with valid "
-                                 "Unicode text (no lone surrogate escapes such as \\ud83d), integers of fewer "
-                                 "than 4,300 digits and less than 200 levels of nesting")))
+        first = errors[0]
+        if first.get("type") == "json_invalid" and isinstance(first.get("input"), str):
+            try:  # Python's reader takes what pydantic's refuses: find the request's id
+                message = json.loads(first["input"], parse_int=lambda digits: int(digits) if len(digits) < 4000 else 0)
+            except (ValueError, RecursionError):
+                message = None
+            code, why = -32700, (f"Parse error: {clip(str(first.get('msg')), 200)}. Nothing was done; send the request "
+                                 "again as JSON with valid Unicode text (no lone surrogate escapes such as \\ud83d), "
+                                 "integers of fewer than 4,300 digits and less than 200 levels of nesting")
+        else:
+            message = next((e["input"] for e in errors if isinstance(e.get("input"), dict)), None)
+            shown = next((e for e in errors if e.get("loc", ("",))[0] == "JSONRPCRequest"), first)
+            where = ".".join(str(part) for part in shown.get("loc", ())[1:]) or "the message"
+            code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "
+                                 'was done; send {"jsonrpc": "2.0", "id": ..., "method": ..., "params": {...}}')
+        request_id = message.get("id") if isinstance(message, dict) and "method" in message else None
+        if isinstance(request_id, bool) or not isinstance(request_id, (int, str)):
+            log.warning("ignored an unreadable message that is not a request (%s)", clip(str(first.get("msg")), 200))
+            return None
+        return SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=why)))
 
     async def aclose(self) -> None:
         await self._inner.aclose()

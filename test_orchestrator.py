@@ -3472,10 +3472,15 @@ def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> N
         assert server.proc.stdin is not None
         server.proc.stdin.write(huge + "\n")
         server.proc.stdin.flush()
+        server._write({"jsonrpc": "2.0", "id": 43, "method": "tools/call", "params": 5})  # JSON, not a request
+        server._write({"jsonrpc": "1.0", "id": 44, "method": "tools/list"})
         for request_id in ("cut-emoji", 41, 42):
             error = server.read(request_id, timeout=20)["error"]  # type: ignore[arg-type]
             assert error["code"] == -32700 and error["message"].startswith("Parse error: Invalid JSON: "), error
             assert "Nothing was done; send the request again" in error["message"]
+        for request_id, where in ((43, "params: "), (44, "jsonrpc: ")):
+            error = server.read(request_id, timeout=20)["error"]
+            assert error["code"] == -32600 and error["message"].startswith(f"Invalid Request: {where}"), error
         status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
         assert (status["current_step_name"], len(status["history"])) == ("Pick a Topic", 1)
     finally:
