@@ -387,6 +387,14 @@ def terminal_safe(text: str) -> str:
                                 else f"\\u{ord(m.group()):04x}", text)
 
 
+def terminal_safe_json(value: Any, indent: int | None = None) -> str:
+    """``value`` as JSON a terminal shows as it is: every character ``terminal_safe``
+    escapes becomes a ``\\uXXXX`` escape, which JSON readers decode back to the same text
+    (``terminal_safe``'s ``\\x7f`` is not JSON)."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is now (tests and embedders swap it), terminal-safe."""
 
@@ -1329,10 +1337,11 @@ class _FolderWatch:
         return True
 
     def close(self) -> None:
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass
+        """Close once: a second close could hit a descriptor number reused meanwhile."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 # -- the parse cache: parsed workflows kept on disk between runs -------------
@@ -1596,6 +1605,8 @@ class Library:
                     with self._lock:
                         if self._watch_roots(watch):
                             self._watch = watch
+                    if self._watch is None:
+                        watch.close()  # a root behind a link: stat checks, and no descriptor held
         with self._lock:
             if self._watch is None:
                 return None
@@ -1619,6 +1630,11 @@ class Library:
                 fn()
 
     def _watch_roots(self, watch: "_FolderWatch") -> bool:
+        """Watch every root, unless one is reached through a link: repointing a link above a
+        root (``current -> releases/v2``) happens in a folder no watch sees, so such a
+        library keeps the stat check on every call."""
+        if any(os.path.realpath(root) != os.path.abspath(root) for root in self.roots):
+            return False
         return all(watch.watch(str(root)) for root in self.roots)
 
     def _watch_tree(self, directory: Path, wf: WorkflowDef | None) -> None:
@@ -1626,9 +1642,16 @@ class Library:
 
         A folder that is or holds a link, or is too big for the stat signature,
         is left unwatched: an edit behind a link happens in a folder the watch
-        does not see, so such a workflow keeps its stat check on every call.
+        does not see, so such a workflow keeps its stat check on every call.  So
+        is a workflow that reads a file through a link anywhere on its path (an
+        include through ``_shared/lib -> ../lib_v1``): the link may be repointed.
         """
         if self._watch is None or os.path.islink(directory):
+            return
+        if wf is not None and any(real is not None and os.path.abspath(written) != real
+                                  for written, real in wf.resolved):
+            with self._lock:
+                self._watched.discard(directory)
             return
         folders, pending = [str(directory)], [(str(directory), 0)]
         while pending:
@@ -1734,16 +1757,24 @@ class Library:
 
     def _parse(self, name: str, root: Path, directory: Path) -> tuple[WorkflowDef, tuple]:
         """Parse one workflow; keep it on disk too when its folder is not too big to sign."""
-        began, keep = time.time_ns(), self._disk is not None
-        try:
-            wf = parse_workflow(_printable(name), directory, root)
-        except Exception as exc:  # noqa: BLE001 - content must never break the library
-            log.error("parsing workflow %r failed", name, exc_info=exc)
-            wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
-                _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
-                                              "the server log has the details")])
-            keep = False
-        signature, overflow = self._signature(root, directory, wf.included_outside)
+        for _ in range(3):  # a file saved while the parser read the folder: read it again
+            began, keep = time.time_ns(), self._disk is not None
+            before = self._signature(root, directory, ())[0]
+            try:
+                wf = parse_workflow(_printable(name), directory, root)
+            except Exception as exc:  # noqa: BLE001 - content must never break the library
+                log.error("parsing workflow %r failed", name, exc_info=exc)
+                wf = WorkflowDef(name=_printable(name), directory=directory, errors=[Problem(
+                    _display(directory, root), 1, f"the parser failed on this workflow ({type(exc).__name__}); "
+                                                  "the server log has the details")])
+                keep = False
+            signature, overflow = self._signature(root, directory, wf.included_outside)
+            if self._signature(root, directory, ())[0] == before:
+                break
+        else:
+            # Still changing: keep the signature from before the last parse, so the next call,
+            # finding the folder changed since, parses again instead of trusting this one.
+            signature, keep = before, False
         if overflow:
             wf.errors.append(Problem(_display(directory, root), 1, overflow))
         elif keep:
@@ -4225,6 +4256,22 @@ def checked_json(name: str, value: Any) -> tuple[dict[str, Any], str | None]:
     return value, text
 
 
+def merged_context(context: dict[str, Any], updates: dict[str, Any], who: str = "context_updates") -> dict[str, Any]:
+    """``context`` with ``updates`` applied, refused when that would take the run's stored context
+    over ``MAX_JSON_BYTES``: each call is capped, and without this a key added per call would
+    grow the context (and every later reply, which carries it) without bound."""
+    if not updates:
+        return context
+    merged = {**context, **updates}
+    text = _ENCODE_JSON(merged)
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_JSON_BYTES:
+        raise InvalidArgument(f"{who} would make the run's context {size} bytes of JSON; a run keeps at most "
+                              f"{MAX_JSON_BYTES} (1 MiB). Store large data in files and keep their paths in the "
+                              "context, or overwrite keys instead of adding new ones; nothing changed")
+    return merged
+
+
 class Engine:
     """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
@@ -4348,8 +4395,7 @@ class Engine:
                 f"current step's instructions (get_workflow_status shows them), or call resume_workflow if "
                 "you are continuing from another conversation", current_step_name=step.name)
         check_evidence(step, report)
-        merged = {**inst.context, **updates}
-        working = inst.but(context=merged)
+        working = inst.but(context=merged_context(inst.context, updates))
         decision = decide_by_transition(step, report)
         if decision is None:
             try:
@@ -4390,7 +4436,7 @@ class Engine:
             check_evidence(step, report)
         except InvalidArgument:
             return None
-        working = inst.but(context={**inst.context, **updates})
+        working = inst.but(context=merged_context(inst.context, updates))
         decision = decide_by_transition(step, report)
         if decision is None and getattr(self.decider, "pure", False):
             try:
@@ -4431,7 +4477,7 @@ class Engine:
             last = self.store.last_accepted(instance_id)
             candidates = (assumed_current_step_name, last.step_name if last else None, wf.first_step.name)
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
-        working = dataclasses.replace(inst, context={**inst.context, **updates}, current_step_name=where)
+        working = dataclasses.replace(inst, context=merged_context(inst.context, updates), current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
         decision: Decision | None = None
         stored = wf.step(where)
@@ -4593,8 +4639,15 @@ class Engine:
         if target == SUSPEND:  # the run waits at the step it is on
             target = step_name
         reasoning = decision.reasoning
-        if decision.warnings:
-            reasoning += "".join(f" [warning: {w}]" for w in decision.warnings)
+        warnings = list(decision.warnings)
+        if decision.updated_context:
+            try:
+                merged_context(working.context, decision.updated_context, "the decider's context updates")
+            except InvalidArgument as exc:  # the decision stands; the updates go, as malformed ones do
+                decision = dataclasses.replace(decision, updated_context={})
+                warnings.append(f"context updates ignored: {exc.message}")
+        if warnings:
+            reasoning += "".join(f" [warning: {w}]" for w in warnings)
         leaving = wf.step(step_name)
         if leaving is not None and leaving.approval and target != leaving.name:
             # A gated step is left only with a person's approval: the run stays at the
@@ -5544,6 +5597,94 @@ class WarmUp:
             self.done.set()
 
 
+class _AnswerUnreadableLines:
+    """The stdio transport's read stream, with an answer for each request line the SDK
+    cannot read.
+
+    The SDK's stdio reader validates every line with pydantic's JSON parser; a line
+    it rejects (a lone surrogate escape, which a JavaScript client sends when it cuts a
+    string inside an emoji; an integer of more than 4,300 digits; nesting of about 200
+    levels) becomes an exception in the stream that nothing answers, so the client
+    waits for its timeout.  Here such a request gets a JSON-RPC parse error for its id
+    (as the HTTP transport answers), saying what to change; nothing was done.  Lines
+    that are not requests (notifications, garbage without an id) stay unanswered, as
+    JSON-RPC requires, with one log line.
+    """
+
+    def __init__(self, inner: Any, write_stream: Any) -> None:
+        self._inner = inner
+        self._write = write_stream
+
+    @property
+    def last_context(self) -> Any:  # the SDK restores the sender's context from it
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            reply = self.reply_to(item) if isinstance(item, Exception) else None
+            if reply is None:
+                return item
+            await self._write.send(reply)
+
+    @staticmethod
+    def reply_to(exc: Exception) -> Any:
+        """The error message for the request an unreadable line held, or None (not a request).
+
+        JSON the SDK's parser refuses is a parse error (-32700); JSON that is not a valid
+        JSON-RPC request (``"params": 5``, ``"jsonrpc": "1.0"``) is an invalid request
+        (-32600).  Either way only a request with an id is answered."""
+        from mcp.shared.message import SessionMessage
+        from mcp_types import ErrorData, JSONRPCError
+
+        try:
+            errors = list(exc.errors())  # type: ignore[attr-defined]  # pydantic's ValidationError
+        except Exception:  # noqa: BLE001 - any other exception: not ours to answer
+            return None
+        if not errors:
+            return None
+        first = errors[0]
+        if first.get("type") == "json_invalid" and isinstance(first.get("input"), str):
+            try:  # Python's reader takes what pydantic's refuses: find the request's id
+                message = json.loads(first["input"], parse_int=lambda digits: int(digits) if len(digits) < 4000 else 0)
+            except (ValueError, RecursionError):
+                message = None
+            code, why = -32700, (f"Parse error: {clip(str(first.get('msg')), 200)}. Nothing was done; send the request "
+                                 "again as JSON with valid Unicode text (no lone surrogate escapes such as \\ud83d), "
+                                 "integers of fewer than 4,300 digits and less than 200 levels of nesting")
+        else:
+            message = next((e["input"] for e in errors if isinstance(e.get("input"), dict)), None)
+            shown = next((e for e in errors if e.get("loc", ("",))[0] == "JSONRPCRequest"), first)
+            where = ".".join(str(part) for part in shown.get("loc", ())[1:]) or "the message"
+            code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "
+                                 'was done; send {"jsonrpc": "2.0", "id": ..., "method": ..., "params": {...}}')
+        request_id = message.get("id") if isinstance(message, dict) and "method" in message else None
+        if isinstance(request_id, bool) or not isinstance(request_id, (int, str)):
+            log.warning("ignored an unreadable message that is not a request (%s)", clip(str(first.get("msg")), 200))
+            return None
+        return SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=why)))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> "_AnswerUnreadableLines":
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> "_AnswerUnreadableLines":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
 def build_server(engine: Engine, config: Config) -> Any:
     """The MCPServer: the ``WorkflowTools``, the ``WorkflowResources`` and one prompt per workflow."""
     from mcp.server.mcpserver import MCPServer
@@ -5570,7 +5711,20 @@ def build_server(engine: Engine, config: Config) -> Any:
             return workflow_prompts(engine.library)
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
-            return workflow_prompt(engine.library, name, arguments)
+            from mcp.shared.exceptions import MCPError
+
+            try:
+                return workflow_prompt(engine.library, name, arguments)
+            except OrchestratorError as exc:  # a name not (or no longer) a valid workflow: the coded body
+                raise MCPError(-32602, json.dumps(exc.to_dict(), ensure_ascii=False), exc.to_dict()) from None
+
+        async def run_stdio_async(self) -> None:
+            """The SDK's stdio loop, with an answer for request lines its reader rejects."""
+            from mcp.server.stdio import stdio_server
+
+            async with stdio_server() as (read_stream, write_stream):
+                await self._lowlevel_server.run(_AnswerUnreadableLines(read_stream, write_stream), write_stream,
+                                                self._lowlevel_server.create_initialization_options())
 
     tools = WorkflowTools(engine)
     warm_up = WarmUp(engine)
@@ -6423,8 +6577,13 @@ def cli_text(message: str) -> str:
 
 
 def _print_json(value: Any) -> None:
-    """``--json`` output: exactly the structured result the MCP tool returns."""
-    _out(json.dumps(plain(value), ensure_ascii=False, indent=2))
+    """``--json`` output: exactly the structured result the MCP tool returns, as JSON."""
+    _out_json(plain(value))
+
+
+def _out_json(value: Any, indent: int | None = 2) -> None:
+    sys.stdout.write(terminal_safe_json(value, indent) + "\n")
+    sys.stdout.flush()
 
 
 def _cell(value: Any, width: int) -> str:
@@ -6631,9 +6790,34 @@ def ask_status(step: StepDef | None, judge: str | None) -> str | None:
              else "  type a status word (up to 200 characters)")
 
 
-def ask_result() -> str | None:
+_CONTEXT_LINE_RE = re.compile(r"^context\.([A-Za-z_][A-Za-z0-9_-]{0,99})\s*=\s?(.*)$")
+_CONTEXT_UPDATES_RE = re.compile(r"context_updates:\s*\{([^}]*)\}")
+
+
+def context_lines(text: str) -> tuple[dict[str, Any], str]:
+    """A typed result split into ``context.KEY=VALUE`` lines (the context updates a step asks
+    an agent to send; values parsed as JSON when they parse, as ``--context``) and the rest."""
+    updates: dict[str, Any] = {}
+    rest = []
+    for line in text.split("\n") if text else []:
+        m = _CONTEXT_LINE_RE.match(line.strip())
+        if m is None:
+            rest.append(line)
+            continue
+        try:
+            updates[m.group(1)] = json.loads(m.group(2))
+        except (ValueError, RecursionError):  # nested past Python's limit: text too, never a traceback
+            updates[m.group(1)] = m.group(2)
+    return updates, "\n".join(rest).strip("\n")
+
+
+def ask_result(instructions: str = "") -> str | None:
     """A multi-line ``result``, ended by an empty line (or end of input); None if
     input ended before anything was typed."""
+    keys = sorted({k for body in _CONTEXT_UPDATES_RE.findall(instructions) for k in re.findall(r'"(\w+)"\s*:', body)})
+    if keys:  # the step asks an agent for context_updates: say how a person sends them
+        _out(f"(this step sets context: add a line like context.{keys[0]}=VALUE for "
+             f"{', '.join(keys)}; such lines are not part of the result)")
     _out("result (what the step asks for; several lines allowed, an empty line ends it):")
     lines: list[str] = []
     while True:
@@ -6676,9 +6860,10 @@ def _user() -> str:
         return "unknown user"
 
 
-def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]) -> Progress | None:
+def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any],
+                      updates: dict[str, Any] | None = None) -> Progress | None:
     """Advance; when the agent decider asks, the person at the terminal is the agent."""
-    progress = engine.advance(progress.instance_id, report)
+    progress = engine.advance(progress.instance_id, report, updates)
     while progress.routing_question is not None:
         question = progress.routing_question
         names = [c.step_name for c in question.candidates]
@@ -6695,7 +6880,7 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
             if choice is not None:
                 break
             _out(f"  {word!r} is not one of the steps above: type 1-{len(names)} or a name")
-        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice})
+        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice}, updates)
     return progress
 
 
@@ -6786,7 +6971,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             step_def = engine.library.load(progress.workflow_name).step(step.step_name)
             status_text = ask_status(step_def, judge)
             if status_text is not None and result_text is None:
-                result_text = ask_result()
+                result_text = ask_result(step.instructions)
             report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
             for f in step.report_fields if status_text is not None else []:
                 value = _read_line(f"{f.name} ({f.type}{', required' if f.required else ''}): ")
@@ -6801,11 +6986,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if status_text is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
                 return 130
+            updates, result_text = context_lines(result_text or "")
             if result_text:
                 report["result"] = result_text
             result_text = None
             try:
-                answered = _answer_questions(engine, progress, report)
+                answered = _answer_questions(engine, progress, report, updates)
             except InvalidArgument as exc:  # an unplanned status under the stub, or missing evidence: ask again
                 _out(f"{exc.message}")
                 continue
@@ -7329,7 +7515,10 @@ def cmd_test(args: argparse.Namespace, config: Config) -> int:
         run = run_scenarios(config, args.names, args.repeat, args.min_accuracy)
     finally:
         quiet.setLevel(previous)
-    _out(json.dumps(run.summary(), indent=2, ensure_ascii=False) if args.json else format_test_run(run))
+    if args.json:
+        _out_json(run.summary())
+    else:
+        _out(format_test_run(run))
     return 0 if run.passed else 1
 
 
@@ -7632,7 +7821,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2
     except OrchestratorError as exc:
         if getattr(args, "json", False):
-            _out(json.dumps(exc.to_dict(), ensure_ascii=False))
+            _out_json(exc.to_dict(), None)
         else:
             _err(f"orchestrator-mcp: {exc.code}: {cli_text(exc.message)}")
         return 2 if isinstance(exc, PersistenceError) else 1

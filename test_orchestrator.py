@@ -535,6 +535,55 @@ def test_hot_reload_sees_a_missing_include_created_and_a_link_outside_swapped(tm
     assert lib.load("W").steps[0].instructions == "written now\ntwo"
 
 
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_hot_reload_sees_links_repointed_above_a_root_and_in_a_shared_folder(tmp_path: Path, watch: bool) -> None:
+    """A deploy switches ``current -> releases/v2``; a shared folder's ``lib -> ../_lib_v1`` is
+    repointed: both happen in folders no watch sees, and the next call sees them."""
+    for version in ("v1", "v2"):
+        write(tmp_path / "releases" / version, {"W/index.md": "# W\n1. [A](a.md)\n",
+                                                 "W/a.md": step_md(instructions=f"release {version}")})
+    write(tmp_path / "releases/v2", {"NEW/index.md": "# New\n1. [A](a.md)\n", "NEW/a.md": step_md()})
+    (tmp_path / "current").symlink_to("releases/v1")
+    lib = om.Library([tmp_path / "current"], watch=watch)
+    for _ in range(2):  # the second call is the one a watch would answer from memory
+        assert (lib.load("W").steps[0].instructions, lib.names()) == ("release v1", ["W"])
+    (tmp_path / "current.new").symlink_to("releases/v2")
+    os.replace(tmp_path / "current.new", tmp_path / "current")  # ln -sfn, atomically
+    assert (lib.load("W").steps[0].instructions, lib.names()) == ("release v2", ["NEW", "W"])
+    root = tmp_path / "wf"
+    write(root, {"_lib_v1/common.md": "version ONE\n", "_lib_v2/common.md": "version TWO\n",
+                 "W/index.md": "# W\n1. [A](steps/a.md)\n",
+                 "W/steps/a.md": step_md(instructions="{{file:../../_shared/lib/common.md}}")})
+    (root / "_shared").mkdir()
+    (root / "_shared/lib").symlink_to("../_lib_v1")
+    lib = om.Library([root], watch=watch)
+    for _ in range(2):
+        assert lib.load("W").steps[0].instructions == "version ONE"
+    (root / "_shared/lib.new").symlink_to("../_lib_v2")
+    os.replace(root / "_shared/lib.new", root / "_shared/lib")
+    assert lib.load("W").steps[0].instructions == "version TWO"
+
+
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_an_edit_saved_while_the_workflow_is_parsed_is_seen(tmp_path: Path, watch: bool, monkeypatch: Any) -> None:
+    """The parser has read a step file; the author saves it before the parse ends. The stored
+    definition must not pair the old text with the new file's stamps."""
+    write(tmp_path, {"W/index.md": "# W\n1. [A](a.md)\n", "W/a.md": step_md(instructions="old text")})
+    real_parse, saved = om.parse_workflow, []
+
+    def parse_then_save(*args: Any, **kwargs: Any) -> Any:
+        wf = real_parse(*args, **kwargs)  # the real parse; the edit lands right after its reads
+        if not saved:
+            saved.append(True)
+            (tmp_path / "W/a.md").write_text(step_md(instructions="NEW text, a different size"))
+        return wf
+
+    monkeypatch.setattr(om, "parse_workflow", parse_then_save)
+    lib = om.Library([tmp_path], watch=watch)
+    assert lib.load("W").steps[0].instructions == "NEW text, a different size"
+    assert lib.load("W").steps[0].instructions == "NEW text, a different size"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux-only")
 def test_folders_on_network_or_fuse_filesystems_are_never_trusted_to_inotify(tmp_path: Path) -> None:
     """Another machine's edit on NFS (or a FUSE daemon's) raises no inotify event
@@ -2170,6 +2219,38 @@ async def test_malformed_context_updates_never_cost_the_decision(tmp_path: Path,
     assert len(fake.requests) == 1
 
 
+@pytest.mark.anyio
+async def test_the_runs_context_stays_under_its_cap(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
+    """Each call is under 1 MiB, but a key added per call must not grow the stored context (and every
+    reply, which carries it) without bound: the client's update is refused, the model's dropped."""
+    server, _ = make_app(tmp_path / "stub")
+    async with client(server) as c:
+        p = ok(await c.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR",
+                                                    "context": {"a": "x" * 900_000}}))
+        iid = p["instance_id"]
+        report = {"step_id": "Pick a Topic", "status": "success"}
+        refused = await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,
+                                                         "context_updates": {"b": "y" * 200_000}})
+        body = json.loads(refused.content[0].text)["error"]
+        assert body["code"] == "INVALID_ARGUMENT" and "would make the run's context" in body["message"], body
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert (status["current_step_name"], list(status["context"]), len(status["history"])) == (
+            "Pick a Topic", ["a"], 1)
+        moved = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report,  # overwriting is fine
+                                                          "context_updates": {"a": "z" * 900_000}}))
+        assert moved["next_step"]["step_name"] == "Tell the Joke" and moved["current_context"]["a"][0] == "z"
+    server, _ = llm_app(tmp_path, fake, judged, provider="openai")
+    fake.script = [openai_ok("Step Two", ctx={"big": "q" * 600_000})]
+    async with client(server) as c:
+        iid = await start_at(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"},
+                                                      "context_updates": {"pad": "p" * 500_000}}))
+        assert (p["next_step"]["step_name"], p["decided_by"]) == ("Step Two", "llm")  # the decision stands
+        assert sorted(p["current_context"]) == ["pad", "seed"]
+        last = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["history"][-1]
+        assert "[warning: context updates ignored: the decider's context updates would make" in last["reasoning"]
+
+
 def test_api_key_never_leaks_to_stderr_db_or_interactions_log(tmp_path: Path, fake: FakeLLM, judged: Path) -> None:
     log_path = tmp_path / "interactions.jsonl"
     db = tmp_path / "leak.sqlite"
@@ -2892,6 +2973,12 @@ async def test_resources_and_prompts_follow_the_library(tmp_path: Path, flows: P
         assert 'workflow_name="PLAIN"' in message and '{"ticket": 7}' in message
         simple_workflow(flows, "ADDED_LATER", [("Only", None)])
         assert "ADDED_LATER" in {p.name for p in (await c.list_prompts()).prompts}
+        # A name that is not (or no longer) a valid workflow: the coded body, as resources answer.
+        for name, code in (("NOPE", "DEFINITION_NOT_FOUND"), ("_shared", "DEFINITION_NOT_FOUND"),
+                           ("bad name", "INVALID_ARGUMENT"), ("BROKEN", "DEFINITION_INVALID")):
+            with pytest.raises(MCPError) as raised:
+                await c.get_prompt(name, {})
+            assert raised.value.code == -32602 and json.loads(raised.value.message)["error"]["code"] == code
 
 
 
@@ -3492,6 +3579,46 @@ def test_stdio_full_run_stdout_is_only_json_rpc(tmp_path: Path) -> None:
     assert stderr.count("the calling agent decides") == 1  # the auto-provider warning, once
     assert db_rows(db, "SELECT status FROM workflow_instances") == [("COMPLETED",)]
     assert db_rows(db, "SELECT COUNT(*) FROM workflow_history") == [(7,)]
+
+
+def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> None:
+    """Half an emoji (a lone surrogate escape, as a JavaScript client sends after cutting a string),
+    an integer of 4,301 digits, nesting 200 deep: each request gets a parse error for its id instead
+    of no reply at all; nothing moves, and the server goes on answering."""
+    server = RawServer({"WORKFLOW_DB_PATH": str(tmp_path / "s.sqlite"), "AI_PROVIDER": "stub"})
+    try:
+        iid = json.loads(server.tool("start_workflow", {"workflow_name": "JOKE_GENERATOR"})["content"][0]["text"])[
+            "instance_id"]
+        arguments = {"instance_id": iid, "report": {"step_id": "Pick a Topic", "status": "success"}}
+        emoji = {"jsonrpc": "2.0", "id": "cut-emoji", "method": "tools/call", "params": {
+            "name": "advance_workflow", "arguments": {**arguments, "report": {"status": "success", "result": "cats \ud83d"}}}}
+        deep: Any = 1
+        for _ in range(200):
+            deep = {"a": deep}
+        nested = {"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": {
+            "name": "advance_workflow", "arguments": {**arguments, "context_updates": deep}}}
+        huge = ('{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"advance_workflow","arguments":'
+                '{"instance_id":"%s","report":{"status":"success","n":%s}}}}' % (iid, "9" * 4301))
+        server._write(emoji)
+        server._write({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"reason": "\ud83d"}})
+        server._write(nested)
+        assert server.proc.stdin is not None
+        server.proc.stdin.write(huge + "\n")
+        server.proc.stdin.flush()
+        server._write({"jsonrpc": "2.0", "id": 43, "method": "tools/call", "params": 5})  # JSON, not a request
+        server._write({"jsonrpc": "1.0", "id": 44, "method": "tools/list"})
+        for request_id in ("cut-emoji", 41, 42):
+            error = server.read(request_id, timeout=20)["error"]  # type: ignore[arg-type]
+            assert error["code"] == -32700 and error["message"].startswith("Parse error: Invalid JSON: "), error
+            assert "Nothing was done; send the request again" in error["message"]
+        for request_id, where in ((43, "params: "), (44, "jsonrpc: ")):
+            error = server.read(request_id, timeout=20)["error"]
+            assert error["code"] == -32600 and error["message"].startswith(f"Invalid Request: {where}"), error
+        status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
+        assert (status["current_step_name"], len(status["history"])) == ("Pick a Topic", 1)
+    finally:
+        err = server.close()
+    assert "ignored an unreadable message that is not a request" in err  # the notification: logged, not answered
 
 
 def test_restart_after_kill_resumes_from_the_database(tmp_path: Path) -> None:
@@ -4445,6 +4572,22 @@ def test_run_interrupted_then_resumed(tmp_path: Path) -> None:
     assert db_rows(tmp_path / "run.sqlite", "SELECT status FROM workflow_instances") == [("COMPLETED",)]
 
 
+def test_run_sends_the_context_updates_a_step_asks_for(tmp_path: Path) -> None:
+    """A step tells the agent to send ``context_updates``; at the terminal a result line
+    ``context.KEY=VALUE`` does it (JSON when it parses), and is not part of the result."""
+    db = tmp_path / "ctx.sqlite"
+    proc = run_cli("--db", str(db), "--provider", "stub", "run", "JOKE_GENERATOR", env=clean_env(),
+                   input='1\ncats\ncontext.topic=cats\n\n1\nWhy?\ncontext.jokes_told=["Why?"]\n\ndone\n\n')
+    assert proc.returncode == 0, proc.stderr
+    assert ("(this step sets context: add a line like context.topic=VALUE for topic; such lines are not part "
+            "of the result)") in proc.stdout
+    ((context, ), ) = db_rows(db, "SELECT context FROM workflow_instances")
+    assert json.loads(context) == {"topic": "cats", "jokes_told": ["Why?"]}
+    reports = [json.loads(r) for (r, ) in db_rows(db, "SELECT user_report FROM workflow_history WHERE "
+                                                      "user_report IS NOT NULL ORDER BY id")]
+    assert [r.get("result") for r in reports][:2] == ["cats", "Why?"]  # the context lines are not in it
+
+
 def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
     db = tmp_path / "my runs.sqlite"
     # A background job of a non-interactive shell inherits SIGINT ignored; a terminal's child does not.
@@ -4605,6 +4748,25 @@ def cli(capsys: Any, monkeypatch: Any, *argv: str, env: dict[str, str], stdin: s
     code = om.main(list(argv), env=env)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+@pytest.mark.anyio
+async def test_json_output_stays_json_and_terminal_safe(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    """--json with DEL, C1 controls, bidi overrides and escapes in stored text: valid JSON, equal to
+    the tool's result, and nothing raw a terminal would act on."""
+    server, _ = make_app(tmp_path)
+    odd = "a\x7fb\x85c\u202ed\x1b[2Je"
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "state.sqlite"), "AI_PROVIDER": "stub"}
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "JOKE_GENERATOR", "context": {odd: odd}}))[
+            "instance_id"]
+        code, shown, _ = cli(capsys, monkeypatch, "status", iid, "--json", env=env)
+        assert code == 0 and json.loads(shown) == ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert json.loads(shown)["context"] == {odd: odd}
+    code, out, _ = cli(capsys, monkeypatch, "cancel", odd, "--json", env=env)  # an error body, as JSON
+    assert code == 1 and json.loads(out)["error"]["code"] in ("INVALID_ARGUMENT", "INSTANCE_NOT_FOUND")
+    for text in (shown, out):
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text), text
 
 
 @pytest.mark.anyio
@@ -4813,6 +4975,11 @@ def test_cli_mistakes_that_once_ended_in_a_traceback_are_one_line(capsys: Any, m
     assert (code, out) == (1, "") and err == ("orchestrator-mcp: INVALID_ARGUMENT: --context k: the value is nested "
                                               "deeper than 64 levels; flatten it\n")
     assert instances(tmp_path / "cli.sqlite") == []
+    # The same value typed as a `context.KEY=VALUE` result line is kept as text, as other non-JSON is.
+    code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=cli_env, stdin=f"1\ncontext.k={deep}\n\n")
+    assert code == 130 and "Traceback" not in err and "end of input; the run is saved" in out
+    (context,) = db_rows(tmp_path / "cli.sqlite", "SELECT context FROM workflow_instances")
+    assert json.loads(context[0]) == {"k": deep}
 
 
 def test_cli_output_degrades_to_escapes_where_stdout_cannot_encode_a_name(tmp_path: Path) -> None:
