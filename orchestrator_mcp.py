@@ -2736,9 +2736,12 @@ class SQLiteStore(Store):
         except (OSError, sqlite3.Error) as exc:
             read_only = "readonly" in str(exc).replace(" ", "") or (
                 self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)))
-            why = "it is read-only for this process" if read_only else str(exc)
-            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; "
-                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
+            not_sqlite = isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc)
+            why = ("it is read-only for this process" if read_only else
+                   "it is not a SQLite database (another file at that path?)" if not_sqlite else str(exc))
+            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; point "
+                                   "WORKFLOW_DB_PATH (or --db) at a writable SQLite file, or at a path where one "
+                                   "can be created", retryable=False) from exc
         return conn
 
     @property
