@@ -201,6 +201,9 @@ def test_config_command_carries_the_flags_a_bare_command_would_miss(tmp_path: Pa
     ({"AI_REQUEST_TIMEOUT_MS": "soon"}, "AI_REQUEST_TIMEOUT_MS"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     ({"WORKFLOW_DEFINITIONS_DIR": "/nonexistent/dir"}, "not a directory"),
+    ({"AI_INTERACTIONS_LOG": str(Path(__file__).parent)}, "is a folder; name a file such as"),
+    ({"AI_INTERACTIONS_LOG": str(Path(__file__).resolve() / "under-a-file" / "llm.jsonl")},
+     "cannot be created .* is not a writable folder"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(env: dict[str, str], words: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
