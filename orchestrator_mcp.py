@@ -343,6 +343,8 @@ class Config:
         else:
             parse_cache = None
         ilog = env.get("AI_INTERACTIONS_LOG")
+        if ilog:
+            _check_log_path(Path(ilog).expanduser())
         return cls(workflow_roots=roots, db_path=db_path, db_url=url, db_pool_size=pool_size, provider=chosen,
                    provider_auto=provider_auto, api_key=api_key, model=model, endpoint=endpoint,
                    timeout_s=timeout_ms / 1000.0,
@@ -369,6 +371,23 @@ class Config:
             for root in self.workflow_roots:
                 parts += ["--workflows", shlex.quote(os.path.abspath(root))]
         return " ".join([*parts, *(shlex.quote(w) for w in words)])
+
+
+def _check_log_path(path: Path) -> None:
+    """``AI_INTERACTIONS_LOG`` must be a file this process can append to, or create where its
+    nearest existing folder is writable: found at start-up, not as a warning on every attempt."""
+    if path.is_dir():
+        raise ConfigError(f"AI_INTERACTIONS_LOG={str(path)!r} is a folder; name a file such as {str(path / 'llm.jsonl')!r}")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ConfigError(f"AI_INTERACTIONS_LOG={str(path)!r} is not writable by this process")
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"AI_INTERACTIONS_LOG={str(path)!r} cannot be created ({str(folder)!r} is not a writable "
+                          "folder); point it at a file in a folder you can write")
 
 
 #: Characters a terminal acts on instead of showing: C0 and C1 controls but newline and tab
@@ -2774,9 +2793,12 @@ class SQLiteStore(Store):
         except (OSError, sqlite3.Error) as exc:
             read_only = "readonly" in str(exc).replace(" ", "") or (
                 self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)))
-            why = "it is read-only for this process" if read_only else str(exc)
-            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; "
-                                   "set WORKFLOW_DB_PATH to a writable file", retryable=False) from exc
+            not_sqlite = isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc)
+            why = ("it is read-only for this process" if read_only else
+                   "it is not a SQLite database (another file at that path?)" if not_sqlite else str(exc))
+            raise PersistenceError(f"cannot use the state database {self.location!r}: {why}; point "
+                                   "WORKFLOW_DB_PATH (or --db) at a writable SQLite file, or at a path where one "
+                                   "can be created", retryable=False) from exc
         return conn
 
     @property

@@ -201,6 +201,9 @@ def test_config_command_carries_the_flags_a_bare_command_would_miss(tmp_path: Pa
     ({"AI_REQUEST_TIMEOUT_MS": "soon"}, "AI_REQUEST_TIMEOUT_MS"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     ({"WORKFLOW_DEFINITIONS_DIR": "/nonexistent/dir"}, "not a directory"),
+    ({"AI_INTERACTIONS_LOG": str(Path(__file__).parent)}, "is a folder; name a file such as"),
+    ({"AI_INTERACTIONS_LOG": str(Path(__file__).resolve() / "under-a-file" / "llm.jsonl")},
+     "cannot be created .* is not a writable folder"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(env: dict[str, str], words: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
@@ -4507,7 +4510,13 @@ def test_read_only_db_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"orchestrator-mcp: PERSISTENCE_ERROR: cannot use the state database {str(db)!r}: it is read-only "
-        "for this process; set WORKFLOW_DB_PATH to a writable file"], proc.stderr
+        "for this process; point WORKFLOW_DB_PATH (or --db) at a writable SQLite file, or at a path where one "
+        "can be created"], proc.stderr
+    # Another kind of file at the path: said as such, not as a writability problem.
+    (tmp_path / "README.md").write_text("# not a database\n" * 100)
+    proc = run_cli("--db", str(tmp_path / "README.md"), "list")
+    assert proc.returncode == 2 and "it is not a SQLite database (another file at that path?)" in proc.stderr
+    assert (tmp_path / "README.md").read_text() == "# not a database\n" * 100  # untouched
 
 
 @pytest.mark.anyio
