@@ -4525,8 +4525,8 @@ class Engine:
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
         """End a run for good; cancelled runs cannot be resumed."""
         instance_id = self._instance_id(instance_id)
-        if reason is not None and (not isinstance(reason, str) or len(reason) > 10_000):
-            raise InvalidArgument("reason must be text up to 10,000 characters")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 10_000 or not is_unicode(reason)):
+            raise InvalidArgument("reason must be valid Unicode text up to 10,000 characters")
         inst = self.store.get(instance_id)
         if inst.status in (COMPLETED, CANCELLED):
             raise self._not_running(inst)

@@ -4989,6 +4989,11 @@ def test_cli_mistakes_that_once_ended_in_a_traceback_are_one_line(capsys: Any, m
     assert code == 130 and "Traceback" not in err and "end of input; the run is saved" in out
     (context,) = db_rows(tmp_path / "cli.sqlite", "SELECT context FROM workflow_instances")
     assert json.loads(context[0]) == {"k": deep}
+    ((iid, *_),) = instances(tmp_path / "cli.sqlite")
+    code, out, err = cli(capsys, monkeypatch, "cancel", iid, "--reason", f"gone {odd}", env=cli_env)
+    assert (code, out) == (1, "") and err == ("orchestrator-mcp: INVALID_ARGUMENT: reason must be valid Unicode text "
+                                              "up to 10,000 characters\n")
+    assert instances(tmp_path / "cli.sqlite")[0][2] == "RUNNING"
 
 
 def test_cli_output_degrades_to_escapes_where_stdout_cannot_encode_a_name(tmp_path: Path) -> None:
