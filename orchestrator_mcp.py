@@ -6572,8 +6572,12 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             invalid += 1
             say(f"{wf.name}: INVALID ({_plural(len(wf.errors) + len(scenario_errors), 'error')}, "
                 f"{_plural(len(wf.warnings), 'warning')})")
-    say(f"checked {_plural(len(workflows), 'workflow')} in {', '.join(args.dirs or [str(r) for r in roots])}: "
-        f"{len(workflows) - invalid} valid, {invalid} invalid")
+    where = ', '.join(args.dirs or [str(r) for r in roots])
+    if not workflows:  # a mistyped or empty folder must not pass as "all valid"
+        say(f"no workflows in {where}: a workflow is a folder holding an index.md (folders starting with '_' or "
+            "'.' are shared files, not workflows)")
+        return 1
+    say(f"checked {_plural(len(workflows), 'workflow')} in {where}: {len(workflows) - invalid} valid, {invalid} invalid")
     return 1 if invalid else 0
 
 

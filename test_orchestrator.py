@@ -641,6 +641,10 @@ def test_check_command_exit_codes_and_output(tmp_path: Path) -> None:
     assert "1 valid, 1 invalid" in proc.stdout
     proc = run_cli("check", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "not a directory" in proc.stderr
+    (tmp_path / "empty/_shared").mkdir(parents=True)  # an empty or mistyped folder does not pass
+    proc = run_cli("check", str(tmp_path / "empty"))
+    assert proc.returncode == 1 and proc.stdout.startswith(f"no workflows in {tmp_path / 'empty'}: a workflow is "
+                                                           "a folder holding an index.md")
     # A workflow folder (it holds an index.md) is checked as that one workflow, not as a root of
     # its steps/ and tests/ folders.
     proc = run_cli("check", str(good / "FINE"))
