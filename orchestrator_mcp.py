@@ -6736,9 +6736,9 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
         return 0 if result.valid else 1
     for kind, problems in (("error", result.errors), ("warning", result.warnings)):
         for p in problems:
-            _out(f"{p['file']}:{p['line']}: {p['message']}: {kind}")
+            _out(_record(f"{p['file']}:{p['line']}: {p['message']}: {kind}"))
     _out(f"{result.workflow_name}: " + ("ok" if result.valid else "INVALID")
-         + f" ({len(result.errors)} errors, {len(result.warnings)} warnings)")
+         + f" ({_plural(len(result.errors), 'error')}, {_plural(len(result.warnings), 'warning')})")
     return 0 if result.valid else 1
 
 
@@ -6749,7 +6749,7 @@ def cmd_diagram(args: argparse.Namespace, config: Config) -> int:
     if not wf.valid:
         _err(f"orchestrator-mcp: workflow {wf.name!r} is invalid; fix these first:")
         for problem in wf.errors:
-            _err(f"  {problem}")
+            _err(f"  {_record(str(problem))}")
         return 1
     sys.stdout.write(terminal_safe(mermaid(wf)))
     return 0
