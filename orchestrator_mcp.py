@@ -5619,6 +5619,10 @@ class WarmUp:
             self.done.set()
 
 
+#: A request id at the start of a line, as clients write it: ``{"jsonrpc":"2.0","id":7,...``.
+_LEADING_ID_RE = re.compile(r'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(-?\d{1,18}(?![\d.eE])|"[^"\\]{0,200}")')
+
+
 class _AnswerUnreadableLines:
     """The stdio transport's read stream, with an answer for each request line the SDK
     cannot read.
@@ -5644,9 +5648,15 @@ class _AnswerUnreadableLines:
     async def receive(self) -> Any:
         while True:
             item = await self._inner.receive()
-            reply = self.reply_to(item) if isinstance(item, Exception) else None
-            if reply is None:
+            if not isinstance(item, Exception):
                 return item
+            try:
+                reply = self.reply_to(item)
+            except Exception as exc:  # noqa: BLE001 - answering a bad line must never end the session
+                log.warning("could not answer an unreadable message: %s: %s", type(exc).__name__, clip(str(exc), 200))
+                reply = None
+            if reply is None:
+                return item  # what the SDK did before: it logs the line and goes on
             await self._write.send(reply)
 
     @staticmethod
@@ -5668,9 +5678,11 @@ class _AnswerUnreadableLines:
         first = errors[0]
         if first.get("type") == "json_invalid" and isinstance(first.get("input"), str):
             try:  # Python's reader takes what pydantic's refuses: find the request's id
-                message = json.loads(first["input"], parse_int=lambda digits: int(digits) if len(digits) < 4000 else 0)
+                message = json.loads(first["input"], parse_int=lambda digits: int(digits) if len(digits) < 19 else None)
             except (ValueError, RecursionError):
-                message = None
+                # Nested past Python's limit too: the id where clients put it, first after "jsonrpc".
+                m = _LEADING_ID_RE.match(first["input"])
+                message = {"method": "?", "id": json.loads(m.group(1))} if m else None
             code, why = -32700, (f"Parse error: {clip(str(first.get('msg')), 200)}. Nothing was done; send the request "
                                  "again as JSON with valid Unicode text (no lone surrogate escapes such as \\ud83d), "
                                  "integers of fewer than 4,300 digits and less than 200 levels of nesting")
@@ -5681,7 +5693,9 @@ class _AnswerUnreadableLines:
             code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "
                                  'was done; send {"jsonrpc": "2.0", "id": ..., "method": ..., "params": {...}}')
         request_id = message.get("id") if isinstance(message, dict) and "method" in message else None
-        if isinstance(request_id, bool) or not isinstance(request_id, (int, str)):
+        # Only an id the reply can carry back exactly: an integer of at most 18 digits (JSON-RPC
+        # peers read 64-bit ids; a longer one was not read above) or valid Unicode text.
+        if type(request_id) not in (int, str) or (isinstance(request_id, str) and not is_unicode(request_id)):
             log.warning("ignored an unreadable message that is not a request (%s)", clip(str(first.get("msg")), 200))
             return None
         return SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=why)))

@@ -3621,6 +3621,18 @@ def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> N
         for request_id, where in ((43, "params: "), (44, "jsonrpc: ")):
             error = server.read(request_id, timeout=20)["error"]
             assert error["code"] == -32600 and error["message"].startswith(f"Invalid Request: {where}"), error
+        # Ids no reply can carry back exactly are not answered, and never end the session: true, a
+        # lone surrogate, 30 digits. Nesting past Python's own limit is answered by the leading id.
+        assert server.proc.stdin is not None
+        for line in ('{"jsonrpc":"2.0","id":true,"method":"ping","params":{"x":"\\ud800"}}',
+                     '{"jsonrpc":"2.0","id":"\\udc00","method":"ping"}',
+                     '{"jsonrpc":"2.0","id":%s,"method":"ping","params":{"x":"\\ud800"}}' % ("9" * 30),
+                     '{"jsonrpc":"2.0","id":45,"method":"ping","params":%s}' % ("[" * 3000 + "]" * 3000)):
+            server.proc.stdin.write(line + "\n")
+        server.proc.stdin.flush()
+        assert server.read(45, timeout=20)["error"]["code"] == -32700
+        assert server.call("ping", {})["result"] == {}  # still answering
+        assert not [ln for ln in server.lines if '"id":0,' in ln or '"id":true' in ln]
         status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
         assert (status["current_step_name"], len(status["history"])) == ("Pick a Topic", 1)
     finally:
