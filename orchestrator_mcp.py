@@ -209,9 +209,16 @@ def is_postgres_url(text: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, fit for logs and errors (also ``password=`` query params)."""
-    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):[^@/?#]*@", r"\1:***@", url, flags=re.I)
-    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+    """The URL without its secrets, fit for logs and errors, read the way libpq reads it: the
+    password is everything between the user's ``:`` and the ``@`` before the first ``/`` (``?``
+    and ``#`` included), and a query parameter is a secret when its percent-decoded name holds
+    ``password`` (``password``, ``pass%77ord``, ``sslpassword``)."""
+    from urllib.parse import unquote
+
+    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:@/]*):[^@/]*@", r"\1:***@", url, flags=re.I)
+    return re.sub(r"([?&])([^=&#]*)=([^&#]*)",
+                  lambda m: m.group(0) if "password" not in unquote(m.group(2)).lower() else f"{m.group(1)}{m.group(2)}=***",
+                  url)
 
 
 def describe_db(config: "Config") -> str:
@@ -264,12 +271,20 @@ class Config:
                 raise ConfigError(f"workflow root {str(root)!r} is not a directory "
                                   "(set WORKFLOW_DEFINITIONS_DIR or --workflows to existing folders)")
 
-        db_text = db or env.get("WORKFLOW_DB_PATH")
+        if db_url is not None and not db_url.strip():
+            # `--db-url "$WORKFLOW_DB_URL"` (an approval hint) in a shell without the variable:
+            # never fall back to another database in silence.
+            raise ConfigError("--db-url is empty; is WORKFLOW_DB_URL set in this shell? Give the PostgreSQL URL "
+                              "the server uses")
+        if db and db_url:
+            raise ConfigError("both --db and --db-url are given; keep exactly one")
+        # A flag beats the environment: `--db FILE` in a shell that exports WORKFLOW_DB_URL means FILE.
+        db_text = db or (None if db_url else env.get("WORKFLOW_DB_PATH"))
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
-        url = (db_url or env.get("WORKFLOW_DB_URL") or "").strip() or None
+        url = (db_url or (None if db else env.get("WORKFLOW_DB_URL")) or "").strip() or None
         if url and db_text:
-            raise ConfigError("both a PostgreSQL URL (WORKFLOW_DB_URL / --db-url) and a SQLite file "
-                              "(WORKFLOW_DB_PATH / --db) are set; keep exactly one")
+            raise ConfigError("both a PostgreSQL URL (WORKFLOW_DB_URL) and a SQLite file (WORKFLOW_DB_PATH) are "
+                              "set; keep exactly one")
         if url and not is_postgres_url(url):
             raise ConfigError(f"WORKFLOW_DB_URL must start with postgresql:// or postgres://, got "
                               f"{redact_url(url)!r}")
@@ -353,24 +368,35 @@ class Config:
                    parse_cache=parse_cache)
 
     def command(self, *words: str) -> str:
-        """The ``orchestrator-mcp WORDS...`` command a person types, in any folder, to act on
-        this server's runs: with ``--db``/``--db-url`` and ``--workflows`` wherever this
-        configuration differs from what a bare command finds.  Without them an approval
-        hint sent from a server with its own database would name a run the person's
-        command cannot find.  A password in the URL is never written out: the command
-        names the variable that holds it instead."""
-        import shlex
-
+        """The ``orchestrator-mcp WORDS...`` command a person types, in any folder and shell, to
+        act on this server's runs: always with the database (``--db``, absolute: the person's
+        shell may set ``XDG_DATA_HOME`` or ``WORKFLOW_DB_PATH``), and with ``--workflows``
+        when the roots are not the bundled library.  Without them an approval hint from a
+        server with its own database would name a run the person's command cannot find.  A
+        URL with a password is never written out: the command names the variable instead."""
         parts = ["orchestrator-mcp"]
         if self.db_url:
-            url = self.db_url if redact_url(self.db_url) == self.db_url else None
-            parts += ["--db-url", shlex.quote(url) if url else '"$WORKFLOW_DB_URL"']
-        elif os.path.abspath(self.db_path) != os.path.abspath(default_db_path()):
-            parts += ["--db", shlex.quote(os.path.abspath(self.db_path))]
+            secret = redact_url(self.db_url) != self.db_url
+            parts += ["--db-url", '"$WORKFLOW_DB_URL"' if secret else shell_word(self.db_url)]
+        else:  # always: the person's shell may set XDG_DATA_HOME or WORKFLOW_DB_PATH otherwise
+            parts += ["--db", shell_word(os.path.abspath(self.db_path))]
         if self.workflow_roots != (bundled_workflows_dir(),):
             for root in self.workflow_roots:
-                parts += ["--workflows", shlex.quote(os.path.abspath(root))]
-        return " ".join([*parts, *(shlex.quote(w) for w in words)])
+                parts += ["--workflows", shell_word(os.path.abspath(root))]
+        return " ".join([*parts, *(shell_word(w) for w in words)])
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one word a POSIX shell reads back exactly, and as printable Unicode: a path
+    with undecodable bytes (``os.fsdecode`` gives lone surrogates, which can be neither stored
+    nor sent) is written in bash's ``$'...'`` form with ``\\xNN`` escapes."""
+    import shlex
+
+    if is_unicode(text) and not _TERMINAL_UNSAFE.search(text) and "\n" not in text and "\t" not in text:
+        return shlex.quote(text)
+    escaped = "".join(chr(b) if 0x20 <= b < 0x7f and chr(b) not in "\\'" else f"\\x{b:02x}"
+                      for b in os.fsencode(text))
+    return f"$'{escaped}'"
 
 
 def _check_log_path(path: Path) -> None:
@@ -4677,7 +4703,7 @@ class Engine:
             awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": leaving.name,
                         "approval": leaving.approval, "proposed_next_step": target,
                         "decided_by": decision.decided_by, "requested_at": now,
-                        "how_to_approve": self.command("approve", inst.instance_id) + " [--reject] [--comment TEXT]"}
+                        "how_to_approve": self.command("approve", inst.instance_id)}
             after = working.but(
                 current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
                 context={**working.context, **decision.updated_context}, definition_hash=wf.hash,

@@ -179,7 +179,9 @@ def test_config_command_carries_the_flags_a_bare_command_would_miss(tmp_path: Pa
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     default = om.Config.load({"HOME": str(tmp_path)})
-    assert default.command("approve", "abc") == "orchestrator-mcp approve abc"  # what a bare command finds
+    # The database always (the person's shell may set XDG_DATA_HOME); the bundled roots never.
+    assert shlex.split(default.command("approve", "abc")) == [
+        "orchestrator-mcp", "--db", str(tmp_path / ".local/share/orchestrator-mcp/workflows.sqlite"), "approve", "abc"]
     odd = tmp_path / "my 'runs'"
     own = om.Config.load({"WORKFLOW_DB_PATH": str(odd / "s.db"), "WORKFLOW_DEFINITIONS_DIR": str(tmp_path)})
     assert shlex.split(own.command("run", "--resume", "abc")) == [
@@ -189,8 +191,22 @@ def test_config_command_carries_the_flags_a_bare_command_would_miss(tmp_path: Pa
     # A PostgreSQL URL is written out only without a password; with one, the command names the variable.
     bare = om.Config.load({"WORKFLOW_DB_URL": "postgresql://orch@db.internal/runs"})
     assert shlex.split(bare.command("ui")) == ["orchestrator-mcp", "--db-url", "postgresql://orch@db.internal/runs", "ui"]
-    secret = om.Config.load({"WORKFLOW_DB_URL": "postgresql://orch:s3cret@db.internal/runs?password=s3cret"})
-    assert "s3cret" not in secret.command("ui") and '--db-url "$WORKFLOW_DB_URL" ui' in secret.command("ui")
+    # Any password libpq would read: '?' and '#' inside it, a percent-encoded or ssl query key.
+    for url in ("postgresql://orch:s3cret@db.internal/runs?password=s3cret", "postgresql://orch:s3c?ret@db/runs",
+                "postgresql://orch:s3c#ret@db/runs", "postgresql://orch@db/runs?pass%77ord=s3cret",
+                "postgresql://orch@db/runs?sslpassword=s3cret&application_name=x"):
+        secret = om.Config.load({"WORKFLOW_DB_URL": url})
+        assert secret.command("ui").endswith('--db-url "$WORKFLOW_DB_URL" ui') and "s3c" not in om.describe_db(secret)
+    # A path with undecodable bytes or a line break: bash's $'...' form, printable, read back exactly.
+    odd = os.fsdecode(b"/srv/caf\xe9 'x'\nz")
+    word = om.shell_word(odd)
+    assert word == "$'/srv/caf\\xe9 \\x27x\\x27\\x0az'" and om.is_unicode(word) and "\n" not in word
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True).stdout
+    assert echoed == os.fsencode(odd)
+    # Flags beat the environment; an empty --db-url (an unset variable pasted) is an error.
+    assert om.Config.load({"WORKFLOW_DB_URL": "postgresql://x@h/d"}, db=str(tmp_path / "f.db")).db_url is None
+    with pytest.raises(om.ConfigError, match="--db-url is empty; is WORKFLOW_DB_URL set in this shell"):
+        om.Config.load({}, db_url="")
 
 
 @pytest.mark.parametrize("env, words", [
@@ -3241,7 +3257,7 @@ async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path,
         assert p["awaiting_approval"] == {
             "step_name": "Review", "approval": "The diff and the test summary.", "proposed_next_step": "Ship",
             "decided_by": "transition", "requested_at": p["awaiting_approval"]["requested_at"],
-            "how_to_approve": engine.command("approve", iid) + " [--reject] [--comment TEXT]"}
+            "how_to_approve": engine.command("approve", iid)}
         assert p["next_step"]["instructions"].startswith("WAITING FOR APPROVAL.")
         assert f"`{engine.command('approve', iid)}`" in p["next_step"]["instructions"]
         # The command names the store and the workflow root this server uses (neither is a default).
@@ -5559,9 +5575,7 @@ async def test_the_approval_hint_works_as_pasted_in_another_folder_and_shell(tmp
     async with client(server) as c:
         iid = await at_review(c)
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
-        hint = p["awaiting_approval"]["how_to_approve"]
-        assert hint.endswith(" [--reject] [--comment TEXT]")
-        command = hint.removesuffix(" [--reject] [--comment TEXT]")
+        command = p["awaiting_approval"]["how_to_approve"]  # the exact command, pasted as it is
         assert f"`{command}`" in p["next_step"]["instructions"]
         refused = await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}})
         assert f"`{command}`" in json.loads(refused.content[0].text)["error"]["message"]
@@ -5573,6 +5587,24 @@ async def test_the_approval_hint_works_as_pasted_in_another_folder_and_shell(tmp
         status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
         assert (status["status"], status["current_step_name"]) == ("RUNNING", "Ship")
         assert not (tmp_path / "home").exists()  # nothing went to the shell's own default database
+
+
+@pytest.mark.anyio
+async def test_a_gate_under_an_undecodable_folder_name_still_works(tmp_path: Path, gated: Path) -> None:
+    """A database folder whose name is not UTF-8: the hint is stored and sent (bash's $'...' form),
+    the run leaves the gate when the pasted command approves it."""
+    odd = tmp_path / os.fsdecode(b"caf\xe9")
+    odd.mkdir()
+    server, _ = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=str(odd / "state.sqlite"))
+    async with client(server) as c:
+        iid = await at_review(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        command = p["awaiting_approval"]["how_to_approve"]
+        assert "$'" in command and "\\xe9" in command and om.is_unicode(command)
+        proc = subprocess.run(["bash", "-c", command.replace("orchestrator-mcp", f"{sys.executable} {MODULE}", 1)],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert proc.returncode == 0 and "approved: " in proc.stdout, proc.stderr
+        assert ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["current_step_name"] == "Ship"
 
 
 def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:
