@@ -3873,7 +3873,7 @@ class LLMDecider:
                     # Answers assembled from several parts can carry a key no single part held whole.
                     return self._redact(text)
                 fault = self._fault(status, payload, resp_headers)
-                if fault.delay is None and resp_headers.get("Retry-After", "").strip().isdigit():
+                if fault.delay is None and re.fullmatch(r"[0-9]{1,6}", resp_headers.get("Retry-After", "").strip()):
                     fault.delay = float(resp_headers["Retry-After"])
                 self._log_interaction(req, attempt, body, started, error=fault.message, response=payload)
             if fault.retryable and fault.delay is not None and fault.delay > RETRY_DELAY_CAP_S:
@@ -6846,14 +6846,25 @@ def ask_status(step: StepDef | None, judge: str | None) -> str | None:
         text = line.strip()
         if not text and default:
             return default
-        if text.isdigit() and declared and 1 <= int(text) <= len(declared):
-            return declared[int(text) - 1]
+        number = _menu_number(text)
+        if number is not None and declared and 1 <= number <= len(declared):
+            return declared[number - 1]
         if text.lower() in declared:
             return text.lower()
         if text and free and len(text) <= 200:
             return text
         _out(f"  choose 1-{len(declared)} or one of: {', '.join(declared)}" if declared
              else "  type a status word (up to 200 characters)")
+
+
+def _not_json(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")
+
+
+def _menu_number(text: str) -> int | None:
+    """A menu choice typed as a number: ASCII digits only (``'²'.isdigit()`` is true, and
+    ``int`` refuses it), short enough for ``int``; anything else is a word."""
+    return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
 
 
 _CONTEXT_LINE_RE = re.compile(r"^context\.([A-Za-z_][A-Za-z0-9_-]{0,99})\s*=\s?(.*)$")
@@ -6870,9 +6881,9 @@ def context_lines(text: str) -> tuple[dict[str, Any], str]:
         if m is None:
             rest.append(line)
             continue
-        try:
-            updates[m.group(1)] = json.loads(m.group(2))
-        except (ValueError, RecursionError):  # nested past Python's limit: text too, never a traceback
+        try:  # JSON when it is JSON (NaN and Infinity are not); else, or nested past Python's limit, text
+            updates[m.group(1)] = json.loads(m.group(2), parse_constant=_not_json)
+        except (ValueError, RecursionError):
             updates[m.group(1)] = m.group(2)
     return updates, "\n".join(rest).strip("\n")
 
@@ -6941,7 +6952,8 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
                 return None
             word = answer.strip()
             by_name = {n.lower(): n for n in names}
-            choice = (names[0] if not word else names[int(word) - 1] if word.isdigit() and 0 < int(word) <= len(names)
+            number = _menu_number(word)
+            choice = (names[0] if not word else names[number - 1] if number is not None and 0 < number <= len(names)
                       else by_name.get(word.lower()))
             if choice is not None:
                 break
@@ -7025,7 +7037,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 # The person at the terminal is the user, so they may answer the gate here.
                 _out(f"\n== Approval needed: {step.step_name} ==\n\n{progress.awaiting_approval['approval']}\n")
                 approve = _ask_approval(progress.awaiting_approval["proposed_next_step"])
-                comment = _read_line("comment (optional): ") if approve is not None else None
+                # End of input at the comment: the decision stands, without one.
+                comment = (_read_line("comment (optional): ") or "") if approve is not None else None
                 if approve is None or comment is None:
                     _out(f"\nstill waiting for approval; later: {config.command('approve', progress.instance_id)}")
                     return 130
@@ -7136,6 +7149,8 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
         except Exception as exc:  # noqa: BLE001 - report and fail the command
             while len(getattr(exc, "exceptions", ())) == 1:  # unwrap task-group errors
                 exc = exc.exceptions[0]
+            if isinstance(exc, BrokenPipeError):
+                raise exc from None  # the reader went away: main ends quietly, as every command does
             _err(f"orchestrator-mcp demo failed: {type(exc).__name__}: {exc}")
             return 1
     return 0
@@ -7185,6 +7200,7 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
     for scenario in scenarios:
         step: StepDef | None = wf.first_step if wf.steps else None
         state: str | None = RUNNING
+        gate_wait = False  # the last report left a gated step by a transition: it waits for a person
         for case in scenario.cases:
             shown = _display(case.file, root)
             if case.kind == "report" and state in (COMPLETED, FAILED_STATUS, SUSPENDED):
@@ -7193,12 +7209,16 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
                                            else "only 'resume', 'approve' or 'reject' can follow" if state == SUSPENDED
                                            else "only a 'resume' can follow")))
                 break
-            if case.kind in SCENARIO_GATE_KINDS and (state != SUSPENDED or (step is not None and not step.approval)):
+            if case.kind in SCENARIO_GATE_KINDS and (state != SUSPENDED or step is None or not step.approval
+                                                      or gate_wait is False):
                 problems.append(Problem(shown, case.line, (
                     f"'{case.kind}' answers a run waiting at a step with '# Approval': the item before must "
-                    "expect that step with 'state: SUSPENDED'"
-                    + (f" ({step.name!r} has no '# Approval')" if step is not None and not step.approval else ""))))
+                    "expect that step with 'state: SUSPENDED', reporting a status that leaves it"
+                    + (f" ({step.name!r} has no '# Approval')" if step is not None and not step.approval else
+                       " (that status goes to SUSPEND, which waits for resume_workflow, not for a person)"
+                       if gate_wait is False and step is not None else ""))))
                 break
+            gate_wait = False
             if case.kind == "resume" and state == COMPLETED:
                 problems.append(Problem(shown, case.line, "a COMPLETED run cannot be resumed"))
                 break
@@ -7215,6 +7235,9 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
                         f"status {case.report['status']!r} of an 'llm report' matches the transition of "
                         f"{step.name!r} to {matched.next_step}, so no LLM is asked; write 'report', or use a "
                         f"status other than {declared}")))
+                if step.approval:  # an LLM's choice is unknown here: it may leave the step
+                    target = wf.resolve_target(matched.next_step) if matched is not None else None
+                    gate_wait = (None if matched is None else target not in (SUSPEND, step.name))
             outcomes = case.expected()
             if len({s for _, s in outcomes}) == 1:
                 state = outcomes[0][1]
@@ -7476,12 +7499,12 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
         result.latency_s = round(time.perf_counter() - started, 4)
         records = tap.take()
         run.llm_answered = run.llm_answered or any(isinstance(r.get("response"), dict) for r in records)
-        if result.error and records and not run.llm_answered and all(
-                str(r.get("error") or "").startswith("cannot reach") for r in records):
-            # Not one answer yet, and this one never got through: every later LLM case would
-            # wait out the same retries, and the summary would grade a model that never spoke.
-            raise ConfigError(f"{records[-1]['error']}; is the LLM server running there? Nothing was judged "
-                              f"(stopped at {shown(case)}:{case.line})")
+        if result.error and records and not run.llm_answered and not any(
+                isinstance(r.get("response"), dict) for r in records):
+            # Not one answer yet, and none now (refused, reset, timed out): every later LLM case
+            # would wait out the same retries, and the summary would grade a model that never spoke.
+            raise ConfigError(f"{records[-1].get('error') or 'no answer'}; is the LLM server running and answering "
+                              f"there? Nothing was judged (stopped at {shown(case)}:{case.line})")
         result.llm_requests = len(records)
         usages = [u for u in map(_InteractionsTap.usage, records) if u]
         if usages:

@@ -4629,6 +4629,22 @@ def test_run_sends_the_context_updates_a_step_asks_for(tmp_path: Path) -> None:
     assert [r.get("result") for r in reports][:2] == ["cats", "Why?"]  # the context lines are not in it
 
 
+def test_run_menus_and_context_lines_take_odd_input_without_a_traceback(tmp_path: Path, gated: Path) -> None:
+    """'²' (a digit to str.isdigit, not to int), 4,400 digits, NaN and deep nesting in a context line;
+    and an approval typed just before the input ends still counts."""
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "odd.sqlite"), "AI_PROVIDER": "stub"}
+    proc = run_cli("run", "JOKE_GENERATOR", env=env, input=f"²\n{'9' * 4400}\n1\nx\ncontext.n=NaN\n"
+                   f"context.deep={'[' * 5000}\n\n")
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("choose 1-") == 2  # both refused as menu numbers, asked again
+    ((context,),) = db_rows(tmp_path / "odd.sqlite", "SELECT context FROM workflow_instances")
+    assert json.loads(context) == {"n": "NaN", "deep": "[" * 5000}  # not JSON: kept as text
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "gate.sqlite"), "AI_PROVIDER": "stub",
+           "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\n")  # no comment line
+    assert proc.returncode == 130 and "-> Ship  [approved by " in proc.stdout, proc.stdout
+
+
 def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
     db = tmp_path / "my runs.sqlite"
     # A background job of a non-interactive shell inherits SIGINT ignored; a terminal's child does not.
@@ -4659,7 +4675,7 @@ def test_ctrl_c_prints_the_real_resume_command(tmp_path: Path) -> None:
 
 def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path) -> None:
     """``orchestrator-mcp status ID | head``: the reader goes away; no traceback, exit 141 as a shell tool."""
-    for args in (["check"], ["workflows"], ["diagram", "JOKE_GENERATOR"], ["list"]):
+    for args in (["check"], ["workflows"], ["diagram", "JOKE_GENERATOR"], ["list"], ["demo"]):
         proc = subprocess.Popen([sys.executable, str(MODULE), "--db", str(tmp_path / "s.db"), *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         proc.stdout.close()  # before the command writes anything
@@ -5812,8 +5828,26 @@ def test_scenarios_go_through_approval_gates(tmp_path: Path, gated: Path, capsys
           state: SUSPENDED
         - approve: fine
         ''')})
+    (gated / "GATED/steps/review.md").write_text(step_md(  # a gated step that may also pause for the world
+        "Approved work goes to `Ship`.", "Show the diff to the user.",
+        {"success": "Ship", "again": "Review", "rejected": "Fix", "pause": "SUSPEND"},
+        extra="\n# Approval\nThe diff and the test summary.\n"))
+    write(gated, {"GATED/tests/pause.md": textwrap.dedent('''\
+        # A pause is no gate wait
+        - report: success
+          tests_passed: 3
+          tests_failed: 0
+          expect: Review
+        - report: pause
+          expect: Review
+          state: SUSPENDED
+        - approve:
+          expect: Ship
+        ''')})
     proc = run_cli("check", env={"WORKFLOW_DEFINITIONS_DIR": str(gated)})
     assert proc.returncode == 1, proc.stdout
+    assert (f"{gated / 'GATED' / 'tests' / 'pause.md'}:9: 'approve' answers a run waiting at a step with "
+            "'# Approval'") in proc.stdout and "(that status goes to SUSPEND, which waits for resume_workflow" in proc.stdout
     shown = str(gated / "GATED" / "tests" / "gates.md")
     assert (f"{shown}:2: 'approve' answers a run waiting at a step with '# Approval': the item before must "
             "expect that step with 'state: SUSPENDED'") in proc.stdout
@@ -5983,21 +6017,32 @@ def test_readme_llm_test_command_runs_against_an_openai_compatible_server(fake: 
     assert all(r["body"]["model"] == "local" for r in fake.requests)
 
 
-def test_test_command_stops_at_once_when_the_llm_server_is_not_there(tmp_path: Path) -> None:
-    """The README's command with nothing listening: one line and exit 2 after the first case's
-    retries, not minutes of identical errors and a made-up accuracy."""
+@pytest.mark.parametrize("server", ["nothing listening", "accepts and stays silent"])
+def test_test_command_stops_at_once_when_the_llm_server_is_not_there(tmp_path: Path, server: str) -> None:
+    """The README's command with nothing listening, or with a server that takes the connection and
+    never answers: one line and exit 2 after the first case's retries, not minutes of identical
+    errors and a made-up accuracy."""
     import socket
-    with socket.socket() as sock:  # a port that was free a moment ago, and now nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    if server == "nothing listening":
+        sock.close()  # a port that was free a moment ago, and now nothing listens on
+    else:
+        sock.listen(16)  # the kernel accepts connections; nobody reads or answers
     command = ("test --provider openai --endpoint http://127.0.0.1:8080/v1 --model local --repeat 3 "
                "--min-accuracy 0.85").replace("8080", str(port))
-    proc = subprocess.run([sys.executable, str(MODULE), "--db", str(tmp_path / "t.db"), *command.split()],
-                          capture_output=True, text=True, env=clean_env(), timeout=120)
+    try:
+        proc = subprocess.run([sys.executable, str(MODULE), "--db", str(tmp_path / "t.db"), *command.split()],
+                              capture_output=True, text=True, env=clean_env(AI_REQUEST_TIMEOUT_MS="400"), timeout=120)
+    finally:
+        sock.close()
     assert proc.returncode == 2 and proc.stdout == "", proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"orchestrator-mcp: cannot reach http://127.0.0.1:{port}/v1: ConnectionError; "
-                           "is the LLM server running there? Nothing was judged (stopped at ")
+    assert last.startswith(f"orchestrator-mcp: ") and "; is the LLM server running and answering there? Nothing " \
+        "was judged (stopped at " in last, last
+    if server == "nothing listening":
+        assert f"cannot reach http://127.0.0.1:{port}/v1: ConnectionError" in last
     assert "accuracy" not in proc.stderr and len(proc.stderr.splitlines()) <= 4  # the retries' warnings, then it
 
 
