@@ -650,6 +650,10 @@ class WorkflowDef:
     included_outside: tuple[str, ...] = ()  # paths read (or missing) outside the folder, for the caches
     #: Every path the parse resolved and its real path (None: unusable), for the parse cache.
     resolved: tuple[tuple[str, str | None], ...] = field(default=(), init=False, repr=False, compare=False)
+    #: Each file the parse read (real path) and its stamps when it was opened: a file whose stamps
+    #: differ afterwards was saved during the parse, and the library parses again.
+    read_stamps: tuple[tuple[str, tuple[int, int, int, int]], ...] = field(default=(), init=False, repr=False,
+                                                                           compare=False)
     #: (the steps list it was built from, normalized name -> first step of that name), for ``step``.
     _index: "tuple[list[StepDef], dict[str, StepDef]] | None" = field(default=None, init=False, repr=False,
                                                                       compare=False)
@@ -790,6 +794,8 @@ class _Includes:
         self.total = 0  # bytes read so far, against MAX_WORKFLOW_TEXT_BYTES
         #: Every path resolved, as written -> its real path: what the parse's view of links depends on.
         self.resolved: dict[str, str | None] = {}
+        #: Real path -> its stamps when opened (see ``WorkflowDef.read_stamps``).
+        self.stamps: dict[str, tuple[int, int, int, int]] = {}
 
     def real(self, path: Path) -> Path | None:
         """``_real(path)``, each folder resolved once per parse; remembered in ``resolved``."""
@@ -859,9 +865,11 @@ class _Includes:
             # O_NONBLOCK: opening a FIFO planted in a workflow must not hang the server.
             fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as fh:
-                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode):
                     self.problem(at, path, f"{name()} is not a regular file")
                     return None
+                self.stamps.setdefault(str(real), _stamp(st))  # before the read: a later save shows
                 data = fh.read(MAX_DEFINITION_FILE_BYTES + 1)
         except OSError as exc:
             self.problem(at, path, f"cannot read {name()}: {exc.__class__.__name__}")
@@ -1283,6 +1291,7 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
             outside.update((written, real))
     wf.included_outside = tuple(sorted(outside))
     wf.resolved = tuple(inc.resolved.items())
+    wf.read_stamps = tuple(inc.stamps.items())
     return wf
 
 
@@ -1814,7 +1823,7 @@ class Library:
                                                   "the server log has the details")])
                 keep = False
             signature, overflow = self._signature(root, directory, wf.included_outside)
-            if self._signature(root, directory, ())[0] == before:
+            if self._signature(root, directory, ())[0] == before and not self._saved_since_read(wf):
                 break
         else:
             # Still changing: keep the signature from before the last parse, so the next call,
@@ -1825,6 +1834,17 @@ class Library:
         elif keep:
             self._disk.put(root, directory, signature, wf, began)  # type: ignore[union-attr]
         return wf, signature
+
+    @staticmethod
+    def _saved_since_read(wf: WorkflowDef) -> bool:
+        """Was a file the parse read (a shared include, say) saved after the parser opened it?"""
+        for real, stamp in wf.read_stamps:
+            try:
+                if _stamp(os.stat(real)) != stamp:
+                    return True
+            except OSError:
+                return True
+        return False
 
     def _cached(self, root: Path, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:

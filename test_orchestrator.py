@@ -584,17 +584,21 @@ def test_hot_reload_sees_links_repointed_above_a_root_and_in_a_shared_folder(tmp
 
 
 @pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
-def test_an_edit_saved_while_the_workflow_is_parsed_is_seen(tmp_path: Path, watch: bool, monkeypatch: Any) -> None:
-    """The parser has read a step file; the author saves it before the parse ends. The stored
-    definition must not pair the old text with the new file's stamps."""
-    write(tmp_path, {"W/index.md": "# W\n1. [A](a.md)\n", "W/a.md": step_md(instructions="old text")})
+@pytest.mark.parametrize("saved_file", ["W/a.md", "_shared/text.md"])
+def test_an_edit_saved_while_the_workflow_is_parsed_is_seen(tmp_path: Path, watch: bool, saved_file: str,
+                                                            monkeypatch: Any) -> None:
+    """The parser has read a step file (or a shared include outside the folder); the author saves
+    it before the parse ends. The stored definition must not pair the old text with the new stamps."""
+    write(tmp_path, {"W/index.md": "# W\n1. [A](a.md)\n", "W/a.md": step_md(instructions="{{file:../_shared/text.md}}"),
+                     "_shared/text.md": "old text\n"})
     real_parse, saved = om.parse_workflow, []
 
     def parse_then_save(*args: Any, **kwargs: Any) -> Any:
         wf = real_parse(*args, **kwargs)  # the real parse; the edit lands right after its reads
         if not saved:
             saved.append(True)
-            (tmp_path / "W/a.md").write_text(step_md(instructions="NEW text, a different size"))
+            new = "NEW text, a different size"
+            (tmp_path / saved_file).write_text(step_md(instructions=new) if saved_file == "W/a.md" else new + "\n")
         return wf
 
     monkeypatch.setattr(om, "parse_workflow", parse_then_save)
