@@ -5703,15 +5703,17 @@ class _AnswerUnreadableLines:
                 reply = None
             if reply is None:
                 return item  # what the SDK did before: it logs the line and goes on
-            await self._write.send(reply)
+            for message in reply if isinstance(reply, list) else [reply]:
+                await self._write.send(message)
 
     @staticmethod
     def reply_to(exc: Exception) -> Any:
-        """The error message for the request an unreadable line held, or None (not a request).
+        """The error message(s) for the request(s) an unreadable line held, or None.
 
         JSON the SDK's parser refuses is a parse error (-32700); JSON that is not a valid
         JSON-RPC request (``"params": 5``, ``"jsonrpc": "1.0"``) is an invalid request
-        (-32600).  Either way only a request with an id is answered."""
+        (-32600), and so is each request of a batch.  Only a request with an id the reply
+        can carry back exactly is answered."""
         from mcp.shared.message import SessionMessage
         from mcp_types import ErrorData, JSONRPCError
 
@@ -5722,6 +5724,13 @@ class _AnswerUnreadableLines:
         if not errors:
             return None
         first = errors[0]
+        if isinstance(first.get("input"), list):  # a JSON-RPC batch: MCP has had none since 2025-06-18
+            ids = [m.get("id") for m in first["input"] if isinstance(m, dict) and "method" in m]
+            replies = [SessionMessage(JSONRPCError(jsonrpc="2.0", id=i, error=ErrorData(
+                code=-32600, message="Invalid Request: batches are not part of MCP; nothing was done. Send each "
+                                     "request on a line of its own"))) for i in ids
+                       if type(i) in (int, str) and (not isinstance(i, str) or is_unicode(i))]
+            return replies or None
         if first.get("type") == "json_invalid" and isinstance(first.get("input"), str):
             try:  # Python's reader takes what pydantic's refuses: find the request's id
                 message = json.loads(first["input"], parse_int=lambda digits: int(digits) if len(digits) < 19 else None)
@@ -6840,7 +6849,7 @@ def ask_status(step: StepDef | None, judge: str | None) -> str | None:
     transition, or an LLM; under the stub it would just walk the index order.
     """
     transitions = step.transitions if step else {}
-    declared = [s for s in transitions if s != "default"]
+    declared = expected_statuses(step) if step else []  # a gate's 'rejected' is a person's answer, not a report
     fallback = transitions.get("default")
     default = "success" if not transitions or "success" in declared else None
     free = not declared or bool(fallback) or judge is not None

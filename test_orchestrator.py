@@ -3651,6 +3651,11 @@ def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> N
             server.proc.stdin.write(line + "\n")
         server.proc.stdin.flush()
         assert server.read(45, timeout=20)["error"]["code"] == -32700
+        server.proc.stdin.write('[{"jsonrpc":"2.0","id":46,"method":"ping"},{"jsonrpc":"2.0","id":47,"method":"ping"}]\n')
+        server.proc.stdin.write('{"jsonrpc":"2.0","id":48,"method":5}\n')
+        server.proc.stdin.flush()
+        for request_id in (46, 47, 48):  # a batch (none in MCP), a method that is not a string
+            assert server.read(request_id, timeout=20)["error"]["code"] == -32600
         assert server.call("ping", {})["result"] == {}  # still answering
         assert not [ln for ln in server.lines if '"id":0,' in ln or '"id":true' in ln]
         status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
