@@ -239,9 +239,12 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
     assert config.db_url == url and "hunter2" not in repr(config)
     assert om.describe_db(config) == url.replace("hunter2-pw", "***")
     assert om.Config.load({}, db_url=url).db_url == url  # --db-url
+    # A flag beats the other kind's variable: --db in a shell that exports WORKFLOW_DB_URL means the file.
+    assert om.Config.load({"WORKFLOW_DB_URL": url}, db=str(tmp_path / "s.db")).db_url is None
+    assert om.Config.load({"WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, db_url=url).db_url == url
     assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
     cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
-             ({"WORKFLOW_DB_URL": url}, ["--db", str(tmp_path / "s.db")], "keep exactly one"),
+             ({}, ["--db", str(tmp_path / "s.db"), "--db-url", url], "keep exactly one"),
              ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must start with postgresql://"),
              ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
              ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
