@@ -208,17 +208,41 @@ def is_postgres_url(text: str) -> bool:
     return text.startswith(("postgresql://", "postgres://"))
 
 
-def redact_url(url: str) -> str:
-    """The URL without its secrets, fit for logs and errors, read the way libpq reads it: the
-    password is everything between the user's ``:`` and the ``@`` before the first ``/`` (``?``
-    and ``#`` included), and a query parameter is a secret when its percent-decoded name holds
-    ``password`` (``password``, ``pass%77ord``, ``sslpassword``)."""
+_URL_USERINFO_RE = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/]*):([^@/]*)@", re.IGNORECASE)
+#: A query parameter (libpq reads a value up to the next ``&``; ``#`` is not special to it).
+_URL_PARAM_RE = re.compile(r"([?&])([^=&]*)=([^&]*)")
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every secret in a PostgreSQL URL as libpq reads it, raw and percent-decoded: the password
+    (between the user's ``:`` and the ``@`` before the first ``/``; ``?`` and ``#`` included)
+    and each query parameter whose decoded name holds ``password`` (``sslpassword``, ``pass%77ord``)."""
     from urllib.parse import unquote
 
-    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:@/]*):[^@/]*@", r"\1:***@", url, flags=re.I)
-    return re.sub(r"([?&])([^=&#]*)=([^&#]*)",
-                  lambda m: m.group(0) if "password" not in unquote(m.group(2)).lower() else f"{m.group(1)}{m.group(2)}=***",
-                  url)
+    found = []
+    m = _URL_USERINFO_RE.match(url)
+    if m and m.group(2):
+        found.append(m.group(2))
+    found += [p.group(3) for p in _URL_PARAM_RE.finditer(url)
+              if "password" in unquote(p.group(2)).lower() and p.group(3)]
+    return [text for secret in found for text in dict.fromkeys((secret, unquote(secret))) if text]
+
+
+def redact_url(url: str) -> str:
+    """The URL without its secrets (``url_secrets``), fit for logs and errors."""
+    from urllib.parse import unquote
+
+    url = _URL_USERINFO_RE.sub(lambda m: f"{m.group(1)}:***@" if m.group(2) else m.group(0), url)
+    return _URL_PARAM_RE.sub(lambda m: m.group(0) if "password" not in unquote(m.group(2)).lower()
+                             else f"{m.group(1)}{m.group(2)}=***", url)
+
+
+def scrub_secrets(text: str, url: str | None) -> str:
+    """``text`` (a driver's message, say) with every secret of ``url`` replaced: libpq quotes the
+    whole URI, or a bad value, in its own errors."""
+    for secret in sorted(url_secrets(url or ""), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def describe_db(config: "Config") -> str:
@@ -271,6 +295,10 @@ class Config:
                 raise ConfigError(f"workflow root {str(root)!r} is not a directory "
                                   "(set WORKFLOW_DEFINITIONS_DIR or --workflows to existing folders)")
 
+        if db is not None and not db.strip():
+            raise ConfigError("--db is empty; give the SQLite file the server uses")
+        if workflows is not None and any(not w.strip() for w in workflows):
+            raise ConfigError("--workflows is empty; give a folder of workflows")
         if db_url is not None and not db_url.strip():
             # `--db-url "$WORKFLOW_DB_URL"` (an approval hint) in a shell without the variable:
             # never fall back to another database in silence.
@@ -280,14 +308,18 @@ class Config:
             raise ConfigError("both --db and --db-url are given; keep exactly one")
         # A flag beats the environment: `--db FILE` in a shell that exports WORKFLOW_DB_URL means FILE.
         db_text = db or (None if db_url else env.get("WORKFLOW_DB_PATH"))
+        if db_text and is_postgres_url(db_text.strip()):  # never echoed: it may hold a password
+            raise ConfigError("--db / WORKFLOW_DB_PATH take a SQLite file; a PostgreSQL URL goes in --db-url / "
+                              "WORKFLOW_DB_URL")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
         url = (db_url or (None if db else env.get("WORKFLOW_DB_URL")) or "").strip() or None
         if url and db_text:
             raise ConfigError("both a PostgreSQL URL (WORKFLOW_DB_URL) and a SQLite file (WORKFLOW_DB_PATH) are "
                               "set; keep exactly one")
-        if url and not is_postgres_url(url):
-            raise ConfigError(f"WORKFLOW_DB_URL must start with postgresql:// or postgres://, got "
-                              f"{redact_url(url)!r}")
+        if url and not is_postgres_url(url):  # never echoed: a key=value conninfo holds its password as text
+            raise ConfigError("WORKFLOW_DB_URL (or --db-url) must be a URL starting with postgresql:// or postgres:// "
+                              "(a key=value conninfo string such as 'host=... password=...' is not accepted; write it "
+                              "as postgresql://user:password@host:5432/db)")
         pool_text = env.get("WORKFLOW_DB_POOL_SIZE", "10")
         try:
             pool_size = int(pool_text)
@@ -379,10 +411,10 @@ class Config:
             secret = redact_url(self.db_url) != self.db_url
             parts += ["--db-url", '"$WORKFLOW_DB_URL"' if secret else shell_word(self.db_url)]
         else:  # always: the person's shell may set XDG_DATA_HOME or WORKFLOW_DB_PATH otherwise
-            parts += ["--db", shell_word(os.path.abspath(self.db_path))]
+            parts += ["--db", shell_word(str(Path(self.db_path).absolute()))]  # '..' kept: it may follow a link
         if self.workflow_roots != (bundled_workflows_dir(),):
             for root in self.workflow_roots:
-                parts += ["--workflows", shell_word(os.path.abspath(root))]
+                parts += ["--workflows", shell_word(str(Path(root).absolute()))]
         return " ".join([*parts, *(shell_word(w) for w in words)])
 
 
@@ -1844,7 +1876,12 @@ class Library:
                     return True
             except OSError:
                 return True
-        return False
+        # A file the parse found missing (an include not written yet) that exists now: resolved
+        # inside the root, never opened, a regular file today.
+        opened = {real for real, _ in wf.read_stamps}
+        top = _realpath(wf.directory.parent)
+        return any(real is not None and real not in opened and top is not None and _inside(Path(real), Path(top))
+                   and os.path.isfile(real) for _, real in wf.resolved)
 
     def _cached(self, root: Path, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:
@@ -3020,9 +3057,8 @@ class PostgresStore(Store):
         self._errors: tuple[type[BaseException], ...] = ()
 
     def _scrub(self, text: str) -> str:
-        """Driver messages never name our password, but make sure."""
-        match = re.match(r"^[a-z][a-z0-9+.-]*://[^:@/?#]*:([^@/?#]+)@", self.url, flags=re.I)
-        return text.replace(match.group(1), "***") if match else text
+        """A driver message without our secrets: libpq quotes the whole URI in some errors."""
+        return scrub_secrets(text, self.url)
 
     def open(self) -> "PostgresStore":
         try:
@@ -5666,7 +5702,8 @@ class WarmUp:
 
 
 #: A request id at the start of a line, as clients write it: ``{"jsonrpc":"2.0","id":7,...``.
-_LEADING_ID_RE = re.compile(r'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(-?\d{1,18}(?![\d.eE])|"[^"\\]{0,200}")')
+_LEADING_ID_RE = re.compile(r'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(-?\d{1,18}|"[^"\\]{0,200}")'
+                            r'\s*,\s*"method"\s*:')  # a request: a client's reply to us has no method
 
 
 class _AnswerUnreadableLines:
@@ -5742,7 +5779,10 @@ class _AnswerUnreadableLines:
                                  "again as JSON with valid Unicode text (no lone surrogate escapes such as \\ud83d), "
                                  "integers of fewer than 4,300 digits and less than 200 levels of nesting")
         else:
-            message = next((e["input"] for e in errors if isinstance(e.get("input"), dict)), None)
+            # The whole message is the input of a "missing field" error (a value inside it, such as
+            # a "jsonrpc" object, is the input of others).
+            message = next((e["input"] for e in errors if e.get("type") == "missing"
+                            and isinstance(e.get("input"), dict)), None)
             shown = next((e for e in errors if e.get("loc", ("",))[0] == "JSONRPCRequest"), first)
             where = ".".join(str(part) for part in shown.get("loc", ())[1:]) or "the message"
             code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "
@@ -6890,6 +6930,14 @@ def _not_json(word: str) -> Any:
     raise ValueError(f"{word} is not JSON")
 
 
+def _finite(text: str) -> float:
+    """A JSON number that fits a float (``1e999`` would be infinity, which JSON cannot hold)."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
 def _menu_number(text: str) -> int | None:
     """A menu choice typed as a number: ASCII digits only (``'²'.isdigit()`` is true, and
     ``int`` refuses it), short enough for ``int``; anything else is a word."""
@@ -6911,7 +6959,7 @@ def context_lines(text: str) -> tuple[dict[str, Any], str]:
             rest.append(line)
             continue
         try:  # JSON when it is JSON (NaN and Infinity are not); else, or nested past Python's limit, text
-            updates[m.group(1)] = json.loads(m.group(2), parse_constant=_not_json)
+            updates[m.group(1)] = json.loads(m.group(2), parse_constant=_not_json, parse_float=_finite)
         except (ValueError, RecursionError):
             updates[m.group(1)] = m.group(2)
     return updates, "\n".join(rest).strip("\n")
@@ -7229,7 +7277,7 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
     for scenario in scenarios:
         step: StepDef | None = wf.first_step if wf.steps else None
         state: str | None = RUNNING
-        gate_wait = False  # the last report left a gated step by a transition: it waits for a person
+        gate_wait = ""  # how the last report at a gated step routed: "leave", "suspend", "repeat" ("": unknown)
         for case in scenario.cases:
             shown = _display(case.file, root)
             if case.kind == "report" and state in (COMPLETED, FAILED_STATUS, SUSPENDED):
@@ -7238,16 +7286,17 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
                                            else "only 'resume', 'approve' or 'reject' can follow" if state == SUSPENDED
                                            else "only a 'resume' can follow")))
                 break
-            if case.kind in SCENARIO_GATE_KINDS and (state != SUSPENDED or step is None or not step.approval
-                                                      or gate_wait is False):
+            if case.kind in SCENARIO_GATE_KINDS and (state != SUSPENDED or (step is not None and (
+                    not step.approval or gate_wait in ("suspend", "repeat")))):
                 problems.append(Problem(shown, case.line, (
                     f"'{case.kind}' answers a run waiting at a step with '# Approval': the item before must "
                     "expect that step with 'state: SUSPENDED', reporting a status that leaves it"
                     + (f" ({step.name!r} has no '# Approval')" if step is not None and not step.approval else
                        " (that status goes to SUSPEND, which waits for resume_workflow, not for a person)"
-                       if gate_wait is False and step is not None else ""))))
+                       if gate_wait == "suspend" else
+                       " (that status repeats the step, which needs no approval)" if gate_wait == "repeat" else ""))))
                 break
-            gate_wait = False
+            gate_wait = ""
             if case.kind == "resume" and state == COMPLETED:
                 problems.append(Problem(shown, case.line, "a COMPLETED run cannot be resumed"))
                 break
@@ -7264,9 +7313,9 @@ def lint_scenarios(wf: WorkflowDef, scenarios: Sequence[Scenario], root: Path) -
                         f"status {case.report['status']!r} of an 'llm report' matches the transition of "
                         f"{step.name!r} to {matched.next_step}, so no LLM is asked; write 'report', or use a "
                         f"status other than {declared}")))
-                if step.approval:  # an LLM's choice is unknown here: it may leave the step
-                    target = wf.resolve_target(matched.next_step) if matched is not None else None
-                    gate_wait = (None if matched is None else target not in (SUSPEND, step.name))
+                if step.approval and matched is not None:  # an LLM's choice is unknown here
+                    target = wf.resolve_target(matched.next_step)
+                    gate_wait = "suspend" if target == SUSPEND else "repeat" if target == step.name else "leave"
             outcomes = case.expected()
             if len({s for _, s in outcomes}) == 1:
                 state = outcomes[0][1]

@@ -245,7 +245,17 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
     assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
     cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
              ({}, ["--db", str(tmp_path / "s.db"), "--db-url", url], "keep exactly one"),
-             ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must start with postgresql://"),
+             ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must be a URL starting with postgresql://"),
+             ({"WORKFLOW_DB_URL": "host=127.0.0.1 password=hunter2-pw"}, [], "a key=value conninfo string"),
+             ({"WORKFLOW_DB_PATH": url}, [], "a PostgreSQL URL goes in --db-url"),
+             ({}, ["--db", " "], "--db is empty"),
+             ({}, ["--workflows", ""], "--workflows is empty"),
+             # libpq quotes the whole URI, or a bad value, in its own errors: scrubbed of every secret.
+             ({"WORKFLOW_DB_URL": "postgresql://u:hunter2?pw@[::1]x/db"}, [], "cannot use the PostgreSQL database"),
+             ({"WORKFLOW_DB_URL": "postgresql://u@127.0.0.1:1/db?password=hunter2%zz"}, [],
+              "cannot use the PostgreSQL database"),
+             ({"WORKFLOW_DB_URL": f"postgresql://u@127.0.0.1:{free_port()}/db?password=hunter2#pw"}, [],
+              "cannot use the PostgreSQL database"),
              ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
              ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
     for env, flags, words in cases:
@@ -587,12 +597,13 @@ def test_hot_reload_sees_links_repointed_above_a_root_and_in_a_shared_folder(tmp
 
 
 @pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
-@pytest.mark.parametrize("saved_file", ["W/a.md", "_shared/text.md"])
+@pytest.mark.parametrize("saved_file", ["W/a.md", "_shared/text.md", "_shared/later.md"])
 def test_an_edit_saved_while_the_workflow_is_parsed_is_seen(tmp_path: Path, watch: bool, saved_file: str,
                                                             monkeypatch: Any) -> None:
     """The parser has read a step file (or a shared include outside the folder); the author saves
     it before the parse ends. The stored definition must not pair the old text with the new stamps."""
-    write(tmp_path, {"W/index.md": "# W\n1. [A](a.md)\n", "W/a.md": step_md(instructions="{{file:../_shared/text.md}}"),
+    include = "later.md" if saved_file.endswith("later.md") else "text.md"  # later.md: not written yet
+    write(tmp_path, {"W/index.md": "# W\n1. [A](a.md)\n", "W/a.md": step_md(instructions=f"{{{{file:../_shared/{include}}}}}"),
                      "_shared/text.md": "old text\n"})
     real_parse, saved = om.parse_workflow, []
 
@@ -3659,6 +3670,13 @@ def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> N
         server.proc.stdin.flush()
         for request_id in (46, 47, 48):  # a batch (none in MCP), a method that is not a string
             assert server.read(request_id, timeout=20)["error"]["code"] == -32600
+        # A client's malformed reply to a request of ours is no request: never answered with its id.
+        # A "jsonrpc" that is an object: answered with the message's own id, not one inside it.
+        server.proc.stdin.write('{"jsonrpc":"2.0","id":77,"result":{"content":[' + "[" * 3000 + "\n")
+        server.proc.stdin.write('{"jsonrpc":{"id":99},"id":78,"method":"ping"}\n')
+        server.proc.stdin.flush()
+        assert server.read(78, timeout=20)["error"]["code"] == -32600
+        assert not [ln for ln in server.lines if '"id":77' in ln or '"id":99' in ln]
         assert server.call("ping", {})["result"] == {}  # still answering
         assert not [ln for ln in server.lines if '"id":0,' in ln or '"id":true' in ln]
         status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
@@ -4646,11 +4664,11 @@ def test_run_menus_and_context_lines_take_odd_input_without_a_traceback(tmp_path
     and an approval typed just before the input ends still counts."""
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "odd.sqlite"), "AI_PROVIDER": "stub"}
     proc = run_cli("run", "JOKE_GENERATOR", env=env, input=f"²\n{'9' * 4400}\n1\nx\ncontext.n=NaN\n"
-                   f"context.deep={'[' * 5000}\n\n")
+                   f"context.deep={'[' * 5000}\ncontext.big=1e999\n\n")
     assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stdout.count("choose 1-") == 2  # both refused as menu numbers, asked again
     ((context,),) = db_rows(tmp_path / "odd.sqlite", "SELECT context FROM workflow_instances")
-    assert json.loads(context) == {"n": "NaN", "deep": "[" * 5000}  # not JSON: kept as text
+    assert json.loads(context) == {"n": "NaN", "deep": "[" * 5000, "big": "1e999"}  # not JSON numbers: text
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "gate.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(gated)}
     proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\n")  # no comment line
@@ -5844,6 +5862,18 @@ def test_scenarios_go_through_approval_gates(tmp_path: Path, gated: Path, capsys
         "Approved work goes to `Ship`.", "Show the diff to the user.",
         {"success": "Ship", "again": "Review", "rejected": "Fix", "pause": "SUSPEND"},
         extra="\n# Approval\nThe diff and the test summary.\n"))
+    write(gated, {"GATED/tests/either.md": textwrap.dedent('''\
+        # Either way, a person answers
+        - report: success
+          tests_passed: 3
+          tests_failed: 0
+          expect: Review
+        - report: success
+          expect: Review | Ship
+          state: SUSPENDED
+        - approve:
+          expect: Ship
+        ''')})
     write(gated, {"GATED/tests/pause.md": textwrap.dedent('''\
         # A pause is no gate wait
         - report: success
@@ -5860,6 +5890,7 @@ def test_scenarios_go_through_approval_gates(tmp_path: Path, gated: Path, capsys
     assert proc.returncode == 1, proc.stdout
     assert (f"{gated / 'GATED' / 'tests' / 'pause.md'}:9: 'approve' answers a run waiting at a step with "
             "'# Approval'") in proc.stdout and "(that status goes to SUSPEND, which waits for resume_workflow" in proc.stdout
+    assert "either.md" not in proc.stdout  # several expected steps: the walk cannot tell, so no error
     shown = str(gated / "GATED" / "tests" / "gates.md")
     assert (f"{shown}:2: 'approve' answers a run waiting at a step with '# Approval': the item before must "
             "expect that step with 'state: SUSPENDED'") in proc.stdout
