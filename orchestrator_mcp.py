@@ -686,6 +686,9 @@ class WorkflowDef:
     #: differ afterwards was saved during the parse, and the library parses again.
     read_stamps: tuple[tuple[str, tuple[int, int, int, int]], ...] = field(default=(), init=False, repr=False,
                                                                            compare=False)
+    #: Real paths of the step files and includes the parse found missing: one written meanwhile
+    #: makes the library parse again.
+    read_missing: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
     #: (the steps list it was built from, normalized name -> first step of that name), for ``step``.
     _index: "tuple[list[StepDef], dict[str, StepDef]] | None" = field(default=None, init=False, repr=False,
                                                                       compare=False)
@@ -828,6 +831,15 @@ class _Includes:
         self.resolved: dict[str, str | None] = {}
         #: Real path -> its stamps when opened (see ``WorkflowDef.read_stamps``).
         self.stamps: dict[str, tuple[int, int, int, int]] = {}
+        #: Real paths of step files and includes found missing (see ``WorkflowDef.read_missing``).
+        self.missing: set[str] = set()
+
+    def confine(self, base: Path, rel: str) -> tuple[Path | None, str]:
+        """``confine`` in this root, remembering a file found missing."""
+        real, why = confine(base, rel, self.root, self.real)
+        if why == "not found":
+            self.missing.add(self.resolved.get(os.fspath(base / rel)) or "")
+        return real, why
 
     def real(self, path: Path) -> Path | None:
         """``_real(path)``, each folder resolved once per parse; remembered in ``resolved``."""
@@ -959,7 +971,7 @@ class _Includes:
             self.problem(at, including, f"include {rel[:80]!r} is an absolute path; use a path relative "
                                         "to the file")
             return None
-        real, why = confine(including.parent, rel, self.root, self.real)
+        real, why = self.confine(including.parent, rel)
         if real is None:
             self.problem(at, including, f"include {rel[:80]!r} {why}")
             return None
@@ -1148,7 +1160,7 @@ def parse_workflow(name: str, directory: Path, root: Path) -> WorkflowDef:
                                    "when case, spaces and underscores are ignored)")
         else:
             seen[key] = ln
-            real, why = confine(ln.file.parent, target, inc.root, inc.real)
+            real, why = inc.confine(ln.file.parent, target)
             if real is None:
                 problem(wf.errors, ln, f"step file {target[:80]!r} {why}")
             else:
@@ -1324,6 +1336,7 @@ def _finish(wf: WorkflowDef, inc: _Includes, index_lines: Sequence[Line], steps:
     wf.included_outside = tuple(sorted(outside))
     wf.resolved = tuple(inc.resolved.items())
     wf.read_stamps = tuple(inc.stamps.items())
+    wf.read_missing = tuple(sorted(p for p in inc.missing if p))
     return wf
 
 
@@ -1876,12 +1889,8 @@ class Library:
                     return True
             except OSError:
                 return True
-        # A file the parse found missing (an include not written yet) that exists now: resolved
-        # inside the root, never opened, a regular file today.
-        opened = {real for real, _ in wf.read_stamps}
-        top = _realpath(wf.directory.parent)
-        return any(real is not None and real not in opened and top is not None and _inside(Path(real), Path(top))
-                   and os.path.isfile(real) for _, real in wf.resolved)
+        # A step file or include the parse found missing (not written yet) that exists now.
+        return any(os.path.isfile(real) for real in wf.read_missing)
 
     def _cached(self, root: Path, directory: Path, generation: int | None) -> WorkflowDef | None:
         with self._lock:

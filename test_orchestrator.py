@@ -597,6 +597,25 @@ def test_hot_reload_sees_links_repointed_above_a_root_and_in_a_shared_folder(tmp
 
 
 @pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
+def test_a_workflow_with_broken_includes_is_parsed_once(tmp_path: Path, watch: bool, monkeypatch: Any) -> None:
+    """Includes nested too deep, a link out of the root, a folder, a missing file: errors, found by one
+    parse. Checking for files saved meanwhile must not take them for edits and parse on every call."""
+    files = {f"_shared/n{i}.md": f"{{{{file:n{i + 1}.md}}}}\n" for i in range(12)}  # 12 deep: over the limit
+    files.update({"_shared/n12.md": "bottom\n", "W/index.md": "# W\n1. [A](a.md)\n", "_shared/dir/x.md": "x\n",
+                  "W/a.md": step_md(instructions="{{file:../_shared/n0.md}}\n{{file:../_shared/dir}}\n"
+                                                 "{{file:../_shared/gone.md}}\n{{file:../_out/x.md}}")})
+    write(tmp_path / "root", files)
+    write(tmp_path, {"elsewhere/x.md": "outside\n"})
+    (tmp_path / "root/_out").symlink_to(tmp_path / "elsewhere")
+    real_parse, parses = om.parse_workflow, []
+    monkeypatch.setattr(om, "parse_workflow", lambda *a, **k: parses.append(1) or real_parse(*a, **k))
+    lib = om.Library([tmp_path / "root"], watch=watch)
+    for _ in range(5):
+        wf = lib.load("W")
+    assert not wf.valid and len(parses) == 1, (len(parses), wf.errors)
+
+
+@pytest.mark.parametrize("watch", [True, False], ids=["inotify", "stat-only"])
 @pytest.mark.parametrize("saved_file", ["W/a.md", "_shared/text.md", "_shared/later.md"])
 def test_an_edit_saved_while_the_workflow_is_parsed_is_seen(tmp_path: Path, watch: bool, saved_file: str,
                                                             monkeypatch: Any) -> None:
