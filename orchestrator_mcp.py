@@ -208,6 +208,18 @@ def is_postgres_url(text: str) -> bool:
     return text.startswith(("postgresql://", "postgres://"))
 
 
+def not_a_sqlite_path(text: str) -> str:
+    """Why ``text``, given where a SQLite file path belongs, is something else ("" when it is
+    a path): any ``scheme://`` URL, or a key=value conninfo string.  Never echoed, as either may
+    hold a password; left as a path, it would silently become a new empty database."""
+    stripped = text.strip()
+    if re.match(r"^[a-z][a-z0-9+.-]*://", stripped, re.IGNORECASE):
+        return "a URL (a PostgreSQL URL goes in --db-url / WORKFLOW_DB_URL, spelled postgresql://...)"
+    if re.search(r"(^|\s)(host|dbname|user|password|port|sslmode)\s*=", stripped, re.IGNORECASE):
+        return "a key=value conninfo string (write it as postgresql://user:password@host:5432/db)"
+    return ""
+
+
 _URL_USERINFO_RE = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/]*):([^@/]*)@", re.IGNORECASE)
 #: A query parameter (libpq reads a value up to the next ``&``; ``#`` is not special to it).
 _URL_PARAM_RE = re.compile(r"([?&])([^=&]*)=([^&]*)")
@@ -239,9 +251,17 @@ def redact_url(url: str) -> str:
 
 def scrub_secrets(text: str, url: str | None) -> str:
     """``text`` (a driver's message, say) with every secret of ``url`` replaced: libpq quotes the
-    whole URI, or a bad value, in its own errors."""
-    for secret in sorted(url_secrets(url or ""), key=len, reverse=True):
-        text = text.replace(secret, "***")
+    whole URI, or a bad value, in its own errors.  A secret of three characters or fewer is
+    replaced only where it stands as a value (after ``:`` or ``=``, or quoted), so that a
+    password ``1`` does not blank every 1 of ``127.0.0.1``."""
+    if not url:
+        return text
+    text = text.replace(url, redact_url(url))
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        if len(secret) > 3:
+            text = text.replace(secret, "***")
+        else:
+            text = re.sub(rf"(?<=[:=\"'])({re.escape(secret)})(?=[@\"'&\s]|$)", "***", text)
     return text
 
 
@@ -287,7 +307,10 @@ class Config:
         if workflows:
             roots = tuple(Path(p).expanduser() for p in workflows)
         elif env.get("WORKFLOW_DEFINITIONS_DIR"):
-            roots = tuple(Path(p).expanduser() for p in env["WORKFLOW_DEFINITIONS_DIR"].split(os.pathsep) if p)
+            roots = tuple(Path(p).expanduser() for p in env["WORKFLOW_DEFINITIONS_DIR"].split(os.pathsep) if p.strip())
+            if not roots:
+                raise ConfigError(f"WORKFLOW_DEFINITIONS_DIR={env['WORKFLOW_DEFINITIONS_DIR']!r} names no folder; "
+                                  f"give folders separated by {os.pathsep!r}, or unset it for the bundled library")
         else:
             roots = (bundled_workflows_dir(),)
         for root in roots:
@@ -308,9 +331,10 @@ class Config:
             raise ConfigError("both --db and --db-url are given; keep exactly one")
         # A flag beats the environment: `--db FILE` in a shell that exports WORKFLOW_DB_URL means FILE.
         db_text = db or (None if db_url else env.get("WORKFLOW_DB_PATH"))
-        if db_text and is_postgres_url(db_text.strip()):  # never echoed: it may hold a password
-            raise ConfigError("--db / WORKFLOW_DB_PATH take a SQLite file; a PostgreSQL URL goes in --db-url / "
-                              "WORKFLOW_DB_URL")
+        if db_text is not None and not db_text.strip():
+            raise ConfigError("WORKFLOW_DB_PATH is blank; give a SQLite file, or unset it for the default")
+        if db_text and not_a_sqlite_path(db_text):  # never echoed: it may hold a password
+            raise ConfigError(f"--db / WORKFLOW_DB_PATH take a SQLite file, not {not_a_sqlite_path(db_text)}")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
         url = (db_url or (None if db else env.get("WORKFLOW_DB_URL")) or "").strip() or None
         if url and db_text:
@@ -5791,7 +5815,8 @@ class _AnswerUnreadableLines:
             # The whole message is the input of a "missing field" error (a value inside it, such as
             # a "jsonrpc" object, is the input of others).
             message = next((e["input"] for e in errors if e.get("type") == "missing"
-                            and isinstance(e.get("input"), dict)), None)
+                            and isinstance(e.get("input"), dict) and "jsonrpc" in e["input"]
+                            and not {"result", "error"} & e["input"].keys()), None)  # a request, not a reply
             shown = next((e for e in errors if e.get("loc", ("",))[0] == "JSONRPCRequest"), first)
             where = ".".join(str(part) for part in shown.get("loc", ())[1:]) or "the message"
             code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "
@@ -7245,9 +7270,13 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_migrate_db(args: argparse.Namespace) -> int:
     """Copy every instance and history row from one store to another (SQLite or
     PostgreSQL, either direction), in one target transaction, then compare counts."""
-    for given in (args.source, args.target):
-        if not given.strip():
+    args.source, args.target = args.source.strip(), args.target.strip()
+    for flag, given in (("--from", args.source), ("--to", args.target)):
+        if not given:
             raise ConfigError("migrate-db needs --from and --to: a SQLite file path or a postgresql:// URL")
+        if not is_postgres_url(given) and not_a_sqlite_path(given):  # never echoed: it may hold a password
+            raise ConfigError(f"migrate-db {flag} is neither a SQLite file path nor a postgresql:// URL: it is "
+                              f"{not_a_sqlite_path(given)}")
     if not is_postgres_url(args.source) and not Path(args.source).expanduser().is_file():
         raise ConfigError(f"migrate-db: the source {args.source!r} is not an existing SQLite file")
     if (is_postgres_url(args.source) == is_postgres_url(args.target)

@@ -217,6 +217,7 @@ def test_config_command_carries_the_flags_a_bare_command_would_miss(tmp_path: Pa
     ({"AI_REQUEST_TIMEOUT_MS": "soon"}, "AI_REQUEST_TIMEOUT_MS"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     ({"WORKFLOW_DEFINITIONS_DIR": "/nonexistent/dir"}, "not a directory"),
+    ({"WORKFLOW_DEFINITIONS_DIR": os.pathsep}, "names no folder"),
     ({"AI_INTERACTIONS_LOG": str(Path(__file__).parent)}, "is a folder; name a file such as"),
     ({"AI_INTERACTIONS_LOG": str(Path(__file__).resolve() / "under-a-file" / "llm.jsonl")},
      "cannot be created .* is not a writable folder"),
@@ -243,11 +244,18 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
     assert om.Config.load({"WORKFLOW_DB_URL": url}, db=str(tmp_path / "s.db")).db_url is None
     assert om.Config.load({"WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, db_url=url).db_url == url
     assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
+    # A short password is blanked where it stands as a value, not in every address that holds it.
+    short = "postgresql://u:1@127.0.0.1:5/db"
+    assert om.scrub_secrets(f'server at "127.0.0.1", port 5: password "1" is wrong ({short})', short) == \
+        'server at "127.0.0.1", port 5: password "***" is wrong (postgresql://u:***@127.0.0.1:5/db)'
+
     cases = [({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, [], "keep exactly one"),
              ({}, ["--db", str(tmp_path / "s.db"), "--db-url", url], "keep exactly one"),
              ({"WORKFLOW_DB_URL": "mysql://u:hunter2-pw@h/db"}, [], "must be a URL starting with postgresql://"),
              ({"WORKFLOW_DB_URL": "host=127.0.0.1 password=hunter2-pw"}, [], "a key=value conninfo string"),
              ({"WORKFLOW_DB_PATH": url}, [], "a PostgreSQL URL goes in --db-url"),
+             ({"WORKFLOW_DB_PATH": "Postgres+psycopg://u:hunter2-pw@h/db"}, [], "not a URL"),
+             ({"WORKFLOW_DB_PATH": " "}, [], "WORKFLOW_DB_PATH is blank"),
              ({}, ["--db", " "], "--db is empty"),
              ({}, ["--workflows", ""], "--workflows is empty"),
              # libpq quotes the whole URI, or a bad value, in its own errors: scrubbed of every secret.
@@ -3693,9 +3701,11 @@ def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> N
         # A "jsonrpc" that is an object: answered with the message's own id, not one inside it.
         server.proc.stdin.write('{"jsonrpc":"2.0","id":77,"result":{"content":[' + "[" * 3000 + "\n")
         server.proc.stdin.write('{"jsonrpc":{"id":99},"id":78,"method":"ping"}\n')
+        server.proc.stdin.write('{"jsonrpc":"2.0","id":79,"result":5,"error":{"id":98,"method":"x"}}\n')
         server.proc.stdin.flush()
         assert server.read(78, timeout=20)["error"]["code"] == -32600
-        assert not [ln for ln in server.lines if '"id":77' in ln or '"id":99' in ln]
+        assert server.call("ping", {})["result"] == {}  # read past anything sent for the lines before
+        assert not [ln for ln in server.lines if any(f'"id":{i}' in ln for i in (77, 79, 98, 99))]
         assert server.call("ping", {})["result"] == {}  # still answering
         assert not [ln for ln in server.lines if '"id":0,' in ln or '"id":true' in ln]
         status = server.tool("get_workflow_status", {"instance_id": iid})["structuredContent"]
@@ -6388,7 +6398,15 @@ def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path
     again = om.SQLiteStore(back).open()
     assert again.dump() == want
     again.close()
+    conninfo = "host=127.0.0.1 password=hunter2-pw dbname=x"  # libpq takes it; we take URLs only
     for args, words in ((["--from", str(tmp_path / "missing.sqlite"), "--to", url], "not an existing SQLite file"),
-                        (["--from", str(source), "--to", str(source)], "the same database")):
+                        (["--from", str(source), "--to", str(source)], "the same database"),
+                        (["--from", conninfo, "--to", str(back)], "--from is neither a SQLite file path nor"),
+                        (["--from", str(source), "--to", conninfo], "it is a key=value conninfo string"),
+                        (["--from", str(source), "--to", "postgresql+psycopg://u:hunter2-pw@h/db"], "it is a URL")):
         proc = run_cli("migrate-db", *args)
         assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert "hunter2" not in proc.stderr
+    assert not [p for p in tmp_path.rglob("*") if "hunter2" in str(p)]  # no file named after a password
+    proc = run_cli("migrate-db", "--from", str(source), "--to", " " + url, "--force")  # a stray space: still the URL
+    assert proc.returncode == 0 and "postgresql://" in proc.stdout, proc.stderr
