@@ -215,7 +215,9 @@ def not_a_sqlite_path(text: str) -> str:
     stripped = text.strip()
     if re.match(r"^[a-z][a-z0-9+.-]*://", stripped, re.IGNORECASE):
         return "a URL (a PostgreSQL URL goes in --db-url / WORKFLOW_DB_URL, spelled postgresql://...)"
-    if re.search(r"(^|\s)(host|dbname|user|password|port|sslmode)\s*=", stripped, re.IGNORECASE):
+    pairs = [re.fullmatch(r"([a-z_]+)\s*=\S*", token, re.IGNORECASE) for token in stripped.split()]
+    if pairs and all(pairs) and (len(pairs) > 1 or "password" in pairs[0].group(1).lower()):
+        # every word a key=value pair, and more than one, or a password: not a file name such as host=ci.sqlite
         return "a key=value conninfo string (write it as postgresql://user:password@host:5432/db)"
     return ""
 
@@ -330,7 +332,7 @@ class Config:
         if db and db_url:
             raise ConfigError("both --db and --db-url are given; keep exactly one")
         # A flag beats the environment: `--db FILE` in a shell that exports WORKFLOW_DB_URL means FILE.
-        db_text = db or (None if db_url else env.get("WORKFLOW_DB_PATH"))
+        db_text = db or (None if db_url else env.get("WORKFLOW_DB_PATH") or None)  # "" is unset, as elsewhere
         if db_text is not None and not db_text.strip():
             raise ConfigError("WORKFLOW_DB_PATH is blank; give a SQLite file, or unset it for the default")
         if db_text and not_a_sqlite_path(db_text):  # never echoed: it may hold a password
@@ -5794,7 +5796,7 @@ class _AnswerUnreadableLines:
         if not errors:
             return None
         first = errors[0]
-        if isinstance(first.get("input"), list):  # a JSON-RPC batch: MCP has had none since 2025-06-18
+        if isinstance(first.get("input"), list) and len(first.get("loc", ())) == 1:  # a batch: none in MCP since 2025-06-18
             ids = [m.get("id") for m in first["input"] if isinstance(m, dict) and "method" in m]
             replies = [SessionMessage(JSONRPCError(jsonrpc="2.0", id=i, error=ErrorData(
                 code=-32600, message="Invalid Request: batches are not part of MCP; nothing was done. Send each "
@@ -5814,9 +5816,10 @@ class _AnswerUnreadableLines:
         else:
             # The whole message is the input of a "missing field" error (a value inside it, such as
             # a "jsonrpc" object, is the input of others).
-            message = next((e["input"] for e in errors if e.get("type") == "missing"
-                            and isinstance(e.get("input"), dict) and "jsonrpc" in e["input"]
-                            and not {"result", "error"} & e["input"].keys()), None)  # a request, not a reply
+            # A top-level field (loc: model, field) is missing from a message with a method: a
+            # request.  Fields missing inside a value (a reply's "error" object) are deeper.
+            message = next((e["input"] for e in errors if e.get("type") == "missing" and len(e.get("loc", ())) == 2
+                            and isinstance(e.get("input"), dict) and "method" in e["input"]), None)
             shown = next((e for e in errors if e.get("loc", ("",))[0] == "JSONRPCRequest"), first)
             where = ".".join(str(part) for part in shown.get("loc", ())[1:]) or "the message"
             code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "

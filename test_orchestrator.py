@@ -240,6 +240,12 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
     assert config.db_url == url and "hunter2" not in repr(config)
     assert om.describe_db(config) == url.replace("hunter2-pw", "***")
     assert om.Config.load({}, db_url=url).db_url == url  # --db-url
+    # File names that merely look like a pair are files; an empty variable is unset.
+    for name in ("host=ci.sqlite", "backup port=2.sqlite"):
+        assert om.Config.load({"WORKFLOW_DB_PATH": str(tmp_path / name)}).db_path == tmp_path / name
+        assert om.Config.load({}, db=name).db_path == Path(name)
+    assert om.Config.load({"WORKFLOW_DB_PATH": "", "HOME": str(tmp_path)}).db_path == om.default_db_path(
+        {"HOME": str(tmp_path)})
     # A flag beats the other kind's variable: --db in a shell that exports WORKFLOW_DB_URL means the file.
     assert om.Config.load({"WORKFLOW_DB_URL": url}, db=str(tmp_path / "s.db")).db_url is None
     assert om.Config.load({"WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, db_url=url).db_url == url
@@ -256,6 +262,8 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
              ({"WORKFLOW_DB_PATH": url}, [], "a PostgreSQL URL goes in --db-url"),
              ({"WORKFLOW_DB_PATH": "Postgres+psycopg://u:hunter2-pw@h/db"}, [], "not a URL"),
              ({"WORKFLOW_DB_PATH": " "}, [], "WORKFLOW_DB_PATH is blank"),
+             ({"WORKFLOW_DB_PATH": "hostaddr=127.0.0.1 sslpassword=hunter2-pw"}, [], "a key=value conninfo"),
+             ({"WORKFLOW_DB_PATH": "", "WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database"),
              ({}, ["--db", " "], "--db is empty"),
              ({}, ["--workflows", ""], "--workflows is empty"),
              # libpq quotes the whole URI, or a bad value, in its own errors: scrubbed of every secret.
@@ -3702,8 +3710,11 @@ def test_stdio_answers_request_lines_the_sdk_reader_rejects(tmp_path: Path) -> N
         server.proc.stdin.write('{"jsonrpc":"2.0","id":77,"result":{"content":[' + "[" * 3000 + "\n")
         server.proc.stdin.write('{"jsonrpc":{"id":99},"id":78,"method":"ping"}\n')
         server.proc.stdin.write('{"jsonrpc":"2.0","id":79,"result":5,"error":{"id":98,"method":"x"}}\n')
+        server.proc.stdin.write('{"id":80,"method":"ping"}\n')  # no "jsonrpc": still a request
+        server.proc.stdin.write('{"jsonrpc":"2.0","id":81,"method":"ping","params":[]}\n')  # no batch
         server.proc.stdin.flush()
-        assert server.read(78, timeout=20)["error"]["code"] == -32600
+        for request_id in (78, 80, 81):
+            assert server.read(request_id, timeout=20)["error"]["code"] == -32600
         assert server.call("ping", {})["result"] == {}  # read past anything sent for the lines before
         assert not [ln for ln in server.lines if any(f'"id":{i}' in ln for i in (77, 79, 98, 99))]
         assert server.call("ping", {})["result"] == {}  # still answering
