@@ -227,6 +227,13 @@ _URL_USERINFO_RE = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/]*):([^@/]*)@", re.IG
 _URL_PARAM_RE = re.compile(r"([?&])([^=&]*)=([^&]*)")
 
 
+def _secret_param(name: str) -> bool:
+    """Is a URL query parameter a secret?  Its percent-decoded name holds ``password``."""
+    from urllib.parse import unquote
+
+    return "password" in unquote(name).lower()
+
+
 def url_secrets(url: str) -> list[str]:
     """Every secret in a PostgreSQL URL as libpq reads it, raw and percent-decoded: the password
     (between the user's ``:`` and the ``@`` before the first ``/``; ``?`` and ``#`` included)
@@ -237,18 +244,15 @@ def url_secrets(url: str) -> list[str]:
     m = _URL_USERINFO_RE.match(url)
     if m and m.group(2):
         found.append(m.group(2))
-    found += [p.group(3) for p in _URL_PARAM_RE.finditer(url)
-              if "password" in unquote(p.group(2)).lower() and p.group(3)]
+    found += [p.group(3) for p in _URL_PARAM_RE.finditer(url) if _secret_param(p.group(2)) and p.group(3)]
     return [text for secret in found for text in dict.fromkeys((secret, unquote(secret))) if text]
 
 
 def redact_url(url: str) -> str:
     """The URL without its secrets (``url_secrets``), fit for logs and errors."""
-    from urllib.parse import unquote
-
     url = _URL_USERINFO_RE.sub(lambda m: f"{m.group(1)}:***@" if m.group(2) else m.group(0), url)
-    return _URL_PARAM_RE.sub(lambda m: m.group(0) if "password" not in unquote(m.group(2)).lower()
-                             else f"{m.group(1)}{m.group(2)}=***", url)
+    return _URL_PARAM_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}=***" if _secret_param(m.group(2))
+                             else m.group(0), url)
 
 
 def scrub_secrets(text: str, url: str | None) -> str:
@@ -335,8 +339,8 @@ class Config:
         db_text = db or (None if db_url else env.get("WORKFLOW_DB_PATH") or None)  # "" is unset, as elsewhere
         if db_text is not None and not db_text.strip():
             raise ConfigError("WORKFLOW_DB_PATH is blank; give a SQLite file, or unset it for the default")
-        if db_text and not_a_sqlite_path(db_text):  # never echoed: it may hold a password
-            raise ConfigError(f"--db / WORKFLOW_DB_PATH take a SQLite file, not {not_a_sqlite_path(db_text)}")
+        if db_text and (why := not_a_sqlite_path(db_text)):  # never echoed: it may hold a password
+            raise ConfigError(f"--db / WORKFLOW_DB_PATH take a SQLite file, not {why}")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
         url = (db_url or (None if db else env.get("WORKFLOW_DB_URL")) or "").strip() or None
         if url and db_text:
@@ -1894,7 +1898,9 @@ class Library:
                                                   "the server log has the details")])
                 keep = False
             signature, overflow = self._signature(root, directory, wf.included_outside)
-            if self._signature(root, directory, ())[0] == before and not self._saved_since_read(wf):
+            # The walk of the folder is the signature's head (the files outside follow it).
+            inside = signature[:len(signature) - len(wf.included_outside)]
+            if inside == before and not self._saved_since_read(wf):
                 break
         else:
             # Still changing: keep the signature from before the last parse, so the next call,
@@ -5741,6 +5747,12 @@ _LEADING_ID_RE = re.compile(r'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(
                             r'\s*,\s*"method"\s*:')  # a request: a client's reply to us has no method
 
 
+def _carried_exactly(request_id: Any) -> bool:
+    """Can a reply carry this id back exactly?  An integer (one of more than 18 digits was not
+    read: JSON-RPC peers read 64-bit ids) or valid Unicode text; not ``true``, not a float."""
+    return type(request_id) is int or (type(request_id) is str and is_unicode(request_id))
+
+
 class _AnswerUnreadableLines:
     """The stdio transport's read stream, with an answer for each request line the SDK
     cannot read.
@@ -5800,8 +5812,7 @@ class _AnswerUnreadableLines:
             ids = [m.get("id") for m in first["input"] if isinstance(m, dict) and "method" in m]
             replies = [SessionMessage(JSONRPCError(jsonrpc="2.0", id=i, error=ErrorData(
                 code=-32600, message="Invalid Request: batches are not part of MCP; nothing was done. Send each "
-                                     "request on a line of its own"))) for i in ids
-                       if type(i) in (int, str) and (not isinstance(i, str) or is_unicode(i))]
+                                     "request on a line of its own"))) for i in ids if _carried_exactly(i)]
             return replies or None
         if first.get("type") == "json_invalid" and isinstance(first.get("input"), str):
             try:  # Python's reader takes what pydantic's refuses: find the request's id
@@ -5814,10 +5825,9 @@ class _AnswerUnreadableLines:
                                  "again as JSON with valid Unicode text (no lone surrogate escapes such as \\ud83d), "
                                  "integers of fewer than 4,300 digits and less than 200 levels of nesting")
         else:
-            # The whole message is the input of a "missing field" error (a value inside it, such as
-            # a "jsonrpc" object, is the input of others).
-            # A top-level field (loc: model, field) is missing from a message with a method: a
-            # request.  Fields missing inside a value (a reply's "error" object) are deeper.
+            # The whole message is the input of an error for a missing top-level field (loc: model,
+            # field); a value inside it (a "jsonrpc" object, a reply's "error" object) is the input
+            # of other errors, or of deeper ones.  With a method, the message is a request.
             message = next((e["input"] for e in errors if e.get("type") == "missing" and len(e.get("loc", ())) == 2
                             and isinstance(e.get("input"), dict) and "method" in e["input"]), None)
             shown = next((e for e in errors if e.get("loc", ("",))[0] == "JSONRPCRequest"), first)
@@ -5825,9 +5835,7 @@ class _AnswerUnreadableLines:
             code, why = -32600, (f"Invalid Request: {clip(where, 100)}: {clip(str(shown.get('msg')), 200)}. Nothing "
                                  'was done; send {"jsonrpc": "2.0", "id": ..., "method": ..., "params": {...}}')
         request_id = message.get("id") if isinstance(message, dict) and "method" in message else None
-        # Only an id the reply can carry back exactly: an integer of at most 18 digits (JSON-RPC
-        # peers read 64-bit ids; a longer one was not read above) or valid Unicode text.
-        if type(request_id) not in (int, str) or (isinstance(request_id, str) and not is_unicode(request_id)):
+        if not _carried_exactly(request_id):
             log.warning("ignored an unreadable message that is not a request (%s)", clip(str(first.get("msg")), 200))
             return None
         return SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=why)))
@@ -7277,9 +7285,8 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
     for flag, given in (("--from", args.source), ("--to", args.target)):
         if not given:
             raise ConfigError("migrate-db needs --from and --to: a SQLite file path or a postgresql:// URL")
-        if not is_postgres_url(given) and not_a_sqlite_path(given):  # never echoed: it may hold a password
-            raise ConfigError(f"migrate-db {flag} is neither a SQLite file path nor a postgresql:// URL: it is "
-                              f"{not_a_sqlite_path(given)}")
+        if not is_postgres_url(given) and (why := not_a_sqlite_path(given)):  # never echoed: may hold a password
+            raise ConfigError(f"migrate-db {flag} is neither a SQLite file path nor a postgresql:// URL: it is {why}")
     if not is_postgres_url(args.source) and not Path(args.source).expanduser().is_file():
         raise ConfigError(f"migrate-db: the source {args.source!r} is not an existing SQLite file")
     if (is_postgres_url(args.source) == is_postgres_url(args.target)

@@ -1059,6 +1059,16 @@ def test_broken_scenario_files_name_file_and_line(tmp_path: Path) -> None:
            "SUSPEND: error" in proc.stdout
 
 
+def check_then_test(root: Path, db: Path, capsys: Any) -> tuple[str, str]:
+    """``check ROOT`` then ``test --workflows ROOT`` in-process, each expected to fail (exit 1);
+    returns what each printed."""
+    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(db)}
+    assert om.main(["check", str(root)], env=env) == 1
+    checked = capsys.readouterr().out
+    assert om.main(["test", "--workflows", str(root)], env=env) == 1
+    return checked, capsys.readouterr().out
+
+
 def test_a_scenario_value_nested_too_deep_is_a_problem_at_its_line(tmp_path: Path, capsys: Any) -> None:
     """JSON nested past Python's recursion limit in a start context or a field is reported at its
     item's line like any bad JSON; ``check`` and ``test`` go on with the other workflows."""
@@ -1075,15 +1085,11 @@ def test_a_scenario_value_nested_too_deep_is_a_problem_at_its_line(tmp_path: Pat
         ("TINY/tests/deep.md", 2, "start context is not JSON: it is nested deeper than 64 levels; flatten it"),
         ("TINY/tests/deep.md", 8, "field 'details' starts like JSON but is not: it is nested deeper than 64 "
                                   "levels; flatten it")]
-    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite")}
-    assert om.main(["check", str(tmp_path)], env=env) == 1
-    out = capsys.readouterr().out
-    assert "TINY/tests/deep.md:2: start context is not JSON: it is nested deeper" in out
-    assert "OTHER: ok (1 step, 0 warnings, 1 scenario)" in out and "1 valid, 1 invalid" in out
-    assert om.main(["test", "--workflows", str(tmp_path)], env=env) == 1
-    out = capsys.readouterr().out
-    assert "TINY/tests/deep.md:8: field 'details' starts like JSON" in out
-    assert "OTHER: 1 scenarios, 1 offline + 0 LLM cases; 1/1 right" in out and out.rstrip().endswith("FAILED")
+    checked, tested = check_then_test(tmp_path, tmp_path / "db.sqlite", capsys)
+    assert "TINY/tests/deep.md:2: start context is not JSON: it is nested deeper" in checked
+    assert "OTHER: ok (1 step, 0 warnings, 1 scenario)" in checked and "1 valid, 1 invalid" in checked
+    assert "TINY/tests/deep.md:8: field 'details' starts like JSON" in tested
+    assert "OTHER: 1 scenarios, 1 offline + 0 LLM cases; 1/1 right" in tested and tested.rstrip().endswith("FAILED")
 
 
 def test_scenario_files_are_read_inside_the_root_and_capped_like_definitions(tmp_path: Path, capsys: Any) -> None:
@@ -1116,15 +1122,11 @@ def test_scenario_files_are_read_inside_the_root_and_capped_like_definitions(tmp
     _, problems = om.parse_scenarios(om.Library([root]).load("LINKED"), root)
     assert [(p.file, p.message) for p in problems] == [
         ("LINKED/tests", "LINKED/tests is a link that leaves the definitions root; it was not read")]
-    env = {"AI_PROVIDER": "stub", "WORKFLOW_DB_PATH": str(tmp_path / "db.sqlite")}
-    assert om.main(["check", str(root)], env=env) == 1
-    out = capsys.readouterr().out
-    assert "TINY/tests/notes.md:1: TINY/tests/notes.md is a link that leaves" in out
-    assert "TINY: INVALID (4 errors, 0 warnings)" in out and "LINKED: INVALID (1 error, 0 warnings)" in out
-    assert om.main(["test", "--workflows", str(root)], env=env) == 1
-    out = capsys.readouterr().out
-    assert "TINY/tests/pipe.md:1: TINY/tests/pipe.md is not a regular file" in out
-    assert PLANTED_SCENARIO not in out
+    checked, tested = check_then_test(root, tmp_path / "db.sqlite", capsys)
+    assert "TINY/tests/notes.md:1: TINY/tests/notes.md is a link that leaves" in checked
+    assert "TINY: INVALID (4 errors, 0 warnings)" in checked and "LINKED: INVALID (1 error, 0 warnings)" in checked
+    assert "TINY/tests/pipe.md:1: TINY/tests/pipe.md is not a regular file" in tested
+    assert PLANTED_SCENARIO not in tested
 
 
 PLANTED_SCENARIO = "planted-scenario-secret-4b2e"
