@@ -6983,6 +6983,21 @@ def _finite(text: str) -> float:
     return value
 
 
+def typed_value(text: str, what: str) -> Any:
+    """A value typed at the terminal (``--context KEY=VALUE``, a ``context.KEY=VALUE`` result
+    line, an evidence field): JSON when it is JSON (``3``, ``true``, ``"x"``, ``{"a": 1}``),
+    else the text as typed.  One rule for all three, so a value means the same wherever it is
+    typed.  ``NaN``, ``Infinity`` and ``1e999`` are not JSON numbers, so they stay text; JSON
+    nested past Python's own limit is refused, as the engine refuses anything past 64 levels."""
+    try:
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except ValueError:
+        return text
+    except RecursionError:
+        raise InvalidArgument(f"{what}: the value is nested deeper than {MAX_JSON_DEPTH} levels; "
+                              "flatten it") from None
+
+
 def _menu_number(text: str) -> int | None:
     """A menu choice typed as a number: ASCII digits only (``'²'.isdigit()`` is true, and
     ``int`` refuses it), short enough for ``int``; anything else is a word."""
@@ -6995,7 +7010,7 @@ _CONTEXT_UPDATES_RE = re.compile(r"context_updates:\s*\{([^}]*)\}")
 
 def context_lines(text: str) -> tuple[dict[str, Any], str]:
     """A typed result split into ``context.KEY=VALUE`` lines (the context updates a step asks
-    an agent to send; values parsed as JSON when they parse, as ``--context``) and the rest."""
+    an agent to send; each value read by ``typed_value``) and the rest."""
     updates: dict[str, Any] = {}
     rest = []
     for line in text.split("\n") if text else []:
@@ -7003,10 +7018,7 @@ def context_lines(text: str) -> tuple[dict[str, Any], str]:
         if m is None:
             rest.append(line)
             continue
-        try:  # JSON when it is JSON (NaN and Infinity are not); else, or nested past Python's limit, text
-            updates[m.group(1)] = json.loads(m.group(2), parse_constant=_not_json, parse_float=_finite)
-        except (ValueError, RecursionError):
-            updates[m.group(1)] = m.group(2)
+        updates[m.group(1)] = typed_value(m.group(2), f"context.{m.group(1)}")
     return updates, "\n".join(rest).strip("\n")
 
 
@@ -7139,13 +7151,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 key, sep, value = item.partition("=")
                 if not sep or not key:
                     raise InvalidArgument(f"--context takes key=value, got {item!r}")
-                try:
-                    context[key] = json.loads(value)
-                except ValueError:
-                    context[key] = value
-                except RecursionError:
-                    raise InvalidArgument(f"--context {key}: the value is nested deeper than {MAX_JSON_DEPTH} "
-                                          "levels; flatten it") from None
+                context[key] = typed_value(value, f"--context {key}")
             progress = engine.start(args.workflow, context)
         instance_id = progress.instance_id
         _out(f"instance {progress.instance_id} ({progress.workflow_name}); "
@@ -7174,26 +7180,26 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             if status_text is not None and result_text is None:
                 result_text = ask_result(step.instructions)
             report: dict[str, Any] = {"step_id": step.step_name, "status": status_text}
+            typed: list[tuple[ReportField, str]] = []
             for f in step.report_fields if status_text is not None else []:
                 value = _read_line(f"{f.name} ({f.type}{', required' if f.required else ''}): ")
                 if value is None:
                     status_text = None
                     break
-                if value.strip():
-                    try:
-                        report[f.name] = value.strip() if f.type == "text" else json.loads(value)
-                    except (ValueError, RecursionError):
-                        report[f.name] = value.strip()  # as text: the engine names the wrong type
+                typed.append((f, value))
             if status_text is None:
                 _out(f"\nend of input; the run is saved. Resume it with:\n  {resume_command(config, instance_id)}")
                 return 130
-            updates, result_text = context_lines(result_text or "")
-            if result_text:
-                report["result"] = result_text
-            result_text = None
+            typed_result, result_text = result_text or "", None
             try:
+                for f, value in typed:  # a wrong type stays text: the engine names it
+                    if value.strip():
+                        report[f.name] = value.strip() if f.type == "text" else typed_value(value.strip(), f.name)
+                updates, typed_result = context_lines(typed_result)
+                if typed_result:
+                    report["result"] = typed_result
                 answered = _answer_questions(engine, progress, report, updates)
-            except InvalidArgument as exc:  # an unplanned status under the stub, or missing evidence: ask again
+            except InvalidArgument as exc:  # an unplanned status, missing evidence, too deep a value: ask again
                 _out(f"{exc.message}")
                 continue
             if answered is None:

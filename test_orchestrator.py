@@ -4706,11 +4706,14 @@ def test_run_menus_and_context_lines_take_odd_input_without_a_traceback(tmp_path
     and an approval typed just before the input ends still counts."""
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "odd.sqlite"), "AI_PROVIDER": "stub"}
     proc = run_cli("run", "JOKE_GENERATOR", env=env, input=f"²\n{'9' * 4400}\n1\nx\ncontext.n=NaN\n"
-                   f"context.deep={'[' * 5000}\ncontext.big=1e999\n\n")
+                   f"context.big=1e999\ncontext.list=[1, 2]\n\n1\ny\ncontext.deep={'[' * 5000}\n\n")
     assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stdout.count("choose 1-") == 2  # both refused as menu numbers, asked again
     ((context,),) = db_rows(tmp_path / "odd.sqlite", "SELECT context FROM workflow_instances")
-    assert json.loads(context) == {"n": "NaN", "deep": "[" * 5000, "big": "1e999"}  # not JSON numbers: text
+    assert json.loads(context) == {"n": "NaN", "big": "1e999", "list": [1, 2]}  # not JSON numbers: text
+    # Nested past Python's limit: refused as `--context` is, the step asked again, nothing sent.
+    assert "context.deep: the value is nested deeper than 64 levels; flatten it\n" in proc.stdout
+    assert proc.stdout.count("== Step: Tell the Joke ==") == 2
     env = {"WORKFLOW_DB_PATH": str(tmp_path / "gate.sqlite"), "AI_PROVIDER": "stub",
            "WORKFLOW_DEFINITIONS_DIR": str(gated)}
     proc = run_cli("run", "GATED", env=env, input="success\n\n5\n0\n\n\nsuccess\n\na\n")  # no comment line
@@ -5104,11 +5107,13 @@ def test_cli_mistakes_that_once_ended_in_a_traceback_are_one_line(capsys: Any, m
     assert (code, out) == (1, "") and err == ("orchestrator-mcp: INVALID_ARGUMENT: --context k: the value is nested "
                                               "deeper than 64 levels; flatten it\n")
     assert instances(tmp_path / "cli.sqlite") == []
-    # The same value typed as a `context.KEY=VALUE` result line is kept as text, as other non-JSON is.
+    # The same value as a `context.KEY=VALUE` result line, or as an evidence field, is read by the
+    # same rule: refused in one line, the step asked again, the run unchanged.
     code, out, err = cli(capsys, monkeypatch, "run", "JOKE_GENERATOR", env=cli_env, stdin=f"1\ncontext.k={deep}\n\n")
     assert code == 130 and "Traceback" not in err and "end of input; the run is saved" in out
+    assert "context.k: the value is nested deeper than 64 levels; flatten it\n" in out
     (context,) = db_rows(tmp_path / "cli.sqlite", "SELECT context FROM workflow_instances")
-    assert json.loads(context[0]) == {"k": deep}
+    assert json.loads(context[0]) == {}
     ((iid, *_),) = instances(tmp_path / "cli.sqlite")
     code, out, err = cli(capsys, monkeypatch, "cancel", iid, "--reason", f"gone {odd}", env=cli_env)
     assert (code, out) == (1, "") and err == ("orchestrator-mcp: INVALID_ARGUMENT: reason must be valid Unicode text "
@@ -5602,6 +5607,23 @@ def test_diagram_shows_approval_gates_and_evidence_edges(tmp_path: Path, gated: 
             s2 -->|"rejected"| s1
             s3 -->|"success"| FINISH
         ''')
+
+
+def test_run_reads_evidence_by_the_context_rule(tmp_path: Path, gated: Path) -> None:
+    """An evidence field typed at `run` is JSON when it is JSON, else text (so `NaN` is text and the
+    engine names the wrong type); nested past Python's limit it is refused in one line. Either way
+    the step is asked again and nothing moves until the evidence holds."""
+    env = {"WORKFLOW_DB_PATH": str(tmp_path / "ev.sqlite"), "AI_PROVIDER": "agent",
+           "WORKFLOW_DEFINITIONS_DIR": str(gated)}
+    proc = run_cli("run", "GATED", env=env,
+                   input=f"success\n\nNaN\n0\n\n\nsuccess\n\n{'[' * 5000}\n0\n\n\nsuccess\n\n5\n0\n\n\n")
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("tests_passed (integer, required): ") == 3
+    assert "wrong type: tests_passed must be integer, got text." in proc.stdout  # NaN is text: the engine names it
+    assert "tests_passed: the value is nested deeper than 64 levels; flatten it\n" in proc.stdout
+    assert "-> Review  [decided by transition]" in proc.stdout  # the third report held: the run moved on
+    rows = db_rows(tmp_path / "ev.sqlite", "SELECT user_report FROM workflow_history WHERE user_report IS NOT NULL")
+    assert [json.loads(r)["tests_passed"] for (r,) in rows] == [5]  # refused reports are not in the history
 
 
 def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, gated: Path) -> None:
