@@ -274,6 +274,8 @@ def scrub_secrets(text: str, url: str | None) -> str:
 def describe_db(config: "Config") -> str:
     """Where the state lives, safe to print: the SQLite path or the redacted URL."""
     return redact_url(config.db_url) if config.db_url else str(config.db_path)
+
+
 _BOOLEAN_WORDS = ("", "1", "true", "yes", "on", "0", "false", "no", "off")
 
 
@@ -5865,7 +5867,6 @@ def build_server(engine: Engine, config: Config) -> Any:
     """The MCPServer: the ``WorkflowTools``, the ``WorkflowResources`` and one prompt per workflow."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
-    from mcp_types import Resource
 
     class OrchestratorServer(MCPServer):
         """MCPServer whose argument errors use our error shape and whose prompts

@@ -5493,7 +5493,6 @@ def test_uvx_from_a_checkout_picks_up_edited_and_added_workflows(tmp_path: Path)
 def readme_commands(heading: str) -> list[str]:
     """The lines of the bash blocks under one README heading, as written."""
     text = (HERE / "README.md").read_text(encoding="utf-8")
-    level = heading.split(" ")[0]
     section = text.split(f"\n{heading}\n", 1)[1]
     section = section.split("\n## ", 1)[0]  # a section ends at the next heading of its level or above
     section = section.split("\n### ", 1)[0]
@@ -6146,7 +6145,7 @@ def test_test_command_stops_at_once_when_the_llm_server_is_not_there(tmp_path: P
         sock.close()
     assert proc.returncode == 2 and proc.stdout == "", proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"orchestrator-mcp: ") and "; is the LLM server running and answering there? Nothing " \
+    assert last.startswith("orchestrator-mcp: ") and "; is the LLM server running and answering there? Nothing " \
         "was judged (stopped at " in last, last
     if server == "nothing listening":
         assert f"cannot reach http://127.0.0.1:{port}/v1: ConnectionError" in last
