@@ -72,6 +72,8 @@ INSTANCE_STATUSES = (RUNNING, SUSPENDED, COMPLETED, FAILED_STATUS, CANCELLED)
 
 #: Largest JSON (bytes) accepted for a context, an update or a report.
 MAX_JSON_BYTES = 1024 * 1024
+#: Longest comment a person's approval or rejection keeps in the history.
+MAX_COMMENT_CHARS = 10_000
 
 
 # =============================================================================
@@ -369,7 +371,8 @@ class Config:
             raise ConfigError(f"USE_STUB_AI_CLIENT must be true or false, got {env.get('USE_STUB_AI_CLIENT')!r}")
         if _truthy(use_stub) and not provider:
             chosen = "stub"
-        api_key = env.get("GEMINI_API_KEY") or env.get("AI_SERVICE_API_KEY") or None
+        # A blank key (`echo > key`, a template's " ") is no key: `auto` then picks the agent.
+        api_key = (env.get("GEMINI_API_KEY") or "").strip() or (env.get("AI_SERVICE_API_KEY") or "").strip() or None
         provider_auto = False
         if chosen == "auto":
             chosen = "gemini" if api_key else "agent"
@@ -4419,6 +4422,60 @@ def merged_context(context: dict[str, Any], updates: dict[str, Any], who: str = 
     return merged
 
 
+def route_targets(wf: WorkflowDef, step: StepDef) -> set[str]:
+    """Where the author lets ``step`` go: its ``# Transitions`` and evidence routes, the
+    steps its guidance names, ``FINISH`` where named in capitals, and, for a step that
+    declares no routes, the next step in index order (``FINISH`` after the last).
+    What a decider may choose beyond these (``FINISH`` always, any step on resume) is
+    not a route: ``gate_skipped`` holds such a choice when it passes a gate."""
+    targets = set(step.transitions.values()) | {cond.target for cond in step.conditions}
+    targets |= {other.name for other in wf.steps if other is not step and _named_in(other.name, step.guidance)}
+    if _named_in(FINISH, step.guidance):
+        targets.add(FINISH)
+    if not step.transitions and step in wf.steps:
+        index = wf.steps.index(step)
+        targets.add(wf.steps[index + 1].name if index < len(wf.steps) - 1 else FINISH)
+    return {t for t in (wf.resolve_target(t) for t in targets) if t is not None}
+
+
+def _reach(wf: WorkflowDef, starts: Iterable[StepDef], through_gates: bool) -> set[str]:
+    """Every step (and FINISH, FAILED) reachable from ``starts`` along the author's routes;
+    without ``through_gates``, a gated step is reached but not passed."""
+    seen: set[str] = set()
+    pending = list(starts)
+    while pending:
+        for target in route_targets(wf, pending.pop()):
+            if target not in seen:
+                seen.add(target)
+                step = wf.step(target)
+                if step is not None and (through_gates or not step.approval):
+                    pending.append(step)
+    return seen
+
+
+def gate_skipped(wf: WorkflowDef, origin: str, target: str) -> StepDef | None:
+    """The approval gate a move from ``origin`` to ``target`` would get past, or None.
+
+    A gated step cannot be left without a person, so it must not be stepped over
+    either: by a decider's choice outside the author's routes (an agent's or a model's
+    ``FINISH``, a step past the gate), or by a resume that takes the client's word for
+    where it is.  A move is fine when ``target`` is the origin, ``FAILED``, reachable
+    from the origin without passing a gate, or reachable from the first step without
+    passing one (a step before every gate: going back never skips anything).
+    Otherwise the gate is the first gated step, in index order, from which
+    ``target`` can be reached."""
+    gates = [step for step in wf.steps if step.approval]
+    start = wf.step(origin)
+    if not gates or target in (origin, FAILED) or start is None or start.approval:
+        return None  # leaving a gated origin is held anyway, whatever the target
+    if target in start.transitions.values() or any(cond.target == target for cond in start.conditions):
+        return None  # a declared route (every advance the author's table decides): no walk needed
+    first = wf.first_step
+    if target in _reach(wf, [start], False) or target == first.name or target in _reach(wf, [first], False):
+        return None
+    return next((gate for gate in gates if target == gate.name or target in _reach(wf, [gate], True)), None)
+
+
 class Engine:
     """The workflow rules.  Thread-safe: all shared state lives in the store."""
 
@@ -4617,13 +4674,17 @@ class Engine:
         if inst.status not in (RUNNING, SUSPENDED, FAILED_STATUS) or inst.awaiting_approval:
             raise self._not_running(inst)
         wf = self.library.load_valid(inst.workflow_name)
-        where = inst.current_step_name
+        where = origin = inst.current_step_name
         if wf.step(where) is None:
             # FAILED/FINISH pseudo-steps, or a step the edited definition dropped:
             # trust the client's step, else the last one that ran, else the first.
+            # Where the run goes is still judged from the last step that ran (the
+            # origin): the client's word never takes a run past an approval gate.
             last = self.store.last_accepted(instance_id)
-            candidates = (assumed_current_step_name, last.step_name if last else None, wf.first_step.name)
+            ran = last.step_name if last and wf.step(last.step_name) else wf.first_step.name
+            candidates = (assumed_current_step_name, ran)
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
+            origin = wf.step(ran).name  # type: ignore[union-attr]
         working = dataclasses.replace(inst, context=merged_context(inst.context, updates), current_step_name=where)
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
         decision: Decision | None = None
@@ -4633,6 +4694,7 @@ class Engine:
             # step routes on says it was done (the author's table answers, as in an
             # advance), and no status says it was not done yet.
             if isinstance(report.get("status"), str) and report["status"].strip():
+                check_evidence(stored, report)  # a status says the step was done: its evidence, as in an advance
                 decision = decide_by_transition(stored, report)
             else:
                 decision = Decision(stored.name, "resume", f"the client is at the stored step '{stored.name}' and "
@@ -4645,7 +4707,7 @@ class Engine:
                 return self._question(wf, working, ask.question)
         if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
             decision = dataclasses.replace(decision, next_step=where)
-        return self._apply(wf, inst, working, decision, where, record, "RESUMING")
+        return self._apply(wf, inst, working, decision, where, record, "RESUMING", origin=origin)
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
         """End a run for good; cancelled runs cannot be resumed."""
@@ -4673,7 +4735,7 @@ class Engine:
         so a stale answer (say, an elicitation reply after a CLI approval) is refused.
         """
         instance_id = self._instance_id(instance_id)
-        if comment is not None and (not isinstance(comment, str) or len(comment) > 10_000
+        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS
                                     or not is_unicode(comment)):
             raise InvalidArgument("comment must be valid Unicode text up to 10,000 characters")
         inst = self.store.get(instance_id)
@@ -4686,34 +4748,53 @@ class Engine:
             raise InvalidArgument("this answer is for an approval request that is no longer pending; "
                                   "get_workflow_status shows the current one")
         wf = self.library.load_valid(inst.workflow_name)
-        gated = wf.step(pending["step_name"])
+        at = pending["step_name"]
+        gated = wf.step(at)
         if approved:
-            target = wf.resolve_target(pending["proposed_next_step"]) or pending["step_name"]
+            target = wf.resolve_target(pending["proposed_next_step"])
+            if target is None:  # the definition was edited while the run waited
+                raise StepMismatch(
+                    f"the proposed step {pending['proposed_next_step']!r} is no longer in workflow {wf.name!r}; "
+                    "nothing was approved: reject instead, so the agent reports on the step again",
+                    status=inst.status, current_step_name=inst.current_step_name)
+        elif pending.get("past_gate") or gated is None:
+            # A held jump, rejected: the run stays where it was.  A gated step the edited
+            # definition dropped: the run keeps its name, so an advance answers STEP_MISMATCH
+            # and a resume reconciles it, as for any step an edit removed.
+            target = (gated.name if gated else at)
         else:
-            target = (gated.transitions.get("rejected") if gated else None) or pending["step_name"]
-        target = wf.resolve_target(target) or wf.first_step.name
+            target = wf.resolve_target(gated.transitions.get("rejected") or gated.name) or gated.name
         now = utcnow()
-        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS}.get(target, RUNNING)
+        status = {FINISH: COMPLETED, FAILED: FAILED_STATUS, SUSPEND: SUSPENDED}.get(target, RUNNING)
+        if target == SUSPEND:  # `rejected: SUSPEND`: the run waits at the gated step, as SUSPEND means everywhere
+            target = at
         after = dataclasses.replace(inst, current_step_name=target, status=status, awaiting_approval=None,
                                     updated_at=now, definition_hash=wf.hash,
                                     completed_at=now if status in (COMPLETED, FAILED_STATUS) else None)
         verdict = "approved" if approved else "rejected"
         reasoning = f"{verdict} by {by}" + (f": {comment}" if comment else "")
         if not approved:
-            reasoning += f"; back to '{target}'" if target == pending["step_name"] else f"; rejected goes to '{target}'"
+            reasoning += (f"; suspended at '{target}'" if status == SUSPENDED else f"; back to '{target}'"
+                          if target == at else f"; rejected goes to '{target}'")
         record = {"approval": verdict, "by": by, "comment": comment, "approval_id": pending.get("approval_id"),
                   "what": pending.get("approval")}
-        after = self.store.update(inst, after, HistoryEntry(instance_id, now, pending["step_name"], record,
-                                                            verdict.upper(), target, "approval", reasoning))
+        try:
+            after = self.store.update(inst, after, HistoryEntry(instance_id, now, pending["step_name"], record,
+                                                                verdict.upper(), target, "approval", reasoning))
+        except Conflict:  # worded for the person answering (the store's message is for an agent)
+            raise Conflict(f"someone else answered this approval, or the run moved, while you answered; nothing "
+                           f"was recorded: see `{self.command('status', instance_id)}`, and answer again if it "
+                           "still waits", retryable=True) from None
         log.info("%s %s: %s by %s -> %s", wf.name, instance_id, verdict, by, target)
         return self._progress(wf, after, "approval", reasoning, False)
 
-    def waiting(self, instance_id: str) -> Progress:
-        """The run as it stands while it waits for an approval (the user dismissed the question)."""
+    def waiting(self, instance_id: str, reasoning: str = "waiting for a person to approve") -> Progress:
+        """The run as it stands: while it waits for an approval (the user dismissed the
+        question), or after someone else answered it."""
         inst = self.store.get(instance_id)
         wf = self.library.load_valid(inst.workflow_name)
-        return self._progress(wf, inst, (inst.awaiting_approval or {}).get("decided_by", ""),
-                              "waiting for a person to approve", False)
+        return self._progress(wf, inst, (inst.awaiting_approval or {}).get("decided_by", "approval"),
+                              reasoning, False)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -4777,7 +4858,10 @@ class Engine:
 
     def _apply(self, wf: WorkflowDef, inst: Instance, working: Instance, decision: Decision,
                step_name: str, report: Any, outcome: str, updates: dict[str, Any] | None = None,
-               recheck: bool = True, report_json: str | None = None) -> Progress:
+               recheck: bool = True, report_json: str | None = None, origin: str | None = None) -> Progress:
+        """Store a decision on ``step_name``, unless a person must approve it first: leaving a
+        gated step, or a move from ``origin`` (the step the run really was at: a resume of a
+        FAILED run names the last step that ran) that would get past a gate."""
         target = wf.resolve_target(decision.next_step)
         if target is None:  # deciders validate; this guards a misbehaving one
             raise AIServiceError(f"the decider chose unknown step {decision.next_step!r}", retryable=True)
@@ -4795,20 +4879,32 @@ class Engine:
                 warnings.append(f"context updates ignored: {exc.message}")
         if warnings:
             reasoning += "".join(f" [warning: {w}]" for w in warnings)
+        # A gated step is left only with a person's approval, and never stepped over: the run
+        # stays where it is, SUSPENDED, with the decision kept until someone approves or rejects it.
         leaving = wf.step(step_name)
+        hold: tuple[str, str, str | None] | None = None  # (where the run waits, what to approve, gate passed)
         if leaving is not None and leaving.approval and target != leaving.name:
-            # A gated step is left only with a person's approval: the run stays at the
-            # step, SUSPENDED, with the decision kept until someone approves or rejects it.
-            awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": leaving.name,
-                        "approval": leaving.approval, "proposed_next_step": target,
-                        "decided_by": decision.decided_by, "requested_at": now,
+            hold = (leaving.name, leaving.approval, None)
+        else:
+            at = origin or step_name
+            skipped = gate_skipped(wf, at, target)
+            if skipped is not None:
+                hold = (at, f"Going from '{at}' to '{target}' gets past '{skipped.name}', which needs a person's "
+                            f"approval: {skipped.approval}", skipped.name)
+        if hold is not None:
+            at, what, past = hold
+            awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": at, "approval": what,
+                        "proposed_next_step": target, "decided_by": decision.decided_by, "requested_at": now,
                         "how_to_approve": self.command("approve", inst.instance_id)}
+            if past is not None:
+                awaiting["past_gate"] = past  # a rejection then stays at ``at``
             after = working.but(
-                current_step_name=leaving.name, status=SUSPENDED, awaiting_approval=awaiting,
+                current_step_name=at, status=SUSPENDED, awaiting_approval=awaiting,
                 context={**working.context, **decision.updated_context}, definition_hash=wf.hash,
                 updated_at=now, completed_at=None)
-            reasoning += f" [waiting for a person to approve leaving '{leaving.name}' for '{target}']"
-            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, leaving.name,
+            reasoning += (f" [waiting for a person to approve leaving '{at}' for '{target}']" if past is None else
+                          f" [waiting for a person to approve going from '{at}' to '{target}' past '{past}']")
+            entry = HistoryEntry(inst.instance_id, now, step_name, report, outcome, at,
                                  decision.decided_by, reasoning, context_updates=updates or None,
                                  report_json=report_json)
         else:
@@ -5066,9 +5162,16 @@ elicitation, the server asks the user directly during that call; otherwise the p
 `orchestrator-mcp approve ID` (or `--reject --comment "..."`; the hint adds the server's `--db` and
 `--workflows`) or uses the form on the run's page in `orchestrator-mcp ui`. No tool argument can
 approve. Approval
-continues to the proposed step; rejection follows the step's `rejected:` transition if it has one,
-else goes back to the step itself. Who answered and the comment are kept in the history. Repeating
-the step (a transition to itself) needs no approval.
+continues to the proposed step; rejection follows the step's `rejected:` transition if it has one
+(`rejected: SUSPEND` suspends the run at the step), else goes back to the step itself. Who answered
+and the comment are kept in the history. Repeating the step (a transition to itself) needs no approval.
+
+A gate is never stepped over either. A decision that would get past it without passing it (an LLM's
+or the agent's choice of a later step, or of FINISH where your routes reach FINISH only through the
+gate; a resume that would put the run beyond it) waits for a person in the same way, at the step the
+run was at. Your own routes never wait: `# Transitions`, evidence routes, steps the guidance names,
+and FINISH where the guidance names it in capitals. So to let a step end the run early (the user
+declines), write FINISH in its guidance or declare a route to it.
 
 ## Includes
 
@@ -5439,12 +5542,16 @@ class WorkflowTools:
     # InputRequiredResult and retry the call with the answer; older sessions get a
     # server-initiated elicitation/create request while the call waits.
 
+    ANSWERED_ELSEWHERE = "the approval request was answered elsewhere meanwhile; this answer was not used"
     APPROVAL_SCHEMA = {
         "type": "object",
         "properties": {
             "decision": {"type": "string", "enum": ["approve", "reject"], "title": "Decision",
                          "description": "approve lets the workflow go on; reject sends it back"},
-            "comment": {"type": "string", "title": "Comment", "description": "optional, kept in the history"},
+            # No maxLength: the SDK would refuse a longer answer whole, and the person's decision
+            # with it; a longer comment is cut instead (``_apply_answer``).
+            "comment": {"type": "string", "title": "Comment",
+                        "description": f"optional, kept in the history (up to {MAX_COMMENT_CHARS:,} characters)"},
         },
         "required": ["decision"],
     }
@@ -5472,7 +5579,18 @@ class WorkflowTools:
         else:
             return waiting()
         comment = content.get("comment") if isinstance(content.get("comment"), str) else None
-        return self.engine.approve(iid, approved, comment or None, self._who(call), approval_id=pending["approval_id"])
+        if comment is not None and not is_unicode(comment):
+            comment = None  # a lone surrogate cannot be stored: the decision counts without it
+        elif comment is not None and len(comment) > MAX_COMMENT_CHARS:  # a form that ignored maxLength
+            cut = " [cut: the comment was longer than allowed]"
+            comment = comment[:MAX_COMMENT_CHARS - len(cut)] + cut
+        try:
+            return self.engine.approve(iid, approved, comment or None, self._who(call),
+                                       approval_id=pending["approval_id"])
+        except (InvalidArgument, Conflict):
+            # Answered elsewhere meanwhile (the command line, the ui): the agent made no mistake,
+            # so it gets the run as it now stands, not an error about approving.
+            return self.engine.waiting(iid, self.ANSWERED_ELSEWHERE)
 
     def _with_approval(self, call: Any, iid: str, move: Callable[[], Progress]) -> Any:
         """Run an advance or resume; when it stops at a gated step, ask the person through the client."""
@@ -5484,6 +5602,9 @@ class WorkflowTools:
                 if pending and pending.get("approval_id") == call.request_state:
                     return self._apply_answer(call, inst.instance_id, pending, responses["approval"],
                                               lambda: self.engine.waiting(inst.instance_id))
+                # The call already made its move (it is what asked); the request was answered
+                # elsewhere since: the run as it stands, never the same report a second time.
+                return self.engine.waiting(inst.instance_id, self.ANSWERED_ELSEWHERE)
             progress = move()
             if progress.awaiting_approval is None or call is None or progress.status != SUSPENDED:
                 return progress
@@ -6071,8 +6192,15 @@ class WebView:
                 continue
             try:
                 return handler(req, **match.groupdict())
-            except (DefinitionNotFound, InstanceNotFound, InvalidArgument) as exc:
+            except (DefinitionNotFound, InstanceNotFound) as exc:
                 return self.page("Not found", f"<p class=\"problem\">{h(cli_text(exc.message))}</p>", req, 404)
+            except OrchestratorError as exc:
+                # A coded refusal (a definition mid-edit, an answer that lost a race, a bad
+                # value): its message, as the command line prints it, and the way back.
+                back = match.groupdict().get("instance_id")
+                link = (f'<p><a href="/run/{h(back)}">Back to the run</a></p>' if back else "")
+                return self.page("Not done", f"<p class=\"problem\">{h(exc.code)}: {h(cli_text(exc.message))}</p>"
+                                 + link, req, 503 if exc.retryable else 409)
             except Exception as exc:  # noqa: BLE001 - log the detail, show nothing internal
                 log.error("ui: %s %s failed", req.method, req.path, exc_info=exc)
                 return self.page("Error", "<p class=\"problem\">This page failed; the details are in the "
@@ -7868,6 +7996,9 @@ COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cance
 #: below WARNING (``LOG_LEVEL=info`` in a shell profile, say) stay off the terminal unless
 #: ``--log-level`` is given on the command itself.
 TERMINAL_COMMANDS = ("run", "approve", "cancel", "status", "list")
+#: Commands that may ask a decider; the others load no LLM settings (see ``main``).
+DECIDING_COMMANDS = ("serve", "run", "demo", "test")
+_LLM_SETTINGS = ("AI_", "GEMINI_", "USE_STUB_AI_CLIENT")
 
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
 GLOBAL_VALUE_FLAGS = ("--workflows", "--db", "--db-url", "--provider", "--model", "--endpoint", "--log-level")
@@ -8022,7 +8153,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "guide":  # needs no configuration: readable before anything is set up
             _out(AUTHORING_GUIDE)
             return 0
-        config = Config.load(env, workflows=args.workflows, db=args.db, provider=args.provider,
+        # A command that never asks a decider (approve, status, ...) ignores the shell's LLM
+        # settings: an approval hint pasted where AI_PROVIDER=gemini is exported without its
+        # key (the key lives in the MCP client's config) must still work.  A --provider typed
+        # on such a command is still checked, with the environment it reads.
+        deciding = args.command in DECIDING_COMMANDS or args.provider is not None
+        config = Config.load(env if deciding else {k: v for k, v in env.items() if not k.startswith(_LLM_SETTINGS)},
+                             workflows=args.workflows, db=args.db, provider=args.provider if deciding else "stub",
                              model=args.model, endpoint=args.endpoint, log_level=args.log_level,
                              db_url=args.db_url)
         setup_logging(config.log_level)

@@ -149,6 +149,9 @@ def test_config_defaults_and_per_platform_db_path(tmp_path: Path) -> None:
     config = om.Config.load({"HOME": str(tmp_path)})
     assert config.workflow_roots == (BUNDLED,)
     assert config.provider == "agent" and config.provider_auto is True
+    for blank in ({"GEMINI_API_KEY": " "}, {"AI_SERVICE_API_KEY": "\n"}):  # `echo > key`: no key, so the agent
+        assert om.Config.load({"HOME": str(tmp_path), **blank}).provider == "agent"
+    assert om.Config.load({"HOME": str(tmp_path), "GEMINI_API_KEY": " k\n"}).api_key == "k"
     assert config.db_path == tmp_path / ".local/share/orchestrator-mcp/workflows.sqlite"
     assert om.default_db_path({"HOME": "/h", "XDG_DATA_HOME": "/x"}, "linux") == \
         Path("/x/orchestrator-mcp/workflows.sqlite")
@@ -3419,6 +3422,183 @@ async def test_elicitation_asks_the_user_during_the_advance(tmp_path: Path, gate
     assert answers.answers == []
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_an_elicited_answer_is_never_the_agents_error(tmp_path: Path, gated: Path, mode: str) -> None:
+    """A comment longer than the form says is cut, and the approval counts (a maxLength would
+    make the SDK refuse the whole answer); a form answered after someone approved elsewhere gives the agent the run as
+    it now stands, not an error about approving."""
+    from mcp import Client
+    from mcp_types import ElicitResult
+
+    server, engine = make_app(tmp_path, [gated])
+    long = Elicited(("accept", {"decision": "approve", "comment": "x" * 10_001}))
+    async with Client(server, mode=mode, elicitation_callback=long) as c:
+        iid = await at_review(c)
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")
+        assert "up to 10,000 characters" in long.seen[0].requested_schema["properties"]["comment"]["description"]
+        comment = (await history_of(c, iid))[-1]["report"]["comment"]
+        assert len(comment) <= 10_000 and comment.endswith(" [cut: the comment was longer than allowed]")
+
+    async def elsewhere_first(context: Any, params: Any) -> Any:
+        engine.approve(iid, False, "no", "carol (cli)")  # someone answers while the form is open
+        return ElicitResult(action="accept", content={"decision": "approve"})
+
+    server, engine = make_app(tmp_path, [gated])
+    async with Client(server, mode=mode, elicitation_callback=elsewhere_first) as c:
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Ship")  # carol's rejection holds
+        assert p["reasoning"] == "the approval request was answered elsewhere meanwhile; this answer was not used"
+        history = await history_of(c, iid)
+        assert [h["outcome_status"] for h in history[-2:]] == ["success", "REJECTED"]
+        assert history[-1]["report"]["by"] == "carol (cli)"
+
+
+@pytest.fixture
+def deploy(tmp_path: Path) -> Path:
+    """Build (evidence; failures end the run) -> Review (approval) -> Deploy -> FINISH."""
+    root = tmp_path / "deploy"
+    write(root, {
+        "DEPLOY/index.md": "# Deploy\n\n## Steps\n1. [Build](steps/b.md)\n2. [Review](steps/r.md)\n"
+                           "3. [Deploy](steps/d.md)\n",
+        "DEPLOY/steps/b.md": step_md("Green goes to `Review`.", "Build and test.", extra=(
+            "\n# Report\n- tests_failed: integer, required\n\n# Transitions\n- tests_failed > 0: FAILED\n"
+            "- success: Review\n")),
+        "DEPLOY/steps/r.md": step_md("Approved goes to `Deploy`.", "Show the build.",
+                                     {"accepted": "Deploy", "rejected": "Build"}, extra="\n# Approval\nThe build.\n"),
+        "DEPLOY/steps/d.md": step_md("Finish.", "Deploy it.", {"success": "FINISH"}),
+    })
+    return root
+
+
+@pytest.mark.anyio
+async def test_no_decider_and_no_resume_gets_a_run_past_an_approval_gate(tmp_path: Path, deploy: Path,
+                                                                        capsys: Any, monkeypatch: Any) -> None:
+    """The agent's choice (a step past the gate, or FINISH), and a resume that takes the client's
+    word for where it is (a FAILED run, stub or agent alike), are held for a person as leaving
+    the gate is; the author's own routes and going back are not."""
+    green = {"status": "success", "tests_failed": 0}
+    for provider in ("agent", "stub"):
+        server, engine = make_app(tmp_path, [deploy], AI_PROVIDER=provider,
+                                  WORKFLOW_DB_PATH=str(tmp_path / f"{provider}.sqlite"))
+        async with client(server) as c:
+            async def started() -> str:
+                return ok(await c.call_tool("start_workflow", {"workflow_name": "DEPLOY"}))["instance_id"]
+            # A FAILED run resumed "at Deploy": held at Build, the step that ran, not moved.
+            iid = await started()
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+                "status": "success", "tests_failed": 3}}))
+            assert p["status"] == "FAILED"
+            p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy"}))
+            assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Build"), provider
+            pending = p["awaiting_approval"]
+            assert (pending["step_name"], pending["proposed_next_step"], pending["past_gate"]) == (
+                "Build", "Deploy", "Review")
+            assert pending["approval"] == ("Going from 'Build' to 'Deploy' gets past 'Review', which needs a "
+                                           "person's approval: The build.")
+            err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": green}), "INSTANCE_NOT_RUNNING")
+            # Rejected: the run stays where it was, RUNNING (not the gate's `rejected:` route).
+            p = engine.approve(iid, False, "no", "alice (test)")
+            assert (p.status, p.next_step.step_name) == ("RUNNING", "Build")
+            # The author's own routes and going back to a step before every gate need nobody.
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": green}))
+            assert (p["status"], p["next_step"]["step_name"], p["decided_by"]) == ("RUNNING", "Review", "transition")
+            iid = await started()
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+                "status": "success", "tests_failed": 1}}))
+            p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Build"}))
+            assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Build", None)
+        if provider != "agent":
+            continue
+        async with client(server) as c:
+            # The agent's answer to a routing question: FINISH (always offered) before the gate is held.
+            iid = await started()
+            q = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+                "status": "mostly done", "tests_failed": 0}}))
+            assert "FINISH" in [c_["step_name"] for c_ in q["routing_question"]["candidates"]]
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+                "status": "mostly done", "tests_failed": 0, "choose_step": "FINISH"}}))
+            assert (p["status"], p["awaiting_approval"]["proposed_next_step"]) == ("SUSPENDED", "FINISH")
+            assert p["awaiting_approval"]["past_gate"] == "Review"
+            assert engine.approve(iid, True, None, "bob").status == "COMPLETED"  # a person may end it so
+            # Resume with choose_step: a step past the gate is held, then a person approves it.
+            iid = await started()
+            p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy",
+                                                         "report": {"choose_step": "Deploy"}}))
+            assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Build")
+            code, out, _ = cli(capsys, monkeypatch, "approve", iid, env={
+                "WORKFLOW_DB_PATH": str(tmp_path / "agent.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(deploy)})
+            assert (code, out) == (0, f"approved: instance {iid} is RUNNING at Deploy\n")
+            # The gate's own step still holds whatever the agent picks from it.
+            iid = await started()
+            ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": green}))
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}))
+            assert p["awaiting_approval"]["step_name"] == "Review" and "past_gate" not in p["awaiting_approval"]
+
+
+@pytest.mark.anyio
+async def test_resume_checks_the_evidence_an_advance_would(tmp_path: Path, deploy: Path) -> None:
+    """A resume whose report says the stored step was done must carry that step's evidence."""
+    for provider in ("stub", "agent"):
+        server, _ = make_app(tmp_path, [deploy], AI_PROVIDER=provider,
+                             WORKFLOW_DB_PATH=str(tmp_path / f"{provider}.sqlite"))
+        db = tmp_path / f"{provider}.sqlite"
+        async with client(server) as c:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "DEPLOY"}))["instance_id"]
+            before = db_rows(db, "SELECT version, current_step_name, status FROM workflow_instances")
+            for report in ({"status": "success"}, {"status": "success", "tests_failed": "5"},
+                           {"status": "whatever", "choose_step": "Review"}):
+                e = err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name":
+                                                              "Build", "report": report}), "INVALID_ARGUMENT")
+                assert "lacks its evidence" in e["message"] and e["report_fields"][0]["name"] == "tests_failed"
+            assert db_rows(db, "SELECT version, current_step_name, status FROM workflow_instances") == before
+            p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Build",
+                                                         "report": {"status": "success", "tests_failed": 2}}))
+            assert p["status"] == "FAILED"  # the evidence route decides, as in an advance
+
+
+@pytest.mark.anyio
+async def test_a_gate_edited_while_a_run_waits_never_moves_the_run_by_surprise(tmp_path: Path, deploy: Path) -> None:
+    """`rejected: SUSPEND` suspends at the gate; a removed proposed step cannot be approved (STEP_MISMATCH,
+    still waiting); a renamed gated step, rejected, keeps its name for resume to reconcile, instead
+    of restarting the run at the first step."""
+    steps = deploy / "DEPLOY" / "steps"
+    (steps / "r.md").write_text(step_md("Approved goes to `Deploy`.", "Show the build.",
+                                        {"accepted": "Deploy", "rejected": "SUSPEND"},
+                                        extra="\n# Approval\nThe build.\n"))
+    server, engine = make_app(tmp_path, [deploy])
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "DEPLOY"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success",
+                                                                                 "tests_failed": 0}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}))
+        p = engine.approve(iid, False, None, "alice")
+        assert (p.status, p.next_step.step_name, p.awaiting_approval) == ("SUSPENDED", "Review", None)
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Review"}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Review")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}))
+        # The proposed step is removed while the run waits.
+        index = deploy / "DEPLOY" / "index.md"
+        index.write_text(index.read_text().replace("3. [Deploy](steps/d.md)\n", ""))
+        (steps / "r.md").write_text(step_md("Approved finishes.", "Show the build.",
+                                            {"accepted": "FINISH", "rejected": "Build"},
+                                            extra="\n# Approval\nThe build.\n"))
+        with pytest.raises(om.StepMismatch, match="'Deploy' is no longer in workflow 'DEPLOY'; nothing was approved"):
+            engine.approve(iid, True, None, "alice")
+        status = ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))
+        assert status["status"] == "SUSPENDED" and status["awaiting_approval"]["proposed_next_step"] == "Deploy"
+        # The gated step is renamed: a rejection keeps the run at the old name; resume reconciles it.
+        index.write_text(index.read_text().replace("[Review]", "[Check]"))
+        (steps / "b.md").write_text((steps / "b.md").read_text().replace("Review", "Check"))
+        p = engine.approve(iid, False, None, "alice")
+        assert (p.status, p.next_step.step_name) == ("RUNNING", "Review")
+        err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}),
+            "STEP_MISMATCH")
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Check"}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Check")
+
+
 @pytest.fixture
 def judgment(tmp_path: Path) -> Path:
     root = tmp_path / "judgment"
@@ -5676,6 +5856,9 @@ async def test_the_approval_hint_works_as_pasted_in_another_folder_and_shell(tmp
     elsewhere.mkdir()
     shell = {k: v for k, v in os.environ.items() if not k.startswith(("WORKFLOW_", "AI_", "XDG_"))}
     shell["HOME"] = str(tmp_path / "home")
+    # LLM settings of the shell's own (a profile's AI_PROVIDER, its key left to the MCP client's
+    # config) do not concern a command that never asks a decider.
+    shell.update(AI_PROVIDER="gemini", AI_REQUEST_TIMEOUT_MS="30s", USE_STUB_AI_CLIENT="maybe")
 
     def paste(command: str, *more: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, str(MODULE), *shlex.split(command)[1:], *more], cwd=elsewhere,
@@ -5742,6 +5925,15 @@ def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path:
         assert stale.status_code == 409 and "no longer pending" in stale.text
         assert ui.post(f"/run/{iid}/approve", {**form, "decision": "maybe"}, headers=auth).status_code == 400
         assert engine.status(iid).awaiting_approval is not None  # none of those answered
+        # A workflow left broken mid-edit: the coded refusal, as the command line words it, and the way back.
+        fix = gated / "GATED" / "steps" / "fix.md"
+        saved = fix.read_text()
+        fix.write_text(saved.replace("fixed: Run Tests", "fixed: Nowhere"))
+        broken = ui.post(f"/run/{iid}/approve", form, headers=auth)
+        assert broken.status_code == 409 and "DEFINITION_INVALID: workflow &#x27;GATED&#x27; has 1 error" in broken.text
+        assert f'<a href="/run/{iid}">Back to the run</a>' in broken.text
+        fix.write_text(saved)
+        assert engine.status(iid).awaiting_approval is not None
         done = ui.post(f"/run/{iid}/approve", form, headers=auth)
         assert done.status_code == 303 and done.headers["Location"] == f"/run/{iid}"
         st = engine.status(iid, 100)
