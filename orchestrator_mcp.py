@@ -6056,6 +6056,19 @@ def create_app(config: Config) -> tuple[Any, Engine]:
 
 UI_COOKIE = "orchestrator_ui"
 UI_REFRESH_MS = 2000
+#: The ui serves this many connections at once; each request must arrive whole within
+#: UI_REQUEST_S seconds, and a form may be at most UI_FORM_BYTES long.
+UI_THREADS = 16
+UI_REQUEST_S = 10.0
+UI_FORM_BYTES = 64 * 1024
+#: Where a login may send the browser next: a path of this ui, as a URL writes it (printable
+#: ASCII, no second leading slash or backslash, no spaces, tabs or line breaks): never a
+#: header of its own or, once a browser drops a tab from "/\t/evil", another site.
+_UI_NEXT_RE = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
+#: A run page shows the newest this many history entries...
+UI_HISTORY_ROWS = 200
+#: ...and at most this many characters of each report field (and four times as many of the context).
+UI_FIELD_CHARS = 4000
 #: Content-Security-Policy: only our own stylesheet and script; inline script,
 #: inline handlers and other origins are refused even if escaping ever failed.
 UI_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -6187,7 +6200,7 @@ class WebView:
             match = pattern.fullmatch(req.path)
             if match is None:
                 continue
-            if method != req.method:
+            if method != ("GET" if req.method == "HEAD" else req.method):  # HEAD: a GET without its body
                 allowed.append(method)
                 continue
             try:
@@ -6265,7 +6278,9 @@ class WebView:
         return self.page("Runs", main, req, live=True, toolbar=toolbar)
 
     def run_page(self, req: UIRequest, instance_id: str) -> UIResponse:
-        st = self.engine.status(instance_id, 1000)
+        # The page is rebuilt on every refresh, so it reads a bounded history and shows each
+        # report field cut (a report may hold 1 MiB): a long run costs no more per refresh.
+        st = self.engine.status(instance_id, UI_HISTORY_ROWS)
         try:
             wf: WorkflowDef | None = self.engine.library.load(st.workflow_name)
         except OrchestratorError:
@@ -6298,8 +6313,8 @@ class WebView:
                             f"</summary><pre class=\"text\">{h(st.next_step.instructions)}</pre></details>")
         main = (summary + banner + "<section class=\"cols\"><div><h2>Steps</h2>" + steps + instructions
                 + "<h2>Context</h2><pre class=\"json\" id=\"context\">"
-                + h(json.dumps(st.context, ensure_ascii=False, indent=2)) + "</pre></div>"
-                + "<div><h2>History</h2>" + self.timeline(st.history) + "</div></section>")
+                + h(clip(json.dumps(st.context, ensure_ascii=False, indent=2), 4 * UI_FIELD_CHARS)) + "</pre></div>"
+                + "<div><h2>History</h2>" + self.older_note(st) + self.timeline(st.history) + "</div></section>")
         # The approval form sits outside <main>, so the live refresh never wipes a comment being typed.
         return self.page(f"{title} run", main, req, live=True, toolbar=self.approval_form(st))
 
@@ -6341,22 +6356,33 @@ class WebView:
         visits: dict[str, int] = {}
         fired: dict[tuple[str, str], int] = {}
         judged: dict[tuple[str, str, str], int] = {}
+        held: dict[str, HistoryItem] = {}  # the report a pending approval holds, by the step it waits at
         for item in history:
             target = item.determined_next_step
             if target is None or item.outcome_status == "CANCELLED":
                 continue
             if item.outcome_status == "RESUMING" and target == item.step_name:
                 continue
+            if "[waiting for a person to approve " in item.reasoning:
+                held[target] = item  # nothing moved yet: the answer's row says where it went
+                continue
             visits[target] = visits.get(target, 0) + 1
             if item.outcome_status == "STARTED":
                 continue
             step = wf.step(item.step_name)
             status = item.outcome_status.strip().lower()
-            if item.decided_by == "transition" and step is not None:
+            decided_by = item.decided_by
+            if decided_by == "approval":  # the move is the held decision's (approved) or the gate's (rejected)
+                proposal = held.pop(item.step_name, None)
+                if item.outcome_status == "APPROVED" and proposal is not None:
+                    status, decided_by = proposal.outcome_status.strip().lower(), proposal.decided_by
+                elif step is not None and target == step.transitions.get("rejected"):
+                    status, decided_by = "rejected", "transition"
+            if decided_by == "transition" and step is not None:
                 key = (step.name, status if status in step.transitions else "default")
                 fired[key] = fired.get(key, 0) + 1
             else:
-                key3 = (step.name if step else item.step_name, target, item.decided_by)
+                key3 = (step.name if step else item.step_name, target, decided_by)
                 judged[key3] = judged.get(key3, 0) + 1
         return visits, fired, judged
 
@@ -6411,21 +6437,30 @@ class WebView:
     def _report_html(report: Any) -> str:
         if report is None:
             return ""
+        shown = lambda text: h(clip(text, UI_FIELD_CHARS))  # noqa: E731 - the full text: `status ID --json`
         if not isinstance(report, dict):
-            return f"<pre class=\"json\">{h(json.dumps(report, ensure_ascii=False, indent=2))}</pre>"
+            return f"<pre class=\"json\">{shown(json.dumps(report, ensure_ascii=False, indent=2))}</pre>"
         parts = []
         for key in ("message", "result", "details", "error"):
             if key in report and report[key] not in (None, ""):
                 value = report[key] if isinstance(report[key], str) else json.dumps(report[key], ensure_ascii=False,
                                                                                     indent=2)
                 parts.append(f"<div class=\"field f-{key}\"><span class=\"key\">{key}</span>"
-                             f"<pre class=\"text\">{h(value)}</pre></div>")
+                             f"<pre class=\"text\">{shown(value)}</pre></div>")
         rest = {k: v for k, v in report.items() if k not in ("message", "result", "details", "error", "status",
                                                              "step_id")}
         if rest:
             parts.append(f"<div class=\"field\"><span class=\"key\">other</span><pre class=\"json\">"
-                         f"{h(json.dumps(rest, ensure_ascii=False, indent=2))}</pre></div>")
+                         f"{shown(json.dumps(rest, ensure_ascii=False, indent=2))}</pre></div>")
         return "".join(parts)
+
+    def older_note(self, st: Status) -> str:
+        """Where the rest is, when the page shows only the newest ``UI_HISTORY_ROWS`` entries."""
+        if len(st.history) < UI_HISTORY_ROWS:
+            return ""
+        full = self.engine.command("status", st.instance_id, "--history", "1000", "--json")
+        return (f"<p class=\"notice\">The newest {UI_HISTORY_ROWS} entries; the step map counts them only. "
+                f"Up to 1,000, in full: <code>{h(full)}</code></p>")
 
     def timeline(self, history: Sequence[HistoryItem]) -> str:
         if not history:
@@ -6473,6 +6508,7 @@ class WebView:
         if not self.token:
             return UIResponse(303, "", headers=[("Location", "/")])
         nxt = req.query.get("next") or req.form.get("next") or "/"
+        nxt = nxt if _UI_NEXT_RE.fullmatch(nxt) else "/"
         main = ("<h1>Log in</h1><form class=\"login\" method=\"post\" action=\"/login\">"
                 + (f"<p class=\"problem\">{h(error)}</p>" if error else "")
                 + f"<label>ORCHESTRATOR_AUTH_TOKEN <input type=\"password\" name=\"token\" autofocus "
@@ -6487,7 +6523,7 @@ class WebView:
         if not same_secret(req.form.get("token", "").strip(), self.token):
             return self.login_page(req, "That is not the token this ui was started with.", 401)
         nxt = req.form.get("next") or "/"
-        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+        if not _UI_NEXT_RE.fullmatch(nxt):  # a path of this ui, nothing a header or another site could use
             nxt = "/"
         cookie = f"{UI_COOKIE}={self.session_value()}; HttpOnly; SameSite=Strict; Path=/"
         return UIResponse(303, "", headers=[("Location", nxt), ("Set-Cookie", cookie)])
@@ -6686,9 +6722,15 @@ UI_JS = """\
     if (busy || document.hidden) { return; }
     busy = true;
     fetch(location.href, {headers: {"X-Live": "1"}, credentials: "same-origin", cache: "no-store"})
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) {
+        if (r.status === 401) {  // signed out (the ui restarted with another token): log in again
+          location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+        }
+        if (!r.ok) { throw new Error("HTTP " + r.status); }  // never "updated" while the page is not
+        return r.text();
+      })
       .then(function (text) {
-        if (text !== null && text !== last) {
+        if (text !== last) {
           var open = Array.prototype.map.call(main.querySelectorAll("details[open][id]"),
                                               function (d) { return d.id; });
           if (last !== null) { main.innerHTML = text; }
@@ -6697,7 +6739,10 @@ UI_JS = """\
         }
         if (status) { status.textContent = "live \\u00b7 updated " + new Date().toLocaleTimeString(); }
       })
-      .catch(function () { if (status) { status.textContent = "offline: retrying"; } })
+      .catch(function (e) {
+        var why = e && /^HTTP /.test(e.message) ? " (" + e.message + ")" : "";
+        if (status) { status.textContent = "offline: retrying" + why; }
+      })
       .then(function () { busy = false; });
   }
   tick();
@@ -6709,19 +6754,58 @@ UI_JS = """\
 def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> Any:
     """An http.server bound to ``host:port`` (0 = a free port) serving a WebView.
 
-    One thread serves every request: pages are quick reads, and the state store
-    keeps one SQLite connection per thread.
+    A thread per connection, at most ``UI_THREADS`` at once (more wait to be
+    accepted), and each request must arrive whole within ``UI_REQUEST_S``: a
+    client that trickles bytes or sends nothing holds one thread for that long,
+    never the others.  The state store's pool is shared by the threads.
     """
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    import socket
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qsl, urlsplit
 
-    class Server(HTTPServer):
+    slots = threading.BoundedSemaphore(UI_THREADS)
+    current = threading.local()  # the deadline of the request this thread reads
+
+    class Server(ThreadingHTTPServer):
         allow_reuse_address = True
+        daemon_threads = True
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            slots.acquire()  # the accepting loop waits here while every slot is busy
+            try:
+                super().process_request(request, client_address)
+            except BaseException:
+                slots.release()
+                raise
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            # The whole request, headers and body, within UI_REQUEST_S of being accepted:
+            # a per-read timeout alone lets a client send one byte every few seconds forever.
+            deadline = threading.Timer(UI_REQUEST_S, lambda: _shut(request))
+            deadline.daemon = True
+            deadline.start()
+            current.deadline = deadline
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                deadline.cancel()
+                slots.release()
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            exc = sys.exc_info()[1]
+            if isinstance(exc, (ConnectionError, TimeoutError, OSError)):  # a client went away, or took too long
+                log.debug("ui: %s: %s", client_address, exc)
+                return
+            log.error("ui: a request failed", exc_info=exc)
+
+    def _shut(sock: Any) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "orchestrator-mcp-ui"
         sys_version = ""
-        timeout = 15  # a stalled client cannot hold the single thread for long
+        timeout = UI_REQUEST_S  # each read; the whole request has the same deadline (``Server``)
 
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("ui: " + fmt, *args)
@@ -6730,11 +6814,22 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
             parts = urlsplit(self.path)
             form: dict[str, str] = {}
             if method == "POST":
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > 64 * 1024:
+                text = (self.headers.get("Content-Length") or "").strip()
+                if self.headers.get("Transfer-Encoding"):
+                    self.send_error(411, "send the form with a Content-Length")
+                    return
+                if not text.isascii() or not text.isdigit():  # "-1" would read to the end of the stream
+                    self.send_error(400 if text else 411, "a form needs a Content-Length of 0 or more bytes")
+                    return
+                length = int(text)
+                if length > UI_FORM_BYTES:
                     self.send_error(413)
                     return
-                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the client went away mid-body
+                form = dict(parse_qsl(body.decode("utf-8", "replace")))
+            current.deadline.cancel()  # the request is in: the reply may take its time
             req = UIRequest(method, parts.path, dict(parse_qsl(parts.query)), self.headers, form)
             resp = view.handle(req)
             body = resp.body.encode("utf-8")
@@ -6747,13 +6842,16 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
             self.send_header("X-Frame-Options", "DENY")
             self.send_header("Referrer-Policy", "no-referrer")
             for name, value in resp.headers:
-                self.send_header(name, value)
+                self.send_header(name, re.sub(r"[\r\n]", "", value))  # a value is never a header of its own
             self.end_headers()
             if method != "HEAD":
                 self.wfile.write(body)
 
         def do_GET(self) -> None:
             self._serve("GET")
+
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
 
         def do_POST(self) -> None:
             self._serve("POST")
@@ -7970,6 +8068,10 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
     if not is_loopback(args.host) and not config.auth_token:
         raise ConfigError(f"refusing to serve the ui on non-loopback host {args.host!r} without "
                           "ORCHESTRATOR_AUTH_TOKEN; set it (you then log in once with it in the browser)")
+    if getattr(args, "db", None) and not config.db_url and not config.db_path.exists():
+        # A view of runs: a mistyped --db would otherwise be a new, empty database showing "no runs".
+        raise ConfigError(f"--db {str(config.db_path)!r} does not exist; give the SQLite file the server "
+                          "writes (orchestrator-mcp status and list take the same --db)")
     engine = _engine(config)
     try:
         httpd = make_ui_server(engine, args.host, args.port, config.auth_token)

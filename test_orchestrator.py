@@ -5347,7 +5347,7 @@ class UiProcess:
 
     def get(self, path: str, **kw: Any) -> Any:
         import requests
-        return requests.get(self.url + path, allow_redirects=False, timeout=10, **kw)
+        return requests.get(self.url + path, allow_redirects=False, **{"timeout": 10, **kw})
 
     def post(self, path: str, data: dict[str, str], **kw: Any) -> Any:
         import requests
@@ -5396,6 +5396,13 @@ def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> No
         assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
         good = ui.post("/login", {"token": token, "csrf": csrf, "next": "//attacker.example/"})
         assert good.status_code == 303 and good.headers["Location"] == "/"
+        # A crafted `next` never becomes a header of its own, nor another site once a tab is dropped.
+        for crafted in ("/\r\nSet-Cookie: planted=1; Path=/", "/\t/attacker.example/", "/\u20ac", "/\\x"):
+            moved = ui.post("/login", {"token": token, "csrf": csrf, "next": crafted})
+            assert moved.status_code == 303 and moved.headers["Location"] == "/", crafted
+            assert "planted" not in moved.headers.get("Set-Cookie", "")
+        assert ui.post("/login", {"token": token, "csrf": csrf, "next": "/run/x?y=1"}).headers["Location"] \
+            == "/run/x?y=1"
         cookie = good.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and token not in cookie
         jar = {om.UI_COOKIE: cookie.split(";")[0].split("=", 1)[1]}
@@ -5409,6 +5416,80 @@ def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> No
         assert ui.post("/login", {"token": token, "csrf": "\u00e9"}).status_code == 403
     finally:
         assert token not in ui.stop()
+
+
+def raw_http(url: str, data: bytes, timeout: float = 10) -> bytes:
+    """Send bytes as they are (no client library fixing them up) and return the whole answer."""
+    import socket
+    host, port = url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_ui_answers_malformed_and_slow_requests_without_stalling_others(tmp_path: Path) -> None:
+    """A negative or malformed Content-Length, a chunked form, HEAD; a client that trickles bytes
+    or sends nothing while another person loads a page; and the whole-request deadline."""
+    import socket
+    ui = UiProcess(env={"WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)})
+    host = ui.url.split("//")[1]
+    try:
+        for length, code in ((b"-1", b"400"), (b"abc", b"400"), (b"", b"411")):
+            answer = raw_http(ui.url, b"POST /login HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+                              + (b"Content-Length: " + length + b"\r\n" if length else b"") + b"\r\n" + b"x" * 1000)
+            assert answer.startswith(b"HTTP/1.0 " + code), (length, answer[:80])
+        chunked = raw_http(ui.url, b"POST /login HTTP/1.1\r\nHost: " + host.encode()
+                           + b"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        assert chunked.startswith(b"HTTP/1.0 411")
+        head = raw_http(ui.url, b"HEAD / HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200") and head.endswith(b"\r\n\r\n")  # headers only
+        # Three idle connections and one that trickles its request line: another person's page is served.
+        hold = [socket.create_connection(("127.0.0.1", int(host.split(":")[1]))) for _ in range(4)]
+        hold[0].sendall(b"GET /aaaa")
+        assert ui.get("/", timeout=5).status_code == 200
+        hold[0].sendall(b"aaaa")
+        assert ui.get("/workflows", timeout=5).status_code == 200
+        for sock in hold:
+            sock.close()
+    finally:
+        err = ui.stop()
+    assert "Traceback" not in err and "Exception occurred" not in err, err
+
+
+def test_ui_request_deadline_closes_a_trickling_client(tmp_path: Path, monkeypatch: Any) -> None:
+    """Each read has its timeout, and the request as a whole its deadline: a byte every little
+    while never keeps a connection past it."""
+    import socket
+    monkeypatch.setattr(om, "UI_REQUEST_S", 1.0)
+    _, engine = make_app(tmp_path)
+    httpd = om.make_ui_server(engine, "127.0.0.1", 0, None)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", httpd.server_address[1]), timeout=10)
+        sent, closed = 0, False
+        while not closed and sent < 100:  # 100 x 0.1 s is ten times the deadline
+            try:
+                sock.sendall(b"G")
+                sent += 1
+                time.sleep(0.1)
+                sock.setblocking(False)
+                try:
+                    closed = sock.recv(1) == b""
+                except BlockingIOError:
+                    pass
+                finally:
+                    sock.setblocking(True)
+            except OSError:  # reset by the server
+                closed = True
+        assert closed and sent < 100, sent
+        sock.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_markdownish_escapes_everything_it_renders() -> None:
@@ -5537,6 +5618,42 @@ def showcase_runs(tmp_path: Path, fake: FakeLLM) -> tuple[Path, om.Engine, dict[
         engine.advance(iid, {"step_id": step, "status": status, **extra})
     ids["commit"] = iid
     return root, engine, ids
+
+
+def test_ui_page_signed_out_by_a_restart_goes_to_the_login_form(tmp_path: Path, browser: Any) -> None:
+    """A page whose refreshes are refused (the ui restarted with another token) never claims to be
+    'updated': it goes to the login form, and comes back to the same page after logging in."""
+    port = free_port()
+    env = {**os.environ, "WORKFLOW_DB_PATH": str(tmp_path / "ui.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(BUNDLED)}
+
+    def start(token: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, str(MODULE), "ui", "--port", str(port)], text=True,
+                                env={**env, "ORCHESTRATOR_AUTH_TOKEN": token},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.readline().startswith("orchestrator-mcp ui: http://127.0.0.1:")
+        return proc
+
+    def log_in(token: str) -> None:
+        browser.wait_for("return location.pathname === '/login'")
+        browser.js("document.querySelector('input[name=token]').value = arguments[0]; "
+                   "document.querySelector('form').submit();", token)
+
+    _, engine = make_app(tmp_path, WORKFLOW_DB_PATH=env["WORKFLOW_DB_PATH"])
+    iid = engine.start("JOKE_GENERATOR").instance_id
+    ui = start("first-t0ken")
+    try:
+        browser.go(f"http://127.0.0.1:{port}/run/{iid}")
+        log_in("first-t0ken")
+        browser.wait_for(f"return location.pathname === '/run/{iid}' && "
+                         "/updated/.test(document.getElementById('live-status').textContent)")
+        ui.terminate()
+        ui.wait(timeout=10)
+        ui = start("second-t0ken")
+        log_in("second-t0ken")  # the refused refresh went to the login form...
+        browser.wait_for(f"return location.pathname === '/run/{iid}'")  # ...and the login came back to the run
+    finally:
+        ui.terminate()
+        ui.communicate(timeout=10)
 
 
 def test_ui_in_a_real_browser_shows_the_current_step_history_and_escapes(tmp_path: Path, fake: FakeLLM,
@@ -5718,6 +5835,13 @@ def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
                    env["ID"]) == [("CANCELLED",)]
     ui_commands = readme_commands("## Watching runs")
     assert ui_commands and all(c.startswith("orchestrator-mcp ui") for c in ui_commands)
+    # `--db runs.sqlite` names a file that must exist: refused while it does not, served once it does.
+    proc = subprocess.run(["bash", "-c", ui_commands[1].split("  #")[0]], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 2 and "runs.sqlite' does not exist; give the SQLite file" in proc.stderr, proc.stderr
+    assert not (tmp_path / "runs.sqlite").exists()
+    assert run_cli("--db", str(tmp_path / "runs.sqlite"), "list", env=env).returncode == 0  # now it exists
+    assert (tmp_path / "runs.sqlite").exists()
     for command in ui_commands:
         proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -5897,6 +6021,39 @@ async def test_a_gate_under_an_undecodable_folder_name_still_works(tmp_path: Pat
                               capture_output=True, text=True, timeout=60, cwd=tmp_path)
         assert proc.returncode == 0 and "approved: " in proc.stdout, proc.stderr
         assert ok(await c.call_tool("get_workflow_status", {"instance_id": iid}))["current_step_name"] == "Ship"
+
+
+def test_ui_run_page_counts_gated_moves_once_and_cuts_long_reports(tmp_path: Path, gated: Path) -> None:
+    """A report held at a gate is no visit and no transition until a person answers; then the
+    approval counts as the move it proposed, the rejection as the `rejected:` transition. A long
+    report field is cut, so a refresh stays small."""
+    import re as re_
+    db = tmp_path / "map.sqlite"
+    _, engine = make_app(tmp_path, [gated], WORKFLOW_DB_PATH=str(db))
+    iid = engine.start("GATED").instance_id
+    green = {"status": "success", "tests_passed": 1, "tests_failed": 0, "log": ["x" * 50_000]}
+    engine.advance(iid, green)
+    engine.advance(iid, {"status": "success", "message": "m" * 50_000})  # held at Review
+    engine.approve(iid, False, None, "alice")  # rejected: Fix
+    engine.advance(iid, {"status": "fixed"})
+    engine.advance(iid, green)
+    engine.advance(iid, {"status": "success"})  # held again
+    engine.approve(iid, True, None, "bob")  # Ship
+    ui = UiProcess(env={"WORKFLOW_DB_PATH": str(db), "WORKFLOW_DEFINITIONS_DIR": str(gated)})
+    try:
+        page = ui.get(f"/run/{iid}").text
+    finally:
+        ui.stop()
+    visits = dict(re_.findall(r'data-step="([^"]+)"><div class="head">.*?(?:data-visits="(\d+)"|</div>)', page))
+    assert visits == {"Run Tests": "2", "Fix": "1", "Review": "2", "Ship": "1"}, visits
+    edges = re_.findall(r'<li class="edge( taken)?" data-status="([^"]+)" data-target="([^"]+)">.*?'
+                        r'(?:<span class="count">×(\d+)</span>)?</li>', page)
+    taken = {(status, target): count for mark, status, target, count in edges if mark}
+    assert taken == {("fixed", "Run Tests"): "1", ("success", "Review"): "2", ("success", "Ship"): "1",
+                     ("rejected", "Fix"): "1"}, taken
+    assert "approval decided" not in page
+    assert "m" * 4_001 not in page and "x" * 4_001 not in page and "[truncated " in page
+    assert len(page) < 60_000
 
 
 def test_ui_approval_form_needs_csrf_the_token_and_the_pending_request(tmp_path: Path, gated: Path) -> None:
