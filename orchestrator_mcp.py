@@ -557,7 +557,9 @@ _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
 _LINK_ITEM_RE = re.compile(r"^\[([^\]]+)\]\(\s*<?([^)\s>]+)>?\s*\)")
-_TRANSITION_RE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+`?([^:`]+?)`?\s*:\s*(.+?)\s*$")
+#: A transition item: ``- STATUS: TARGET``, or ``- FIELD OP LITERAL: TARGET`` where a quoted
+#: literal may hold a colon (``- branch == "a: b": Review``).
+_TRANSITION_RE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+`?((?:\"[^\"\n]*\"|'[^'\n]*'|[^:`])+?)`?\s*:\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)

@@ -858,7 +858,7 @@ def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> Non
             "\n# Report\n- tests_passed: integer, required - tests that passed\n- `ratio`: number\n"
             "- flaky: boolean, optional\n- names: list\n- commit_sha: text\n\n# Transitions\n"
             "- tests_passed < 1: Fix\n- ratio >= 0.5: Ship\n- flaky == true: Fix\n- commit_sha != 'none': Ship\n"
-            "- success: Ship\n")),
+            "- commit_sha == \"fix: typo\": Fix\n- success: Ship\n")),
         "W/steps/fix.md": step_md(transitions={"default": "Run"}),
         "W/steps/ship.md": step_md(transitions={"success": "FINISH", "rejected": "Fix"},
                                    extra="\n# Approval\nThe release notes.\nAnd the version.\n"),
@@ -871,7 +871,8 @@ def test_report_fields_conditions_and_approval_are_parsed(tmp_path: Path) -> Non
                                  om.ReportField("names", "list", False), om.ReportField("commit_sha", "text", False)]
     assert run.conditions == [om.Condition("tests_passed", "<", 1, "Fix"), om.Condition("ratio", ">=", 0.5, "Ship"),
                               om.Condition("flaky", "==", True, "Fix"),
-                              om.Condition("commit_sha", "!=", "none", "Ship")]
+                              om.Condition("commit_sha", "!=", "none", "Ship"),
+                              om.Condition("commit_sha", "==", "fix: typo", "Fix")]  # a colon inside quotes
     assert run.transitions == {"success": "Ship"}
     assert ship.approval == "The release notes.\nAnd the version." and not run.approval
     assert ship.transitions == {"success": "FINISH", "rejected": "Fix"}
