@@ -229,11 +229,33 @@ _URL_USERINFO_RE = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/]*):([^@/]*)@", re.IG
 _URL_PARAM_RE = re.compile(r"([?&])([^=&]*)=([^&]*)")
 
 
+#: libpq's connection keywords that hold no secret; any other query parameter (``sslpassword``,
+#: a misspelt ``pasword``) is treated as one, so its value is never printed.
+_PLAIN_URL_PARAMS = frozenset((
+    "host hostaddr port dbname user passfile connect_timeout client_encoding options application_name "
+    "fallback_application_name keepalives keepalives_idle keepalives_interval keepalives_count tcp_user_timeout "
+    "replication gssencmode sslmode sslnegotiation sslcompression sslcert sslkey sslcertmode sslrootcert sslcrl "
+    "sslcrldir sslsni requirepeer ssl_min_protocol_version ssl_max_protocol_version krbsrvname gsslib "
+    "gssdelegation service target_session_attrs load_balance_hosts require_auth channel_binding").split())
+
+
 def _secret_param(name: str) -> bool:
-    """Is a URL query parameter a secret?  Its percent-decoded name holds ``password``."""
+    """Is a URL query parameter a secret?  Any but libpq's plain keywords (``_PLAIN_URL_PARAMS``)."""
     from urllib.parse import unquote
 
-    return "password" in unquote(name).lower()
+    return unquote(name).strip().lower() not in _PLAIN_URL_PARAMS
+
+
+def url_userinfo_problem(url: str) -> str:
+    """Why libpq would not read a URL's user and password as written, or "": a raw ``/`` in
+    the password ends the host part early (libpq then sees no password at all, so nothing
+    would be redacted), a raw ``@`` splits it.  Such a URL is refused, never echoed."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+    if authority.count("@") > 1 or ("@" not in authority and "@" in rest.split("?", 1)[0]):
+        return ("its user or password holds a raw '/' or '@'; percent-encode them in the URL (/ is %2F, "
+                "@ is %40, : is %3A)")
+    return ""
 
 
 def url_secrets(url: str) -> list[str]:
@@ -251,7 +273,11 @@ def url_secrets(url: str) -> list[str]:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its secrets (``url_secrets``), fit for logs and errors."""
+    """The URL without its secrets (``url_secrets``), fit for logs and errors; a URL whose
+    user and password libpq would misread (``url_userinfo_problem``) loses all of them."""
+    if url_userinfo_problem(url):
+        scheme, _, rest = url.partition("://")
+        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
     url = _URL_USERINFO_RE.sub(lambda m: f"{m.group(1)}:***@" if m.group(2) else m.group(0), url)
     return _URL_PARAM_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}=***" if _secret_param(m.group(2))
                              else m.group(0), url)
@@ -354,6 +380,8 @@ class Config:
             raise ConfigError("WORKFLOW_DB_URL (or --db-url) must be a URL starting with postgresql:// or postgres:// "
                               "(a key=value conninfo string such as 'host=... password=...' is not accepted; write it "
                               "as postgresql://user:password@host:5432/db)")
+        if url and (why := url_userinfo_problem(url)):  # never echoed: the password is where libpq would not look
+            raise ConfigError(f"WORKFLOW_DB_URL (or --db-url): {why}")
         pool_text = env.get("WORKFLOW_DB_POOL_SIZE", "10")
         try:
             pool_size = int(pool_text)
@@ -2791,14 +2819,18 @@ class Store:
             conn.execute("SELECT COUNT(*) FROM workflow_instances").fetchone()[0],
             conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0]), write=False)
 
+    def identity(self) -> tuple:
+        """What tells two stores apart however they were named (``migrate-db`` refuses a copy onto itself)."""
+        raise NotImplementedError
+
     def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
         """Every instance in insertion order and every history row by id (one consistent read)."""
-        def tx(conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
-            insts = conn.execute(f"SELECT {self._INSTANCE_READ} FROM workflow_instances "
-                                 f"ORDER BY {self._ORDER}").fetchall()
-            hist = conn.execute(f"SELECT {self._HISTORY_READ} FROM workflow_history ORDER BY id").fetchall()
-            return [self._instance(r) for r in insts], [self._entry(r) for r in hist]
-        return self._tx(tx, write=True)  # a write transaction: one snapshot of both tables
+        return self._tx(self._dump_rows, write=True)  # a transaction: one snapshot of both tables
+
+    def _dump_rows(self, conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
+        insts = conn.execute(f"SELECT {self._INSTANCE_READ} FROM workflow_instances ORDER BY {self._ORDER}").fetchall()
+        hist = conn.execute(f"SELECT {self._HISTORY_READ} FROM workflow_history ORDER BY id").fetchall()
+        return [self._instance(r) for r in insts], [self._entry(r) for r in hist]
 
     def load(self, instances: Sequence[Instance], history: Sequence[HistoryEntry], *, replace: bool) -> None:
         """Insert copied rows (history keeps its ids) in one transaction; ``replace``
@@ -2931,6 +2963,10 @@ class SQLiteStore(Store):
                                    "WORKFLOW_DB_PATH (or --db) at a writable SQLite file, or at a path where one "
                                    "can be created", retryable=False) from exc
         return conn
+
+    def identity(self) -> tuple:
+        st = os.stat(self.path)
+        return ("sqlite", st.st_dev, st.st_ino)
 
     @property
     def connection(self) -> Any:
@@ -3072,11 +3108,64 @@ PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
 #: Advisory lock key taken while migrating, so replicas starting together migrate once.
 PG_MIGRATION_LOCK = 0x6F726368  # "orch"
 PG_TIMEOUT_S = 5.0
+#: Server-side limits on a serving store's sessions (see ``PostgresStore._configure``).
+PG_LOCK_TIMEOUT_MS = 4000
+PG_STATEMENT_TIMEOUT_MS = 5000
+PG_IDLE_IN_TX_MS = 30000
 
 
 def _pg_time(column: str) -> str:
     """A timestamptz read back as the same ISO-8601 UTC text SQLite stores."""
     return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
+class _SocketWatchdog:
+    """Ends a PostgreSQL call that outlives its deadline, whatever the server does.
+
+    The server's own limits (``statement_timeout``) need a server that runs: a frozen
+    host or a network path that silently drops packets leaves the driver waiting on a
+    socket for minutes, since the kernel may still acknowledge what is sent.  Each
+    call registers its connection (a dict entry, no thread per call); one thread
+    checks four times a second and shuts down the socket of a connection still busy
+    past its deadline.  The driver's read then fails at once, the call answers a
+    retryable ``PERSISTENCE_ERROR``, and the pool discards the broken connection.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._busy: dict[int, tuple[Any, float]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, conn: Any) -> None:
+        with self._lock:
+            self._busy[id(conn)] = (conn, time.monotonic() + self.seconds)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="postgres-deadlines", daemon=True)
+                self._thread.start()
+
+    def release(self, conn: Any) -> None:
+        with self._lock:
+            self._busy.pop(id(conn), None)
+
+    def _run(self) -> None:
+        import socket
+
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self._lock:
+                late = [conn for conn, deadline in self._busy.values() if deadline < now]
+                for conn in late:
+                    self._busy.pop(id(conn), None)
+            for conn in late:
+                log.warning("PostgreSQL did not answer within %.0f s; dropping that connection", self.seconds)
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    finally:
+                        sock.close()
 
 
 class PostgresStore(Store):
@@ -3096,13 +3185,19 @@ class PostgresStore(Store):
                      "determined_next_step, decided_by, reasoning, context_updates::text")
     _ORDER = "seq"
 
-    def __init__(self, url: str, pool_size: int = 10, timeout_s: float = PG_TIMEOUT_S) -> None:
+    def __init__(self, url: str, pool_size: int = 10, timeout_s: float = PG_TIMEOUT_S, *,
+                 serving: bool = True) -> None:
+        """``serving`` (a server's store) bounds every call and refuses a database it cannot
+        write; ``migrate-db`` opens its stores without both: a copy may read a standby and
+        take longer than a call."""
         self.url = url
         self.location = redact_url(url)
         self.pool_size = pool_size
         self.timeout_s = timeout_s
+        self.serving = serving
         self._pool: Any = None
         self._errors: tuple[type[BaseException], ...] = ()
+        self._watchdog = _SocketWatchdog(timeout_s) if serving else None
 
     def _scrub(self, text: str) -> str:
         """A driver message without our secrets: libpq quotes the whole URI in some errors."""
@@ -3122,8 +3217,10 @@ class PostgresStore(Store):
             # now with the driver's own reason, and migrations run before any pool.
             with psycopg.connect(self.url, autocommit=True, connect_timeout=connect_timeout) as conn:
                 self._migrate(conn)
+                if self.serving:
+                    self._check_writable(conn)
             self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
-                                        timeout=self.timeout_s, check=ConnectionPool.check_connection,
+                                        timeout=self.timeout_s, check=self._check, configure=self._configure,
                                         kwargs={"autocommit": True, "connect_timeout": connect_timeout},
                                         num_workers=2, name="orchestrator-mcp")
             self._pool.open(wait=True, timeout=self.timeout_s)
@@ -3155,6 +3252,50 @@ class PostgresStore(Store):
             if current < PG_SCHEMA_VERSION:
                 log.info("migrated %s from schema %d to %d", self.location, current, PG_SCHEMA_VERSION)
 
+    def _check_writable(self, conn: Any) -> None:
+        """Refuse, at start-up, a database every change would fail on (as a read-only SQLite
+        file is): a standby, ``default_transaction_read_only``, or a role that may not write."""
+        read_only, standby, may_write = conn.execute(
+            "SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), "
+            "has_table_privilege('workflow_instances', 'INSERT, UPDATE, DELETE') "
+            "AND has_table_privilege('workflow_history', 'INSERT, UPDATE, DELETE')").fetchone()
+        why = ("it is a standby (read-only replica)" if standby else "its sessions are read-only "
+               "(default_transaction_read_only)" if read_only else "" if may_write else
+               "this role may not insert, update and delete in workflow_instances and workflow_history")
+        if why:
+            raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: {why}; point "
+                                   "WORKFLOW_DB_URL at the writable primary, with a role that may write",
+                                   retryable=False)
+
+    def _configure(self, conn: Any) -> None:
+        """Server-side limits on each pooled session, so no call waits on another session for
+        long: a lock held past ``PG_LOCK_TIMEOUT_MS`` (an operator's open transaction, a
+        replica paused mid-change) or a statement past ``PG_STATEMENT_TIMEOUT_MS`` is a coded
+        error; a session of ours idle inside a transaction (its process frozen) is ended by
+        the server after ``PG_IDLE_IN_TX_MS``, releasing its locks for the other replicas."""
+        if self.serving:
+            conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false), "
+                         "set_config('idle_in_transaction_session_timeout', %s, false)",
+                         (str(PG_LOCK_TIMEOUT_MS), str(PG_STATEMENT_TIMEOUT_MS), str(PG_IDLE_IN_TX_MS)))
+
+    def _check(self, conn: Any) -> None:
+        """The pool's check of a borrowed connection, under the same deadline as a call."""
+        from psycopg_pool import ConnectionPool
+
+        with self._deadline(conn):
+            ConnectionPool.check_connection(conn)
+
+    @contextlib.contextmanager
+    def _deadline(self, conn: Any) -> Iterator[None]:
+        if self._watchdog is None:
+            yield
+            return
+        self._watchdog.watch(conn)
+        try:
+            yield
+        finally:
+            self._watchdog.release(conn)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
@@ -3164,7 +3305,7 @@ class PostgresStore(Store):
         import psycopg
 
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection() as conn, self._deadline(conn):
                 if not write:
                     return fn(conn)
                 with conn.transaction():
@@ -3180,8 +3321,31 @@ class PostgresStore(Store):
     def _fault(self, exc: BaseException) -> PersistenceError:
         first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
         log.warning("PostgreSQL error (%s): %s", type(exc).__name__, first)
+        state = getattr(exc, "sqlstate", None)
+        if state == "55P03":  # lock_not_available: lock_timeout
+            return PersistenceError(f"another database session held this run longer than {PG_LOCK_TIMEOUT_MS} ms "
+                                    "(an open transaction, or a replica paused mid-change); nothing changed: "
+                                    "retry the same call shortly")
+        if state in ("25006", "42501"):  # read_only_sql_transaction, insufficient_privilege
+            return PersistenceError(f"the state database refuses changes ({type(exc).__name__}: {first[:200]}); "
+                                    "nothing changed: point WORKFLOW_DB_URL at the writable primary, with a role "
+                                    "that may write", retryable=False)
         return PersistenceError(f"the state database is unavailable ({type(exc).__name__}: {first[:200]}); "
                                 "nothing changed: retry the same call shortly")
+
+    def identity(self) -> tuple:
+        # The database, the schema, and when its schema was made (to the microsecond): the same
+        # for any URL that reaches it (127.0.0.1 or localhost), different for any other.
+        return ("postgresql", *self._tx(lambda conn: conn.execute(
+            "SELECT current_database(), current_schema(), "
+            "(SELECT string_agg(applied_at::text, ',' ORDER BY version) FROM orchestrator_schema_version)")
+            .fetchone(), write=False))
+
+    def _dump_rows(self, conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
+        # PostgreSQL's default, READ COMMITTED, gives each SELECT its own snapshot: history
+        # written by a live server between the two would name runs the copy does not hold.
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return super()._dump_rows(conn)
 
     def _after_load(self, conn: Any) -> None:
         conn.execute("SELECT setval(pg_get_serial_sequence('workflow_history', 'id'), "
@@ -3198,7 +3362,7 @@ def open_store(config: Config) -> Store:
 def store_for(target: str, pool_size: int = 2) -> Store:
     """A store for a ``migrate-db`` argument: a PostgreSQL URL or a SQLite file path."""
     if is_postgres_url(target):
-        return PostgresStore(target, pool_size)
+        return PostgresStore(target, pool_size, serving=False)
     return SQLiteStore(Path(target).expanduser(), pool_size)
 
 
@@ -7522,6 +7686,8 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
             raise ConfigError("migrate-db needs --from and --to: a SQLite file path or a postgresql:// URL")
         if not is_postgres_url(given) and (why := not_a_sqlite_path(given)):  # never echoed: may hold a password
             raise ConfigError(f"migrate-db {flag} is neither a SQLite file path nor a postgresql:// URL: it is {why}")
+        if is_postgres_url(given) and (why := url_userinfo_problem(given)):
+            raise ConfigError(f"migrate-db {flag}: {why}")
     if not is_postgres_url(args.source) and not Path(args.source).expanduser().is_file():
         raise ConfigError(f"migrate-db: the source {args.source!r} is not an existing SQLite file")
     if (is_postgres_url(args.source) == is_postgres_url(args.target)
@@ -7530,12 +7696,26 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
         raise ConfigError("migrate-db: --from and --to are the same database")
     source, target = store_for(args.source).open(), store_for(args.target).open()
     try:
+        if source.identity() == target.identity():  # 127.0.0.1 and localhost, a link to the same file
+            raise ConfigError("migrate-db: --from and --to are the same database")
         existing = target.counts()
         if any(existing) and not args.force:
             raise ConfigError(f"migrate-db: the target {target.location} already holds {existing[0]} instances "
                               f"and {existing[1]} history rows; pass --force to replace them")
         instances, history = source.dump()
-        target.load(instances, history, replace=any(existing))
+        try:
+            target.load(instances, history, replace=any(existing))
+        except InvalidArgument as exc:  # PostgreSQL cannot hold a NUL: name the runs that do
+            nul = "\\u0000"
+            holders = list(dict.fromkeys(
+                [i.instance_id for i in instances if nul in json.dumps(dataclasses.asdict(i), default=str)]
+                + [h.instance_id for h in history if nul in json.dumps(dataclasses.asdict(h), default=str)]))
+            if not holders:
+                raise
+            raise InvalidArgument(f"{exc.message}: the runs {', '.join(holders[:10])}"
+                                  + (f" and {len(holders) - 10} more" if len(holders) > 10 else "")
+                                  + " hold one, so nothing was copied: keep this state in SQLite, or remove "
+                                  "those runs from the source first") from None
         copied, expected = target.counts(), (len(instances), len(history))
         if copied != expected:
             raise PersistenceError(f"migrate-db: the target has {copied[0]} instances and {copied[1]} history "

@@ -6,6 +6,7 @@ against a real SQLite file.  LLM providers are exercised against fake HTTP
 servers, written below, that speak the providers' wire formats.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import anyio
 import pytest
@@ -252,7 +253,8 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
     # A flag beats the other kind's variable: --db in a shell that exports WORKFLOW_DB_URL means the file.
     assert om.Config.load({"WORKFLOW_DB_URL": url}, db=str(tmp_path / "s.db")).db_url is None
     assert om.Config.load({"WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, db_url=url).db_url == url
-    assert om.redact_url("postgres://u@h/d?password=pw2&x=1") == "postgres://u@h/d?password=***&x=1"
+    assert om.redact_url("postgres://u@h/d?password=pw2&sslmode=require&x=1") == \
+        "postgres://u@h/d?password=***&sslmode=require&x=***"  # a parameter libpq does not list is no plain one
     # A short password is blanked where it stands as a value, not in every address that holds it.
     short = "postgresql://u:1@127.0.0.1:5/db"
     assert om.scrub_secrets(f'server at "127.0.0.1", port 5: password "1" is wrong ({short})', short) == \
@@ -276,6 +278,12 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
              ({"WORKFLOW_DB_URL": f"postgresql://u@127.0.0.1:{free_port()}/db?password=hunter2#pw"}, [],
               "cannot use the PostgreSQL database"),
              ({"WORKFLOW_DB_URL": url, "WORKFLOW_DB_POOL_SIZE": "0"}, [], "WORKFLOW_DB_POOL_SIZE"),
+             # A raw / or @ in the password (base64 has /): libpq would see no password there, so nothing
+             # could be redacted; refused, never echoed. A misspelt parameter's value is a secret too.
+             ({"WORKFLOW_DB_URL": "postgresql://orch:Xy/hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
+             ({"WORKFLOW_DB_URL": "postgresql://orch:Xy@hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
+             ({"WORKFLOW_DB_URL": f"postgresql://orch@127.0.0.1:{free_port()}/db?pasword=hunter2"}, [],
+              "cannot use the PostgreSQL database"),
              ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
     for env, flags, words in cases:
         code = om.main(["serve", *flags], env={"AI_PROVIDER": "stub", **env})
@@ -1724,6 +1732,154 @@ def test_nul_characters_are_stored_by_sqlite_and_refused_clearly_by_postgres(tmp
         assert store.get("i1").version == 0 and len(store.history("i1", 10)) == 1  # nothing stored
     if backend == "sqlite":
         assert store.get("i1").context == {} and store.history("i1", 10)[-1].step_name == "A\u0000"
+
+
+class FreezableProxy:
+    """A TCP relay to the test PostgreSQL that can stop relaying while keeping every connection
+    open: a frozen host, or a network path that silently drops packets."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+        self.upstream = port
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open: list[Any] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            self.open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._relay, args=(a, b), daemon=True).start()
+
+    def _relay(self, src: Any, dst: Any) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            while self.frozen.is_set():  # held, never delivered: the peer just stops answering
+                time.sleep(0.05)
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+        for sock in self.open:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def in_thread(fn: Callable[[], Any], limit: float = 60) -> Any:
+    """``fn()`` on a thread, its result or its exception; a call that never returns fails the test
+    (a bound on hanging forever, not a timing claim)."""
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            out["error"] = exc
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(limit)
+    assert not worker.is_alive(), "the call never returned"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def test_postgres_that_stops_answering_or_holds_a_lock_gets_a_coded_error(tmp_path: Path, pg: Any) -> None:
+    """A database that stops answering mid-call (frozen, packets dropped) and a lock another session
+    holds (an operator's open transaction, a replica paused mid-change) end each call in a
+    retryable PERSISTENCE_ERROR instead of a wait without end; other runs keep working, and
+    the server recovers by itself."""
+    import psycopg
+
+    url = pg.fresh_url()
+    proxy = FreezableProxy(pg.port)
+    proxied = url.replace(f":{pg.port}/", f":{proxy.port}/")
+    store = om.PostgresStore(proxied, pool_size=2).open()
+    try:
+        now = om.utcnow()
+        for iid in ("a", "b"):
+            store.create(om.Instance(iid, "W", "A", om.RUNNING, {}, 0, "h", now, now),
+                         om.HistoryEntry(iid, now, "A", None, "STARTED", "A", "start", ""))
+        proxy.frozen.set()
+        with pytest.raises(om.PersistenceError) as caught:
+            in_thread(lambda: store.get("a"))
+        assert caught.value.retryable and "retry the same call shortly" in caught.value.message
+        proxy.frozen.clear()
+        assert in_thread(lambda: store.get("a")).status == om.RUNNING  # a fresh connection, by itself
+        # Another session holds run a's row: a's change is refused in time, b is served meanwhile.
+        with psycopg.connect(url, autocommit=True) as other:
+            with other.transaction():
+                other.execute("SELECT * FROM workflow_instances WHERE instance_id = 'a' FOR UPDATE")
+                before = store.get("a")
+                with pytest.raises(om.PersistenceError, match="another database session held this run"):
+                    in_thread(lambda: store.update(before, before.but(current_step_name="B"), om.HistoryEntry(
+                        "a", om.utcnow(), "A", None, "x", "B", "transition", "")))
+                assert in_thread(lambda: store.get("b")).status == om.RUNNING
+        moved = store.update(before, before.but(current_step_name="B"), om.HistoryEntry(
+            "a", om.utcnow(), "A", None, "x", "B", "transition", ""))
+        assert moved.current_step_name == "B" and len(store.history("a", 10)) == 2  # once, no duplicate
+    finally:
+        store.close()
+        proxy.close()
+
+
+def test_postgres_read_only_database_is_refused_at_start(tmp_path: Path, pg: Any, capsys: Any) -> None:
+    """A standby, read-only sessions, or a role that may only read: exit 2 at start-up, as a
+    read-only SQLite file is, not a retryable error on every change; migrate-db may still read it."""
+    import psycopg
+
+    url = pg.fresh_url()
+    om.PostgresStore(url).open().close()  # the schema exists
+    read_only = url + "%20-cdefault_transaction_read_only%3Don"  # appended to the URL's options
+    code = om.main(["serve"], env={"WORKFLOW_DB_URL": read_only, "AI_PROVIDER": "stub"})
+    err = capsys.readouterr().err
+    assert code == 2 and "its sessions are read-only" in err and PG_PASSWORD not in err, err
+    schema = url.split("search_path%3D")[1]
+    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS reader")
+        conn.execute(f"CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO reader")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
+    reader = url.replace(f"orch:{PG_PASSWORD}@", "reader:reader-pw@")
+    code = om.main(["list"], env={"WORKFLOW_DB_URL": reader})
+    err = capsys.readouterr().err
+    assert code == 2 and "this role may not insert, update and delete" in err, err
+    assert "reader-pw" not in err
+    target = tmp_path / "copy.sqlite"
+    assert om.main(["migrate-db", "--from", reader, "--to", str(target)]) == 0  # reading is all a copy needs
+
+
+@BOTH_BACKENDS
+def test_dump_reads_one_snapshot(tmp_path: Path) -> None:
+    """migrate-db's read of both tables is one snapshot (on PostgreSQL, REPEATABLE READ: its default
+    gives each SELECT its own), so a server writing meanwhile cannot make history name a run the
+    copy lacks."""
+    store = new_store(tmp_path)
+    if isinstance(store, om.PostgresStore):
+        level = store._tx(lambda conn: (store._dump_rows(conn), conn.execute("SHOW transaction_isolation")
+                                        .fetchone()[0])[1], write=True)
+        assert level == "repeatable read"
+    now = om.utcnow()
+    store.create(om.Instance("i", "W", "A", om.RUNNING, {}, 0, "h", now, now),
+                 om.HistoryEntry("i", now, "A", None, "STARTED", "A", "start", ""))
+    instances, history = store.dump()
+    assert [i.instance_id for i in instances] == ["i"] and [h.instance_id for h in history] == ["i"]
 
 
 def test_postgres_pool_is_bounded_by_its_setting(tmp_path: Path, pg: Any) -> None:
@@ -6794,3 +6950,19 @@ def test_migrate_db_copies_both_ways_verifies_and_refuses_a_full_target(tmp_path
     assert not [p for p in tmp_path.rglob("*") if "hunter2" in str(p)]  # no file named after a password
     proc = run_cli("migrate-db", "--from", str(source), "--to", " " + url, "--force")  # a stray space: still the URL
     assert proc.returncode == 0 and "postgresql://" in proc.stdout, proc.stderr
+    # The same database by other names (localhost for 127.0.0.1, a link to the file) is the same database.
+    (tmp_path / "alias.sqlite").symlink_to(back)
+    for other, same in ((url.replace("@127.0.0.1:", "@localhost:"), url), (str(tmp_path / "alias.sqlite"), str(back))):
+        proc = run_cli("migrate-db", "--from", same, "--to", other, "--force")
+        assert proc.returncode == 2 and "--from and --to are the same database" in proc.stderr, proc.stderr
+    assert run_cli("migrate-db", "--from", url, "--to", pg.fresh_url(), "--force").returncode == 0  # another schema
+    # A NUL PostgreSQL cannot hold: the runs holding one are named, and nothing is copied.
+    nul_db = tmp_path / "nul.sqlite"
+    _, engine = make_app(tmp_path, [root], WORKFLOW_DB_PATH=str(nul_db))
+    nul_run = engine.start("LINE", {"note": "a\x00b"}).instance_id
+    empty = pg.fresh_url()
+    proc = run_cli("migrate-db", "--from", str(nul_db), "--to", empty)
+    assert proc.returncode == 1 and f"the runs {nul_run} hold one, so nothing was copied" in proc.stderr, proc.stderr
+    check = om.PostgresStore(empty).open()
+    assert check.counts() == (0, 0)
+    check.close()
