@@ -1853,7 +1853,7 @@ def test_postgres_read_only_database_is_refused_at_start(tmp_path: Path, pg: Any
     schema = url.split("search_path%3D")[1]
     with psycopg.connect(pg.admin_url, autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS reader")
-        conn.execute(f"CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
+        conn.execute("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
         conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO reader")
         conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
     reader = url.replace(f"orch:{PG_PASSWORD}@", "reader:reader-pw@")
