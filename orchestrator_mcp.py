@@ -3866,8 +3866,9 @@ class AgentDecider:
                                   f"{', '.join(names)}; send the same report with one of them",
                                   candidates=names)
         why = req.report.get("reasoning")
-        return Decision(target, "agent", why if isinstance(why, str) and why.strip()
-                        else f"the agent chose '{target}'")
+        # Cut as a model's reasoning is: every status and ui page carries it.
+        return Decision(target, "agent", clip(" ".join(why.split()), REASONING_LIMIT)
+                        if isinstance(why, str) and why.strip() else f"the agent chose '{target}'")
 
 
 # -- HTTP with retries, shared by both providers ---------------------------
@@ -4589,57 +4590,67 @@ def merged_context(context: dict[str, Any], updates: dict[str, Any], who: str = 
 
 
 def route_targets(wf: WorkflowDef, step: StepDef) -> set[str]:
-    """Where the author lets ``step`` go: its ``# Transitions`` and evidence routes, the
-    steps its guidance names, ``FINISH`` where named in capitals, and, for a step that
-    declares no routes, the next step in index order (``FINISH`` after the last).
-    What a decider may choose beyond these (``FINISH`` always, any step on resume) is
-    not a route: ``gate_skipped`` holds such a choice when it passes a gate."""
+    """Where the author lets ``step`` go: its ``# Transitions`` and evidence routes, and, for
+    a step that declares no routes, the next step in index order (``FINISH`` after the last).
+
+    Only what the author declared: a step the guidance merely names is a candidate for
+    a decider, not a route ("never deploy before the review" names ``Deploy`` too), and
+    ``gate_skipped`` judges such a choice like any other."""
     targets = set(step.transitions.values()) | {cond.target for cond in step.conditions}
-    targets |= {other.name for other in wf.steps if other is not step and _named_in(other.name, step.guidance)}
-    if _named_in(FINISH, step.guidance):
-        targets.add(FINISH)
     if not step.transitions and step in wf.steps:
         index = wf.steps.index(step)
         targets.add(wf.steps[index + 1].name if index < len(wf.steps) - 1 else FINISH)
     return {t for t in (wf.resolve_target(t) for t in targets) if t is not None}
 
 
-def _reach(wf: WorkflowDef, starts: Iterable[StepDef], through_gates: bool) -> set[str]:
-    """Every step (and FINISH, FAILED) reachable from ``starts`` along the author's routes;
-    without ``through_gates``, a gated step is reached but not passed."""
+def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool]) -> set[str]:
+    """Every step (and FINISH, FAILED) reachable from ``start`` along the author's routes;
+    a step for which ``walls`` is true is reached but not passed."""
     seen: set[str] = set()
-    pending = list(starts)
+    pending = [start]
     while pending:
         for target in route_targets(wf, pending.pop()):
             if target not in seen:
                 seen.add(target)
                 step = wf.step(target)
-                if step is not None and (through_gates or not step.approval):
+                if step is not None and not walls(step):
                     pending.append(step)
     return seen
 
 
-def gate_skipped(wf: WorkflowDef, origin: str, target: str) -> StepDef | None:
-    """The approval gate a move from ``origin`` to ``target`` would get past, or None.
+def gate_skipped(wf: WorkflowDef, origin: str, target: str) -> list[StepDef]:
+    """The approval gates a move from ``origin`` to ``target`` would get past ([] for none).
 
-    A gated step cannot be left without a person, so it must not be stepped over
-    either: by a decider's choice outside the author's routes (an agent's or a model's
-    ``FINISH``, a step past the gate), or by a resume that takes the client's word for
-    where it is.  A move is fine when ``target`` is the origin, ``FAILED``, reachable
-    from the origin without passing a gate, or reachable from the first step without
-    passing one (a step before every gate: going back never skips anything).
-    Otherwise the gate is the first gated step, in index order, from which
-    ``target`` can be reached."""
+    A gated step cannot be left without a person, so it must not be stepped over either:
+    by a decider's choice outside the author's routes (an agent's or a model's ``FINISH``,
+    a step past the gate), or by a resume that takes the client's word for where it is.
+    A gated origin is itself the gate for any move off it.  Otherwise a move is free
+    when ``target`` is ``FAILED``, reachable from the origin without passing a gate, a
+    step the origin is reachable from without passing one (back within the same
+    stretch between gates), or reachable from the first step without passing one (a
+    step before every gate).  The gates skipped are those on every route from the origin
+    to ``target`` (from the first step, when the origin has no route there): all of them,
+    so a person approving the move sees each question it answers."""
     gates = [step for step in wf.steps if step.approval]
     start = wf.step(origin)
-    if not gates or target in (origin, FAILED) or start is None or start.approval:
-        return None  # leaving a gated origin is held anyway, whatever the target
+    if not gates or target in (origin, FAILED) or start is None:
+        return []
+    if start.approval:
+        return [start]
     if target in start.transitions.values() or any(cond.target == target for cond in start.conditions):
-        return None  # a declared route (every advance the author's table decides): no walk needed
-    first = wf.first_step
-    if target in _reach(wf, [start], False) or target == first.name or target in _reach(wf, [first], False):
-        return None
-    return next((gate for gate in gates if target == gate.name or target in _reach(wf, [gate], True)), None)
+        return []  # a declared route (every advance the author's table decides): no walk needed
+    gated: Callable[[StepDef], bool] = lambda step: bool(step.approval)  # noqa: E731
+    first, to = wf.first_step, wf.step(target)
+    if (target in _reach(wf, start, gated) or (to is not None and origin in _reach(wf, to, gated))
+            or target == first.name or target in _reach(wf, first, gated)):
+        return []
+    source = start if target in _reach(wf, start, lambda step: False) else first
+    on_every_route = [gate for gate in gates if gate is not source and target != gate.name
+                      and target not in _reach(wf, source, lambda step, gate=gate: step is gate)]
+    if source is first and first.approval:
+        on_every_route.insert(0, first)
+    return on_every_route or [next((gate for gate in gates if target == gate.name
+                                    or target in _reach(wf, gate, lambda step: False)), gates[0])]
 
 
 class Engine:
@@ -4873,6 +4884,11 @@ class Engine:
                 return self._question(wf, working, ask.question)
         if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
             decision = dataclasses.replace(decision, next_step=where)
+        target = wf.resolve_target(decision.next_step)
+        if (stored is not None and stored.report_fields and target not in (None, stored.name, FAILED)
+                and target in _reach(wf, stored, lambda step: False)):
+            # Moving on from the stored step says it was done: its evidence, as an advance needs it.
+            check_evidence(stored, {k: v for k, v in report.items() if k != "choose_step"})
         return self._apply(wf, inst, working, decision, where, record, "RESUMING", origin=origin)
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
@@ -5054,9 +5070,12 @@ class Engine:
         else:
             at = origin or step_name
             skipped = gate_skipped(wf, at, target)
-            if skipped is not None:
-                hold = (at, f"Going from '{at}' to '{target}' gets past '{skipped.name}', which needs a person's "
-                            f"approval: {skipped.approval}", skipped.name)
+            if skipped and skipped[0].name == at:  # a resume off the gate the run really is at
+                hold = (at, skipped[0].approval, None)
+            elif skipped:
+                hold = (at, f"Going from '{at}' to '{target}' gets past "
+                            + "; and past ".join(f"'{gate.name}', which needs a person's approval: {gate.approval}"
+                                                 for gate in skipped), skipped[0].name)
         if hold is not None:
             at, what, past = hold
             awaiting = {"approval_id": uuid.uuid4().hex[:16], "step_name": at, "approval": what,
@@ -5335,9 +5354,10 @@ and the comment are kept in the history. Repeating the step (a transition to its
 A gate is never stepped over either. A decision that would get past it without passing it (an LLM's
 or the agent's choice of a later step, or of FINISH where your routes reach FINISH only through the
 gate; a resume that would put the run beyond it) waits for a person in the same way, at the step the
-run was at. Your own routes never wait: `# Transitions`, evidence routes, steps the guidance names,
-and FINISH where the guidance names it in capitals. So to let a step end the run early (the user
-declines), write FINISH in its guidance or declare a route to it.
+run was at. Your declared routes never wait: `# Transitions`, evidence routes, and the index order
+of a step without transitions; nor does going back within the stretch between two gates. Words in
+the guidance are not routes ("never deploy before the review" names Deploy too). So to let a step
+end the run early (the user declines), declare it: `- declined: FINISH`.
 
 ## Includes
 
@@ -6224,8 +6244,8 @@ UI_COOKIE = "orchestrator_ui"
 UI_REFRESH_MS = 2000
 #: The ui serves this many connections at once; each request must arrive whole within
 #: UI_REQUEST_S seconds, and a form may be at most UI_FORM_BYTES long.
-UI_THREADS = 16
-UI_REQUEST_S = 10.0
+UI_THREADS = 32
+UI_REQUEST_S = 5.0
 UI_FORM_BYTES = 64 * 1024
 #: Where a login may send the browser next: a path of this ui, as a URL writes it (printable
 #: ASCII, no second leading slash or backslash, no spaces, tabs or line breaks): never a
@@ -6341,13 +6361,21 @@ class WebView:
 
         return hmac.new((self.token or "").encode(), b"orchestrator-ui-session", "sha256").hexdigest()
 
+    @property
+    def cookie_name(self) -> str:
+        """The login cookie's name, one per token: browsers keep cookies per host, not per port,
+        so two uis on one machine with their own tokens must not overwrite each other's login."""
+        import hmac
+
+        return f"{UI_COOKIE}_{hmac.new((self.token or '').encode(), b'orchestrator-ui-cookie', 'sha256').hexdigest()[:8]}"
+
     def authorized(self, req: UIRequest) -> bool:
         if not self.token:
             return True
         bearer = req.headers.get("Authorization", "")
         if bearer[:7].lower() == "bearer " and same_secret(bearer[7:].strip(), self.token):
             return True
-        return same_secret(req.cookies.get(UI_COOKIE, ""), self.session_value())
+        return same_secret(req.cookies.get(self.cookie_name, ""), self.session_value())
 
     def handle(self, req: UIRequest) -> UIResponse:
         host = req.headers.get("Host", "").lower()
@@ -6527,10 +6555,10 @@ class WebView:
             target = item.determined_next_step
             if target is None or item.outcome_status == "CANCELLED":
                 continue
-            if item.outcome_status == "RESUMING" and target == item.step_name:
-                continue
-            if "[waiting for a person to approve " in item.reasoning:
+            if "[waiting for a person to approve " in item.reasoning:  # an advance's or a resume's
                 held[target] = item  # nothing moved yet: the answer's row says where it went
+                continue
+            if item.outcome_status == "RESUMING" and target == item.step_name:
                 continue
             visits[target] = visits.get(target, 0) + 1
             if item.outcome_status == "STARTED":
@@ -6644,7 +6672,7 @@ class WebView:
                 f"<span class=\"by badge b-{h(item.decided_by)}\" title=\"who decided\">"
                 f"{h(item.decided_by)}</span></div>"
                 f"{self._report_html(item.report)}"
-                f"<p class=\"reasoning\">{h(item.reasoning)}</p></li>")
+                f"<p class=\"reasoning\">{h(clip(item.reasoning, UI_FIELD_CHARS))}</p></li>")
         return f"<ol class=\"timeline\" reversed>{''.join(rows)}</ol>"
 
     def workflows_page(self, req: UIRequest) -> UIResponse:
@@ -6691,7 +6719,7 @@ class WebView:
         nxt = req.form.get("next") or "/"
         if not _UI_NEXT_RE.fullmatch(nxt):  # a path of this ui, nothing a header or another site could use
             nxt = "/"
-        cookie = f"{UI_COOKIE}={self.session_value()}; HttpOnly; SameSite=Strict; Path=/"
+        cookie = f"{self.cookie_name}={self.session_value()}; HttpOnly; SameSite=Strict; Path=/"
         return UIResponse(303, "", headers=[("Location", nxt), ("Set-Cookie", cookie)])
 
 
@@ -6920,10 +6948,11 @@ UI_JS = """\
 def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> Any:
     """An http.server bound to ``host:port`` (0 = a free port) serving a WebView.
 
-    A thread per connection, at most ``UI_THREADS`` at once (more wait to be
-    accepted), and each request must arrive whole within ``UI_REQUEST_S``: a
-    client that trickles bytes or sends nothing holds one thread for that long,
-    never the others.  The state store's pool is shared by the threads.
+    A thread per connection, at most ``UI_THREADS`` at once (beyond that a connection
+    is answered 503 at once, never left waiting in the kernel's queue), and each
+    request must arrive whole within ``UI_REQUEST_S``: a client that trickles bytes or
+    sends nothing holds one thread for that long, never the others.  The state
+    store's pool is shared by the threads.
     """
     import socket
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -6935,9 +6964,21 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
     class Server(ThreadingHTTPServer):
         allow_reuse_address = True
         daemon_threads = True
+        request_queue_size = 64  # a burst of connections waits in the kernel instead of being reset
 
         def process_request(self, request: Any, client_address: Any) -> None:
-            slots.acquire()  # the accepting loop waits here while every slot is busy
+            if not slots.acquire(blocking=False):
+                # Every slot busy (a flood of idle connections, say): answer at once rather than
+                # stop accepting, which would leave everyone else in the kernel's queue.
+                with contextlib.suppress(OSError):
+                    request.settimeout(0.01)  # take what the client sent, so closing sends no reset
+                    request.recv(65536)
+                with contextlib.suppress(OSError):
+                    request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                                    b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\n\r\n"
+                                    b"Busy: retry shortly\n")
+                self.shutdown_request(request)
+                return
             try:
                 super().process_request(request, client_address)
             except BaseException:
@@ -8281,7 +8322,7 @@ COMMANDS = ("serve", "check", "run", "demo", "diagram", "list", "status", "cance
 #: ``--log-level`` is given on the command itself.
 TERMINAL_COMMANDS = ("run", "approve", "cancel", "status", "list")
 #: Commands that may ask a decider; the others load no LLM settings (see ``main``).
-DECIDING_COMMANDS = ("serve", "run", "demo", "test")
+DECIDING_COMMANDS = ("serve", "run", "test")  # demo's own server is always the stub
 _LLM_SETTINGS = ("AI_", "GEMINI_", "USE_STUB_AI_CLIENT")
 
 #: Global flags that take a value: ``main`` skips their values when it looks for the subcommand.
@@ -8427,25 +8468,34 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = build_parser().parse_args(argv)
     if args.command != "serve":  # serve's stdout is the protocol, written by the SDK in UTF-8
         _degrade_unencodable_output()
+    # A command that never asks a decider (approve, status, check, ...) ignores the shell's LLM
+    # settings: an approval hint pasted where AI_PROVIDER=gemini is exported without its key
+    # (the key lives in the MCP client's config) must still work.  A --provider typed on such
+    # a command is still checked, with the environment it reads.
+    deciding = args.command in DECIDING_COMMANDS or getattr(args, "provider", None) is not None
+    load_env = env if deciding else {k: v for k, v in env.items() if not k.startswith(_LLM_SETTINGS)}
     try:
         early_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
         setup_logging(early_level if early_level in LOG_LEVELS else "info")
         if args.command == "check":
-            return cmd_check(args, env)
+            return cmd_check(args, load_env)
         if args.command == "migrate-db":
             return cmd_migrate_db(args)
         if args.command == "guide":  # needs no configuration: readable before anything is set up
             _out(AUTHORING_GUIDE)
             return 0
-        # A command that never asks a decider (approve, status, ...) ignores the shell's LLM
-        # settings: an approval hint pasted where AI_PROVIDER=gemini is exported without its
-        # key (the key lives in the MCP client's config) must still work.  A --provider typed
-        # on such a command is still checked, with the environment it reads.
-        deciding = args.command in DECIDING_COMMANDS or args.provider is not None
-        config = Config.load(env if deciding else {k: v for k, v in env.items() if not k.startswith(_LLM_SETTINGS)},
-                             workflows=args.workflows, db=args.db, provider=args.provider if deciding else "stub",
-                             model=args.model, endpoint=args.endpoint, log_level=args.log_level,
-                             db_url=args.db_url)
+        def load(settings: Mapping[str, str]) -> Config:
+            return Config.load(settings, workflows=args.workflows, db=args.db,
+                               provider=args.provider if deciding else "stub", model=args.model,
+                               endpoint=args.endpoint, log_level=args.log_level, db_url=args.db_url)
+        try:
+            config = load(load_env)
+        except ConfigError:
+            if deciding:
+                raise
+            # The same for a shell's LOG_LEVEL or WORKFLOW_PARSE_CACHE this command can do without;
+            # any other mistake fails again, with its own message.
+            config = load({k: v for k, v in load_env.items() if k not in ("LOG_LEVEL", "WORKFLOW_PARSE_CACHE")})
         setup_logging(config.log_level)
         if args.command in TERMINAL_COMMANDS and not args.log_level:
             logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))

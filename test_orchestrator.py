@@ -3679,10 +3679,13 @@ async def test_no_decider_and_no_resume_gets_a_run_past_an_approval_gate(tmp_pat
             assert (p["status"], p["awaiting_approval"]["proposed_next_step"]) == ("SUSPENDED", "FINISH")
             assert p["awaiting_approval"]["past_gate"] == "Review"
             assert engine.approve(iid, True, None, "bob").status == "COMPLETED"  # a person may end it so
-            # Resume with choose_step: a step past the gate is held, then a person approves it.
+            # Resume with choose_step: moving on from Build needs its evidence; a step past the gate
+            # is then held, and a person approves it.
             iid = await started()
+            err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy",
+                                                      "report": {"choose_step": "Deploy"}}), "INVALID_ARGUMENT")
             p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy",
-                                                         "report": {"choose_step": "Deploy"}}))
+                                                         "report": {"choose_step": "Deploy", "tests_failed": 0}}))
             assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Build")
             code, out, _ = cli(capsys, monkeypatch, "approve", iid, env={
                 "WORKFLOW_DB_PATH": str(tmp_path / "agent.sqlite"), "WORKFLOW_DEFINITIONS_DIR": str(deploy)})
@@ -3692,6 +3695,62 @@ async def test_no_decider_and_no_resume_gets_a_run_past_an_approval_gate(tmp_pat
             ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": green}))
             p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}))
             assert p["awaiting_approval"]["step_name"] == "Review" and "past_gate" not in p["awaiting_approval"]
+
+
+@pytest.mark.anyio
+async def test_gate_rule_follows_declared_routes_not_words(tmp_path: Path) -> None:
+    """Two gates in a row. Words in the guidance open no route ("never ship before the release
+    review" names Ship); a move past both gates shows both questions; going back within a stretch
+    between gates is free; a run a person failed at a gate cannot be resumed beyond it."""
+    root = tmp_path / "two"
+    write(root, {
+        "TWO/index.md": "# Two gates\n\n## Steps\n1. [Plan](s/plan.md)\n2. [Plan Review](s/pr.md)\n"
+                        "3. [Implement](s/impl.md)\n4. [Test](s/test.md)\n5. [Release Review](s/rr.md)\n"
+                        "6. [Ship](s/ship.md)\n",
+        "TWO/s/plan.md": step_md("Then the review.", "Plan.", {"success": "Plan Review"}),
+        "TWO/s/pr.md": step_md("Approved goes on.", "Show the plan.", {"accepted": "Implement", "rejected": "Plan"},
+                               extra="\n# Approval\nThe plan.\n"),
+        "TWO/s/impl.md": step_md("Then test.", "Build it.", {"success": "Test"}),
+        "TWO/s/test.md": step_md("Green goes to `Release Review`; a bug back to `Implement`. Never ship before the "
+                                 "release review. Do not FINISH before it.", "Test it.", {"success": "Release Review"}),
+        "TWO/s/rr.md": step_md("Approved ships.", "Show the notes.", {"accepted": "Ship", "rejected": "FAILED"},
+                               extra="\n# Approval\nThe release notes.\n"),
+        "TWO/s/ship.md": step_md("Done.", "Ship it.", {"success": "FINISH"}),
+    })
+    server, engine = make_app(tmp_path, [root], AI_PROVIDER="agent")
+    async with client(server) as c:
+        async def at_test() -> str:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TWO"}))["instance_id"]
+            ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+            ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}))
+            engine.approve(iid, True, None, "alice")
+            ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+            return iid
+
+        iid = await at_test()
+        for choice in ("Ship", "FINISH"):  # named in the guidance, and forbidden there: no route
+            p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+                "status": "flaky", "choose_step": choice}}))
+            assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Release Review"), choice
+            engine.approve(iid, False, None, "alice")  # stays at Test
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "bug", "choose_step": "Implement"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Implement", None)
+        # From before both gates to beyond both: one approval, and it shows both questions.
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "TWO"}))["instance_id"]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Ship",
+                                                     "report": {"choose_step": "Ship"}}))
+        assert p["awaiting_approval"]["approval"] == (
+            "Going from 'Plan' to 'Ship' gets past 'Plan Review', which needs a person's approval: The plan.; "
+            "and past 'Release Review', which needs a person's approval: The release notes.")
+        # A person fails the run at the release gate: resuming it "at Ship" asks that gate again.
+        iid = await at_test()
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "accepted"}}))
+        assert engine.approve(iid, False, "no", "alice").status == "FAILED"
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Ship"}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Release Review")
+        assert p["awaiting_approval"]["approval"] == "The release notes." and "past_gate" not in p["awaiting_approval"]
 
 
 @pytest.mark.anyio
@@ -5562,13 +5621,15 @@ def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> No
             == "/run/x?y=1"
         cookie = good.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and token not in cookie
-        jar = {om.UI_COOKIE: cookie.split(";")[0].split("=", 1)[1]}
+        name, value = cookie.split(";")[0].split("=", 1)
+        assert name == om.WebView(None, token=token).cookie_name != om.WebView(None, token="other").cookie_name
+        jar = {name: value}  # named per token: two uis on one host keep their own logins
         assert ui.get("/workflows", cookies=jar).status_code == 200
-        assert ui.get("/workflows", cookies={om.UI_COOKIE: "forged"}).status_code == 303
+        assert ui.get("/workflows", cookies={name: "forged"}).status_code == 303
         assert ui.get("/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         # Non-ASCII secrets are refused like any wrong one, never an error page.
         assert ui.get("/workflows", headers={"Authorization": "Bearer t\u00e9st"}).status_code == 303
-        assert ui.get("/workflows", cookies={om.UI_COOKIE: "\u00e9t\u00e9"}).status_code == 303
+        assert ui.get("/workflows", cookies={name: "\u00e9t\u00e9"}).status_code == 303
         assert ui.post("/login", {"token": "\u00fcber-token", "csrf": csrf}).status_code == 401
         assert ui.post("/login", {"token": token, "csrf": "\u00e9"}).status_code == 403
     finally:
@@ -5581,7 +5642,8 @@ def raw_http(url: str, data: bytes, timeout: float = 10) -> bytes:
     host, port = url.split("//")[1].split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):  # the server may have answered and closed already
+            sock.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
@@ -5644,6 +5706,36 @@ def test_ui_request_deadline_closes_a_trickling_client(tmp_path: Path, monkeypat
                 closed = True
         assert closed and sent < 100, sent
         sock.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_ui_answers_503_at_once_when_every_slot_is_busy(tmp_path: Path, monkeypatch: Any) -> None:
+    """Connections beyond the slots are answered, never left in the kernel's queue behind idle ones."""
+    import socket
+    monkeypatch.setattr(om, "UI_THREADS", 2)
+    _, engine = make_app(tmp_path)
+    httpd = om.make_ui_server(engine, "127.0.0.1", 0, None)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # both accepted and holding their slots (a bounded wait for the accept loop)
+        answer = raw_http(f"http://127.0.0.1:{port}", f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 503") and b"Retry-After: 1" in answer
+    finally:
+        for sock in idle:
+            sock.close()
+        httpd.shutdown()
+        httpd.server_close()
+    # With the slots free again, pages are served.
+    httpd = om.make_ui_server(engine, "127.0.0.1", 0, None)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        port = httpd.server_address[1]
+        assert raw_http(f"http://127.0.0.1:{port}", f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+                        .encode()).startswith(b"HTTP/1.0 200")
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -6139,7 +6231,8 @@ async def test_the_approval_hint_works_as_pasted_in_another_folder_and_shell(tmp
     shell["HOME"] = str(tmp_path / "home")
     # LLM settings of the shell's own (a profile's AI_PROVIDER, its key left to the MCP client's
     # config) do not concern a command that never asks a decider.
-    shell.update(AI_PROVIDER="gemini", AI_REQUEST_TIMEOUT_MS="30s", USE_STUB_AI_CLIENT="maybe")
+    shell.update(AI_PROVIDER="gemini", AI_REQUEST_TIMEOUT_MS="30s", USE_STUB_AI_CLIENT="maybe",
+                 LOG_LEVEL="verbose", WORKFLOW_PARSE_CACHE="maybe")  # nor a setting it can do without
 
     def paste(command: str, *more: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, str(MODULE), *shlex.split(command)[1:], *more], cwd=elsewhere,
