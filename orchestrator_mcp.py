@@ -216,7 +216,7 @@ def not_a_sqlite_path(text: str) -> str:
     hold a password; left as a path, it would silently become a new empty database."""
     stripped = text.strip()
     if re.match(r"^[a-z][a-z0-9+.-]*://", stripped, re.IGNORECASE):
-        return "a URL (a PostgreSQL URL goes in --db-url / WORKFLOW_DB_URL, spelled postgresql://...)"
+        return "a URL of another kind (a PostgreSQL URL is spelled postgresql://...)"
     pairs = [re.fullmatch(r"([a-z_]+)\s*=\S*", token, re.IGNORECASE) for token in stripped.split()]
     if pairs and all(pairs) and (len(pairs) > 1 or "password" in pairs[0].group(1).lower()):
         # every word a key=value pair, and more than one, or a password: not a file name such as host=ci.sqlite
@@ -251,11 +251,19 @@ def url_userinfo_problem(url: str) -> str:
     the password ends the host part early (libpq then sees no password at all, so nothing
     would be redacted), a raw ``@`` splits it.  Such a URL is refused, never echoed."""
     rest = url.split("://", 1)[1] if "://" in url else url
-    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
-    if authority.count("@") > 1 or ("@" not in authority and "@" in rest.split("?", 1)[0]):
-        return ("its user or password holds a raw '/' or '@'; percent-encode them in the URL (/ is %2F, "
-                "@ is %40, : is %3A)")
+    authority = rest.split("/", 1)[0]  # libpq looks for the "@" up to the first "/" ("?" may be in a password)
+    if authority.count("@") > 1:
+        return _USERINFO_ADVICE
+    # No "@" before the first "/", but a "user:password" shape there (what follows its last
+    # ":" is no port) and an "@" later: a password cut short by a raw "/".
+    after_colon = authority.rsplit(":", 1)[1] if ":" in authority and not authority.endswith("]") else ""
+    if "@" not in authority and after_colon and not after_colon.isdigit() and "@" in rest[len(authority):]:
+        return _USERINFO_ADVICE
     return ""
+
+
+_USERINFO_ADVICE = ("its user or password holds a raw '/' or '@'; percent-encode them in the URL (/ is %2F, "
+                    "@ is %40, : is %3A)")
 
 
 def url_secrets(url: str) -> list[str]:
@@ -370,7 +378,8 @@ class Config:
         if db_text is not None and not db_text.strip():
             raise ConfigError("WORKFLOW_DB_PATH is blank; give a SQLite file, or unset it for the default")
         if db_text and (why := not_a_sqlite_path(db_text)):  # never echoed: it may hold a password
-            raise ConfigError(f"--db / WORKFLOW_DB_PATH take a SQLite file, not {why}")
+            raise ConfigError(f"--db / WORKFLOW_DB_PATH take a SQLite file, not {why}; a PostgreSQL URL goes in "
+                              "--db-url / WORKFLOW_DB_URL")
         db_path = Path(db_text).expanduser() if db_text else default_db_path(env)
         url = (db_url or (None if db else env.get("WORKFLOW_DB_URL")) or "").strip() or None
         if url and db_text:
@@ -2563,6 +2572,9 @@ class Store:
     _HISTORY_READ = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
                      "determined_next_step, decided_by, reasoning, context_updates")
     _ORDER = "rowid"
+    #: What a runs list shows (``InstanceSummary``): never the context, up to 1 MiB a run.
+    _SUMMARY_READ = ("instance_id, workflow_name, status, current_step_name, updated_at, "
+                     "awaiting_approval IS NOT NULL")
     #: Statement text -> this dialect's text (a subclass gets its own, see ``__init_subclass__``).
     _dialect: dict[str, str] = {}
 
@@ -2797,7 +2809,7 @@ class Store:
         """Record a history entry that does not move the instance (a failed attempt)."""
         self._tx(lambda conn: self._insert_entry(conn, entry), write=True)
 
-    def list(self, status: str | None, workflow_name: str | None, limit: int) -> list[Instance]:
+    def list(self, status: str | None, workflow_name: str | None, limit: int) -> "list[InstanceSummary]":
         where, args = [], []
         if status:
             where.append("status = ?")
@@ -2807,9 +2819,9 @@ class Store:
             args.append(workflow_name)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._tx(lambda conn: conn.execute(self._sql(
-            f"SELECT {self._INSTANCE_READ} FROM workflow_instances {clause} "
+            f"SELECT {self._SUMMARY_READ} FROM workflow_instances {clause} "
             f"ORDER BY updated_at DESC, {self._ORDER} DESC LIMIT ?"), (*args, limit)).fetchall(), write=False)
-        return [self._instance(r) for r in rows]
+        return [InstanceSummary(*row[:5], bool(row[5])) for row in rows]
 
     # -- whole-database copies (``migrate-db``) ------------------------------------
 
@@ -3108,7 +3120,7 @@ PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
 #: Advisory lock key taken while migrating, so replicas starting together migrate once.
 PG_MIGRATION_LOCK = 0x6F726368  # "orch"
 PG_TIMEOUT_S = 5.0
-#: Server-side limits on a serving store's sessions (see ``PostgresStore._configure``).
+#: Server-side limits in a serving store's transactions (see ``PostgresStore._LIMITS``).
 PG_LOCK_TIMEOUT_MS = 4000
 PG_STATEMENT_TIMEOUT_MS = 5000
 PG_IDLE_IN_TX_MS = 30000
@@ -3136,6 +3148,11 @@ class _SocketWatchdog:
         self._busy: dict[int, tuple[Any, float]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """End the thread (the store closed)."""
+        self._stopped.set()
 
     def watch(self, conn: Any) -> None:
         with self._lock:
@@ -3151,15 +3168,15 @@ class _SocketWatchdog:
     def _run(self) -> None:
         import socket
 
-        while True:
-            time.sleep(0.25)
+        while not self._stopped.wait(0.25):
             now = time.monotonic()
             with self._lock:
                 late = [conn for conn, deadline in self._busy.values() if deadline < now]
                 for conn in late:
                     self._busy.pop(id(conn), None)
             for conn in late:
-                log.warning("PostgreSQL did not answer within %.0f s; dropping that connection", self.seconds)
+                log.warning("a PostgreSQL call took over %.0f s (no answer, or a very large one); dropping its "
+                            "connection", self.seconds)
                 with contextlib.suppress(OSError, ValueError, AttributeError):
                     sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
                     try:
@@ -3184,17 +3201,21 @@ class PostgresStore(Store):
     _HISTORY_READ = (f"id, instance_id, {_pg_time('timestamp')}, step_name, user_report::text, outcome_status, "
                      "determined_next_step, decided_by, reasoning, context_updates::text")
     _ORDER = "seq"
+    _SUMMARY_READ = (f"instance_id, workflow_name, status, current_step_name, {_pg_time('updated_at')}, "
+                     "awaiting_approval IS NOT NULL")
 
     def __init__(self, url: str, pool_size: int = 10, timeout_s: float = PG_TIMEOUT_S, *,
-                 serving: bool = True) -> None:
-        """``serving`` (a server's store) bounds every call and refuses a database it cannot
-        write; ``migrate-db`` opens its stores without both: a copy may read a standby and
-        take longer than a call."""
+                 serving: bool = True, check_writes: bool = True) -> None:
+        """``serving`` (a server's store) bounds every call and, with ``check_writes``, refuses
+        a database it cannot write; ``migrate-db`` opens its stores without both (a copy may
+        read a standby and take longer than a call), and commands that only read (``list``,
+        ``status``, ``ui``) without the write check, so they can read a standby."""
         self.url = url
         self.location = redact_url(url)
         self.pool_size = pool_size
         self.timeout_s = timeout_s
         self.serving = serving
+        self.check_writes = check_writes
         self._pool: Any = None
         self._errors: tuple[type[BaseException], ...] = ()
         self._watchdog = _SocketWatchdog(timeout_s) if serving else None
@@ -3216,11 +3237,15 @@ class PostgresStore(Store):
             # One direct connection first: a wrong URL or a server that is down fails
             # now with the driver's own reason, and migrations run before any pool.
             with psycopg.connect(self.url, autocommit=True, connect_timeout=connect_timeout) as conn:
-                self._migrate(conn)
-                if self.serving:
-                    self._check_writable(conn)
+                with self._deadline(conn):  # a path that stops answering right after the login
+                    current = self._schema_current(conn)
+                if not current:
+                    self._migrate(conn)  # unbounded: another replica may hold the migration lock a while
+                if self.serving and self.check_writes:
+                    with self._deadline(conn):
+                        self._check_writable(conn)
             self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
-                                        timeout=self.timeout_s, check=self._check, configure=self._configure,
+                                        timeout=self.timeout_s, check=self._check,
                                         kwargs={"autocommit": True, "connect_timeout": connect_timeout},
                                         num_workers=2, name="orchestrator-mcp")
             self._pool.open(wait=True, timeout=self.timeout_s)
@@ -3231,13 +3256,16 @@ class PostgresStore(Store):
                                    "check WORKFLOW_DB_URL and that the server is up", retryable=False) from exc
         return self
 
+    def _schema_current(self, conn: Any) -> bool:
+        """Is the schema this server's version already?  Then it is only read."""
+        if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
+            return conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version"
+                                ).fetchone()[0] == PG_SCHEMA_VERSION
+        return False
+
     def _migrate(self, conn: Any) -> None:
         """Create or bring the schema forward under an advisory lock (replicas may
-        start at once); a current schema is only read."""
-        if conn.execute("SELECT to_regclass('orchestrator_schema_version')").fetchone()[0]:
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM orchestrator_schema_version").fetchone()[0]
-            if current == PG_SCHEMA_VERSION:
-                return
+        start at once)."""
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
             conn.execute("CREATE TABLE IF NOT EXISTS orchestrator_schema_version (version INTEGER PRIMARY KEY, "
@@ -3255,28 +3283,31 @@ class PostgresStore(Store):
     def _check_writable(self, conn: Any) -> None:
         """Refuse, at start-up, a database every change would fail on (as a read-only SQLite
         file is): a standby, ``default_transaction_read_only``, or a role that may not write."""
+        # Each privilege on its own: a list in one has_table_privilege is true when any one is held.
+        # DELETE is not needed: a server never deletes (only migrate-db --force does).
         read_only, standby, may_write = conn.execute(
             "SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), "
-            "has_table_privilege('workflow_instances', 'INSERT, UPDATE, DELETE') "
-            "AND has_table_privilege('workflow_history', 'INSERT, UPDATE, DELETE')").fetchone()
+            + " AND ".join(f"has_table_privilege('{table}', '{privilege}')"
+                           for table in ("workflow_instances", "workflow_history")
+                           for privilege in ("SELECT", "INSERT", "UPDATE"))).fetchone()
         why = ("it is a standby (read-only replica)" if standby else "its sessions are read-only "
                "(default_transaction_read_only)" if read_only else "" if may_write else
-               "this role may not insert, update and delete in workflow_instances and workflow_history")
+               "this role may not select, insert and update in workflow_instances and workflow_history")
         if why:
             raise PersistenceError(f"cannot use the PostgreSQL database {self.location}: {why}; point "
                                    "WORKFLOW_DB_URL at the writable primary, with a role that may write",
                                    retryable=False)
 
-    def _configure(self, conn: Any) -> None:
-        """Server-side limits on each pooled session, so no call waits on another session for
-        long: a lock held past ``PG_LOCK_TIMEOUT_MS`` (an operator's open transaction, a
-        replica paused mid-change) or a statement past ``PG_STATEMENT_TIMEOUT_MS`` is a coded
-        error; a session of ours idle inside a transaction (its process frozen) is ended by
-        the server after ``PG_IDLE_IN_TX_MS``, releasing its locks for the other replicas."""
-        if self.serving:
-            conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false), "
-                         "set_config('idle_in_transaction_session_timeout', %s, false)",
-                         (str(PG_LOCK_TIMEOUT_MS), str(PG_STATEMENT_TIMEOUT_MS), str(PG_IDLE_IN_TX_MS)))
+    #: Server-side limits set first in each of a serving store's transactions, for that
+    #: transaction only (``SET LOCAL``: behind PgBouncer in transaction pooling a session is
+    #: shared, and a session setting would reach other applications).  A lock held past
+    #: ``PG_LOCK_TIMEOUT_MS`` (an operator's open transaction, a replica paused mid-change) or
+    #: a statement past ``PG_STATEMENT_TIMEOUT_MS`` is a coded error; a transaction of ours left
+    #: idle (its process frozen) is ended by the server after ``PG_IDLE_IN_TX_MS``, releasing
+    #: its locks for the other replicas.
+    _LIMITS = (f"SELECT set_config('lock_timeout', '{PG_LOCK_TIMEOUT_MS}', true), "
+               f"set_config('statement_timeout', '{PG_STATEMENT_TIMEOUT_MS}', true), "
+               f"set_config('idle_in_transaction_session_timeout', '{PG_IDLE_IN_TX_MS}', true)")
 
     def _check(self, conn: Any) -> None:
         """The pool's check of a borrowed connection, under the same deadline as a call."""
@@ -3300,8 +3331,10 @@ class PostgresStore(Store):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._watchdog is not None:
+            self._watchdog.stop()
 
-    def _tx(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+    def _tx(self, fn: Callable[[Any], Any], *, write: bool, limits: bool = True) -> Any:
         import psycopg
 
         try:
@@ -3309,6 +3342,8 @@ class PostgresStore(Store):
                 if not write:
                     return fn(conn)
                 with conn.transaction():
+                    if self.serving and limits:
+                        conn.execute(self._LIMITS)
                     return fn(conn)
         except psycopg.DataError as exc:
             if "\\u0000" in str(exc) or "0x00" in str(exc):
@@ -3334,12 +3369,25 @@ class PostgresStore(Store):
                                 "nothing changed: retry the same call shortly")
 
     def identity(self) -> tuple:
-        # The database, the schema, and when its schema was made (to the microsecond): the same
-        # for any URL that reaches it (127.0.0.1 or localhost), different for any other.
-        return ("postgresql", *self._tx(lambda conn: conn.execute(
-            "SELECT current_database(), current_schema(), "
-            "(SELECT string_agg(applied_at::text, ',' ORDER BY version) FROM orchestrator_schema_version)")
-            .fetchone(), write=False))
+        # The server (its system identifier: a restored dump on another server differs), the
+        # database and the schema: the same for any URL that reaches them (127.0.0.1 or
+        # localhost).  Where a role may not read the identifier, when the schema was made
+        # (to the microsecond) stands in for it.
+        import psycopg
+
+        def read(conn: Any) -> tuple:
+            try:
+                with conn.transaction():
+                    server = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()[0]
+            except psycopg.Error:
+                server = conn.execute("SELECT string_agg(applied_at::text, ',' ORDER BY version) "
+                                      "FROM orchestrator_schema_version").fetchone()[0]
+            return (server, *conn.execute("SELECT current_database(), current_schema()").fetchone())
+        return ("postgresql", *self._tx(read, write=False))
+
+    def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
+        # Its isolation level must be the transaction's first statement, before any limits.
+        return self._tx(self._dump_rows, write=True, limits=False)
 
     def _dump_rows(self, conn: Any) -> "tuple[list[Instance], list[HistoryEntry]]":
         # PostgreSQL's default, READ COMMITTED, gives each SELECT its own snapshot: history
@@ -3352,10 +3400,12 @@ class PostgresStore(Store):
                      "COALESCE((SELECT MAX(id) FROM workflow_history), 0) + 1, false)")
 
 
-def open_store(config: Config) -> Store:
-    """The configured store, opened: PostgreSQL when a URL is set, else the SQLite file."""
+def open_store(config: Config, writes: bool = True) -> Store:
+    """The configured store, opened: PostgreSQL when a URL is set, else the SQLite file.
+    ``writes=False`` (a command that only reads) lets a PostgreSQL standby or a role that
+    may only read serve it."""
     if config.db_url:
-        return PostgresStore(config.db_url, config.db_pool_size).open()
+        return PostgresStore(config.db_url, config.db_pool_size, check_writes=writes).open()
     return SQLiteStore(config.db_path, config.db_pool_size).open()
 
 
@@ -3402,7 +3452,8 @@ def decide_by_transition(step: StepDef, report: Mapping[str, Any]) -> Decision |
                             f"evidence {cond.field}={json.dumps(report[cond.field])} matches "
                             f"'{cond.describe()}' of step '{step.name}', which goes to {cond.target}")
     status = str(report.get("status", "")).strip().lower()
-    if status in step.transitions:
+    if status in step.transitions and not (step.approval and status == "rejected"):
+        # On a gated step `rejected:` is the route of a person's answer, not of the agent's report.
         return Decision(step.transitions[status], "transition",
                         f"status '{status}' of step '{step.name}' goes to {step.transitions[status]}")
     if "default" in step.transitions:
@@ -4425,6 +4476,7 @@ class InstanceSummary:
     status: str
     current_step_name: str
     updated_at: str
+    awaiting_approval: bool = False  # SUSPENDED for a person's approval, not a pause
 
 
 @dataclass
@@ -4718,9 +4770,7 @@ class Engine:
             raise InvalidArgument("limit must be a whole number from 1 to 1000")
         if workflow_name is not None and (not isinstance(workflow_name, str) or not is_unicode(workflow_name)):
             raise InvalidArgument("workflow_name must be a workflow's name as list_workflows shows it")
-        rows = self.store.list(status.upper() if status else None, workflow_name or None, limit)
-        return InstanceList([InstanceSummary(r.instance_id, r.workflow_name, r.status, r.current_step_name,
-                                             r.updated_at) for r in rows])
+        return InstanceList(self.store.list(status.upper() if status else None, workflow_name or None, limit))
 
     # -- moving --------------------------------------------------------------
 
@@ -4737,7 +4787,7 @@ class Engine:
         return self._progress(wf, inst, "start", reasoning, False)
 
     def advance(self, instance_id: str, report: dict[str, Any],
-                context_updates: dict[str, Any] | None = None) -> Progress:
+                context_updates: dict[str, Any] | None = None, *, replayable: bool = True) -> Progress:
         """Apply a report to the current step and move on.
 
         In this order: the instance must be RUNNING; ``report.step_id``, when
@@ -4746,18 +4796,20 @@ class Engine:
         stored in one versioned transaction.
 
         A retried report is replayed before the RUNNING check, so a client whose
-        reply was lost after the final step still gets its FINISH answer.
+        reply was lost after the final step still gets its FINISH answer.  A caller
+        that cannot lose a reply (``run``, in-process) passes ``replayable=False``:
+        its second identical report on a step that loops to itself is a new turn.
         """
         instance_id = self._instance_id(instance_id)
         report, report_json = self._checked_report(report, required=True)
         updates = check_json("context_updates", context_updates)
-        known = self.store.claim(instance_id, with_last=report.get("step_id") is not None)
+        known = self.store.claim(instance_id, with_last=replayable and report.get("step_id") is not None)
         if known is not None:
-            moved = self._advance_written(*known, report, updates, report_json)
+            moved = self._advance_written(*known, report, updates, report_json, replayable)
             if moved is not None:
                 return moved
         inst = self.store.get(instance_id)
-        replay = self._replay(inst, report, updates)
+        replay = self._replay(inst, report, updates) if replayable else None
         if replay is not None:
             return replay
         if inst.status != RUNNING:
@@ -4788,7 +4840,8 @@ class Engine:
                            updates, report_json=report_json)
 
     def _advance_written(self, inst: Instance, last: HistoryEntry | None, report: dict[str, Any],
-                         updates: dict[str, Any], report_json: str | None) -> Progress | None:
+                         updates: dict[str, Any], report_json: str | None,
+                         replayable: bool = True) -> Progress | None:
         """The common advance without reading the instance first: from the state this
         process last wrote, when the step's ``# Transitions`` decide.
 
@@ -4803,7 +4856,7 @@ class Engine:
         (an LLM, the agent) or an error to report.
         """
         step_id = report.get("step_id")
-        if inst.status != RUNNING or inst.awaiting_approval or (step_id is not None and (
+        if inst.status != RUNNING or inst.awaiting_approval or (replayable and step_id is not None and (
                 last is None or not isinstance(step_id, str) or self._same_call(inst, last, report, updates))):
             return None
         try:
@@ -6383,7 +6436,8 @@ class WebView:
             return UIResponse(421, "Misdirected request: this Host is not served here.\n", "text/plain; charset=utf-8")
         public = req.path.startswith("/static/") or req.path == "/login"
         if not public and not self.authorized(req):
-            if req.method == "GET" and not req.live:
+            # A browser is sent to the login form; a script that sent a bearer token gets a plain 401.
+            if req.method == "GET" and not req.live and not req.headers.get("Authorization"):
                 return UIResponse(303, "", headers=[("Location", "/login?next=" + _url_quote(req.path))])
             return UIResponse(401, "Log in first.\n", "text/plain; charset=utf-8")
         if req.method == "POST" and not self.csrf_ok(req):
@@ -6456,7 +6510,9 @@ class WebView:
             rows = "".join(
                 f"<tr class=\"run\" data-instance=\"{h(r.instance_id)}\" data-status=\"{h(r.status)}\">"
                 f"<td><a href=\"/run/{h(r.instance_id)}\">{h(r.workflow_name)}</a></td>"
-                f"<td><span class=\"badge s-{h(r.status.lower())}\">{h(r.status)}</span></td>"
+                f"<td><span class=\"badge s-{h(r.status.lower())}\">{h(r.status)}</span>"
+                + (" <span class=\"badge s-approval\">approval needed</span>" if r.awaiting_approval else "")
+                + "</td>"
                 f"<td class=\"step\">{h(r.current_step_name)}</td>"
                 f"<td title=\"{h(r.updated_at)}\">{h(age(r.updated_at))}</td>"
                 f"<td class=\"id\"><a href=\"/run/{h(r.instance_id)}\">{h(r.instance_id[:12])}</a></td></tr>"
@@ -6848,7 +6904,7 @@ font-size:12px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eef0f4;
 color:var(--muted)}
 .s-running{background:var(--accent-bg);color:var(--accent)}.s-completed{background:var(--ok-bg);color:var(--ok)}
-.s-failed{background:var(--bad-bg);color:var(--bad)}.s-suspended{background:var(--warn-bg);color:var(--warn)}
+.s-failed{background:var(--bad-bg);color:var(--bad)}.s-suspended,.s-approval{background:var(--warn-bg);color:var(--warn)}
 .b-llm{background:#f1e8ff;color:#6b2fc4}.b-transition{background:var(--ok-bg);color:var(--ok)}
 .b-stub{background:#eef0f4;color:#444}.b-error{background:var(--bad-bg);color:var(--bad)}
 .b-replay{background:var(--warn-bg);color:var(--warn)}.b-start{background:var(--accent-bg);color:var(--accent)}
@@ -7228,15 +7284,17 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
     return f"{seconds}s ago"
 
 
-def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | None" = None) -> Engine:
+def _engine(config: Config, decider: "StubDecider | AgentDecider | LLMDecider | None" = None,
+            writes: bool = True) -> Engine:
     """The same engine and database the server uses; SQLite's WAL lets both run at once."""
-    return Engine(Library(config.workflow_roots), open_store(config), decider or StubDecider(), config.command)
+    return Engine(Library(config.workflow_roots), open_store(config, writes), decider or StubDecider(),
+                  config.command)
 
 
 @contextlib.contextmanager
-def _engine_session(config: Config) -> Iterator[Engine]:
+def _engine_session(config: Config, writes: bool = True) -> Iterator[Engine]:
     """An engine for one command; its store is closed however the command ends."""
-    engine = _engine(config)
+    engine = _engine(config, writes=writes)
     try:
         yield engine
     finally:
@@ -7244,7 +7302,7 @@ def _engine_session(config: Config) -> Iterator[Engine]:
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
-    with _engine_session(config) as engine:
+    with _engine_session(config, writes=False) as engine:
         found = engine.list_instances(args.status, args.workflow, args.limit)
     if args.json:
         _print_json(found)
@@ -7254,8 +7312,8 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
                           "`orchestrator-mcp run WORKFLOW`"))
         return 0
     _table(("INSTANCE", "WORKFLOW", "STATUS", "STEP", "UPDATED"),
-           [(i.instance_id, i.workflow_name, i.status, i.current_step_name, age(i.updated_at))
-            for i in found.instances], (32, 28, 9, 32, 10))
+           [(i.instance_id, i.workflow_name, "APPROVAL" if i.awaiting_approval else i.status, i.current_step_name,
+             age(i.updated_at)) for i in found.instances], (32, 28, 9, 32, 10))
     return 0
 
 
@@ -7264,7 +7322,7 @@ def _indent(text: str, prefix: str = "    ") -> str:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    with _engine_session(config) as engine:
+    with _engine_session(config, writes=False) as engine:
         st = engine.status(args.instance_id, args.history)
     if args.json:
         _print_json(st)
@@ -7399,9 +7457,11 @@ def ask_status(step: StepDef | None, judge: str | None) -> str | None:
             return declared[number - 1]
         if text.lower() in declared:
             return text.lower()
-        if text and free and len(text) <= 200:
+        # A number is a menu choice, never a status word: one off the menu is asked again.
+        if text and free and len(text) <= 200 and not (number is not None and declared):
             return text
-        _out(f"  choose 1-{len(declared)} or one of: {', '.join(declared)}" if declared
+        numbers = f"1-{len(declared)}" if len(declared) > 1 else "1"
+        _out(f"  choose {numbers} or one of: {', '.join(declared)}" if declared
              else "  type a status word (up to 200 characters)")
 
 
@@ -7508,7 +7568,7 @@ def _user() -> str:
 def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any],
                       updates: dict[str, Any] | None = None) -> Progress | None:
     """Advance; when the agent decider asks, the person at the terminal is the agent."""
-    progress = engine.advance(progress.instance_id, report, updates)
+    progress = engine.advance(progress.instance_id, report, updates, replayable=False)  # in-process: no lost reply
     while progress.routing_question is not None:
         question = progress.routing_question
         names = [c.step_name for c in question.candidates]
@@ -7526,15 +7586,19 @@ def _answer_questions(engine: Engine, progress: Progress, report: dict[str, Any]
             if choice is not None:
                 break
             _out(f"  {word!r} is not one of the steps above: type 1-{len(names)} or a name")
-        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice}, updates)
+        progress = engine.advance(progress.instance_id, {**report, "choose_step": choice}, updates, replayable=False)
     return progress
 
 
 def cmd_approve(args: argparse.Namespace, config: Config) -> int:
     """A person approves (or rejects) leaving a gated step, from outside any MCP client."""
     with _engine_session(config) as engine:  # the configured store: the SQLite file or PostgreSQL
-        progress = engine.approve(args.instance_id, not args.reject, args.comment,
-                                  f"{_user()} (orchestrator-mcp approve)")
+        try:
+            progress = engine.approve(args.instance_id, not args.reject, args.comment,
+                                      f"{_user()} (orchestrator-mcp approve)")
+        except DefinitionNotFound as exc:  # the run's workflow lives in the server's own roots
+            raise DefinitionNotFound(f"{exc.message}; if the server has its own workflow roots, give them with "
+                                     "--workflows DIR (the hint the server prints has them)") from None
     _out(f"{'rejected' if args.reject else 'approved'}: instance {progress.instance_id} is {progress.status} "
          f"at {progress.next_step.step_name}")
     return 0
@@ -7576,7 +7640,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.resume:
             status = engine.status(args.resume, 0)
-            progress = engine.resume(args.resume, status.current_step_name)
+            # A run waiting at a gate: the person at the terminal is the one to answer it.
+            progress = (engine.waiting(args.resume) if status.awaiting_approval
+                        else engine.resume(args.resume, status.current_step_name))
         else:
             if not args.workflow:
                 raise InvalidArgument("run needs a WORKFLOW name or --resume ID")
@@ -8029,7 +8095,9 @@ def run_scenarios(config: Config, names: Sequence[str] = (), repeat: int = 1,
                 run.problems += [(_shown_path(root, p.file), p.line, p.message) for p in problems]
                 run.scenario_counts[wf.name] = (len(scenarios), sum(not c.llm for s in scenarios for c in s.cases),
                                                 sum(c.llm for s in scenarios for c in s.cases))
-                declared = [f"{s.name}: {status}" for s in wf.steps for status in s.transitions]
+                # Evidence routes first, as they are tried first, then the status routes.
+                declared = [f"{s.name}: {key}" for s in wf.steps
+                            for key in [c.describe() for c in s.conditions] + list(s.transitions)]
                 covered: set[str] = set()
                 run.coverage[wf.name] = (declared, [])
                 if problems or not scenarios:
@@ -8099,7 +8167,8 @@ def _run_scenario(engine: Engine, wf: WorkflowDef, root: Path, scenario: Scenari
             step = wf.step(at_step)
             if progress.decided_by == "transition" and step is not None and case.kind == "report":
                 key = status_text.strip().lower()
-                covered.add(f"{step.name}: {key if key in step.transitions else 'default'}")
+                held = next((c.describe() for c in step.conditions if c.holds(report)), None)
+                covered.add(f"{step.name}: {held or (key if key in step.transitions else 'default')}")
             if case.kind == "reject" and step is not None and "rejected" in step.transitions:
                 covered.add(f"{step.name}: rejected")  # a rejection follows the step's 'rejected' transition
         run.results.append(result)
@@ -8295,7 +8364,7 @@ def cmd_ui(args: argparse.Namespace, config: Config) -> int:
         # A view of runs: a mistyped --db would otherwise be a new, empty database showing "no runs".
         raise ConfigError(f"--db {str(config.db_path)!r} does not exist; give the SQLite file the server "
                           "writes (orchestrator-mcp status and list take the same --db)")
-    engine = _engine(config)
+    engine = _engine(config, writes=False)  # a view; its approve form gets the coded refusal
     try:
         httpd = make_ui_server(engine, args.host, args.port, config.auth_token)
     except OSError as exc:

@@ -282,6 +282,8 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
              # could be redacted; refused, never echoed. A misspelt parameter's value is a secret too.
              ({"WORKFLOW_DB_URL": "postgresql://orch:Xy/hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
              ({"WORKFLOW_DB_URL": "postgresql://orch:Xy@hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
+             ({"WORKFLOW_DB_URL": "postgresql://orch:Xy/hun?ter2@127.0.0.1:5/db"}, [], "percent-encode them"),
+             ({"WORKFLOW_DB_URL": "postgresql://orch:Xy?hun/ter2@127.0.0.1:5/db"}, [], "percent-encode them"),
              ({"WORKFLOW_DB_URL": f"postgresql://orch@127.0.0.1:{free_port()}/db?pasword=hunter2"}, [],
               "cannot use the PostgreSQL database"),
              ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
@@ -290,7 +292,7 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
         captured = capsys.readouterr()
         assert code == 2 and captured.out == "", words
         assert len(captured.err.strip().splitlines()) == 1 and words in captured.err, captured.err
-        assert "hunter2" not in captured.err and "Traceback" not in captured.err
+        assert "hunter2" not in captured.err and "ter2" not in captured.err and "Traceback" not in captured.err
     # Without the [postgres] extra (the driver cannot be imported): one line naming what to install.
     script = ("import sys; sys.modules['psycopg'] = None; import orchestrator_mcp as om; "
               f"sys.exit(om.main(['serve'], env={{'WORKFLOW_DB_URL': {url!r}, 'AI_PROVIDER': 'stub'}}))")
@@ -1816,6 +1818,10 @@ def test_postgres_that_stops_answering_or_holds_a_lock_gets_a_coded_error(tmp_pa
         for iid in ("a", "b"):
             store.create(om.Instance(iid, "W", "A", om.RUNNING, {}, 0, "h", now, now),
                          om.HistoryEntry(iid, now, "A", None, "STARTED", "A", "start", ""))
+        # The limits hold inside our transactions only: a session shared behind PgBouncer keeps its own.
+        show = "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')"
+        assert store._tx(lambda conn: conn.execute(show).fetchone(), write=True) == ("5s", "4s")
+        assert store._tx(lambda conn: conn.execute(show).fetchone(), write=False) == ("0", "0")
         proxy.frozen.set()
         with pytest.raises(om.PersistenceError) as caught:
             in_thread(lambda: store.get("a"))
@@ -1837,11 +1843,14 @@ def test_postgres_that_stops_answering_or_holds_a_lock_gets_a_coded_error(tmp_pa
     finally:
         store.close()
         proxy.close()
+    store._watchdog._thread.join(5)  # the store's watchdog ends with it
+    assert not store._watchdog._thread.is_alive()
 
 
 def test_postgres_read_only_database_is_refused_at_start(tmp_path: Path, pg: Any, capsys: Any) -> None:
-    """A standby, read-only sessions, or a role that may only read: exit 2 at start-up, as a
-    read-only SQLite file is, not a retryable error on every change; migrate-db may still read it."""
+    """A standby, read-only sessions, or a role that may not write: a server stops at start-up
+    (exit 2), as on a read-only SQLite file, instead of a retryable error on every change;
+    `list` and migrate-db, which only read, still read it."""
     import psycopg
 
     url = pg.fresh_url()
@@ -1851,18 +1860,27 @@ def test_postgres_read_only_database_is_refused_at_start(tmp_path: Path, pg: Any
     err = capsys.readouterr().err
     assert code == 2 and "its sessions are read-only" in err and PG_PASSWORD not in err, err
     schema = url.split("search_path%3D")[1]
+    roles = {"reader": "SELECT", "adder": "SELECT, INSERT", "writer": "SELECT, INSERT, UPDATE"}
     with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS reader")
-        conn.execute("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
-        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO reader")
-        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
-    reader = url.replace(f"orch:{PG_PASSWORD}@", "reader:reader-pw@")
-    code = om.main(["list"], env={"WORKFLOW_DB_URL": reader})
-    err = capsys.readouterr().err
-    assert code == 2 and "this role may not insert, update and delete" in err, err
-    assert "reader-pw" not in err
+        for role, grants in roles.items():
+            conn.execute(f"DROP OWNED BY {role}" if conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() else "SELECT 1")
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+            conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}-pw'")
+            conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+            conn.execute(f"GRANT {grants} ON ALL TABLES IN SCHEMA {schema} TO {role}")
+            conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+    as_role = {role: url.replace(f"orch:{PG_PASSWORD}@", f"{role}:{role}-pw@") for role in roles}
+    for role in ("reader", "adder"):  # each privilege counts on its own
+        with pytest.raises(om.PersistenceError, match="this role may not select, insert and update") as caught:
+            om.PostgresStore(as_role[role]).open()
+        assert not caught.value.retryable and f"{role}-pw" not in caught.value.message
+    om.PostgresStore(as_role["writer"]).open().close()  # DELETE is not needed: a server never deletes
+    # Commands that only read may read what a server could not write to.
+    for read_only_url in (as_role["reader"], read_only):
+        assert om.main(["list"], env={"WORKFLOW_DB_URL": read_only_url}) == 0, capsys.readouterr().err
     target = tmp_path / "copy.sqlite"
-    assert om.main(["migrate-db", "--from", reader, "--to", str(target)]) == 0  # reading is all a copy needs
+    assert om.main(["migrate-db", "--from", as_role["reader"], "--to", str(target)]) == 0  # a copy only reads
 
 
 @BOTH_BACKENDS
@@ -1873,7 +1891,7 @@ def test_dump_reads_one_snapshot(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     if isinstance(store, om.PostgresStore):
         level = store._tx(lambda conn: (store._dump_rows(conn), conn.execute("SHOW transaction_isolation")
-                                        .fetchone()[0])[1], write=True)
+                                        .fetchone()[0])[1], write=True, limits=False)  # as dump() runs it
         assert level == "repeatable read"
     now = om.utcnow()
     store.create(om.Instance("i", "W", "A", om.RUNNING, {}, 0, "h", now, now),
@@ -3105,7 +3123,8 @@ async def test_resume_cancel_and_list_instances(tmp_path: Path, flows: Path) -> 
         err(await c.call_tool("cancel_workflow", {"instance_id": b}), "INSTANCE_NOT_RUNNING")
         everything = ok(await c.call_tool("list_instances", {}))["instances"]
         assert [i["instance_id"] for i in everything] == [b, a]
-        assert set(everything[0]) == {"instance_id", "workflow_name", "status", "current_step_name", "updated_at"}
+        assert set(everything[0]) == {"instance_id", "workflow_name", "status", "current_step_name", "updated_at",
+                                  "awaiting_approval"}
         running = ok(await c.call_tool("list_instances", {"status": "running", "workflow_name": "PLAIN"}))
         assert [i["instance_id"] for i in running["instances"]] == [a]
         history = ok(await c.call_tool("get_workflow_status", {"instance_id": a}))["history"]
@@ -3463,6 +3482,10 @@ async def test_approval_gate_holds_and_no_tool_argument_approves(tmp_path: Path,
             assert not any(re.search(r"approv|reject|decision|elicit", name)
                            for name in tool.input_schema.get("properties", {})), tool.name
         iid = await at_review(c)
+        # `rejected:` on a gated step is the person's route: an agent's report cannot take it.
+        e = err(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "rejected"}}),
+                "INVALID_ARGUMENT")
+        assert "rejected" not in e["expected_statuses"] and "success" in e["expected_statuses"]
         # Repeating the gated step is not leaving it.
         p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "again"}}))
         assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Review", None)
@@ -5628,7 +5651,8 @@ def test_ui_login_with_token_sets_a_strict_httponly_cookie(tmp_path: Path) -> No
         assert ui.get("/workflows", cookies={name: "forged"}).status_code == 303
         assert ui.get("/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         # Non-ASCII secrets are refused like any wrong one, never an error page.
-        assert ui.get("/workflows", headers={"Authorization": "Bearer t\u00e9st"}).status_code == 303
+        assert ui.get("/workflows", headers={"Authorization": "Bearer t\u00e9st"}).status_code == 401
+        assert ui.get("/workflows", headers={"Authorization": "Bearer nope"}).status_code == 401  # scripts: 401
         assert ui.get("/workflows", cookies={name: "\u00e9t\u00e9"}).status_code == 303
         assert ui.post("/login", {"token": "\u00fcber-token", "csrf": csrf}).status_code == 401
         assert ui.post("/login", {"token": token, "csrf": "\u00e9"}).status_code == 403
@@ -6080,6 +6104,9 @@ def test_readme_people_commands_run_verbatim(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr, command
         if command.startswith("printf"):
             assert "== FINISH ==" in proc.stdout and "Why do cats sit on laptops?" in proc.stdout
+            (context,) = db_rows(tmp_path / "readme.sqlite", "SELECT context FROM workflow_instances "
+                                 "WHERE workflow_name = 'JOKE_GENERATOR' ORDER BY created_at DESC LIMIT 1")[0]
+            assert json.loads(context)["topic"] == "cats"  # the result line set the context the next step reads
     assert db_rows(tmp_path / "readme.sqlite", "SELECT status FROM workflow_instances WHERE instance_id = ?",
                    env["ID"]) == [("CANCELLED",)]
     ui_commands = readme_commands("## Watching runs")
@@ -6117,6 +6144,13 @@ def test_cli_approve_while_a_stdio_server_runs(tmp_path: Path, gated: Path) -> N
             "status": "success", "tests_passed": 4, "tests_failed": 0}}))
         p = structured(server.tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
         assert p["status"] == "SUSPENDED" and p["awaiting_approval"]["proposed_next_step"] == "Ship"
+        # The runs list tells a run waiting for a person from a plain pause.
+        listed = structured(server.tool("list_instances", {}))["instances"]
+        assert [(r["status"], r["awaiting_approval"]) for r in listed] == [("SUSPENDED", True)]
+        assert "APPROVAL " in run_cli("list", env=env).stdout
+        # Typed without the server's own workflow root: the refusal says which flag finds the workflow.
+        proc = run_cli("approve", iid, env={"WORKFLOW_DB_PATH": str(db)})
+        assert proc.returncode == 1 and "no workflow named 'GATED'" in proc.stderr and "--workflows DIR" in proc.stderr
         proc = run_cli("approve", iid, "--comment", "diff reviewed", env=env)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == f"approved: instance {iid} is RUNNING at Ship\n"
@@ -6212,9 +6246,29 @@ def test_run_lets_the_person_decide_and_approve(tmp_path: Path, judgment: Path, 
     assert proc.returncode == 0 and "approved: " in proc.stdout, proc.stderr
     assert proc.stderr == ""  # its own line says what happened: no INFO log line beside it
     # Enter at the gate leaves the run waiting, as end of input does.
-    proc = run_cli("--db", str(db), "--workflows", str(gated), "run", "--resume", printed.split()[-1],
+    iid = printed.split()[-1]
+    proc = run_cli("--db", str(db), "--workflows", str(gated), "run", "--resume", iid,
                    env={"AI_PROVIDER": "agent"}, input="success\n\n\n")
     assert proc.returncode == 130 and "still waiting for approval; later: " in proc.stdout, proc.stderr
+    # Resumed while it waits, `run` asks the person again: at the terminal they are the approver.
+    proc = run_cli("--db", str(db), "--workflows", str(gated), "run", "--resume", iid,
+                   env={"AI_PROVIDER": "agent"}, input="r\nnot yet\n")
+    assert "== Approval needed: Ship ==" in proc.stdout and "You cannot approve" not in proc.stdout + proc.stderr
+    assert "-> Ship  [rejected by " in proc.stdout, proc.stdout
+
+
+def test_run_goes_round_a_loop_without_replaying_and_keeps_menu_numbers_for_the_menu(tmp_path: Path) -> None:
+    """The same report twice on a step that loops to itself is two turns at the terminal (a retry
+    after a lost reply is an MCP client's concern, not run's); a number off the menu is asked again."""
+    root = simple_workflow(tmp_path / "wf", "LOOP", [("Say Hello", {"continue": "Say Hello", "done": "FINISH"})])
+    db = tmp_path / "loop.sqlite"
+    proc = run_cli("--db", str(db), "--workflows", str(root), "run", "LOOP", env={"AI_PROVIDER": "stub"},
+                   input="1\n\n1\n\n7\n2\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "replay" not in proc.stdout and proc.stdout.count("[decided by transition]") == 3
+    assert "  choose 1-2 or one of: continue, done" in proc.stdout  # 7: not a status word
+    assert [r[0] for r in db_rows(db, "SELECT outcome_status FROM workflow_history ORDER BY id")] == [
+        "STARTED", "continue", "continue", "done"]
 
 
 @pytest.mark.anyio
@@ -6494,6 +6548,8 @@ def test_scenarios_go_through_approval_gates(tmp_path: Path, gated: Path, capsys
     assert code == 0 and summary["passed"] and summary["divergences"] == [], summary
     coverage = summary["workflows"]["GATED"]
     assert "Review: rejected" not in coverage["uncovered"] and "Fix: fixed" not in coverage["uncovered"], coverage
+    # Evidence routes are declared routes too: this file never sends a failing count.
+    assert coverage["uncovered"] == ["Run Tests: tests_failed > 0", "Review: again"], coverage
     # Gate items where no run waits, with a report's fields, or without expect.
     write(gated, {"GATED/tests/gates.md": textwrap.dedent('''\
         # Nothing waits yet

@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--dir", default=None, help="folder for the database (default: the temp folder)")
     parser.add_argument("--commits", type=int, default=6000)
     args = parser.parse_args()
+    if args.commits < 4000:
+        parser.error("--commits must be at least 4000: the first 1,000 and the last 3,000 are compared")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         db = sqlite3.connect(os.path.join(tmp, "wal.sqlite"), isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
