@@ -7212,6 +7212,10 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         tested = f", {_plural(len(scenarios), 'scenario')}" if scenarios else ""
         if wf.valid and not scenario_errors:
             say(f"{wf.name}: ok ({_plural(len(wf.steps), 'step')}, {_plural(len(wf.warnings), 'warning')}{tested})")
+        elif wf.valid:  # the definition is fine (validate says ok); its scenario files are not
+            invalid += 1
+            say(f"{wf.name}: SCENARIOS INVALID ({_plural(len(scenario_errors), 'error')} in its tests; the "
+                f"definition itself is valid, {_plural(len(wf.warnings), 'warning')})")
         else:
             invalid += 1
             say(f"{wf.name}: INVALID ({_plural(len(wf.errors) + len(scenario_errors), 'error')}, "

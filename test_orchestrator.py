@@ -1068,7 +1068,8 @@ def test_broken_scenario_files_name_file_and_line(tmp_path: Path) -> None:
         ("TINY/tests/none.md", 1, "no scenarios"),
     ], found
     proc = run_cli("check", str(tmp_path))
-    assert proc.returncode == 1 and "TINY: INVALID (13 errors, 0 warnings)" in proc.stdout
+    assert proc.returncode == 1 and ("TINY: SCENARIOS INVALID (13 errors in its tests; the definition itself is "
+                                     "valid, 0 warnings)") in proc.stdout
     assert "TINY/tests/broken.md:7: expect names unknown step 'Nowhere'; known: One, Two, FINISH, FAILED, " \
            "SUSPEND: error" in proc.stdout
 
@@ -1138,7 +1139,8 @@ def test_scenario_files_are_read_inside_the_root_and_capped_like_definitions(tmp
         ("LINKED/tests", "LINKED/tests is a link that leaves the definitions root; it was not read")]
     checked, tested = check_then_test(root, tmp_path / "db.sqlite", capsys)
     assert "TINY/tests/notes.md:1: TINY/tests/notes.md is a link that leaves" in checked
-    assert "TINY: INVALID (4 errors, 0 warnings)" in checked and "LINKED: INVALID (1 error, 0 warnings)" in checked
+    assert "TINY: SCENARIOS INVALID (4 errors in its tests" in checked
+    assert "LINKED: SCENARIOS INVALID (1 error in its tests" in checked
     assert "TINY/tests/pipe.md:1: TINY/tests/pipe.md is not a regular file" in tested
     assert PLANTED_SCENARIO not in tested
 
@@ -6650,7 +6652,7 @@ def test_check_lints_scenarios_against_the_transitions(tmp_path: Path) -> None:
         "LLM is asked; write 'report', or use a status other than done, retry: error",
         "TINY/tests/lint.md:6: a report after the run is COMPLETED: nothing can follow FINISH: error",
         "TINY/tests/lint.md:13: a COMPLETED run cannot be resumed: error"]
-    assert "TINY: INVALID (4 errors, 0 warnings)" in proc.stdout
+    assert "TINY: SCENARIOS INVALID (4 errors in its tests" in proc.stdout
 
 
 def test_test_command_measures_llm_cases_against_a_fake_openai_server(tmp_path: Path, fake: FakeLLM,
