@@ -254,10 +254,11 @@ def url_userinfo_problem(url: str) -> str:
     authority = rest.split("/", 1)[0]  # libpq looks for the "@" up to the first "/" ("?" may be in a password)
     if authority.count("@") > 1:
         return _USERINFO_ADVICE
-    # No "@" before the first "/", but a "user:password" shape there (what follows its last
-    # ":" is no port) and an "@" later: a password cut short by a raw "/".
-    after_colon = authority.rsplit(":", 1)[1] if ":" in authority and not authority.endswith("]") else ""
-    if "@" not in authority and after_colon and not after_colon.isdigit() and "@" in rest[len(authority):]:
+    # An "@" after the first "/" while the part before it holds a ":" or an "@" (a password, or
+    # a user and host, cut short by a raw "/": "app:4/Zq8+Kx@db", "app:p@ss/word@db"): refused,
+    # even where the text after the ":" could pass for a port (write an "@" in a database name
+    # or a parameter there as %40).  A URL with neither ("postgresql://db/my@name") passes.
+    if "@" in rest[len(authority):] and (":" in authority.split("]")[-1] or "@" in authority):
         return _USERINFO_ADVICE
     return ""
 
@@ -2771,6 +2772,21 @@ class Store:
             write=False)
         return self._entry(row) if row else None
 
+    def visited(self, instance_id: str) -> set[str]:
+        """Every step the run has been at (each entry's ``determined_next_step``)."""
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            "SELECT DISTINCT determined_next_step FROM workflow_history WHERE instance_id = ? "
+            "AND determined_next_step IS NOT NULL"), (instance_id,)).fetchall(), write=False)
+        return {row[0] for row in rows}
+
+    def last_worked_step(self, instance_id: str) -> str | None:
+        """The step of the newest report that moved the run, resumes left out: a resume's entry
+        names the step the client claimed, which is no proof the run was ever there."""
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            "SELECT step_name FROM workflow_history WHERE instance_id = ? AND determined_next_step IS NOT NULL "
+            "AND outcome_status <> 'RESUMING' ORDER BY id DESC LIMIT 1"), (instance_id,)).fetchone(), write=False)
+        return row[0] if row else None
+
     def update(self, before: Instance, after: Instance, entry: HistoryEntry, *, exact: bool = False) -> Instance:
         """Write ``after`` and its history entry if nobody moved ``before`` meanwhile.
 
@@ -2834,6 +2850,10 @@ class Store:
     def identity(self) -> tuple:
         """What tells two stores apart however they were named (``migrate-db`` refuses a copy onto itself)."""
         raise NotImplementedError
+
+    def same_store(self, other: "Store") -> bool:
+        """Is ``other`` this very database, however it was named?"""
+        return self.identity() == other.identity()
 
     def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
         """Every instance in insertion order and every history row by id (one consistent read)."""
@@ -3369,21 +3389,29 @@ class PostgresStore(Store):
                                 "nothing changed: retry the same call shortly")
 
     def identity(self) -> tuple:
-        # The server (its system identifier: a restored dump on another server differs), the
-        # database and the schema: the same for any URL that reaches them (127.0.0.1 or
-        # localhost).  Where a role may not read the identifier, when the schema was made
-        # (to the microsecond) stands in for it.
+        # The database and schema, and the one server that can see a lock this process holds:
+        # ``same_store`` below.  Names alone cannot tell a server from its physical copy.
+        return ("postgresql", self.url)
+
+    def same_store(self, other: "Store") -> bool:
+        """Is ``other`` this very database and schema, however its URL names it?  A session
+        lock taken through ``other`` is visible here only on the same server (a restored
+        dump or a physical copy carries every name and identifier over, but not the lock)."""
+        if not isinstance(other, PostgresStore):
+            return False
+        import secrets
+
         import psycopg
 
-        def read(conn: Any) -> tuple:
-            try:
-                with conn.transaction():
-                    server = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()[0]
-            except psycopg.Error:
-                server = conn.execute("SELECT string_agg(applied_at::text, ',' ORDER BY version) "
-                                      "FROM orchestrator_schema_version").fetchone()[0]
-            return (server, *conn.execute("SELECT current_database(), current_schema()").fetchone())
-        return ("postgresql", *self._tx(read, write=False))
+        key = secrets.randbits(31)
+        with psycopg.connect(other.url, autocommit=True, connect_timeout=max(1, int(self.timeout_s))) as held:
+            held.execute("SELECT pg_advisory_lock(%s, %s)", (PG_MIGRATION_LOCK, key))
+            theirs = held.execute("SELECT current_database(), current_schema()").fetchone()
+            seen, *ours = self._tx(lambda conn: conn.execute(
+                "SELECT count(*) > 0, current_database(), current_schema() FROM pg_locks WHERE locktype = "
+                "'advisory' AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2",
+                (PG_MIGRATION_LOCK, key)).fetchone(), write=False)
+        return bool(seen) and tuple(ours) == tuple(theirs)
 
     def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
         # Its isolation level must be the transaction's first statement, before any limits.
@@ -4655,34 +4683,43 @@ def route_targets(wf: WorkflowDef, step: StepDef) -> set[str]:
     return {t for t in (wf.resolve_target(t) for t in targets) if t is not None}
 
 
-def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool]) -> set[str]:
+def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
+           forward: bool = False) -> set[str]:
     """Every step (and FINISH, FAILED) reachable from ``start`` along the author's routes;
-    a step for which ``walls`` is true is reached but not passed."""
+    a step for which ``walls`` is true is reached but not passed.  ``forward`` leaves out a
+    gated step's ``rejected:`` route: a rejection sends the run back, it passes nothing."""
     seen: set[str] = set()
     pending = [start]
     while pending:
-        for target in route_targets(wf, pending.pop()):
+        step = pending.pop()
+        targets = route_targets(wf, step)
+        if forward and step.approval and "rejected" in step.transitions:
+            targets.discard(wf.resolve_target(step.transitions["rejected"]) or "")
+        for target in targets:
             if target not in seen:
                 seen.add(target)
-                step = wf.step(target)
-                if step is not None and not walls(step):
-                    pending.append(step)
+                found = wf.step(target)
+                if found is not None and not walls(found):
+                    pending.append(found)
     return seen
 
 
-def gate_skipped(wf: WorkflowDef, origin: str, target: str) -> list[StepDef]:
+def gate_skipped(wf: WorkflowDef, origin: str, target: str,
+                 visited: Callable[[], set[str]] = lambda: set()) -> list[StepDef]:
     """The approval gates a move from ``origin`` to ``target`` would get past ([] for none).
 
     A gated step cannot be left without a person, so it must not be stepped over either:
     by a decider's choice outside the author's routes (an agent's or a model's ``FINISH``,
     a step past the gate), or by a resume that takes the client's word for where it is.
     A gated origin is itself the gate for any move off it.  Otherwise a move is free
-    when ``target`` is ``FAILED``, reachable from the origin without passing a gate, a
-    step the origin is reachable from without passing one (back within the same
-    stretch between gates), or reachable from the first step without passing one (a
-    step before every gate).  The gates skipped are those on every route from the origin
-    to ``target`` (from the first step, when the origin has no route there): all of them,
-    so a person approving the move sees each question it answers."""
+    when ``target`` is ``FAILED``, reachable from the origin without passing a gate,
+    reachable from the first step without passing one (a step before every gate), or
+    a step the run has been at (``visited``, read only when needed) that lies nowhere
+    ahead of the origin through a gate: going back, as in a rework loop.  Which way is
+    back cannot be told from the routes alone (a route from after a gate back to before it
+    makes every step both), so the run's history says it.  The gates skipped are those on
+    every route from the origin to ``target`` (from the first step, when the origin has
+    no route there): all of them, so a person approving the move sees each question."""
     gates = [step for step in wf.steps if step.approval]
     start = wf.step(origin)
     if not gates or target in (origin, FAILED) or start is None:
@@ -4692,9 +4729,10 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str) -> list[StepDef]:
     if target in start.transitions.values() or any(cond.target == target for cond in start.conditions):
         return []  # a declared route (every advance the author's table decides): no walk needed
     gated: Callable[[StepDef], bool] = lambda step: bool(step.approval)  # noqa: E731
-    first, to = wf.first_step, wf.step(target)
-    if (target in _reach(wf, start, gated) or (to is not None and origin in _reach(wf, to, gated))
-            or target == first.name or target in _reach(wf, first, gated)):
+    first = wf.first_step
+    if target in _reach(wf, start, gated) or target == first.name or target in _reach(wf, first, gated):
+        return []
+    if target not in _reach(wf, start, lambda step: False, forward=True) and target in visited():
         return []
     source = start if target in _reach(wf, start, lambda step: False) else first
     on_every_route = [gate for gate in gates if gate is not source and target != gate.name
@@ -4905,13 +4943,16 @@ class Engine:
             raise self._not_running(inst)
         wf = self.library.load_valid(inst.workflow_name)
         where = origin = inst.current_step_name
+        origin_known = True  # False when no step the run worked at is left to judge from
         if wf.step(where) is None:
             # FAILED/FINISH pseudo-steps, or a step the edited definition dropped:
             # trust the client's step, else the last one that ran, else the first.
             # Where the run goes is still judged from the last step that ran (the
             # origin): the client's word never takes a run past an approval gate.
-            last = self.store.last_accepted(instance_id)
-            ran = last.step_name if last and wf.step(last.step_name) else wf.first_step.name
+            # A resume's own entry names the step the client claimed, so it never counts as run.
+            worked = self.store.last_worked_step(instance_id)
+            origin_known = bool(worked and wf.step(worked))
+            ran = worked if origin_known else wf.first_step.name
             candidates = (assumed_current_step_name, ran)
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
             origin = wf.step(ran).name  # type: ignore[union-attr]
@@ -4919,7 +4960,13 @@ class Engine:
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
         decision: Decision | None = None
         stored = wf.step(where)
-        if stored is not None and wf.step(assumed_current_step_name) is stored:
+        visited = self._visited(instance_id)
+        if where != origin and gate_skipped(wf, origin, where, visited):
+            # The client claims a step past a gate from where the run really was: a report on
+            # that step proves nothing yet.  Getting there is the move, and a person answers it.
+            decision = Decision(where, "resume", f"the client says it is at '{where}', beyond an approval gate "
+                                                 f"from '{origin}', where the run last was")
+        elif stored is not None and wf.step(assumed_current_step_name) is stored:
             # The client is where the run is, so nothing needs reconciling: a status the
             # step routes on says it was done (the author's table answers, as in an
             # advance), and no status says it was not done yet.
@@ -4938,11 +4985,23 @@ class Engine:
         if decision.next_step == SUSPEND:  # a resume is a request to go on, never to wait again
             decision = dataclasses.replace(decision, next_step=where)
         target = wf.resolve_target(decision.next_step)
-        if (stored is not None and stored.report_fields and target not in (None, stored.name, FAILED)
-                and target in _reach(wf, stored, lambda step: False)):
-            # Moving on from the stored step says it was done: its evidence, as an advance needs it.
-            check_evidence(stored, {k: v for k, v in report.items() if k != "choose_step"})
+        done = wf.step(origin) if origin_known else None  # the step the run really was at
+        if (done is not None and done.report_fields and target not in (None, done.name, FAILED)
+                and target in _reach(wf, done, lambda step: False) and target not in visited()):
+            # Moving on to a step the run has not been at says this one was done: its evidence,
+            # as an advance needs it.  Going back (to a step already visited) needs none.
+            check_evidence(done, {k: v for k, v in report.items() if k != "choose_step"})
         return self._apply(wf, inst, working, decision, where, record, "RESUMING", origin=origin)
+
+    def _visited(self, instance_id: str) -> Callable[[], set[str]]:
+        """The steps the run has been at, read at most once and only if asked."""
+        found: list[set[str]] = []
+
+        def read() -> set[str]:
+            if not found:
+                found.append(self.store.visited(instance_id))
+            return found[0]
+        return read
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
         """End a run for good; cancelled runs cannot be resumed."""
@@ -5122,7 +5181,7 @@ class Engine:
             hold = (leaving.name, leaving.approval, None)
         else:
             at = origin or step_name
-            skipped = gate_skipped(wf, at, target)
+            skipped = gate_skipped(wf, at, target, self._visited(inst.instance_id))
             if skipped and skipped[0].name == at:  # a resume off the gate the run really is at
                 hold = (at, skipped[0].approval, None)
             elif skipped:
@@ -5408,7 +5467,7 @@ A gate is never stepped over either. A decision that would get past it without p
 or the agent's choice of a later step, or of FINISH where your routes reach FINISH only through the
 gate; a resume that would put the run beyond it) waits for a person in the same way, at the step the
 run was at. Your declared routes never wait: `# Transitions`, evidence routes, and the index order
-of a step without transitions; nor does going back within the stretch between two gates. Words in
+of a step without transitions; nor does going back to a step the run has been at (a rework loop). Words in
 the guidance are not routes ("never deploy before the review" names Deploy too). So to let a step
 end the run early (the user declines), declare it: `- declined: FINISH`.
 
@@ -6298,6 +6357,9 @@ UI_REFRESH_MS = 2000
 #: The ui serves this many connections at once; each request must arrive whole within
 #: UI_REQUEST_S seconds, and a form may be at most UI_FORM_BYTES long.
 UI_THREADS = 32
+#: On a ui bound to a network (``--host`` with a token) no one client address holds more than
+#: this many of them, so one client that opens idle connections cannot take every slot.
+UI_THREADS_PER_ADDRESS = 8
 UI_REQUEST_S = 5.0
 UI_FORM_BYTES = 64 * 1024
 #: Where a login may send the browser next: a path of this ui, as a URL writes it (printable
@@ -7001,7 +7063,8 @@ UI_JS = """\
 """
 
 
-def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> Any:
+def make_ui_server(engine: Engine, host: str, port: int, token: str | None,
+                   per_address: int | None = None) -> Any:
     """An http.server bound to ``host:port`` (0 = a free port) serving a WebView.
 
     A thread per connection, at most ``UI_THREADS`` at once (beyond that a connection
@@ -7015,7 +7078,11 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
     from urllib.parse import parse_qsl, urlsplit
 
     slots = threading.BoundedSemaphore(UI_THREADS)
+    # On loopback every client, the person's browser included, is 127.0.0.1: no cap there.
+    cap = per_address or (UI_THREADS if is_loopback(host) else UI_THREADS_PER_ADDRESS)
     current = threading.local()  # the deadline of the request this thread reads
+    per_address: dict[str, int] = {}  # connections each client address holds now
+    counting = threading.Lock()
 
     class Server(ThreadingHTTPServer):
         allow_reuse_address = True
@@ -7023,7 +7090,14 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
         request_queue_size = 64  # a burst of connections waits in the kernel instead of being reset
 
         def process_request(self, request: Any, client_address: Any) -> None:
-            if not slots.acquire(blocking=False):
+            address = str(client_address[0])
+            with counting:
+                mine = per_address.get(address, 0)
+                if mine < cap:
+                    per_address[address] = mine + 1
+            if mine >= cap or not slots.acquire(blocking=False):
+                if mine < cap:
+                    self._done(address)
                 # Every slot busy (a flood of idle connections, say): answer at once rather than
                 # stop accepting, which would leave everyone else in the kernel's queue.
                 with contextlib.suppress(OSError):
@@ -7039,7 +7113,15 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
                 super().process_request(request, client_address)
             except BaseException:
                 slots.release()
+                self._done(address)
                 raise
+
+        @staticmethod
+        def _done(address: str) -> None:
+            with counting:
+                per_address[address] -= 1
+                if not per_address[address]:
+                    del per_address[address]
 
         def process_request_thread(self, request: Any, client_address: Any) -> None:
             # The whole request, headers and body, within UI_REQUEST_S of being accepted:
@@ -7053,6 +7135,7 @@ def make_ui_server(engine: Engine, host: str, port: int, token: str | None) -> A
             finally:
                 deadline.cancel()
                 slots.release()
+                self._done(str(client_address[0]))
 
         def handle_error(self, request: Any, client_address: Any) -> None:
             exc = sys.exc_info()[1]
@@ -7807,7 +7890,7 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
         raise ConfigError("migrate-db: --from and --to are the same database")
     source, target = store_for(args.source).open(), store_for(args.target).open()
     try:
-        if source.identity() == target.identity():  # 127.0.0.1 and localhost, a link to the same file
+        if source.same_store(target):  # 127.0.0.1 and localhost, a link to the same file
             raise ConfigError("migrate-db: --from and --to are the same database")
         existing = target.counts()
         if any(existing) and not args.force:

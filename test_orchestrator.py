@@ -284,6 +284,8 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
              ({"WORKFLOW_DB_URL": "postgresql://orch:Xy@hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
              ({"WORKFLOW_DB_URL": "postgresql://orch:Xy/hun?ter2@127.0.0.1:5/db"}, [], "percent-encode them"),
              ({"WORKFLOW_DB_URL": "postgresql://orch:Xy?hun/ter2@127.0.0.1:5/db"}, [], "percent-encode them"),
+             ({"WORKFLOW_DB_URL": "postgresql://orch:4/hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
+             ({"WORKFLOW_DB_URL": "postgresql://orch:p@ss/hunter2@127.0.0.1:5/db"}, [], "percent-encode them"),
              ({"WORKFLOW_DB_URL": f"postgresql://orch@127.0.0.1:{free_port()}/db?pasword=hunter2"}, [],
               "cannot use the PostgreSQL database"),
              ({"WORKFLOW_DB_URL": url}, [], "cannot use the PostgreSQL database")]
@@ -3672,7 +3674,12 @@ async def test_no_decider_and_no_resume_gets_a_run_past_an_approval_gate(tmp_pat
             p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
                 "status": "success", "tests_failed": 3}}))
             assert p["status"] == "FAILED"
-            p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy"}))
+            # Moving on from Build says it was done: first its evidence...
+            err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy"}),
+                "INVALID_ARGUMENT")
+            # ...then a person, for getting past the gate.
+            p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Deploy",
+                                                         "report": {"tests_failed": 0}}))
             assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Build"), provider
             pending = p["awaiting_approval"]
             assert (pending["step_name"], pending["proposed_next_step"], pending["past_gate"]) == (
@@ -3776,6 +3783,65 @@ async def test_gate_rule_follows_declared_routes_not_words(tmp_path: Path) -> No
         p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Ship"}))
         assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Release Review")
         assert p["awaiting_approval"]["approval"] == "The release notes." and "past_gate" not in p["awaiting_approval"]
+
+
+@pytest.mark.anyio
+async def test_gate_rule_reads_going_back_from_the_runs_history(tmp_path: Path) -> None:
+    """A route from after the gate back to before it (a commit hook fails: `failure: Suggest`) makes
+    every step both before and after the gate; only where the run has been says which way a move
+    goes. A jump forward is held however the routes loop; going back to a step the run was at is
+    free, needing no evidence; a resume's claimed step never counts as a step the run worked at."""
+    root = tmp_path / "loop"
+    write(root, {
+        "C/index.md": "# C\n\n## Steps\n1. [Test](s/t.md)\n2. [Suggest](s/s.md)\n3. [Review](s/r.md)\n"
+                      "4. [Commit](s/c.md)\n",
+        "C/s/t.md": step_md("Green goes on.", "Run the tests.", extra=(
+            "\n# Report\n- tests_failed: integer, required\n\n# Transitions\n- tests_failed > 0: FAILED\n"
+            "- success: Suggest\n")),
+        "C/s/s.md": step_md("A message for `Review`.", "Suggest a message.", {"success": "Review"}),
+        "C/s/r.md": step_md("Approved commits.", "Show it.", {"accepted": "Commit", "rejected": "Suggest"},
+                            extra="\n# Approval\nThe commit message.\n"),
+        "C/s/c.md": step_md("A hook failure goes back to `Suggest`.", "Commit.",
+                            {"success": "FINISH", "failure": "Suggest", "broken": "FAILED"}),
+    })
+    server, engine = make_app(tmp_path, [root], AI_PROVIDER="agent")
+    async with client(server) as c:
+        async def run(*reports: dict[str, Any]) -> str:
+            iid = ok(await c.call_tool("start_workflow", {"workflow_name": "C"}))["instance_id"]
+            for report in reports:
+                ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": report}))
+            return iid
+        green = {"status": "success", "tests_failed": 0}
+        # Forward past the gate, though Commit routes back to Suggest: held.
+        iid = await run(green)
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit",
+                                                     "report": {"choose_step": "Commit"}}))
+        assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Review")
+        # After an approved commit and a hook failure, straight back to Commit is a new message: held again.
+        iid = await run(green, {"status": "success"}, {"status": "accepted"})
+        engine.approve(iid, True, None, "alice")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "failure"}}))
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit",
+                                                     "report": {"choose_step": "Commit"}}))
+        assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Review")
+        # Back to a step the run was at: free, and no evidence asked of the step it leaves.
+        iid = await run(green)
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Test",
+                                                     "report": {"choose_step": "Test"}}))
+        assert (p["status"], p["next_step"]["step_name"], p["awaiting_approval"]) == ("RUNNING", "Test", None)
+        # A FAILED run: a resume "at Commit" reporting a failure there proves nothing about Commit...
+        iid = await run({"status": "success", "tests_failed": 2})
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit",
+                                                     "report": {"status": "broken", "tests_failed": 0}}))
+        assert (p["status"], p["next_step"]["step_name"]) == ("SUSPENDED", "Test")  # the claim itself is held
+        engine.approve(iid, False, None, "alice")
+        assert engine.status(iid).status == "RUNNING"
+        # ...and can never become where the run "last worked".
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success",
+                                                                                 "tests_failed": 3}}))
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit",
+                                                     "report": {"tests_failed": 0}}))
+        assert (p["status"], p["awaiting_approval"]["step_name"]) == ("SUSPENDED", "Test")
 
 
 @pytest.mark.anyio
@@ -5753,6 +5819,20 @@ def test_ui_answers_503_at_once_when_every_slot_is_busy(tmp_path: Path, monkeypa
     finally:
         for sock in idle:
             sock.close()
+        httpd.shutdown()
+        httpd.server_close()
+    # One client address may hold only its share (a ui on a network holds 8 each; 1 here).
+    monkeypatch.setattr(om, "UI_THREADS", 4)
+    httpd = om.make_ui_server(engine, "127.0.0.1", 0, None, per_address=1)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        time.sleep(0.3)
+        answer = raw_http(f"http://127.0.0.1:{port}", f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 503"), answer[:40]  # 3 slots free, but not for this address
+    finally:
+        idle.close()
         httpd.shutdown()
         httpd.server_close()
     # With the slots free again, pages are served.
