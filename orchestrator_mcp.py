@@ -2772,12 +2772,13 @@ class Store:
             write=False)
         return self._entry(row) if row else None
 
-    def visited(self, instance_id: str) -> set[str]:
-        """Every step the run has been at (each entry's ``determined_next_step``)."""
+    def positions(self, instance_id: str, limit: int = 1000) -> list[str]:
+        """Where the run has been, newest first (each entry's ``determined_next_step``)."""
         rows = self._tx(lambda conn: conn.execute(self._sql(
-            "SELECT DISTINCT determined_next_step FROM workflow_history WHERE instance_id = ? "
-            "AND determined_next_step IS NOT NULL"), (instance_id,)).fetchall(), write=False)
-        return {row[0] for row in rows}
+            "SELECT determined_next_step FROM workflow_history WHERE instance_id = ? "
+            "AND determined_next_step IS NOT NULL ORDER BY id DESC LIMIT ?"), (instance_id, limit)).fetchall(),
+            write=False)
+        return [row[0] for row in rows]
 
     def last_worked_step(self, instance_id: str) -> str | None:
         """The step of the newest report that moved the run, resumes left out: a resume's entry
@@ -4693,8 +4694,11 @@ def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
     while pending:
         step = pending.pop()
         targets = route_targets(wf, step)
-        if forward and step.approval and "rejected" in step.transitions:
-            targets.discard(wf.resolve_target(step.transitions["rejected"]) or "")
+        if forward and step.approval:
+            if "rejected" in step.transitions:
+                targets.discard(wf.resolve_target(step.transitions["rejected"]) or "")
+            if not targets and step in wf.steps:  # approval goes where a decider proposes: any later step
+                targets = {later.name for later in wf.steps[wf.steps.index(step) + 1:]} | {FINISH}
         for target in targets:
             if target not in seen:
                 seen.add(target)
@@ -4705,7 +4709,7 @@ def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
 
 
 def gate_skipped(wf: WorkflowDef, origin: str, target: str,
-                 visited: Callable[[], set[str]] = lambda: set()) -> list[StepDef]:
+                 positions: Callable[[], list[str]] = lambda: []) -> list[StepDef]:
     """The approval gates a move from ``origin`` to ``target`` would get past ([] for none).
 
     A gated step cannot be left without a person, so it must not be stepped over either:
@@ -4714,10 +4718,11 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str,
     A gated origin is itself the gate for any move off it.  Otherwise a move is free
     when ``target`` is ``FAILED``, reachable from the origin without passing a gate,
     reachable from the first step without passing one (a step before every gate), or
-    a step the run has been at (``visited``, read only when needed) that lies nowhere
-    ahead of the origin through a gate: going back, as in a rework loop.  Which way is
-    back cannot be told from the routes alone (a route from after a gate back to before it
-    makes every step both), so the run's history says it.  The gates skipped are those on
+    a step the run has been at since it last stood in front of a gate toward it, and
+    that lies nowhere ahead of the origin through a gate: going back, as in a rework
+    loop.  Which way is back cannot be told from the routes alone (a route from after a
+    gate back to before it makes every step both), so the run's history (``positions``,
+    newest first, read only when needed) says it.  The gates skipped are those on
     every route from the origin to ``target`` (from the first step, when the origin has
     no route there): all of them, so a person approving the move sees each question."""
     gates = [step for step in wf.steps if step.approval]
@@ -4732,7 +4737,7 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str,
     first = wf.first_step
     if target in _reach(wf, start, gated) or target == first.name or target in _reach(wf, first, gated):
         return []
-    if target not in _reach(wf, start, lambda step: False, forward=True) and target in visited():
+    if target not in _reach(wf, start, lambda step: False, forward=True) and _been_back(wf, target, positions()):
         return []
     source = start if target in _reach(wf, start, lambda step: False) else first
     on_every_route = [gate for gate in gates if gate is not source and target != gate.name
@@ -4741,6 +4746,24 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str,
         on_every_route.insert(0, first)
     return on_every_route or [next((gate for gate in gates if target == gate.name
                                     or target in _reach(wf, gate, lambda step: False)), gates[0])]
+
+
+def _been_back(wf: WorkflowDef, target: str, positions: Sequence[str]) -> bool:
+    """Was the run at ``target`` more recently than at any step in front of a gate toward it?
+    A visit from an earlier pass, before the run went back in front of the gate, does not count."""
+    gated: Callable[[StepDef], bool] = lambda step: bool(step.approval)  # noqa: E731
+    in_front: dict[str, bool] = {}
+    for position in positions:
+        if position == target:
+            return True
+        if position not in in_front:
+            at = wf.step(position)
+            in_front[position] = at is not None and (
+                at.approval or (target in _reach(wf, at, lambda step: False, forward=True)
+                                and target not in _reach(wf, at, gated)))
+        if in_front[position]:
+            return False
+    return False
 
 
 class Engine:
@@ -4960,8 +4983,8 @@ class Engine:
         record = {"assumed_current_step_name": assumed_current_step_name, "report": report}
         decision: Decision | None = None
         stored = wf.step(where)
-        visited = self._visited(instance_id)
-        if where != origin and gate_skipped(wf, origin, where, visited):
+        positions = self._positions(instance_id)
+        if where != origin and gate_skipped(wf, origin, where, positions):
             # The client claims a step past a gate from where the run really was: a report on
             # that step proves nothing yet.  Getting there is the move, and a person answers it.
             decision = Decision(where, "resume", f"the client says it is at '{where}', beyond an approval gate "
@@ -4986,20 +5009,28 @@ class Engine:
             decision = dataclasses.replace(decision, next_step=where)
         target = wf.resolve_target(decision.next_step)
         done = wf.step(origin) if origin_known else None  # the step the run really was at
-        if (done is not None and done.report_fields and target not in (None, done.name, FAILED)
-                and target in _reach(wf, done, lambda step: False) and target not in visited()):
-            # Moving on to a step the run has not been at says this one was done: its evidence,
-            # as an advance needs it.  Going back (to a step already visited) needs none.
-            check_evidence(done, {k: v for k, v in report.items() if k != "choose_step"})
+        came_from = next((p for p in positions()[1:] if p != origin), None) if done is not None else None
+        if (done is not None and done.report_fields and target not in (None, done.name, FAILED, came_from)
+                and target in _reach(wf, done, lambda step: False)):
+            # Moving on from the step the run was at says it was done: its evidence, as an advance
+            # needs it, and the evidence's own routes, as an advance takes them.  Going back to the
+            # step the run came from says it was not done: nothing to show.
+            evidence = {k: v for k, v in report.items() if k != "choose_step"}
+            check_evidence(done, evidence)
+            routed = next((cond for cond in done.conditions if cond.holds(evidence)), None)
+            if routed is not None and wf.resolve_target(routed.target) != target:
+                raise InvalidArgument(f"the report's evidence sends step '{done.name}' to {routed.target} "
+                                      f"('{routed.describe()}'), not to '{target}'; nothing moved: report on "
+                                      f"'{done.name}' with advance_workflow", expected_next_step=routed.target)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING", origin=origin)
 
-    def _visited(self, instance_id: str) -> Callable[[], set[str]]:
-        """The steps the run has been at, read at most once and only if asked."""
-        found: list[set[str]] = []
+    def _positions(self, instance_id: str) -> Callable[[], list[str]]:
+        """Where the run has been, newest first, read at most once and only if asked."""
+        found: list[list[str]] = []
 
-        def read() -> set[str]:
+        def read() -> list[str]:
             if not found:
-                found.append(self.store.visited(instance_id))
+                found.append(self.store.positions(instance_id))
             return found[0]
         return read
 
@@ -5181,7 +5212,7 @@ class Engine:
             hold = (leaving.name, leaving.approval, None)
         else:
             at = origin or step_name
-            skipped = gate_skipped(wf, at, target, self._visited(inst.instance_id))
+            skipped = gate_skipped(wf, at, target, self._positions(inst.instance_id))
             if skipped and skipped[0].name == at:  # a resume off the gate the run really is at
                 hold = (at, skipped[0].approval, None)
             elif skipped:

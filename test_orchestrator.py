@@ -3845,6 +3845,53 @@ async def test_gate_rule_reads_going_back_from_the_runs_history(tmp_path: Path) 
 
 
 @pytest.mark.anyio
+async def test_gate_rule_counts_a_visit_only_since_the_run_last_stood_before_the_gate(tmp_path: Path) -> None:
+    """A step past the gate that an earlier pass reached is new work once the run went back in front
+    of the gate; a gate that declares only `rejected:` still guards the steps after it; a resume
+    moving on from a step with evidence needs it and follows its routes, from the second pass too."""
+    root = tmp_path / "passes"
+    write(root, {
+        "P/index.md": "# P\n\n## Steps\n1. [Triage](s/t.md)\n2. [Plan Review](s/pr.md)\n3. [Implement](s/i.md)\n"
+                      "4. [Run Tests](s/rt.md)\n5. [Edit Docs](s/d.md)\n",
+        "P/s/t.md": step_md("Code goes to `Plan Review`, docs to `Edit Docs`.", "Triage.",
+                            {"feature": "Plan Review", "docs": "Edit Docs"}),
+        "P/s/pr.md": step_md("Approved, implement it.", "Show the plan.", {"rejected": "Triage"},
+                             extra="\n# Approval\nThe plan.\n"),
+        "P/s/i.md": step_md("Then test.", "Build it.", {"success": "Run Tests", "rescope": "Triage"}),
+        "P/s/rt.md": step_md("Green finishes.", "Test it.", extra=(
+            "\n# Report\n- tests_failed: integer, required\n\n# Transitions\n- tests_failed > 0: FAILED\n"
+            "- success: FINISH\n")),
+        "P/s/d.md": step_md("If it needs code after all, that is `Implement`.", "Edit the docs.", {"done": "FINISH"}),
+    })
+    server, engine = make_app(tmp_path, [root], AI_PROVIDER="agent")
+    async with client(server) as c:
+        async def call(tool: str, **args: Any) -> dict[str, Any]:
+            return ok(await c.call_tool(tool, {"instance_id": iid, **args}))
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "P"}))["instance_id"]
+        await call("advance_workflow", report={"status": "feature"})
+        p = await call("advance_workflow", report={"status": "approved", "choose_step": "Implement"})
+        assert p["awaiting_approval"]["step_name"] == "Plan Review"  # the gate proposes where approval goes
+        engine.approve(iid, True, None, "alice")
+        await call("advance_workflow", report={"status": "rescope"})  # back in front of the gate
+        await call("advance_workflow", report={"status": "docs"})
+        # Implement was visited on the first pass; from Edit Docs now, getting there is past the gate again.
+        p = await call("advance_workflow", report={"status": "needs code", "choose_step": "Implement"})
+        assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Plan Review")
+        engine.approve(iid, True, None, "alice")
+        await call("advance_workflow", report={"status": "success"})  # at Run Tests
+        # Moving on from Run Tests on a resume: its evidence, and the evidence's own route.
+        err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "FINISH",
+                                                  "report": {"choose_step": "FINISH"}}), "INVALID_ARGUMENT")
+        e = err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "FINISH",
+                                                      "report": {"choose_step": "FINISH", "tests_failed": 3}}),
+                "INVALID_ARGUMENT")
+        assert "evidence sends step 'Run Tests' to FAILED" in e["message"]
+        # Back to the step it came from: nothing to show.
+        p = await call("resume_workflow", assumed_current_step_name="Implement", report={"choose_step": "Implement"})
+        assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Implement")
+
+
+@pytest.mark.anyio
 async def test_resume_checks_the_evidence_an_advance_would(tmp_path: Path, deploy: Path) -> None:
     """A resume whose report says the stored step was done must carry that step's evidence."""
     for provider in ("stub", "agent"):
