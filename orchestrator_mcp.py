@@ -254,11 +254,16 @@ def url_userinfo_problem(url: str) -> str:
     authority = rest.split("/", 1)[0]  # libpq looks for the "@" up to the first "/" ("?" may be in a password)
     if authority.count("@") > 1:
         return _USERINFO_ADVICE
-    # An "@" after the first "/" while the part before it holds a ":" or an "@" (a password, or
-    # a user and host, cut short by a raw "/": "app:4/Zq8+Kx@db", "app:p@ss/word@db"): refused,
-    # even where the text after the ":" could pass for a port (write an "@" in a database name
-    # or a parameter there as %40).  A URL with neither ("postgresql://db/my@name") passes.
-    if "@" in rest[len(authority):] and (":" in authority.split("]")[-1] or "@" in authority):
+    # An "@" after the first "/" while the part before it holds an "@" or a ":" (a password, or a
+    # user and host, cut short by a raw "/": "app:p@ss/word@db", "app:Xy/S?cret@db"): refused.
+    # Where the text after the ":" could pass for a port ("app:4/Zq8+Kx@db"), an "@" in the path
+    # is refused too (write one in a database name as %40), one in a query value is not.
+    later = rest[len(authority):]
+    host_part = authority.split("]")[-1]
+    if "@" in authority or (":" in host_part and not host_part.rsplit(":", 1)[1].isdigit()):
+        if "@" in later:
+            return _USERINFO_ADVICE
+    elif ":" in host_part and "@" in later.split("?", 1)[0]:  # "host:5432" then a path with an "@"
         return _USERINFO_ADVICE
     return ""
 

@@ -253,6 +253,10 @@ def test_postgres_url_selection_and_start_up_errors_hide_the_password(tmp_path: 
     # A flag beats the other kind's variable: --db in a shell that exports WORKFLOW_DB_URL means the file.
     assert om.Config.load({"WORKFLOW_DB_URL": url}, db=str(tmp_path / "s.db")).db_url is None
     assert om.Config.load({"WORKFLOW_DB_PATH": str(tmp_path / "s.db")}, db_url=url).db_url == url
+    # An "@" libpq reads as no password is no password: in a query value, in a database name without a port.
+    for plain in ("postgresql://h:5432/db?application_name=me@laptop", "postgresql://h/my@db",
+                  "postgresql://u:pw?x@[::1]/db"):
+        assert om.url_userinfo_problem(plain) == "", plain
     assert om.redact_url("postgres://u@h/d?password=pw2&sslmode=require&x=1") == \
         "postgres://u@h/d?password=***&sslmode=require&x=***"  # a parameter libpq does not list is no plain one
     # A short password is blanked where it stands as a value, not in every address that holds it.
