@@ -2785,14 +2785,6 @@ class Store:
             write=False)
         return [row[0] for row in rows]
 
-    def last_worked_step(self, instance_id: str) -> str | None:
-        """The step of the newest report that moved the run, resumes left out: a resume's entry
-        names the step the client claimed, which is no proof the run was ever there."""
-        row = self._tx(lambda conn: conn.execute(self._sql(
-            "SELECT step_name FROM workflow_history WHERE instance_id = ? AND determined_next_step IS NOT NULL "
-            "AND outcome_status <> 'RESUMING' ORDER BY id DESC LIMIT 1"), (instance_id,)).fetchone(), write=False)
-        return row[0] if row else None
-
     def update(self, before: Instance, after: Instance, entry: HistoryEntry, *, exact: bool = False) -> Instance:
         """Write ``after`` and its history entry if nobody moved ``before`` meanwhile.
 
@@ -4693,7 +4685,9 @@ def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
            forward: bool = False) -> set[str]:
     """Every step (and FINISH, FAILED) reachable from ``start`` along the author's routes;
     a step for which ``walls`` is true is reached but not passed.  ``forward`` leaves out a
-    gated step's ``rejected:`` route: a rejection sends the run back, it passes nothing."""
+    gated step's ``rejected:`` route (a rejection sends the run back, it passes nothing) and
+    lets a gate reach every step after it in index order (a person may approve a move a
+    decider proposed there, outside the gate's routes)."""
     seen: set[str] = set()
     pending = [start]
     while pending:
@@ -4702,8 +4696,8 @@ def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
         if forward and step.approval:
             if "rejected" in step.transitions:
                 targets.discard(wf.resolve_target(step.transitions["rejected"]) or "")
-            if not targets and step in wf.steps:  # approval goes where a decider proposes: any later step
-                targets = {later.name for later in wf.steps[wf.steps.index(step) + 1:]} | {FINISH}
+            if step in wf.steps:  # approval may go where a decider proposed: any later step as well
+                targets |= {later.name for later in wf.steps[wf.steps.index(step) + 1:]} | {FINISH}
         for target in targets:
             if target not in seen:
                 seen.add(target)
@@ -4977,10 +4971,14 @@ class Engine:
             # trust the client's step, else the last one that ran, else the first.
             # Where the run goes is still judged from the last step that ran (the
             # origin): the client's word never takes a run past an approval gate.
-            # A resume's own entry names the step the client claimed, so it never counts as run.
-            worked = self.store.last_worked_step(instance_id)
-            origin_known = bool(worked and wf.step(worked))
-            ran = worked if origin_known else wf.first_step.name
+            # A FAILED run is judged from where it stood when it failed: the position before
+            # the failing entry (every entry's determined_next_step is where the run really went;
+            # a resume's own step name is only the client's claim).  A step an edit dropped
+            # leaves nothing to judge from but the first step.
+            stood = self.store.positions(instance_id, 2) if inst.current_step_name == FAILED else []
+            worked = stood[1] if len(stood) > 1 and stood[0] == FAILED and wf.step(stood[1]) else None
+            origin_known = worked is not None
+            ran = worked or wf.first_step.name
             candidates = (assumed_current_step_name, ran)
             where = next(wf.step(c).name for c in candidates if c and wf.step(c))  # type: ignore[union-attr]
             origin = wf.step(ran).name  # type: ignore[union-attr]
@@ -5014,12 +5012,14 @@ class Engine:
             decision = dataclasses.replace(decision, next_step=where)
         target = wf.resolve_target(decision.next_step)
         done = wf.step(origin) if origin_known else None  # the step the run really was at
+        ahead = _reach(wf, done, lambda step: False) if done is not None else set()
         came_from = next((p for p in positions()[1:] if p != origin), None) if done is not None else None
-        if (done is not None and done.report_fields and target not in (None, done.name, FAILED, came_from)
-                and target in _reach(wf, done, lambda step: False)):
-            # Moving on from the step the run was at says it was done: its evidence, as an advance
-            # needs it, and the evidence's own routes, as an advance takes them.  Going back to the
-            # step the run came from says it was not done: nothing to show.
+        back = came_from if came_from not in ahead else None  # a step behind, not one ahead as well
+        if done is not None and done.report_fields and target not in (None, done.name, FAILED, back):
+            # Leaving the step the run was at, for anything but the step it came from, says it was
+            # done (a step with no route from it, then FINISH, is a way around as well): its
+            # evidence, as an advance needs it, and the evidence's own routes, as an advance takes
+            # them.  Going back to the step the run came from says it was not done: nothing to show.
             evidence = {k: v for k, v in report.items() if k != "choose_step"}
             check_evidence(done, evidence)
             routed = next((cond for cond in done.conditions if cond.holds(evidence)), None)

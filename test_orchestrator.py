@@ -3846,6 +3846,17 @@ async def test_gate_rule_reads_going_back_from_the_runs_history(tmp_path: Path) 
         p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit",
                                                      "report": {"tests_failed": 0}}))
         assert (p["status"], p["awaiting_approval"]["step_name"]) == ("SUSPENDED", "Test")
+        # A run failed by a resume on its second pass is judged from where it stood when it failed
+        # (Suggest), not from the last step a report named (Commit, on the first pass).
+        iid = await run(green, {"status": "success"}, {"status": "accepted"})
+        engine.approve(iid, True, None, "alice")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "failure"}}))
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Test",
+                                                     "report": {"choose_step": "FAILED"}}))
+        assert p["status"] == "FAILED"
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit"}))
+        assert (p["status"], p["awaiting_approval"]["step_name"], p["awaiting_approval"]["past_gate"]) == (
+            "SUSPENDED", "Suggest", "Review")
 
 
 @pytest.mark.anyio
@@ -3890,6 +3901,9 @@ async def test_gate_rule_counts_a_visit_only_since_the_run_last_stood_before_the
                                                       "report": {"choose_step": "FINISH", "tests_failed": 3}}),
                 "INVALID_ARGUMENT")
         assert "evidence sends step 'Run Tests' to FAILED" in e["message"]
+        # A step Run Tests has no route to (then FINISH) is a way around it as well.
+        err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Edit Docs",
+                                                  "report": {"choose_step": "Edit Docs"}}), "INVALID_ARGUMENT")
         # Back to the step it came from: nothing to show.
         p = await call("resume_workflow", assumed_current_step_name="Implement", report={"choose_step": "Implement"})
         assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Implement")
