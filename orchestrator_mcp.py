@@ -2777,6 +2777,14 @@ class Store:
             write=False)
         return self._entry(row) if row else None
 
+    def approved_moves(self, instance_id: str) -> set[tuple[str, str]]:
+        """(gated step, where a person let the run go from it), for every approval in the history."""
+        rows = self._tx(lambda conn: conn.execute(self._sql(
+            "SELECT DISTINCT step_name, determined_next_step FROM workflow_history WHERE instance_id = ? "
+            "AND outcome_status = 'APPROVED' AND determined_next_step IS NOT NULL"), (instance_id,)).fetchall(),
+            write=False)
+        return {(row[0], row[1]) for row in rows}
+
     def positions(self, instance_id: str, limit: int = 1000) -> list[str]:
         """Where the run has been, newest first (each entry's ``determined_next_step``)."""
         rows = self._tx(lambda conn: conn.execute(self._sql(
@@ -4682,12 +4690,13 @@ def route_targets(wf: WorkflowDef, step: StepDef) -> set[str]:
 
 
 def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
-           forward: bool = False) -> set[str]:
+           forward: bool = False, approved: frozenset[tuple[str, str]] = frozenset()) -> set[str]:
     """Every step (and FINISH, FAILED) reachable from ``start`` along the author's routes;
     a step for which ``walls`` is true is reached but not passed.  ``forward`` leaves out a
     gated step's ``rejected:`` route (a rejection sends the run back, it passes nothing) and
-    lets a gate reach every step after it in index order (a person may approve a move a
-    decider proposed there, outside the gate's routes)."""
+    lets a gate reach every step after it in index order and every step a person let the run
+    go to from it (``approved``): a person may approve a move a decider proposed, outside the
+    gate's routes."""
     seen: set[str] = set()
     pending = [start]
     while pending:
@@ -4698,6 +4707,7 @@ def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
                 targets.discard(wf.resolve_target(step.transitions["rejected"]) or "")
             if step in wf.steps:  # approval may go where a decider proposed: any later step as well
                 targets |= {later.name for later in wf.steps[wf.steps.index(step) + 1:]} | {FINISH}
+            targets |= {to for gate, to in approved if gate == step.name}  # and where a person let it go
         for target in targets:
             if target not in seen:
                 seen.add(target)
@@ -4708,7 +4718,8 @@ def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
 
 
 def gate_skipped(wf: WorkflowDef, origin: str, target: str,
-                 positions: Callable[[], list[str]] = lambda: []) -> list[StepDef]:
+                 positions: Callable[[], list[str]] = lambda: [],
+                 approved: Callable[[], frozenset[tuple[str, str]]] = lambda: frozenset()) -> list[StepDef]:
     """The approval gates a move from ``origin`` to ``target`` would get past ([] for none).
 
     A gated step cannot be left without a person, so it must not be stepped over either:
@@ -4736,7 +4747,8 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str,
     first = wf.first_step
     if target in _reach(wf, start, gated) or target == first.name or target in _reach(wf, first, gated):
         return []
-    if target not in _reach(wf, start, lambda step: False, forward=True) and _been_back(wf, target, positions()):
+    if (target not in _reach(wf, start, lambda step: False, forward=True, approved=approved())
+            and _been_back(wf, target, positions(), approved())):
         return []
     source = start if target in _reach(wf, start, lambda step: False) else first
     on_every_route = [gate for gate in gates if gate is not source and target != gate.name
@@ -4747,7 +4759,8 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str,
                                     or target in _reach(wf, gate, lambda step: False)), gates[0])]
 
 
-def _been_back(wf: WorkflowDef, target: str, positions: Sequence[str]) -> bool:
+def _been_back(wf: WorkflowDef, target: str, positions: Sequence[str],
+               approved: frozenset[tuple[str, str]] = frozenset()) -> bool:
     """Was the run at ``target`` more recently than at any step in front of a gate toward it?
     A visit from an earlier pass, before the run went back in front of the gate, does not count."""
     gated: Callable[[StepDef], bool] = lambda step: bool(step.approval)  # noqa: E731
@@ -4758,7 +4771,7 @@ def _been_back(wf: WorkflowDef, target: str, positions: Sequence[str]) -> bool:
         if position not in in_front:
             at = wf.step(position)
             in_front[position] = at is not None and (
-                at.approval or (target in _reach(wf, at, lambda step: False, forward=True)
+                at.approval or (target in _reach(wf, at, lambda step: False, forward=True, approved=approved)
                                 and target not in _reach(wf, at, gated)))
         if in_front[position]:
             return False
@@ -4975,8 +4988,9 @@ class Engine:
             # the failing entry (every entry's determined_next_step is where the run really went;
             # a resume's own step name is only the client's claim).  A step an edit dropped
             # leaves nothing to judge from but the first step.
-            stood = self.store.positions(instance_id, 2) if inst.current_step_name == FAILED else []
-            worked = stood[1] if len(stood) > 1 and stood[0] == FAILED and wf.step(stood[1]) else None
+            stood = self.store.positions(instance_id, 100) if inst.current_step_name == FAILED else []
+            before = next((p for p in stood if p != FAILED), None)  # failed again after a resume: look past it
+            worked = before if stood[:1] == [FAILED] and before and wf.step(before) else None
             origin_known = worked is not None
             ran = worked or wf.first_step.name
             candidates = (assumed_current_step_name, ran)
@@ -4987,7 +5001,7 @@ class Engine:
         decision: Decision | None = None
         stored = wf.step(where)
         positions = self._positions(instance_id)
-        if where != origin and gate_skipped(wf, origin, where, positions):
+        if where != origin and gate_skipped(wf, origin, where, positions, self._approved(instance_id)):
             # The client claims a step past a gate from where the run really was: a report on
             # that step proves nothing yet.  Getting there is the move, and a person answers it.
             decision = Decision(where, "resume", f"the client says it is at '{where}', beyond an approval gate "
@@ -5028,6 +5042,16 @@ class Engine:
                                       f"('{routed.describe()}'), not to '{target}'; nothing moved: report on "
                                       f"'{done.name}' with advance_workflow", expected_next_step=routed.target)
         return self._apply(wf, inst, working, decision, where, record, "RESUMING", origin=origin)
+
+    def _approved(self, instance_id: str) -> Callable[[], frozenset[tuple[str, str]]]:
+        """The moves people approved in this run, read at most once and only if asked."""
+        found: list[frozenset[tuple[str, str]]] = []
+
+        def read() -> frozenset[tuple[str, str]]:
+            if not found:
+                found.append(frozenset(self.store.approved_moves(instance_id)))
+            return found[0]
+        return read
 
     def _positions(self, instance_id: str) -> Callable[[], list[str]]:
         """Where the run has been, newest first, read at most once and only if asked."""
@@ -5217,7 +5241,8 @@ class Engine:
             hold = (leaving.name, leaving.approval, None)
         else:
             at = origin or step_name
-            skipped = gate_skipped(wf, at, target, self._positions(inst.instance_id))
+            skipped = gate_skipped(wf, at, target, self._positions(inst.instance_id),
+                                   self._approved(inst.instance_id))
             if skipped and skipped[0].name == at:  # a resume off the gate the run really is at
                 hold = (at, skipped[0].approval, None)
             elif skipped:

@@ -3846,6 +3846,13 @@ async def test_gate_rule_reads_going_back_from_the_runs_history(tmp_path: Path) 
         p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Commit",
                                                      "report": {"tests_failed": 0}}))
         assert (p["status"], p["awaiting_approval"]["step_name"]) == ("SUSPENDED", "Test")
+        # Failed twice in a row (the second time by a resume): still judged from where it stood.
+        iid = await run({"status": "success", "tests_failed": 2})
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Test",
+                                                     "report": {"status": "success", "tests_failed": 2}}))
+        assert p["status"] == "FAILED"
+        err(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Suggest"}),
+            "INVALID_ARGUMENT")  # moving on from Test needs its counts, however often it failed
         # A run failed by a resume on its second pass is judged from where it stood when it failed
         # (Suggest), not from the last step a report named (Commit, on the first pass).
         iid = await run(green, {"status": "success"}, {"status": "accepted"})
@@ -3907,6 +3914,35 @@ async def test_gate_rule_counts_a_visit_only_since_the_run_last_stood_before_the
         # Back to the step it came from: nothing to show.
         p = await call("resume_workflow", assumed_current_step_name="Implement", report={"choose_step": "Implement"})
         assert (p["status"], p["next_step"]["step_name"]) == ("RUNNING", "Implement")
+
+
+@pytest.mark.anyio
+async def test_a_move_a_person_approved_off_the_gates_routes_stays_behind_the_gate(tmp_path: Path) -> None:
+    """A person may approve a decider's proposal the gate declares no route to, even one listed
+    before the gate; on a later pass that step is still past the gate, not 'going back'."""
+    root = tmp_path / "amend"
+    write(root, {
+        "A/index.md": "# A\n\n## Steps\n1. [Suggest](s/s.md)\n2. [Amend](s/a.md)\n3. [Review](s/r.md)\n"
+                      "4. [Commit](s/c.md)\n",
+        "A/s/s.md": step_md("A message for `Review`.", "Suggest.", {"success": "Review"}),
+        "A/s/a.md": step_md("Amended: done; a hook failure back to `Suggest`.", "Amend the last commit.",
+                            {"success": "FINISH", "failure": "Suggest"}),
+        "A/s/r.md": step_md("Approved commits; an amend is `Amend`.", "Show it.",
+                            {"accepted": "Commit", "rejected": "Suggest"}, extra="\n# Approval\nThe message.\n"),
+        "A/s/c.md": step_md("Done.", "Commit.", {"success": "FINISH"}),
+    })
+    server, engine = make_app(tmp_path, [root], AI_PROVIDER="agent")
+    async with client(server) as c:
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "A"}))["instance_id"]
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "success"}}))
+        p = ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {
+            "status": "amend it", "choose_step": "Amend"}}))
+        assert p["awaiting_approval"]["proposed_next_step"] == "Amend"
+        engine.approve(iid, True, None, "alice")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "failure"}}))
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Amend",
+                                                     "report": {"choose_step": "Amend"}}))
+        assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Review")
 
 
 @pytest.mark.anyio
