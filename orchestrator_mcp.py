@@ -2578,6 +2578,7 @@ class Store:
     _HISTORY_READ = ("id, instance_id, timestamp, step_name, user_report, outcome_status, "
                      "determined_next_step, decided_by, reasoning, context_updates")
     _ORDER = "rowid"
+    _REPORT_READ = "user_report"
     #: What a runs list shows (``InstanceSummary``): never the context, up to 1 MiB a run.
     _SUMMARY_READ = ("instance_id, workflow_name, status, current_step_name, updated_at, "
                      "awaiting_approval IS NOT NULL")
@@ -2778,12 +2779,26 @@ class Store:
         return self._entry(row) if row else None
 
     def approved_moves(self, instance_id: str) -> set[tuple[str, str]]:
-        """(gated step, where a person let the run go from it), for every approval in the history."""
+        """(gate, where a person let the run go past it), for every approval in the history: the
+        gated step itself, or the gate a held jump from before it got past (``past_gate``)."""
         rows = self._tx(lambda conn: conn.execute(self._sql(
-            "SELECT DISTINCT step_name, determined_next_step FROM workflow_history WHERE instance_id = ? "
-            "AND outcome_status = 'APPROVED' AND determined_next_step IS NOT NULL"), (instance_id,)).fetchall(),
+            f"SELECT step_name, determined_next_step, {self._REPORT_READ} FROM workflow_history "
+            "WHERE instance_id = ? AND outcome_status = 'APPROVED' AND determined_next_step IS NOT NULL"),
+            (instance_id,)).fetchall(), write=False)
+        moves = set()
+        for step_name, target, record in rows:
+            record = self._json_out(record)
+            gate = record.get("past_gate") if isinstance(record, dict) else None
+            moves.add((gate if isinstance(gate, str) else step_name, target))
+        return moves
+
+    def last_position(self, instance_id: str, besides: str) -> str | None:
+        """The newest place the run was that is not ``besides`` (the step before a run of FAILEDs)."""
+        row = self._tx(lambda conn: conn.execute(self._sql(
+            "SELECT determined_next_step FROM workflow_history WHERE instance_id = ? AND determined_next_step "
+            "IS NOT NULL AND determined_next_step <> ? ORDER BY id DESC LIMIT 1"), (instance_id, besides)).fetchone(),
             write=False)
-        return {(row[0], row[1]) for row in rows}
+        return row[0] if row else None
 
     def positions(self, instance_id: str, limit: int = 1000) -> list[str]:
         """Where the run has been, newest first (each entry's ``determined_next_step``)."""
@@ -3227,6 +3242,7 @@ class PostgresStore(Store):
     _HISTORY_READ = (f"id, instance_id, {_pg_time('timestamp')}, step_name, user_report::text, outcome_status, "
                      "determined_next_step, decided_by, reasoning, context_updates::text")
     _ORDER = "seq"
+    _REPORT_READ = "user_report::text"
     _SUMMARY_READ = (f"instance_id, workflow_name, status, current_step_name, {_pg_time('updated_at')}, "
                      "awaiting_approval IS NOT NULL")
 
@@ -4988,9 +5004,8 @@ class Engine:
             # the failing entry (every entry's determined_next_step is where the run really went;
             # a resume's own step name is only the client's claim).  A step an edit dropped
             # leaves nothing to judge from but the first step.
-            stood = self.store.positions(instance_id, 100) if inst.current_step_name == FAILED else []
-            before = next((p for p in stood if p != FAILED), None)  # failed again after a resume: look past it
-            worked = before if stood[:1] == [FAILED] and before and wf.step(before) else None
+            before = self.store.last_position(instance_id, FAILED) if inst.current_step_name == FAILED else None
+            worked = before if before and wf.step(before) else None  # failed again after a resume: past them all
             origin_known = worked is not None
             ran = worked or wf.first_step.name
             candidates = (assumed_current_step_name, ran)
@@ -5027,7 +5042,8 @@ class Engine:
         target = wf.resolve_target(decision.next_step)
         done = wf.step(origin) if origin_known else None  # the step the run really was at
         ahead = _reach(wf, done, lambda step: False) if done is not None else set()
-        came_from = next((p for p in positions()[1:] if p != origin), None) if done is not None else None
+        came_from = (next((p for p in positions()[1:] if p not in (origin, FAILED)), None)
+                     if done is not None else None)
         back = came_from if came_from not in ahead else None  # a step behind, not one ahead as well
         if done is not None and done.report_fields and target not in (None, done.name, FAILED, back):
             # Leaving the step the run was at, for anything but the step it came from, says it was
@@ -5132,6 +5148,8 @@ class Engine:
                           if target == at else f"; rejected goes to '{target}'")
         record = {"approval": verdict, "by": by, "comment": comment, "approval_id": pending.get("approval_id"),
                   "what": pending.get("approval")}
+        if pending.get("past_gate"):  # the gate this approval let the run past, from a step before it
+            record["past_gate"] = pending["past_gate"]
         try:
             after = self.store.update(inst, after, HistoryEntry(instance_id, now, pending["step_name"], record,
                                                                 verdict.upper(), target, "approval", reasoning))

@@ -3943,6 +3943,16 @@ async def test_a_move_a_person_approved_off_the_gates_routes_stays_behind_the_ga
         p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Amend",
                                                      "report": {"choose_step": "Amend"}}))
         assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Review")
+        # The same when the only approval was of that held jump itself (from Suggest, past Review).
+        iid = ok(await c.call_tool("start_workflow", {"workflow_name": "A"}))["instance_id"]
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Amend",
+                                                     "report": {"choose_step": "Amend"}}))
+        assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Review")
+        engine.approve(iid, True, None, "alice")
+        ok(await c.call_tool("advance_workflow", {"instance_id": iid, "report": {"status": "failure"}}))
+        p = ok(await c.call_tool("resume_workflow", {"instance_id": iid, "assumed_current_step_name": "Amend",
+                                                     "report": {"choose_step": "Amend"}}))
+        assert (p["status"], p["awaiting_approval"]["past_gate"]) == ("SUSPENDED", "Review")
 
 
 @pytest.mark.anyio
