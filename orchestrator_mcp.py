@@ -2868,13 +2868,10 @@ class Store:
             conn.execute("SELECT COUNT(*) FROM workflow_instances").fetchone()[0],
             conn.execute("SELECT COUNT(*) FROM workflow_history").fetchone()[0]), write=False)
 
-    def identity(self) -> tuple:
-        """What tells two stores apart however they were named (``migrate-db`` refuses a copy onto itself)."""
-        raise NotImplementedError
-
     def same_store(self, other: "Store") -> bool:
-        """Is ``other`` this very database, however it was named?"""
-        return self.identity() == other.identity()
+        """Is ``other`` this very database, however it was named (``migrate-db`` refuses a copy
+        onto itself)?  Each kind knows how to tell; two kinds are never the same."""
+        raise NotImplementedError
 
     def dump(self) -> "tuple[list[Instance], list[HistoryEntry]]":
         """Every instance in insertion order and every history row by id (one consistent read)."""
@@ -3017,9 +3014,12 @@ class SQLiteStore(Store):
                                    "can be created", retryable=False) from exc
         return conn
 
-    def identity(self) -> tuple:
-        st = os.stat(self.path)
-        return ("sqlite", st.st_dev, st.st_ino)
+    def same_store(self, other: "Store") -> bool:
+        # The file itself (device and inode): a link or another spelling of the path is the same.
+        if not isinstance(other, SQLiteStore):
+            return False
+        mine, theirs = os.stat(self.path), os.stat(other.path)
+        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
     @property
     def connection(self) -> Any:
@@ -3409,11 +3409,6 @@ class PostgresStore(Store):
                                     "that may write", retryable=False)
         return PersistenceError(f"the state database is unavailable ({type(exc).__name__}: {first[:200]}); "
                                 "nothing changed: retry the same call shortly")
-
-    def identity(self) -> tuple:
-        # The database and schema, and the one server that can see a lock this process holds:
-        # ``same_store`` below.  Names alone cannot tell a server from its physical copy.
-        return ("postgresql", self.url)
 
     def same_store(self, other: "Store") -> bool:
         """Is ``other`` this very database and schema, however its URL names it?  A session
@@ -4705,6 +4700,16 @@ def route_targets(wf: WorkflowDef, step: StepDef) -> set[str]:
     return {t for t in (wf.resolve_target(t) for t in targets) if t is not None}
 
 
+def _no_walls(step: StepDef) -> bool:
+    """Walls for ``_reach``: none, every route is followed."""
+    return False
+
+
+def _gates(step: StepDef) -> bool:
+    """Walls for ``_reach``: a gated step is reached but not passed."""
+    return bool(step.approval)
+
+
 def _reach(wf: WorkflowDef, start: StepDef, walls: Callable[[StepDef], bool], *,
            forward: bool = False, approved: frozenset[tuple[str, str]] = frozenset()) -> set[str]:
     """Every step (and FINISH, FAILED) reachable from ``start`` along the author's routes;
@@ -4759,27 +4764,25 @@ def gate_skipped(wf: WorkflowDef, origin: str, target: str,
         return [start]
     if target in start.transitions.values() or any(cond.target == target for cond in start.conditions):
         return []  # a declared route (every advance the author's table decides): no walk needed
-    gated: Callable[[StepDef], bool] = lambda step: bool(step.approval)  # noqa: E731
     first = wf.first_step
-    if target in _reach(wf, start, gated) or target == first.name or target in _reach(wf, first, gated):
+    if target in _reach(wf, start, _gates) or target == first.name or target in _reach(wf, first, _gates):
         return []
-    if (target not in _reach(wf, start, lambda step: False, forward=True, approved=approved())
+    if (target not in _reach(wf, start, _no_walls, forward=True, approved=approved())
             and _been_back(wf, target, positions(), approved())):
         return []
-    source = start if target in _reach(wf, start, lambda step: False) else first
+    source = start if target in _reach(wf, start, _no_walls) else first
     on_every_route = [gate for gate in gates if gate is not source and target != gate.name
                       and target not in _reach(wf, source, lambda step, gate=gate: step is gate)]
     if source is first and first.approval:
         on_every_route.insert(0, first)
     return on_every_route or [next((gate for gate in gates if target == gate.name
-                                    or target in _reach(wf, gate, lambda step: False)), gates[0])]
+                                    or target in _reach(wf, gate, _no_walls)), gates[0])]
 
 
 def _been_back(wf: WorkflowDef, target: str, positions: Sequence[str],
                approved: frozenset[tuple[str, str]] = frozenset()) -> bool:
     """Was the run at ``target`` more recently than at any step in front of a gate toward it?
     A visit from an earlier pass, before the run went back in front of the gate, does not count."""
-    gated: Callable[[StepDef], bool] = lambda step: bool(step.approval)  # noqa: E731
     in_front: dict[str, bool] = {}
     for position in positions:
         if position == target:
@@ -4787,11 +4790,23 @@ def _been_back(wf: WorkflowDef, target: str, positions: Sequence[str],
         if position not in in_front:
             at = wf.step(position)
             in_front[position] = at is not None and (
-                at.approval or (target in _reach(wf, at, lambda step: False, forward=True, approved=approved)
-                                and target not in _reach(wf, at, gated)))
+                at.approval or (target in _reach(wf, at, _no_walls, forward=True, approved=approved)
+                                and target not in _reach(wf, at, _gates)))
         if in_front[position]:
             return False
     return False
+
+
+def _read_once(read: Callable[[], Any]) -> Callable[[], Any]:
+    """``read``, called at most once and only when first asked: the gate rule's history reads
+    cost a query that most moves (declared routes, workflows without gates) never need."""
+    found: list[Any] = []
+
+    def once() -> Any:
+        if not found:
+            found.append(read())
+        return found[0]
+    return once
 
 
 class Engine:
@@ -5041,7 +5056,7 @@ class Engine:
             decision = dataclasses.replace(decision, next_step=where)
         target = wf.resolve_target(decision.next_step)
         done = wf.step(origin) if origin_known else None  # the step the run really was at
-        ahead = _reach(wf, done, lambda step: False) if done is not None else set()
+        ahead = _reach(wf, done, _no_walls) if done is not None else set()
         came_from = (next((p for p in positions()[1:] if p not in (origin, FAILED)), None)
                      if done is not None else None)
         back = came_from if came_from not in ahead else None  # a step behind, not one ahead as well
@@ -5061,23 +5076,11 @@ class Engine:
 
     def _approved(self, instance_id: str) -> Callable[[], frozenset[tuple[str, str]]]:
         """The moves people approved in this run, read at most once and only if asked."""
-        found: list[frozenset[tuple[str, str]]] = []
-
-        def read() -> frozenset[tuple[str, str]]:
-            if not found:
-                found.append(frozenset(self.store.approved_moves(instance_id)))
-            return found[0]
-        return read
+        return _read_once(lambda: frozenset(self.store.approved_moves(instance_id)))
 
     def _positions(self, instance_id: str) -> Callable[[], list[str]]:
         """Where the run has been, newest first, read at most once and only if asked."""
-        found: list[list[str]] = []
-
-        def read() -> list[str]:
-            if not found:
-                found.append(self.store.positions(instance_id))
-            return found[0]
-        return read
+        return _read_once(lambda: self.store.positions(instance_id))
 
     def cancel(self, instance_id: str, reason: str | None = None) -> Status:
         """End a run for good; cancelled runs cannot be resumed."""
